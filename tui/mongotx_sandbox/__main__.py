@@ -1,0 +1,45 @@
+"""`mongotx-sandbox`: serve a sandbox replica set until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="mongotx-sandbox",
+        description="An in-process server that behaves like a one-member MongoDB replica set.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=27017, help="port (0 picks a free one)")
+    parser.add_argument("--replset", default="rs0", help="replica set name (default rs0)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log connections and errors")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+
+    from .server import SandboxServer
+
+    async def serve() -> None:
+        server = SandboxServer(args.host, args.port, args.replset)
+        try:
+            uri = await server.start()
+        except OSError as exc:
+            print(f"mongotx-sandbox: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+            raise SystemExit(1) from None
+        print(uri, flush=True)
+        try:
+            await server.serve_forever()
+        finally:
+            await server.stop()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,288 @@
+"""Reads and writes as one operation sees them: inside a transaction's snapshot, or latest.
+
+Transactional writes conflict at once (first writer wins, reference §3.4); a
+non-transactional write to a document held by an open transaction waits for it to end
+(§3.5), bounded by the operation's maxTimeMS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bson.int64 import Int64
+
+from . import engine
+from .errors import CommandError
+from .state import ServerState
+from .store import Collection, Index
+from .transactions import ServerSession, Transaction, TxnOp
+
+WRITE_CONFLICT_MSG = (
+    "WriteConflict error: this operation conflicted with another operation. "
+    "Please retry your operation or multi-document transaction."
+)
+
+
+def write_conflict() -> CommandError:
+    return CommandError(112, WRITE_CONFLICT_MSG)
+
+
+def engine_error(exc: engine.EngineError) -> CommandError:
+    return CommandError(exc.code, exc.message, code_name_override=exc.code_name)
+
+
+class DuplicateKey(CommandError):
+    """E11000: a `writeErrors` entry for write commands, a command error elsewhere."""
+
+    def __init__(self, coll: Collection, index: Index, doc: dict[str, Any]) -> None:
+        key_pattern = dict(index.key)
+        key_value = {path: _path_value(doc, path) for path in index.key}
+        shown = ", ".join(f"{k}: {_short(v)}" for k, v in key_value.items())
+        message = (
+            f"E11000 duplicate key error collection: {coll.ns} index: {index.name} "
+            f"dup key: {{ {shown} }}"
+        )
+        super().__init__(11000, message, extra={"keyPattern": key_pattern, "keyValue": key_value})
+
+
+def _path_value(doc: dict[str, Any], path: str) -> Any:
+    cur: Any = doc
+    for part in path.split("."):
+        if isinstance(cur, dict) and part in cur:
+            cur = cur[part]
+        else:
+            return None
+    return cur
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if value is None:
+        return "null"
+    return repr(value) if not isinstance(value, int | float) else str(value)
+
+
+@dataclass
+class OpContext:
+    """One command's view of the data."""
+
+    state: ServerState
+    db: str
+    txn: Transaction | None = None
+    session: ServerSession | None = None
+    deadline: float | None = None  # time.monotonic() limit from maxTimeMS
+    snapshot: int | None = None  # explicit read time (snapshot reads outside a transaction)
+    wrote: bool = False
+    last_write_seq: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    # ---- catalog --------------------------------------------------------------------
+    def collection(self, db: str, name: str) -> Collection | None:
+        coll = self.state.catalog.get(db, name)
+        if coll is None and self.txn is not None:
+            coll = self.txn.created.get((db, name))
+        return coll
+
+    def ensure_collection(self, db: str, name: str) -> Collection:
+        coll = self.collection(db, name)
+        if coll is not None:
+            return coll
+        check_namespace(db, name)
+        if self.txn is not None:
+            coll = Collection(db, name)
+            self.txn.created[(db, name)] = coll
+            return coll
+        return self.state.catalog.create(db, name)
+
+    # ---- reads ----------------------------------------------------------------------
+    @property
+    def read_snapshot(self) -> int | None:
+        if self.txn is not None:
+            return self.txn.snapshot
+        return self.snapshot
+
+    def get(self, coll: Collection, key: Hashable) -> dict[str, Any] | None:
+        if self.txn is not None:
+            ws = self.txn.write_set(coll)
+            if ws is not None and key in ws:
+                return ws[key]
+        return coll.committed(key, self.read_snapshot)
+
+    def scan(self, coll: Collection) -> list[tuple[Hashable, dict[str, Any]]]:
+        """Every visible document, in natural (insertion) order."""
+        snapshot = self.read_snapshot
+        ws = self.txn.write_set(coll) if self.txn is not None else None
+        if not ws:
+            return list(coll.iter_committed(snapshot))
+        out = []
+        for key, doc in coll.iter_committed(snapshot):
+            if key in ws:
+                doc = ws[key]
+                if doc is None:
+                    continue
+            out.append((key, doc))
+        seen = {k for k, _ in out}
+        for key, doc in ws.items():
+            if doc is not None and key not in seen and coll.committed(key, snapshot) is None:
+                out.append((key, doc))
+        return out
+
+    def find(
+        self, coll: Collection | None, query: dict[str, Any] | None
+    ) -> list[tuple[Hashable, dict[str, Any]]]:
+        """Visible documents matching `query` (point lookups on _id use the index)."""
+        if coll is None:
+            return []
+        query = query or {}
+        keys = _id_point_keys(query)
+        if keys is not None:
+            out = []
+            for key in keys:
+                doc = self.get(coll, key)
+                if doc is not None and (len(query) == 1 and _plain_id(query) or self.matches(query, doc)):
+                    out.append((key, doc))
+            return out
+        if not query:
+            return self.scan(coll)
+        return [(k, d) for k, d in self.scan(coll) if self.matches(query, d)]
+
+    @staticmethod
+    def matches(query: dict[str, Any], doc: dict[str, Any]) -> bool:
+        try:
+            return engine.matches(query, doc)
+        except engine.EngineError as exc:
+            raise engine_error(exc) from exc
+
+    # ---- writes ---------------------------------------------------------------------
+    async def lock_for_write(self, coll: Collection, key: Hashable) -> dict[str, Any] | None:
+        """Make `key` writable by this operation and return its current version.
+
+        In a transaction: conflict at once if another open transaction wrote it or a newer
+        version was committed after our snapshot. Outside: wait for the holder to end.
+        """
+        txn = self.txn
+        if txn is not None:
+            holder = coll.locks.get(key)
+            if holder is not None and holder is not txn:
+                raise write_conflict()
+            if holder is None and txn.snapshot is not None and coll.latest_seq(key) > txn.snapshot:
+                raise write_conflict()
+            return self.get(coll, key)
+        while True:
+            holder = coll.locks.get(key)
+            if holder is None:
+                return coll.committed(key, None)
+            await self.wait_for(holder)
+
+    async def wait_for(self, txn: Transaction) -> None:
+        timeout = None if self.deadline is None else self.deadline - time.monotonic()
+        if timeout is not None and timeout <= 0:
+            raise CommandError(50, "operation exceeded time limit")
+        try:
+            await asyncio.wait_for(txn.ended.wait(), timeout)
+        except TimeoutError as exc:
+            raise CommandError(50, "operation exceeded time limit") from exc
+
+    def check_unique(self, coll: Collection, key: Hashable, doc: dict[str, Any]) -> None:
+        """Raise DuplicateKey when `doc` collides on a unique secondary index."""
+        for index in coll.indexes.values():
+            if not index.unique or index.name == "_id_":
+                continue
+            entry = index.entry(doc)
+            if entry is None:
+                continue
+            for other_key, other in self.scan(coll):
+                if other_key != key and index.entry(other) == entry:
+                    raise DuplicateKey(coll, index, doc)
+            # Another open transaction's uncommitted entry: a conflict, as WiredTiger sees it.
+            for other_key, holder in coll.locks.items():
+                if holder is self.txn or other_key == key:
+                    continue
+                pending = (holder.write_set(coll) or {}).get(other_key)
+                if pending is not None and index.entry(pending) == entry:
+                    if self.txn is not None:
+                        raise write_conflict()
+
+    async def put(
+        self,
+        coll: Collection,
+        key: Hashable,
+        doc: dict[str, Any] | None,
+        op: str,
+        update_description: dict[str, Any] | None = None,
+    ) -> None:
+        """Write a new version (None deletes). The caller locked `key` first."""
+        if doc is not None:
+            self.check_unique(coll, key, doc)
+        txn = self.txn
+        if txn is not None:
+            if op == "insert" and coll.latest_seq(key) > (txn.snapshot or 0):
+                if coll.committed(key, None) is not None or coll.locks.get(key) not in (None, txn):
+                    raise write_conflict()
+            txn.record(coll, key, doc)
+            txn.ops.append(TxnOp(op, coll, key, doc, update_description))
+            return
+        if self.state.catalog.get(coll.db, coll.name) is None:
+            # Dropped while we waited: recreate implicitly, as a new insert would.
+            coll = self.ensure_collection(coll.db, coll.name)
+        seq = self.state.clock.tick()
+        coll.append(key, seq, doc, self.state.oldest_snapshot())
+        self.wrote = True
+        self.last_write_seq = seq
+        old_id = doc.get("_id") if doc is not None else None
+        self.state.log_write(seq, op, coll.db, coll.name, key, doc, old_id, update_description)
+
+    async def insert(self, coll: Collection, doc: dict[str, Any]) -> None:
+        key = engine.canonical_key(doc["_id"])
+        existing = await self.lock_for_write(coll, key)
+        if existing is not None:
+            raise DuplicateKey(coll, coll.indexes["_id_"], doc)
+        await self.put(coll, key, doc, "insert")
+
+
+def _plain_id(query: dict[str, Any]) -> bool:
+    value = query.get("_id")
+    return not isinstance(value, dict)
+
+
+_SCALAR_ID_TYPES = (str, int, float, Int64)
+
+
+def _id_point_keys(query: dict[str, Any]) -> list[Hashable] | None:
+    """Canonical _id keys when the query pins `_id` to values, else None."""
+    if "_id" not in query:
+        return None
+    value = query["_id"]
+    if isinstance(value, dict):
+        if len(value) == 1 and "$eq" in value and not isinstance(value["$eq"], dict | list):
+            return [engine.canonical_key(value["$eq"])]
+        if len(value) == 1 and "$in" in value and isinstance(value["$in"], list):
+            items = value["$in"]
+            if all(not isinstance(v, dict | list) and not _is_regex(v) for v in items):
+                return list(dict.fromkeys(engine.canonical_key(v) for v in items))
+        if value and not any(k.startswith("$") for k in value):
+            return [engine.canonical_key(value)]
+        return None
+    if isinstance(value, list) or _is_regex(value):
+        return None
+    return [engine.canonical_key(value)]
+
+
+def _is_regex(value: Any) -> bool:
+    from re import Pattern
+
+    from bson.regex import Regex
+
+    return isinstance(value, Regex | Pattern)
+
+
+def check_namespace(db: str, name: str) -> None:
+    if not db or any(c in db for c in '/\\. "$\x00') or len(db) > 63:
+        raise CommandError(73, f"Invalid database name: '{db}'")
+    if not name or "$" in name or "\x00" in name or name.startswith("."):
+        raise CommandError(73, f"Invalid collection name: '{name}'")

@@ -1,0 +1,228 @@
+"""hello/isMaster, ping, buildInfo, parameters, serverStatus and other informational commands."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import time
+from typing import Any
+
+from bson.int64 import Int64
+
+from ..access import OpContext
+from ..clock import int_to_ts
+from ..errors import CommandError
+from ..state import LOGICAL_SESSION_TIMEOUT_MINUTES
+from ..wire import MAX_BSON_OBJECT_SIZE, MAX_MESSAGE_SIZE, MAX_WRITE_BATCH_SIZE
+from .registry import command
+
+SERVER_VERSION = "8.0.4"
+VERSION_ARRAY = [8, 0, 4, 0]
+MAX_WIRE_VERSION = 25  # 8.0 (wireversion-featurelist.md)
+
+
+def hello_reply(ctx: OpContext, body: dict[str, Any], legacy: bool) -> dict[str, Any]:
+    """A writable one-member replica-set primary that supports sessions (reference §1.5).
+
+    `topologyVersion` is left out on purpose: without awaitable hello the driver polls
+    instead of spinning (§1.6).
+    """
+    state = ctx.state
+    conn = ctx.extra["conn"]
+    client = body.get("client")
+    if isinstance(client, dict) and conn.client_metadata is None:
+        conn.client_metadata = client
+        app = client.get("application")
+        if isinstance(app, dict) and isinstance(app.get("name"), str):
+            conn.app_name = app["name"]
+    now = int_to_ts(state.clock.now())
+    wall = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    reply: dict[str, Any] = {}
+    if body.get("helloOk"):
+        conn.hello_ok = True
+        reply["helloOk"] = True
+    reply.update(
+        {
+            "topologyVersion": None,
+            "hosts": [state.host],
+            "setName": state.replset,
+            "setVersion": 1,
+            ("ismaster" if legacy else "isWritablePrimary"): True,
+            "secondary": False,
+            "primary": state.host,
+            "me": state.host,
+            "electionId": state.election_id,
+            "lastWrite": {
+                "opTime": {"ts": now, "t": Int64(1)},
+                "lastWriteDate": wall,
+                "majorityOpTime": {"ts": now, "t": Int64(1)},
+                "majorityWriteDate": wall,
+            },
+            "maxBsonObjectSize": MAX_BSON_OBJECT_SIZE,
+            "maxMessageSizeBytes": MAX_MESSAGE_SIZE,
+            "maxWriteBatchSize": MAX_WRITE_BATCH_SIZE,
+            "localTime": wall,
+            "logicalSessionTimeoutMinutes": LOGICAL_SESSION_TIMEOUT_MINUTES,
+            "connectionId": conn.id,
+            "minWireVersion": 0,
+            "maxWireVersion": MAX_WIRE_VERSION,
+            "readOnly": False,
+            "ok": 1.0,
+        }
+    )
+    del reply["topologyVersion"]
+    return reply
+
+
+@command("hello", informational=True)
+async def hello(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    return hello_reply(ctx, body, legacy=False)
+
+
+@command("isMaster", "ismaster", informational=True)
+async def is_master(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    return hello_reply(ctx, body, legacy=True)
+
+
+@command("ping", informational=True)
+async def ping(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    return {"ok": 1.0}
+
+
+@command("buildInfo", "buildinfo", informational=True)
+async def build_info(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "version": SERVER_VERSION,
+        "gitVersion": "mongotx-sandbox",
+        "versionArray": VERSION_ARRAY,
+        "modules": [],
+        "allocator": "system",
+        "javascriptEngine": "none",
+        "sysInfo": "deprecated",
+        "bits": 64,
+        "debug": False,
+        "maxBsonObjectSize": MAX_BSON_OBJECT_SIZE,
+        "storageEngines": ["mongotx-sandbox"],
+        "sandbox": True,
+        "ok": 1.0,
+    }
+
+
+@command("connectionStatus", informational=True)
+async def connection_status(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    return {"authInfo": {"authenticatedUsers": [], "authenticatedUserRoles": []}, "ok": 1.0}
+
+
+@command("whatsmyuri")
+async def whats_my_uri(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    return {"you": ctx.extra["conn"].peer, "ok": 1.0}
+
+
+@command("getCmdLineOpts", admin_only=True)
+async def get_cmd_line_opts(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "argv": ["mongotx-sandbox"],
+        "parsed": {"replication": {"replSet": ctx.state.replset}, "setParameter": {}},
+        "ok": 1.0,
+    }
+
+
+_SETTABLE = {
+    "transactionLifetimeLimitSeconds": 1,  # minimum (transaction_participant.idl)
+    "maxTransactionLockRequestTimeoutMillis": None,
+    "minSnapshotHistoryWindowInSeconds": 0,
+}
+
+
+@command("getParameter", admin_only=True)
+async def get_parameter(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    params = ctx.state.parameters
+    arg = body["getParameter"]
+    reply: dict[str, Any] = {}
+    if arg == "*" or (isinstance(arg, dict) and arg.get("allParameters")):
+        reply.update(params)
+    else:
+        wanted = [k for k in body if k not in ("getParameter", "$db", "lsid", "$clusterTime")]
+        wanted = [k for k in wanted if not k.startswith("$")]
+        for key in wanted:
+            if key in params:
+                reply[key] = params[key]
+        if not reply:
+            raise CommandError(72, "no option found to get")
+    reply["ok"] = 1.0
+    return reply
+
+
+@command("setParameter", admin_only=True)
+async def set_parameter(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    params = ctx.state.parameters
+    reply: dict[str, Any] = {}
+    changed = False
+    for key, value in body.items():
+        if key == "setParameter" or key.startswith("$") or key in ("lsid", "comment"):
+            continue
+        if key not in _SETTABLE:
+            raise CommandError(
+                72, f"attempted to set unrecognized parameter [{key}] (the sandbox supports "
+                f"{', '.join(sorted(_SETTABLE))})"
+            )
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise CommandError(14, f"parameter {key} must be a number")
+        minimum = _SETTABLE[key]
+        if minimum is not None and value < minimum:
+            raise CommandError(2, f"{key} must be at least {minimum}")
+        reply["was"] = params[key]
+        params[key] = int(value)
+        changed = True
+    if not changed:
+        raise CommandError(72, "no option found to set, use help:true to see options ")
+    reply["ok"] = 1.0
+    return reply
+
+
+@command("serverStatus", informational=True)
+async def server_status(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    state = ctx.state
+    open_txns = state.open_transactions()
+    active = sum(1 for t in open_txns if t.active_since is not None)
+    stats = state.stats
+    return {
+        "host": state.host,
+        "version": SERVER_VERSION,
+        "process": "mongod",
+        "pid": Int64(os.getpid()),
+        "uptime": float(int(time.time() - state.started)),
+        "uptimeMillis": Int64(int((time.time() - state.started) * 1000)),
+        "localTime": datetime.datetime.now(datetime.UTC).replace(tzinfo=None),
+        "connections": {"current": len(state.connections), "totalCreated": state.next_connection_id - 1},
+        "repl": {"setName": state.replset, "isWritablePrimary": True, "hosts": [state.host]},
+        "transactions": {
+            "retriedCommandsCount": Int64(stats.retried_commands),
+            "retriedStatementsCount": Int64(stats.retried_statements),
+            "transactionsCollectionWriteCount": Int64(0),
+            "currentActive": Int64(active),
+            "currentInactive": Int64(len(open_txns) - active),
+            "currentOpen": Int64(len(open_txns)),
+            "totalAborted": Int64(stats.total_aborted),
+            "totalCommitted": Int64(stats.total_committed),
+            "totalStarted": Int64(stats.total_started),
+            "totalPrepared": Int64(0),
+            "totalPreparedThenCommitted": Int64(0),
+            "totalPreparedThenAborted": Int64(0),
+            "currentPrepared": Int64(0),
+        },
+        "logicalSessionRecordCache": {"activeSessionsCount": len(state.sessions)},
+        "storageEngine": {"name": "mongotx-sandbox", "supportsSnapshotReadConcern": True},
+        "sandbox": {"python": platform.python_version()},
+        "ok": 1.0,
+    }
+
+
+@command("hostInfo")
+async def host_info(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "system": {"hostname": ctx.state.host, "numCores": os.cpu_count() or 1},
+        "os": {"type": platform.system(), "name": platform.platform()},
+        "ok": 1.0,
+    }

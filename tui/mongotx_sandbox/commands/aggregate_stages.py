@@ -1,0 +1,173 @@
+"""The aggregate command: pipeline through the engine, plus the stages the server owns
+($currentOp, $changeStream, $out)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from bson.int64 import Int64
+
+from .. import engine
+from ..access import OpContext, engine_error
+from ..clock import int_to_ts
+from ..cursors import DEFAULT_FIRST_BATCH, cursor_reply, open_cursor
+from ..errors import CommandError
+from ..state import session_key
+from .query import apply_read_concern
+
+
+def _pipeline(body: dict[str, Any]) -> list[dict[str, Any]]:
+    pipeline = body.get("pipeline")
+    if not isinstance(pipeline, list):
+        raise CommandError(14, "'pipeline' option must be specified as an array")
+    for stage in pipeline:
+        if not isinstance(stage, dict) or len(stage) != 1:
+            raise CommandError(40323, "A pipeline stage specification object must contain exactly one field.")
+    return pipeline
+
+
+def _batch_size(body: dict[str, Any]) -> int | None:
+    cursor = body.get("cursor")
+    if cursor is None and not body.get("explain"):
+        raise CommandError(
+            9, "The 'cursor' option is required, except for aggregate with the explain argument"
+        )
+    if isinstance(cursor, dict) and "batchSize" in cursor:
+        size = cursor["batchSize"]
+        if not isinstance(size, int) or size < 0:
+            raise CommandError(2, "cursor.batchSize must not be negative")
+        return size
+    return DEFAULT_FIRST_BATCH
+
+
+async def run_aggregate(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    target = body.get("aggregate")
+    pipeline = _pipeline(body)
+    first_batch = _batch_size(body)
+    stage_names = [next(iter(s)) for s in pipeline]
+    if ctx.txn is not None:
+        for bad in ("$out", "$merge", "$changeStream", "$currentOp"):
+            if bad in stage_names:
+                raise CommandError(263, f"{bad} cannot be used in a transaction")
+    if "$changeStream" in stage_names:
+        from .change_streams import open_change_stream
+
+        return await open_change_stream(ctx, body, pipeline, first_batch)
+    extras = apply_read_concern(ctx, body)
+    if stage_names and stage_names[0] == "$currentOp":
+        if target != 1 or ctx.db != "admin":
+            raise CommandError(73, "$currentOp must be run against the 'admin' database with {aggregate: 1}")
+        docs = current_op(ctx, pipeline[0]["$currentOp"] or {})
+        pipeline = pipeline[1:]
+        ns = "admin.$cmd.aggregate"
+    elif isinstance(target, str):
+        coll = ctx.collection(ctx.db, target)
+        docs = [d for _, d in ctx.scan(coll)] if coll is not None else []
+        ns = f"{ctx.db}.{target}"
+    elif target == 1:
+        docs = []
+        ns = f"{ctx.db}.$cmd.aggregate"
+        if pipeline and stage_names[0] != "$documents":
+            raise CommandError(73, "{aggregate: 1} is not valid for this pipeline")
+    else:
+        raise CommandError(14, "Invalid aggregate namespace")
+    out_stage = None
+    if pipeline and stage_names[-1] in ("$out", "$merge"):
+        out_stage = pipeline[-1]
+        pipeline = pipeline[:-1]
+        if "$merge" in out_stage:
+            raise CommandError(
+                115, "$merge is not supported by the mongotx sandbox (use $out)"
+            )
+    for name in stage_names[:-1] if out_stage else stage_names:
+        if name in ("$out", "$merge"):
+            raise CommandError(40601, f"{name} can only be the final stage in the pipeline")
+
+    def lookup(name: str) -> list[dict[str, Any]]:
+        other = ctx.collection(ctx.db, name)
+        return [d for _, d in ctx.scan(other)] if other is not None else []
+
+    try:
+        result = engine.run_pipeline(docs, pipeline, lookup=lookup, let=body.get("let"))
+    except engine.EngineError as exc:
+        raise engine_error(exc) from exc
+    if out_stage is not None:
+        await _write_out(ctx, out_stage["$out"], result)
+        result = []
+    batch, cid = open_cursor(
+        ctx.state,
+        ns,
+        result,
+        first_batch=first_batch or None,
+        lsid_key=session_key(ctx.session.lsid) if ctx.session else None,
+        txn=ctx.txn,
+    )
+    return cursor_reply(ns, batch, cid, True, **extras)
+
+
+async def _write_out(ctx: OpContext, spec: Any, docs: list[dict[str, Any]]) -> None:
+    """$out replaces the target collection with the results."""
+    if isinstance(spec, str):
+        db, name = ctx.db, spec
+    elif isinstance(spec, dict) and isinstance(spec.get("coll"), str):
+        db, name = spec.get("db", ctx.db), spec["coll"]
+    else:
+        raise CommandError(16990, "$out only supports a string or object argument")
+    from .common import with_id_first
+
+    old = ctx.state.catalog.get(db, name)
+    indexes = dict(old.indexes) if old is not None else None
+    ctx.state.catalog.drop(db, name)
+    coll = ctx.ensure_collection(db, name)
+    if indexes:
+        coll.indexes = indexes
+    for doc in docs:
+        await ctx.insert(coll, with_id_first(dict(doc)))
+
+
+def current_op(ctx: OpContext, options: dict[str, Any]) -> list[dict[str, Any]]:
+    """$currentOp: open transactions as idle sessions (reference §5.1), running ones active."""
+    out: list[dict[str, Any]] = []
+    if not options.get("idleSessions", True):
+        sessions = [s for s in ctx.state.sessions.values() if s.checkout.locked()]
+    else:
+        sessions = list(ctx.state.sessions.values())
+    now_wall = time.time()
+    now_mono = time.monotonic()
+    for sess in sessions:
+        txn = sess.txn
+        if txn is None or not txn.open:
+            continue
+        active = txn.active_since is not None
+        open_us = int((now_mono - txn.started_mono) * 1e6)
+        active_us = int((txn.time_active + ((now_mono - txn.active_since) if active else 0)) * 1e6)
+        params: dict[str, Any] = {"txnNumber": Int64(txn.txn_number), "autocommit": False}
+        if txn.read_concern:
+            params["readConcern"] = dict(txn.read_concern)
+        entry: dict[str, Any] = {
+            "type": "op" if active else "idleSession",
+            "host": ctx.state.host,
+            "desc": "conn" if active else "inactive transaction",
+            "active": active,
+            "lsid": dict(sess.lsid),
+            "transaction": {
+                "parameters": params,
+                "readTimestamp": int_to_ts(txn.snapshot or 0),
+                "startWallClockTime": _iso(txn.started_wall),
+                "timeOpenMicros": Int64(open_us),
+                "timeActiveMicros": Int64(active_us),
+                "timeInactiveMicros": Int64(max(0, open_us - active_us)),
+                "expiryTime": _iso(txn.started_wall + txn.lifetime_seconds),
+            },
+            "waitingForLock": False,
+            "locks": {},
+        }
+        out.append(entry)
+    _ = now_wall
+    return out
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

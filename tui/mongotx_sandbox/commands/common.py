@@ -1,0 +1,158 @@
+"""Helpers shared by the command handlers: argument checks, namespaces, document rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import bson
+from bson.objectid import ObjectId
+
+from .. import engine
+from ..access import OpContext, engine_error
+from ..errors import CommandError
+from ..store import Collection
+from ..wire import MAX_BSON_OBJECT_SIZE
+
+
+def coll_name(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise CommandError(73, f"collection name has invalid type {type(value).__name__}")
+    return value
+
+
+def get_list(body: dict[str, Any], field: str, required: bool = True) -> list[Any]:
+    value = body.get(field)
+    if value is None and not required:
+        return []
+    if not isinstance(value, list):
+        raise CommandError(
+            40414 if value is None else 14,
+            f"BSON field '{field}' is missing but a required field"
+            if value is None
+            else f"BSON field '{field}' is the wrong type '{type(value).__name__}', expected type 'array'",
+        )
+    return value
+
+
+def get_doc(body: dict[str, Any], field: str, default: Any = None) -> Any:
+    value = body.get(field, default)
+    if value is not None and not isinstance(value, dict):
+        raise CommandError(
+            14, f"BSON field '{field}' is the wrong type '{type(value).__name__}', expected type 'object'"
+        )
+    return value
+
+
+def with_id_first(doc: dict[str, Any]) -> dict[str, Any]:
+    """MongoDB stores `_id` first, generating an ObjectId when the client sent none."""
+    if "_id" in doc:
+        if next(iter(doc)) == "_id":
+            return doc
+        out = {"_id": doc["_id"]}
+        out.update((k, v) for k, v in doc.items() if k != "_id")
+        return out
+    out = {"_id": ObjectId()}
+    out.update(doc)
+    return out
+
+
+def check_document(doc: dict[str, Any]) -> None:
+    if len(bson.encode(doc)) > MAX_BSON_OBJECT_SIZE:
+        raise CommandError(10334, "object to insert exceeds the maximum BSON document size")
+    if isinstance(doc.get("_id"), list):
+        raise CommandError(2, "can't use an array for _id")
+
+
+def same_document(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+    """Byte-for-byte BSON equality: 1 and 1.0, or True and 1, are different values."""
+    if a is None or b is None:
+        return a is b
+    return bson.encode(a) == bson.encode(b)
+
+
+def update_description(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """The change event's updateDescription (top-level fields)."""
+    updated = {k: v for k, v in new.items() if k not in old or not same_value(old[k], v)}
+    removed = [k for k in old if k not in new]
+    return {"updatedFields": updated, "removedFields": removed, "truncatedArrays": []}
+
+
+def same_value(a: Any, b: Any) -> bool:
+    return bson.encode({"v": a}) == bson.encode({"v": b})
+
+
+def compute_update(
+    old: dict[str, Any],
+    update: Any,
+    *,
+    array_filters: list[Any] | None,
+    query: dict[str, Any] | None,
+    upsert_insert: bool = False,
+) -> dict[str, Any]:
+    try:
+        if is_replacement(update):
+            return engine.apply_replacement(old, update)
+        return engine.apply_update(
+            old, update, array_filters=array_filters, query=query, is_upsert_insert=upsert_insert
+        )
+    except engine.EngineError as exc:
+        raise engine_error(exc) from exc
+
+
+def is_replacement(update: Any) -> bool:
+    return isinstance(update, dict) and not any(k.startswith("$") for k in update)
+
+
+def upsert_document(query: dict[str, Any], update: Any, array_filters: list[Any] | None) -> dict[str, Any]:
+    try:
+        if is_replacement(update):
+            seed: dict[str, Any] = {}
+            if "_id" in query and not isinstance(query["_id"], dict):
+                seed["_id"] = query["_id"]
+            elif isinstance(query.get("_id"), dict) and "$eq" in query["_id"]:
+                seed["_id"] = query["_id"]["$eq"]
+            doc = dict(update)
+            if "_id" in seed and "_id" not in doc:
+                doc = {"_id": seed["_id"], **doc}
+        else:
+            seed = engine.upsert_seed(query)
+            doc = engine.apply_update(
+                seed, update, array_filters=array_filters, query=query, is_upsert_insert=True
+            )
+    except engine.EngineError as exc:
+        raise engine_error(exc) from exc
+    return with_id_first(doc)
+
+
+def sort_docs(docs: list[dict[str, Any]], sort: dict[str, Any] | None) -> list[dict[str, Any]]:
+    if not sort:
+        return docs
+    try:
+        return engine.sort_documents(docs, sort)
+    except engine.EngineError as exc:
+        raise engine_error(exc) from exc
+
+
+def project(doc: dict[str, Any], projection: dict[str, Any] | None) -> dict[str, Any]:
+    if not projection:
+        return doc
+    try:
+        return engine.apply_projection(doc, projection)
+    except engine.EngineError as exc:
+        raise engine_error(exc) from exc
+
+
+def write_collection(ctx: OpContext, db: str, name: str) -> Collection:
+    """The target of a write (created implicitly), refusing what transactions may not touch."""
+    if ctx.txn is not None:
+        if name.startswith("system."):
+            raise CommandError(50791, f"Cannot write to system collection {db}.{name} within a transaction.")
+        coll = ctx.collection(db, name)
+        if coll is not None and coll.options.get("capped"):
+            raise CommandError(
+                263,
+                f"Collection '{db}.{name}' is a capped collection. Writes in transactions are "
+                "not allowed on capped collections.",
+            )
+    return ctx.ensure_collection(db, name)

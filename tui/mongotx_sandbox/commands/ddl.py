@@ -1,0 +1,253 @@
+"""Collections, databases and indexes: create, drop, list, createIndexes, dropIndexes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..access import OpContext, check_namespace
+from ..cursors import cursor_reply, open_cursor
+from ..errors import CommandError
+from ..store import Collection, Index
+from .common import coll_name
+from .query import refuse_snapshot_read_concern
+from .registry import command
+
+
+async def _wait_for_transactions(ctx: OpContext, db: str, name: str | None) -> None:
+    """DDL needs the collection's exclusive lock: wait for open transactions that wrote to
+    it (reference §3.5, "Pending DDL Operations and Transactions")."""
+    while True:
+        blocker = None
+        for txn in ctx.state.open_transactions():
+            if txn is ctx.txn:
+                continue
+            if any(d == db and (name is None or n == name) for d, n in txn.writes):
+                blocker = txn
+                break
+        if blocker is None:
+            return
+        await ctx.wait_for(blocker)
+
+
+def _index_name(key: dict[str, Any]) -> str:
+    return "_".join(f"{k}_{v}" for k, v in key.items())
+
+
+@command("create", in_transaction=True, write=True)
+async def create(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    name = coll_name(body, "create")
+    check_namespace(ctx.db, name)
+    if ctx.txn is not None and ctx.txn.read_concern.get("level", "local") != "local":
+        # Reference §3.9: explicit create in a transaction needs read concern local.
+        raise CommandError(
+            263, "Cannot create a collection in a transaction with a read concern other than local"
+        )
+    if ctx.collection(ctx.db, name) is not None:
+        raise CommandError(48, f"Collection {ctx.db}.{name} already exists.")
+    options = {
+        k: v
+        for k, v in body.items()
+        if k in ("capped", "size", "max", "validator", "validationLevel", "validationAction",
+                 "collation", "timeseries", "clusteredIndex", "changeStreamPreAndPostImages")
+    }
+    if ctx.txn is not None:
+        coll = Collection(ctx.db, name, options)
+        ctx.txn.created[(ctx.db, name)] = coll
+    else:
+        ctx.state.catalog.create(ctx.db, name, options)
+    return {"ok": 1.0}
+
+
+@command("drop", write=True)
+async def drop(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    name = coll_name(body, "drop")
+    await _wait_for_transactions(ctx, ctx.db, name)
+    coll = ctx.state.catalog.drop(ctx.db, name)
+    if coll is None:
+        # 7.0+ answers ok for a missing collection (drop is idempotent since 7.0).
+        return {"ok": 1.0}
+    ctx.state.log_write(ctx.state.clock.tick(), "drop", ctx.db, name, None, None, None)
+    return {"nIndexesWas": len(coll.indexes), "ns": coll.ns, "ok": 1.0}
+
+
+@command("dropDatabase", write=True)
+async def drop_database(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    await _wait_for_transactions(ctx, ctx.db, None)
+    dropped = ctx.state.catalog.drop_db(ctx.db)
+    if dropped:
+        ctx.state.log_write(ctx.state.clock.tick(), "dropDatabase", ctx.db, "", None, None, None)
+    return {"dropped": ctx.db, "ok": 1.0}
+
+
+def _collection_info(coll: Collection) -> dict[str, Any]:
+    return {
+        "name": coll.name,
+        "type": "collection",
+        "options": dict(coll.options),
+        "info": {"readOnly": False, "uuid": coll.uuid},
+        "idIndex": {"v": 2, "key": {"_id": 1}, "name": "_id_"},
+    }
+
+
+@command("listCollections", reads=True)
+async def list_collections(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    from .. import engine
+
+    refuse_snapshot_read_concern(body, "listCollections")
+    flt = body.get("filter") or {}
+    name_only = bool(body.get("nameOnly"))
+    infos = []
+    for coll in ctx.state.catalog.collections(ctx.db):
+        info = _collection_info(coll)
+        try:
+            if flt and not engine.matches(flt, info):
+                continue
+        except engine.EngineError as exc:
+            raise CommandError(exc.code, exc.message) from exc
+        infos.append({"name": info["name"], "type": "collection"} if name_only else info)
+    batch_size = (body.get("cursor") or {}).get("batchSize")
+    ns = f"{ctx.db}.$cmd.listCollections"
+    batch, cid = open_cursor(ctx.state, ns, infos, first_batch=batch_size or None)
+    return cursor_reply(ns, batch, cid, True)
+
+
+@command("listDatabases", admin_only=True, reads=True)
+async def list_databases(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    from .. import engine
+
+    refuse_snapshot_read_concern(body, "listDatabases")
+    flt = body.get("filter") or {}
+    out = []
+    total = 0
+    for db, colls in sorted(ctx.state.catalog.dbs.items()):
+        if not colls:
+            continue
+        size = sum(c.count_committed() for c in colls.values()) * 1024
+        info = {"name": db, "sizeOnDisk": size, "empty": size == 0}
+        if flt and not engine.matches(flt, info):
+            continue
+        total += size
+        out.append({"name": db} if body.get("nameOnly") else info)
+    reply: dict[str, Any] = {"databases": out}
+    if not body.get("nameOnly"):
+        reply["totalSize"] = total
+    reply["ok"] = 1.0
+    return reply
+
+
+@command("createIndexes", in_transaction=True, write=True)
+async def create_indexes(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    name = coll_name(body, "createIndexes")
+    specs = body.get("indexes")
+    if not isinstance(specs, list) or not specs:
+        raise CommandError(2, "Must specify at least one index to create")
+    coll = ctx.collection(ctx.db, name)
+    created_now = False
+    if ctx.txn is not None:
+        if coll is not None and (ctx.txn.created.get((ctx.db, name)) is not coll or ctx.scan(coll)):
+            raise CommandError(
+                263,
+                f"Cannot create new indexes on existing collection {ctx.db}.{name} in a "
+                "multi-document transaction.",
+            )
+    else:
+        await _wait_for_transactions(ctx, ctx.db, name)
+    if coll is None:
+        coll = ctx.ensure_collection(ctx.db, name)
+        created_now = True
+    before = len(coll.indexes)
+    for spec in specs:
+        if not isinstance(spec, dict) or not isinstance(spec.get("key"), dict) or not spec["key"]:
+            raise CommandError(9, "The 'key' field of an index specification must be a non-empty object")
+        key = dict(spec["key"])
+        iname = spec.get("name") or _index_name(key)
+        if not isinstance(iname, str):
+            raise CommandError(14, "index name must be a string")
+        existing = coll.indexes.get(iname)
+        same_key = next((i for i in coll.indexes.values() if i.key == key), None)
+        unique = bool(spec.get("unique", False))
+        if existing is not None:
+            if existing.key != key or existing.unique != unique:
+                raise CommandError(
+                    86 if existing.key != key else 85,
+                    f"An existing index has the same name as the requested index. Requested "
+                    f"index: {spec}, existing index: {existing.spec()}",
+                )
+            continue
+        if same_key is not None:
+            if same_key.unique != unique:
+                raise CommandError(85, f"Index already exists with a different name: {same_key.name}")
+            continue
+        options = {
+            k: v for k, v in spec.items()
+            if k not in ("key", "name", "unique", "sparse", "v", "ns")
+        }
+        index = Index(iname, key, unique=unique, sparse=bool(spec.get("sparse")), options=options)
+        if unique:
+            seen: dict[Any, Any] = {}
+            for _, doc in ctx.scan(coll):
+                entry = index.entry(doc)
+                if entry is None:
+                    continue
+                if entry in seen:
+                    from ..access import DuplicateKey
+
+                    raise DuplicateKey(coll, index, doc)
+                seen[entry] = doc
+        coll.indexes[iname] = index
+    reply: dict[str, Any] = {
+        "numIndexesBefore": before,
+        "numIndexesAfter": len(coll.indexes),
+        "createdCollectionAutomatically": created_now,
+    }
+    if len(coll.indexes) == before:
+        reply["note"] = "all indexes already exist"
+    reply["ok"] = 1.0
+    return reply
+
+
+@command("listIndexes", reads=True)
+async def list_indexes(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    refuse_snapshot_read_concern(body, "listIndexes")
+    name = coll_name(body, "listIndexes")
+    coll = ctx.collection(ctx.db, name)
+    if coll is None:
+        raise CommandError(26, f"ns does not exist: {ctx.db}.{name}")
+    specs = [i.spec() for i in coll.indexes.values()]
+    batch_size = (body.get("cursor") or {}).get("batchSize")
+    ns = f"{ctx.db}.{name}"
+    batch, cid = open_cursor(ctx.state, ns, specs, first_batch=batch_size or None)
+    return cursor_reply(ns, batch, cid, True)
+
+
+@command("dropIndexes", "deleteIndexes", write=True)
+async def drop_indexes(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    name = coll_name(body, next(iter(body)))
+    coll = ctx.collection(ctx.db, name)
+    if coll is None:
+        raise CommandError(26, f"ns not found {ctx.db}.{name}")
+    await _wait_for_transactions(ctx, ctx.db, name)
+    target = body.get("index")
+    before = len(coll.indexes)
+    names: list[str]
+    if target == "*":
+        names = [n for n in coll.indexes if n != "_id_"]
+    elif isinstance(target, str):
+        names = [target]
+    elif isinstance(target, list):
+        names = list(target)
+    elif isinstance(target, dict):
+        match = [i.name for i in coll.indexes.values() if i.key == target]
+        if not match:
+            raise CommandError(27, f"can't find index with key: {target}")
+        names = match
+    else:
+        raise CommandError(14, "'index' must be a string, an array of names or a key pattern")
+    for iname in names:
+        if iname == "_id_":
+            raise CommandError(72, "cannot drop _id index")
+        if iname not in coll.indexes:
+            raise CommandError(27, f"index not found with name [{iname}]")
+    for iname in names:
+        del coll.indexes[iname]
+    return {"nIndexesWas": before, "ok": 1.0}

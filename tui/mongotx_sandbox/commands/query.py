@@ -1,0 +1,204 @@
+"""find, getMore, killCursors, aggregate, count and distinct."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from bson.timestamp import Timestamp
+
+from .. import engine
+from ..access import OpContext, engine_error
+from ..clock import int_to_ts, ts_to_int
+from ..cursors import DEFAULT_FIRST_BATCH, cursor_reply, open_cursor
+from ..errors import CommandError
+from ..state import session_key
+from .common import coll_name, get_doc, project, sort_docs
+from .registry import command
+
+
+def _int_arg(body: dict[str, Any], name: str, default: int = 0) -> int:
+    value = body.get(name, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise CommandError(14, f"BSON field '{name}' is the wrong type, expected a number")
+    if value != int(value):
+        raise CommandError(2, f"{name} must be an integer")
+    return int(value)
+
+
+def apply_read_concern(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    """Snapshot reads outside transactions (reference §6); returns reply extras."""
+    rc = body.get("readConcern")
+    if not isinstance(rc, dict) or ctx.txn is not None:
+        return {}
+    after = rc.get("afterClusterTime")
+    if isinstance(after, Timestamp) and ts_to_int(after) > ctx.state.clock.now():
+        raise CommandError(
+            72,
+            "readConcern afterClusterTime value must not be greater than the current clusterTime",
+        )
+    level = rc.get("level")
+    if level is not None and level not in ("local", "majority", "snapshot", "available", "linearizable"):
+        raise CommandError(9, f"Invalid read concern level '{level}'")
+    if level != "snapshot":
+        return {}
+    at = rc.get("atClusterTime")
+    if isinstance(at, Timestamp):
+        value = ts_to_int(at)
+        if value > ctx.state.clock.now():
+            raise CommandError(
+                72, "readConcern atClusterTime value must not be greater than the current clusterTime"
+            )
+        ctx.snapshot = value
+    else:
+        ctx.snapshot = ctx.state.clock.now()
+    return {"atClusterTime": int_to_ts(ctx.snapshot)}
+
+
+def refuse_snapshot_read_concern(body: dict[str, Any], name: str) -> None:
+    rc = body.get("readConcern")
+    if isinstance(rc, dict) and rc.get("level") == "snapshot" and "autocommit" not in body:
+        raise CommandError(
+            72, f"Command {name} does not support {{ readConcern: {{ level: \"snapshot\" }} }}"
+        )
+
+
+def _lsid_key(ctx: OpContext) -> Any:
+    return session_key(ctx.session.lsid) if ctx.session is not None else None
+
+
+@command("find", in_transaction=True, reads=True)
+async def find(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    name = coll_name(body, "find")
+    extras = apply_read_concern(ctx, body)
+    query = get_doc(body, "filter", {}) or {}
+    sort = get_doc(body, "sort")
+    projection = get_doc(body, "projection")
+    skip = _int_arg(body, "skip")
+    limit = _int_arg(body, "limit")
+    batch_size = body.get("batchSize")
+    if skip < 0:
+        raise CommandError(51024, "BSON field 'skip' value must be >= 0, actual value '%d'" % skip)
+    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 0):
+        raise CommandError(51024, "BSON field 'batchSize' value must be >= 0")
+    single = bool(body.get("singleBatch"))
+    if limit < 0:
+        limit, single = -limit, True
+    coll = ctx.collection(ctx.db, name)
+    docs = [d for _, d in ctx.find(coll, query)]
+    docs = sort_docs(docs, sort)
+    if skip:
+        docs = docs[skip:]
+    if limit:
+        docs = docs[:limit]
+    if projection:
+        docs = [project(d, projection) for d in docs]
+    first = batch_size if batch_size is not None else DEFAULT_FIRST_BATCH
+    ns = f"{ctx.db}.{name}"
+    batch, cid = open_cursor(
+        ctx.state, ns, docs, first_batch=first or None, single_batch=single,
+        lsid_key=_lsid_key(ctx), txn=ctx.txn,
+    )
+    return cursor_reply(ns, batch, cid, True, **extras)
+
+
+@command("getMore", in_transaction=True)
+async def get_more(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    cid = body.get("getMore")
+    if not isinstance(cid, int) or isinstance(cid, bool):
+        raise CommandError(14, "BSON field 'getMore' is the wrong type, expected type 'long'")
+    name = coll_name(body, "collection")
+    cursor = ctx.state.cursors.get(int(cid))
+    ns = f"{ctx.db}.{name}"
+    if cursor is None:
+        raise CommandError(43, f"cursor id {cid} not found")
+    if cursor.ns != ns:
+        raise CommandError(13, f"Requested getMore on namespace '{ns}', but cursor belongs to a different namespace {cursor.ns}")
+    if cursor.txn is not None and cursor.txn is not ctx.txn:
+        raise CommandError(50740, "Cannot run getMore on a cursor in a multi-document transaction outside of it")
+    if ctx.txn is not None and cursor.txn is not ctx.txn:
+        raise CommandError(50740, "Cannot run getMore on a cursor opened outside this transaction")
+    batch_size = body.get("batchSize")
+    if "change_stream" in cursor.extra:
+        stream = cursor.extra["change_stream"]
+        wait_ms = body.get("maxTimeMS", 1000)
+        batch = await stream.next_batch(batch_size, float(wait_ms or 0) / 1000)
+        return cursor_reply(ns, batch, cursor.id, False, postBatchResumeToken=stream.resume_token())
+    batch = cursor.take(batch_size if isinstance(batch_size, int) and batch_size > 0 else None)
+    cid_out = cursor.id
+    if cursor.exhausted:
+        ctx.state.cursors.pop(cursor.id, None)
+        if cursor.txn is not None:
+            cursor.txn.cursors.discard(cursor.id)
+        cid_out = 0
+    return cursor_reply(ns, batch, cid_out, False)
+
+
+@command("killCursors", in_transaction=True)
+async def kill_cursors(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    coll_name(body, "killCursors")
+    killed, not_found = [], []
+    for cid in body.get("cursors") or []:
+        cursor = ctx.state.cursors.pop(int(cid), None)
+        if cursor is None:
+            not_found.append(cid)
+        else:
+            if cursor.txn is not None:
+                cursor.txn.cursors.discard(cursor.id)
+            killed.append(cid)
+    return {
+        "cursorsKilled": killed,
+        "cursorsNotFound": not_found,
+        "cursorsAlive": [],
+        "cursorsUnknown": [],
+        "ok": 1.0,
+    }
+
+
+@command("count", reads=True)
+async def count(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    name = coll_name(body, "count")
+    refuse_snapshot_read_concern(body, "count")
+    apply_read_concern(ctx, body)
+    query = get_doc(body, "query", {}) or {}
+    skip = _int_arg(body, "skip")
+    limit = abs(_int_arg(body, "limit"))
+    coll = ctx.collection(ctx.db, name)
+    n = len(ctx.find(coll, query))
+    n = max(0, n - skip)
+    if limit:
+        n = min(n, limit)
+    return {"n": n, "ok": 1.0}
+
+
+@command("distinct", in_transaction=True, reads=True)
+async def distinct(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    name = coll_name(body, "distinct")
+    extras = apply_read_concern(ctx, body)
+    key = body.get("key")
+    if not isinstance(key, str):
+        raise CommandError(14, "BSON field 'key' is missing or not a string")
+    query = get_doc(body, "query", {}) or {}
+    coll = ctx.collection(ctx.db, name)
+    docs = [d for _, d in ctx.find(coll, query)]
+    try:
+        values = engine.distinct_values(docs, key)
+    except engine.EngineError as exc:
+        raise engine_error(exc) from exc
+    reply: dict[str, Any] = {"values": values}
+    reply.update(extras)
+    reply["ok"] = 1.0
+    return reply
+
+
+@command("aggregate", in_transaction=True, reads=True, write=True)
+async def aggregate(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    from .aggregate_stages import run_aggregate
+
+    return await run_aggregate(ctx, body)
+
+
+_ = asyncio, time

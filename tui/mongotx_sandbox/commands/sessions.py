@@ -1,0 +1,102 @@
+"""commitTransaction, abortTransaction and session management commands."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from bson.binary import Binary
+
+from ..access import OpContext
+from ..errors import CommandError
+from ..state import LOGICAL_SESSION_TIMEOUT_MINUTES, session_key
+from ..transactions import TxnState
+from .registry import command
+
+
+@command("commitTransaction", admin_only=True, in_transaction=True, write=True)
+async def commit_transaction(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    from ..dispatch import write_concern_error
+
+    txn = ctx.txn
+    assert txn is not None  # dispatch refuses commit outside a transaction
+    if txn.state is TxnState.IN_PROGRESS:
+        seq = ctx.state.commit(txn)
+        ctx.extra["operation_time"] = seq
+    reply: dict[str, Any] = {"ok": 1.0}
+    wce = write_concern_error(body)
+    if wce:
+        reply["writeConcernError"] = wce
+    return reply
+
+
+@command("abortTransaction", admin_only=True, in_transaction=True, write=True)
+async def abort_transaction(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    from ..dispatch import write_concern_error
+
+    txn = ctx.txn
+    assert txn is not None
+    ctx.state.abort(txn, "abortTransaction")
+    reply: dict[str, Any] = {"ok": 1.0}
+    wce = write_concern_error(body)
+    if wce:
+        reply["writeConcernError"] = wce
+    return reply
+
+
+def _lsids(value: Any, name: str) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not all(isinstance(v, dict) and "id" in v for v in value):
+        raise CommandError(14, f"'{name}' must be an array of session ids")
+    return value
+
+
+def _end(ctx: OpContext, lsid: dict[str, Any], reason: str) -> None:
+    sess = ctx.state.sessions.pop(session_key(lsid), None)
+    if sess is None:
+        return
+    # Ending or killing a session aborts its open transaction at once; the server would
+    # reap it at the next session-cache refresh (reference §5.2: a safe simplification).
+    if sess.txn is not None and sess.txn.open:
+        ctx.state.abort(sess.txn, reason)
+    for cursor_id, cursor in list(ctx.state.cursors.items()):
+        if getattr(cursor, "lsid_key", None) == session_key(lsid):
+            del ctx.state.cursors[cursor_id]
+
+
+@command("endSessions", informational=True)
+async def end_sessions(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    for lsid in _lsids(body["endSessions"], "endSessions"):
+        _end(ctx, lsid, "endSessions")
+    return {"ok": 1.0}
+
+
+@command("killSessions")
+async def kill_sessions(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    for lsid in _lsids(body["killSessions"], "killSessions"):
+        _end(ctx, lsid, "killSessions")
+    return {"ok": 1.0}
+
+
+@command("killAllSessions", "killAllSessionsByPattern")
+async def kill_all_sessions(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    # Without authentication every session matches (reference §5.2).
+    own = ctx.session.lsid if ctx.session is not None else None
+    for sess in list(ctx.state.sessions.values()):
+        if own is not None and session_key(sess.lsid) == session_key(own):
+            continue
+        _end(ctx, sess.lsid, "killAllSessions")
+    return {"ok": 1.0}
+
+
+@command("refreshSessions", informational=True)
+async def refresh_sessions(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    for lsid in _lsids(body["refreshSessions"], "refreshSessions"):
+        ctx.state.session(lsid)
+    return {"ok": 1.0}
+
+
+@command("startSession")
+async def start_session(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    lsid = {"id": Binary(uuid.uuid4().bytes, 4)}
+    ctx.state.session(lsid)
+    return {"id": lsid, "timeoutMinutes": LOGICAL_SESSION_TIMEOUT_MINUTES, "ok": 1.0}

@@ -1,0 +1,81 @@
+"""Server-side cursors: the rest of a result set, handed out batch by batch by getMore."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bson.int64 import Int64
+
+if TYPE_CHECKING:
+    from .state import ServerState
+    from .transactions import Transaction
+
+DEFAULT_FIRST_BATCH = 101
+MAX_BATCH_BYTES = 16 * 1024 * 1024
+
+
+@dataclass
+class Cursor:
+    id: int
+    ns: str
+    docs: list[dict[str, Any]]
+    pos: int = 0
+    limit: int = 0  # 0: no limit; counts documents returned so far
+    returned: int = 0
+    lsid_key: Hashable | None = None
+    txn: Transaction | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def take(self, batch_size: int | None) -> list[dict[str, Any]]:
+        end = len(self.docs)
+        if batch_size:
+            end = min(end, self.pos + batch_size)
+        if self.limit:
+            end = min(end, self.pos + (self.limit - self.returned))
+        batch = self.docs[self.pos : end]
+        self.pos = end
+        self.returned += len(batch)
+        return batch
+
+    @property
+    def exhausted(self) -> bool:
+        return self.pos >= len(self.docs) or (self.limit and self.returned >= self.limit)
+
+
+def open_cursor(
+    state: ServerState,
+    ns: str,
+    docs: list[dict[str, Any]],
+    *,
+    first_batch: int | None,
+    limit: int = 0,
+    single_batch: bool = False,
+    lsid_key: Hashable | None = None,
+    txn: Transaction | None = None,
+    extra: dict[str, Any] | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """Return the first batch and the cursor id (0 when everything fit)."""
+    cursor = Cursor(0, ns, docs, limit=limit, lsid_key=lsid_key, txn=txn, extra=extra or {})
+    batch = cursor.take(first_batch)
+    if single_batch or cursor.exhausted:
+        return batch, 0
+    cursor.id = state.next_cursor_id
+    state.next_cursor_id += 1
+    state.cursors[cursor.id] = cursor
+    if txn is not None:
+        txn.cursors.add(cursor.id)
+    return batch, cursor.id
+
+
+def cursor_reply(
+    ns: str, batch: list[dict[str, Any]], cursor_id: int, first: bool, **extra: Any
+) -> dict[str, Any]:
+    cursor: dict[str, Any] = {
+        "firstBatch" if first else "nextBatch": batch,
+        "id": Int64(cursor_id),
+        "ns": ns,
+    }
+    cursor.update(extra)
+    return {"cursor": cursor, "ok": 1.0}

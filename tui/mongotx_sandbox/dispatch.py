@@ -1,0 +1,519 @@
+"""From a decoded request to a reply: session fields, transaction rules, labels, times.
+
+The order of the steps follows the server's command path (reference §3.6): fail point,
+then session-field validation, then session checkout and beginOrContinue, then the
+command. Errors raised before checkout leave the transaction untouched; errors after
+it abort the transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from bson.binary import Binary
+from bson.int64 import Int64
+from bson.timestamp import Timestamp
+
+from . import commands
+from .access import OpContext
+from .clock import int_to_ts, ts_to_int
+from .errors import RETRIABLE_CODES, TRANSIENT_CODES, CommandError
+from .failpoints import FailAction, evaluate_fail_command
+from .state import ServerState
+from .transactions import ServerSession, Transaction, TxnState
+from .wire import OP_QUERY, Request
+
+HELLO_NAMES = frozenset({"hello", "isMaster", "ismaster"})
+TXN_END = frozenset({"commitTransaction", "abortTransaction"})
+# Generic arguments every command accepts (reference §10).
+_ZERO_HASH = Binary(bytes(20), 0)
+
+
+class Connection:
+    """What the server knows about one client connection."""
+
+    def __init__(self, state: ServerState, peer: str) -> None:
+        self.id = state.next_connection_id
+        state.next_connection_id += 1
+        self.peer = peer
+        self.app_name: str | None = None
+        self.client_metadata: dict[str, Any] | None = None
+        self.hello_ok = False
+
+
+def _command_name(body: dict[str, Any]) -> str:
+    for key in body:
+        return key
+    raise CommandError(9, "Command document is empty")
+
+
+async def handle(state: ServerState, conn: Connection, req: Request) -> dict[str, Any] | None:
+    """Run one request; return the reply document (None: send nothing)."""
+    body = req.body
+    reply_ctx: dict[str, Any] = {}
+    in_txn = False
+    name = "?"
+    try:
+        name = _command_name(body)
+        if req.op_code == OP_QUERY:
+            if name not in HELLO_NAMES:
+                raise CommandError(
+                    352,
+                    f"Unsupported OP_QUERY command: {name}. The client driver may require an "
+                    "upgrade. The sandbox accepts OP_QUERY only for hello and isMaster.",
+                )
+            body.setdefault("$db", req.legacy_collection.split(".", 1)[0] or "admin")
+        reply = await _run(state, conn, req, name, body, reply_ctx)
+        in_txn = reply_ctx.get("in_txn", False)
+    except CommandError as exc:
+        in_txn = reply_ctx.get("in_txn", False)
+        reply = exc.to_reply()
+        labels = exc.labels
+        if labels is None:
+            labels = _labels(name, body, exc.code, None, in_txn, reply_ctx)
+        if labels:
+            reply["errorLabels"] = labels
+    if req.more_to_come:
+        return None
+    if name not in HELLO_NAMES or True:
+        _stamp_times(state, reply, reply_ctx)
+    return reply
+
+
+def _stamp_times(state: ServerState, reply: dict[str, Any], reply_ctx: dict[str, Any]) -> None:
+    op_time = reply_ctx.get("operation_time") or state.clock.now()
+    reply["$clusterTime"] = {
+        "clusterTime": int_to_ts(state.clock.now()),
+        "signature": {"hash": _ZERO_HASH, "keyId": Int64(0)},
+    }
+    reply["operationTime"] = int_to_ts(op_time)
+
+
+def _labels(
+    name: str,
+    body: dict[str, Any],
+    code: int | None,
+    wce: dict[str, Any] | None,
+    in_txn: bool,
+    reply_ctx: dict[str, Any],
+) -> list[str]:
+    """Server-side error labels (error_labels.cpp, reference §3.12)."""
+    labels: list[str] = []
+    has_txn_number = "txnNumber" in body
+    is_txn = has_txn_number and "autocommit" in body
+    spec = commands.lookup(name)
+    wce_code = wce.get("code") if wce else None
+    if is_txn:
+        if name in TXN_END:
+            if code in TRANSIENT_CODES or (code == 251 and wce is None):
+                labels.append("TransientTransactionError")
+            elif code in RETRIABLE_CODES or wce_code in RETRIABLE_CODES:
+                labels.append("RetryableWriteError")
+        elif code is not None and (
+            code in TRANSIENT_CODES or code == 251 or code in RETRIABLE_CODES
+        ):
+            labels.append("TransientTransactionError")
+    elif has_txn_number and spec is not None and spec.retryable_write:
+        if code in RETRIABLE_CODES or wce_code in RETRIABLE_CODES:
+            labels.append("RetryableWriteError")
+    return labels
+
+
+async def _run(
+    state: ServerState,
+    conn: Connection,
+    req: Request,
+    name: str,
+    body: dict[str, Any],
+    reply_ctx: dict[str, Any],
+) -> dict[str, Any]:
+    spec = commands.lookup(name)
+    if spec is None:
+        raise CommandError(
+            59,
+            f"no such command: '{name}' (the mongotx sandbox does not implement it; "
+            "see the README's table of supported commands)",
+        )
+    db = body.get("$db")
+    if not isinstance(db, str) or not db:
+        raise CommandError(40571, "OP_MSG requests require a $db argument")
+    if spec.admin_only and db != "admin":
+        raise CommandError(13, f"{name} may only be run against the admin database.")
+
+    if "$clusterTime" in body:
+        ct = body["$clusterTime"]
+        if isinstance(ct, dict) and isinstance(ct.get("clusterTime"), Timestamp):
+            state.clock.advance(ts_to_int(ct["clusterTime"]))
+
+    # 1. failCommand fires before anything else looks at the command (reference §7).
+    action = evaluate_fail_command(state, conn, name, body)
+    if action is not None and action.block_ms:
+        await asyncio.sleep(action.block_ms / 1000)
+    if action is not None and action.close:
+        from .errors import CloseConnection
+
+        raise CloseConnection()
+    if action is not None and action.error_code is not None:
+        reply_ctx["in_txn"] = "autocommit" in body and "txnNumber" in body
+        raise CommandError(
+            action.error_code,
+            "Failing command via 'failCommand' failpoint",
+            labels=action.error_labels,
+        )
+
+    # 2. Session fields (initialize_operation_session_info.cpp, reference §3.1).
+    lsid = body.get("lsid")
+    txn_number = body.get("txnNumber")
+    autocommit = body.get("autocommit")
+    start = body.get("startTransaction")
+    _validate_session_fields(spec, name, body, lsid, txn_number, autocommit, start)
+    in_txn = autocommit is not None
+    reply_ctx["in_txn"] = in_txn
+    if in_txn:
+        _validate_in_transaction(spec, name, body, bool(start))
+    elif "writeConcern" in body:
+        _validate_write_concern(body["writeConcern"])
+
+    deadline = None
+    max_time = body.get("maxTimeMS")
+    if max_time is not None:
+        if not isinstance(max_time, int | float) or isinstance(max_time, bool) or max_time < 0:
+            raise CommandError(2, "maxTimeMS must be a non-negative integer")
+        if max_time > 0:
+            deadline = time.monotonic() + max_time / 1000
+
+    ctx = OpContext(state=state, db=db, deadline=deadline)
+    ctx.extra["conn"] = conn
+    ctx.extra["command_name"] = name
+    if lsid is None:
+        reply = await _execute(spec, ctx, body)
+    else:
+        session = state.session(lsid)
+        ctx.session = session
+        await _checkout(session, ctx)
+        try:
+            session.running = asyncio.current_task()
+            reply = await _with_session(state, spec, name, ctx, session, body, reply_ctx)
+        finally:
+            session.running = None
+            session.checkout.release()
+            session.last_use = time.monotonic()
+
+    wce = None
+    if action is not None and action.write_concern_error is not None and spec.write:
+        wce = dict(action.write_concern_error)
+        reply["writeConcernError"] = wce
+    elif "writeConcernError" in reply:
+        wce = reply["writeConcernError"]
+    if wce is not None:
+        labels = (
+            action.error_labels
+            if action is not None and action.error_labels is not None
+            else _labels(name, body, None, wce, in_txn, reply_ctx)
+        )
+        if labels:
+            reply["errorLabels"] = labels
+    if ctx.wrote:
+        reply_ctx["operation_time"] = ctx.last_write_seq
+    if "operation_time" in ctx.extra:
+        reply_ctx["operation_time"] = ctx.extra["operation_time"]
+    return reply
+
+
+async def _checkout(session: ServerSession, ctx: OpContext) -> None:
+    """One operation per session at a time: later ones wait (reference §3.2)."""
+    if ctx.deadline is None:
+        await session.checkout.acquire()
+        return
+    try:
+        await asyncio.wait_for(session.checkout.acquire(), ctx.deadline - time.monotonic())
+    except TimeoutError as exc:
+        raise CommandError(50, "operation exceeded time limit") from exc
+
+
+def _validate_session_fields(
+    spec: commands.CommandSpec,
+    name: str,
+    body: dict[str, Any],
+    lsid: Any,
+    txn_number: Any,
+    autocommit: Any,
+    start: Any,
+) -> None:
+    if lsid is not None and (not isinstance(lsid, dict) or "id" not in lsid):
+        raise CommandError(40414, "BSON field 'OperationSessionInfo.lsid.id' is missing")
+    if txn_number is not None:
+        if lsid is None:
+            raise CommandError(50768, "Transaction number requires a session ID to also be specified")
+        if not isinstance(txn_number, int) or isinstance(txn_number, bool):
+            raise CommandError(14, "BSON field 'txnNumber' is the wrong type, expected long")
+        if txn_number < 0:
+            raise CommandError(72, "Transaction number cannot be negative")
+    if autocommit is not None:
+        if txn_number is None:
+            raise CommandError(72, "'autocommit' field requires a transaction number to also be specified")
+        if autocommit is not False:
+            raise CommandError(72, "Specifying autocommit=true is not allowed.")
+    if start is not None:
+        if autocommit is None:
+            raise CommandError(72, "'startTransaction' field requires 'autocommit' field to also be specified")
+        if start is not True:
+            raise CommandError(72, "Specifying startTransaction=false is not allowed.")
+        if name in ("killCursors", "commitTransaction", "abortTransaction", "prepareTransaction"):
+            raise CommandError(263, f"Cannot start a transaction with a {name} command")
+    if txn_number is not None and autocommit is None and not spec.retryable_write:
+        raise CommandError(50768, f"Command '{name}' is not a retryable write command")
+    if name in TXN_END and autocommit is None:
+        # Reference §11.1: exact 7.0/8.0 code unconfirmed; the long-standing one is 251 / 50768.
+        if txn_number is None:
+            raise CommandError(50768, f"{name} must be run within a transaction")
+
+
+def _validate_in_transaction(
+    spec: commands.CommandSpec, name: str, body: dict[str, Any], start: bool
+) -> None:
+    db = body.get("$db")
+    if name == "count":
+        raise CommandError(
+            263,
+            "Cannot run 'count' in a multi-document transaction. Please see "
+            "http://dochub.mongodb.org/core/transaction-count for a recommended alternative.",
+        )
+    if not spec.in_transaction and not (spec.informational and not start):
+        raise CommandError(263, f"Cannot run '{name}' in a multi-document transaction.")
+    if db in ("local", "config") and name not in TXN_END:
+        raise CommandError(263, f"Cannot run command against the '{db}' database in a transaction.")
+    if "writeConcern" in body and name not in TXN_END:
+        raise CommandError(72, "writeConcern is not allowed within a multi-statement transaction")
+    if name in TXN_END and "writeConcern" in body:
+        _validate_write_concern(body["writeConcern"])
+    rc = body.get("readConcern")
+    if rc is not None and not start:
+        raise CommandError(72, "Only the first command in a transaction may specify a readConcern")
+    if rc is not None:
+        if not isinstance(rc, dict):
+            raise CommandError(14, "readConcern must be an object")
+        level = rc.get("level", "local")
+        if level not in ("local", "majority", "snapshot"):
+            raise CommandError(
+                72,
+                "The readConcern level must be either 'local' (default), 'majority' or "
+                "'snapshot' in order to run in a transaction",
+            )
+        if "afterOpTime" in rc:
+            raise CommandError(72, "afterOpTime is not allowed in a transaction")
+
+
+def _validate_write_concern(wc: Any) -> None:
+    if not isinstance(wc, dict):
+        raise CommandError(14, "writeConcern must be an object")
+    w = wc.get("w", 1)
+    if not isinstance(w, int | str) or isinstance(w, bool):
+        raise CommandError(2, "w has to be a number or a string")
+    if isinstance(w, int) and w < 0:
+        raise CommandError(2, "w cannot be a negative value")
+
+
+def write_concern_error(body: dict[str, Any]) -> dict[str, Any] | None:
+    """What a one-member replica set answers for the requested write concern."""
+    wc = body.get("writeConcern")
+    if not isinstance(wc, dict):
+        return None
+    w = wc.get("w", 1)
+    if isinstance(w, int) and w > 1:
+        return {
+            "code": 100,
+            "codeName": "UnsatisfiableWriteConcern",
+            "errmsg": "Not enough data-bearing nodes",
+        }
+    if isinstance(w, str) and w != "majority":
+        return {
+            "code": 79,
+            "codeName": "UnknownReplWriteConcern",
+            "errmsg": f"No write concern mode named '{w}' found in replica set configuration",
+        }
+    return None
+
+
+async def _with_session(
+    state: ServerState,
+    spec: commands.CommandSpec,
+    name: str,
+    ctx: OpContext,
+    session: ServerSession,
+    body: dict[str, Any],
+    reply_ctx: dict[str, Any],
+) -> dict[str, Any]:
+    txn_number = body.get("txnNumber")
+    if txn_number is None:
+        return await _execute(spec, ctx, body)
+    txn_number = int(txn_number)
+    if "autocommit" not in body:
+        return await _retryable_write(state, spec, name, ctx, session, body, txn_number)
+    txn = _begin_or_continue(state, name, session, body, txn_number)
+    ctx.txn = txn
+    if txn.state is TxnState.COMMITTED:
+        # Commit retried after success: ok again (reference §3.2).
+        reply: dict[str, Any] = {"ok": 1.0}
+        wce = write_concern_error(body)
+        if wce:
+            reply["writeConcernError"] = wce
+        ctx.extra["operation_time"] = txn.commit_seq
+        return reply
+    first = txn.snapshot is None
+    if first:
+        _open_snapshot(state, txn, body)
+    txn.active_since = time.monotonic()
+    try:
+        reply = await _execute(spec, ctx, body)
+    except CommandError as exc:
+        if txn.open:
+            state.abort(txn, f"{name} failed: {exc.message}")
+        raise
+    except BaseException:
+        if txn.open:
+            state.abort(txn, f"{name} was interrupted")
+        raise
+    finally:
+        if txn.active_since is not None:
+            txn.time_active += time.monotonic() - txn.active_since
+            txn.active_since = None
+    if reply.get("writeErrors") and txn.open:
+        # A write error inside a transaction aborts it (write_ops_exec.cpp, reference §3.6).
+        state.abort(txn, f"{name} had a write error")
+    return reply
+
+
+def _open_snapshot(state: ServerState, txn: Transaction, body: dict[str, Any]) -> None:
+    """The snapshot is taken by the transaction's first statement (reference §3.3)."""
+    rc = body.get("readConcern") or {}
+    after = rc.get("afterClusterTime") if isinstance(rc, dict) else None
+    if isinstance(after, Timestamp) and ts_to_int(after) > state.clock.now():
+        state.abort(txn, "afterClusterTime in the future")
+        raise CommandError(
+            72,
+            "readConcern afterClusterTime value must not be greater than the current "
+            "clusterTime. Requested clusterTime: "
+            f"{after}; current clusterTime: {int_to_ts(state.clock.now())}",
+        )
+    txn.snapshot = state.clock.now()
+
+
+def _begin_or_continue(
+    state: ServerState,
+    name: str,
+    session: ServerSession,
+    body: dict[str, Any],
+    txn_number: int,
+) -> Transaction:
+    """beginOrContinue for a replica set (transaction_participant.cpp, reference §3.2)."""
+    active = session.active_txn_number
+    current = session.txn if session.txn is not None and session.txn.txn_number == active else None
+    if txn_number < active:
+        raise CommandError(
+            225,
+            f"Cannot start transaction {txn_number} on session {_sid(session)} because a "
+            f"newer transaction {active} has already started.",
+        )
+    if body.get("startTransaction"):
+        if txn_number == active:
+            raise CommandError(
+                117,
+                "Only servers in a sharded cluster can start a new transaction at the active "
+                "transaction number",
+            )
+        if current is not None and current.open:
+            state.abort(current, "a newer transaction started on the session")
+        rc = body.get("readConcern") or {}
+        txn = Transaction(
+            lsid=session.lsid,
+            txn_number=txn_number,
+            read_concern={k: v for k, v in rc.items() if k == "level"},
+            lifetime_seconds=float(state.parameters["transactionLifetimeLimitSeconds"]),
+        )
+        session.txn = txn
+        session.active_txn_number = txn_number
+        session.retryable_is_txn = True
+        state.stats.total_started += 1
+        return txn
+    if txn_number != active or current is None:
+        raise CommandError(
+            251,
+            f"Given transaction number {txn_number} does not match any in-progress "
+            f"transactions. The active transaction number is {active}",
+        )
+    if current.open and current.expires_at <= time.monotonic():
+        state.abort(current, "exceeded transactionLifetimeLimitSeconds")
+    if current.state is TxnState.ABORTED:
+        raise CommandError(
+            251, f"Transaction with {{ txnNumber: {txn_number} }} has been aborted."
+        )
+    if current.state is TxnState.COMMITTED and name != "commitTransaction":
+        raise CommandError(
+            256, f"Transaction with {{ txnNumber: {txn_number} }} has been committed."
+        )
+    return current
+
+
+def _sid(session: ServerSession) -> str:
+    sid = session.lsid.get("id")
+    try:
+        import uuid
+
+        return str(uuid.UUID(bytes=bytes(sid)))
+    except (TypeError, ValueError):
+        return repr(sid)
+
+
+async def _retryable_write(
+    state: ServerState,
+    spec: commands.CommandSpec,
+    name: str,
+    ctx: OpContext,
+    session: ServerSession,
+    body: dict[str, Any],
+    txn_number: int,
+) -> dict[str, Any]:
+    """Retryable writes: a repeated txnNumber returns the recorded reply (reference §3.11)."""
+    active = session.active_txn_number
+    if txn_number < active:
+        raise CommandError(
+            225,
+            f"Retryable write with txnNumber {txn_number} is prohibited on session "
+            f"{_sid(session)} because a newer retryable write with txnNumber {active} has "
+            "already started on this session.",
+        )
+    if txn_number == active:
+        if session.retryable_is_txn:
+            raise CommandError(
+                217, "Cannot retry a retryable write that has been converted into a transaction"
+            )
+        cached = session.retryable_replies.get(txn_number)
+        if cached is not None:
+            state.stats.retried_commands += 1
+            state.stats.retried_statements += 1
+            return dict(cached)
+    else:
+        current = session.txn
+        if current is not None and current.open:
+            state.abort(current, "a retryable write with a newer txnNumber started")
+        session.active_txn_number = txn_number
+        session.retryable_is_txn = False
+        session.retryable_replies = {}
+    reply = await _execute(spec, ctx, body)
+    if reply.get("ok"):
+        session.retryable_replies[txn_number] = dict(reply)
+    return reply
+
+
+async def _execute(
+    spec: commands.CommandSpec, ctx: OpContext, body: dict[str, Any]
+) -> dict[str, Any]:
+    reply = await spec.handler(ctx, body)
+    if spec.write and ctx.txn is None and "writeConcernError" not in reply:
+        wce = write_concern_error(body)
+        if wce:
+            reply["writeConcernError"] = wce
+    return reply

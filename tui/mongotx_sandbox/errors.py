@@ -1,0 +1,131 @@
+"""MongoDB error codes and the exception the command handlers raise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Names from the server's base/error_codes.yml (see ../shared/docs/mongodb-transactions.md §9).
+CODE_NAMES: dict[int, str] = {
+    1: "InternalError",
+    2: "BadValue",
+    6: "HostUnreachable",
+    7: "HostNotFound",
+    8: "UnknownError",
+    9: "FailedToParse",
+    11: "UserNotFound",
+    13: "Unauthorized",
+    14: "TypeMismatch",
+    20: "IllegalOperation",
+    24: "LockTimeout",
+    26: "NamespaceNotFound",
+    27: "IndexNotFound",
+    40: "ConflictingUpdateOperators",
+    43: "CursorNotFound",
+    46: "LockBusy",
+    48: "NamespaceExists",
+    50: "MaxTimeMSExpired",
+    52: "DollarPrefixedFieldName",
+    59: "CommandNotFound",
+    64: "WriteConcernTimeout",
+    66: "ImmutableField",
+    67: "CannotCreateIndex",
+    68: "IndexAlreadyExists",
+    72: "InvalidOptions",
+    73: "InvalidNamespace",
+    79: "UnknownReplWriteConcern",
+    85: "IndexOptionsConflict",
+    86: "IndexKeySpecsConflict",
+    89: "NetworkTimeout",
+    91: "ShutdownInProgress",
+    96: "OperationFailed",
+    100: "UnsatisfiableWriteConcern",
+    112: "WriteConflict",
+    115: "CommandNotSupported",
+    117: "ConflictingOperationInProgress",
+    125: "CommandFailed",
+    134: "ReadConcernMajorityNotAvailableYet",
+    166: "CommandNotSupportedOnView",
+    168: "InvalidPipelineOperator",
+    189: "PrimarySteppedDown",
+    217: "IncompleteTransactionHistory",
+    225: "TransactionTooOld",
+    239: "SnapshotTooOld",
+    246: "SnapshotUnavailable",
+    251: "NoSuchTransaction",
+    256: "TransactionCommitted",
+    257: "TransactionTooLarge",
+    262: "ExceededTimeLimit",
+    263: "OperationNotSupportedInTransaction",
+    267: "PreparedTransactionInProgress",
+    290: "TransactionExceededLifetimeLimitSeconds",
+    352: "UnsupportedOpQueryCommand",
+    9001: "SocketException",
+    10107: "NotWritablePrimary",
+    11000: "DuplicateKey",
+    11600: "InterruptedAtShutdown",
+    11601: "Interrupted",
+    11602: "InterruptedDueToReplStateChange",
+    13435: "NotPrimaryNoSecondaryOk",
+    13436: "NotPrimaryOrSecondary",
+    50768: "NotARetryableWriteCommand",
+    50790: "Location50790",
+    50791: "Location50791",
+}
+
+# Codes in the server's RetriableError category (error_codes.yml); used for labels (§3.12).
+RETRIABLE_CODES = frozenset(
+    {6, 7, 89, 91, 134, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436, 10058}
+)
+# Codes that are TransientTransactionError for any statement of a transaction (§3.12).
+TRANSIENT_CODES = frozenset({112, 24, 267, 239, 246, 250, 272, 343, 249})
+
+
+def code_name(code: int) -> str:
+    """The codeName MongoDB uses for `code` (or a Location name for unnamed codes)."""
+    return CODE_NAMES.get(code, f"Location{code}")
+
+
+class CommandError(Exception):
+    """A command failure that becomes an `ok: 0` reply."""
+
+    def __init__(
+        self,
+        code: int,
+        message: str,
+        *,
+        labels: list[str] | None = None,
+        extra: dict[str, Any] | None = None,
+        code_name_override: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.labels = labels
+        self.extra = extra or {}
+        self.code_name = code_name_override or code_name(code)
+
+    def to_reply(self) -> dict[str, Any]:
+        reply: dict[str, Any] = {
+            "ok": 0.0,
+            "errmsg": self.message,
+            "code": self.code,
+            "codeName": self.code_name,
+        }
+        reply.update(self.extra)
+        return reply
+
+
+class CloseConnection(Exception):  # noqa: N818 - a signal, not an error
+    """Close the client's connection without replying (failCommand closeConnection)."""
+
+
+class ProtocolError(Exception):
+    """A malformed message: the connection that sent it is closed."""
+
+
+def invalid_options(message: str) -> CommandError:
+    return CommandError(72, message)
+
+
+def bad_value(message: str) -> CommandError:
+    return CommandError(2, message)

@@ -1,0 +1,196 @@
+"""Everything one sandbox server holds: catalog, clock, sessions, cursors, fail points."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bson.objectid import ObjectId
+
+from .clock import ClusterClock
+from .store import Catalog
+from .transactions import ServerSession, Transaction, TxnState
+
+LOGICAL_SESSION_TIMEOUT_MINUTES = 30
+
+
+@dataclass
+class OplogEntry:
+    """A committed write, as change streams report it."""
+
+    seq: int
+    wall: float
+    op: str
+    db: str
+    coll: str
+    key: Any
+    doc: dict[str, Any] | None
+    doc_id: Any = None
+    update_description: dict[str, Any] | None = None
+    lsid: dict[str, Any] | None = None
+    txn_number: int | None = None
+
+
+@dataclass
+class Stats:
+    total_started: int = 0
+    total_committed: int = 0
+    total_aborted: int = 0
+    retried_commands: int = 0
+    retried_statements: int = 0
+
+
+@dataclass
+class ServerState:
+    replset: str = "rs0"
+    host: str = "127.0.0.1:27017"
+    catalog: Catalog = field(default_factory=Catalog)
+    clock: ClusterClock = field(default_factory=ClusterClock)
+    sessions: dict[Hashable, ServerSession] = field(default_factory=dict)
+    cursors: dict[int, Any] = field(default_factory=dict)
+    fail_points: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(
+        default_factory=lambda: {
+            # Defaults from transaction_participant.idl (reference §3.8).
+            "transactionLifetimeLimitSeconds": 60,
+            "maxTransactionLockRequestTimeoutMillis": 5,
+            "minSnapshotHistoryWindowInSeconds": 300,
+            "enableTestCommands": True,
+        }
+    )
+    stats: Stats = field(default_factory=Stats)
+    oplog: deque[OplogEntry] = field(default_factory=lambda: deque(maxlen=100_000))
+    oplog_changed: asyncio.Condition | None = None
+    started: float = field(default_factory=time.time)
+    election_id: ObjectId = field(default_factory=lambda: ObjectId("7fffffff0000000000000001"))
+    next_connection_id: int = 1
+    next_cursor_id: int = 1
+    connections: dict[int, Any] = field(default_factory=dict)
+
+    # ---- sessions -------------------------------------------------------------------
+    def session(self, lsid: dict[str, Any]) -> ServerSession:
+        key = session_key(lsid)
+        sess = self.sessions.get(key)
+        if sess is None:
+            sess = self.sessions[key] = ServerSession(lsid=lsid)
+        sess.last_use = time.monotonic()
+        return sess
+
+    def oldest_snapshot(self) -> int:
+        """The oldest snapshot an open transaction still reads from."""
+        oldest = self.clock.now()
+        for sess in self.sessions.values():
+            txn = sess.txn
+            if txn is not None and txn.open and txn.snapshot is not None:
+                oldest = min(oldest, txn.snapshot)
+        return oldest
+
+    def open_transactions(self) -> list[Transaction]:
+        return [s.txn for s in self.sessions.values() if s.txn is not None and s.txn.open]
+
+    # ---- transaction end ------------------------------------------------------------
+    def commit(self, txn: Transaction) -> int:
+        """Make a transaction's writes visible at one new commit time."""
+        has_writes = any(txn.writes.values()) or bool(txn.created)
+        seq = self.clock.tick() if has_writes else self.clock.now()
+        for (db, name), coll in txn.created.items():
+            if self.catalog.get(db, name) is None:
+                self.catalog.add(coll)
+        oldest = self.oldest_snapshot()
+        for (db, name), ws in txn.writes.items():
+            coll = self.catalog.get(db, name) or txn.created.get((db, name))
+            if coll is None:
+                continue
+            for key, doc in ws.items():
+                coll.append(key, seq, doc, oldest)
+        wall = time.time()
+        for op in txn.ops:
+            self.oplog.append(
+                OplogEntry(
+                    seq,
+                    wall,
+                    op.op,
+                    op.coll.db,
+                    op.coll.name,
+                    op.key,
+                    op.doc,
+                    doc_id=op.doc.get("_id") if op.doc else None,
+                    update_description=op.update_description,
+                    lsid=txn.lsid,
+                    txn_number=txn.txn_number,
+                )
+            )
+        txn.state = TxnState.COMMITTED
+        txn.commit_seq = seq
+        self._end(txn)
+        self.stats.total_committed += 1
+        if txn.ops:
+            self.notify_oplog()
+        return seq
+
+    def abort(self, txn: Transaction, reason: str = "") -> None:
+        if not txn.open:
+            return
+        txn.state = TxnState.ABORTED
+        txn.abort_reason = reason
+        self._end(txn)
+        self.stats.total_aborted += 1
+
+    def _end(self, txn: Transaction) -> None:
+        txn.release()
+        for cursor_id in list(txn.cursors):
+            self.cursors.pop(cursor_id, None)
+        txn.cursors.clear()
+
+    def notify_oplog(self) -> None:
+        cond = self.oplog_changed
+        if cond is None:
+            return
+
+        async def _wake() -> None:
+            async with cond:
+                cond.notify_all()
+
+        asyncio.get_running_loop().create_task(_wake())
+
+    def log_write(
+        self,
+        seq: int,
+        op: str,
+        db: str,
+        coll: str,
+        key: Any,
+        doc: dict[str, Any] | None,
+        doc_id: Any,
+        update_description: dict[str, Any] | None = None,
+    ) -> None:
+        self.oplog.append(
+            OplogEntry(seq, time.time(), op, db, coll, key, doc, doc_id, update_description)
+        )
+        self.notify_oplog()
+
+    def reap_expired(self) -> int:
+        """Abort transactions past transactionLifetimeLimitSeconds (§3.8); return how many."""
+        now = time.monotonic()
+        n = 0
+        for txn in self.open_transactions():
+            if txn.expires_at <= now:
+                self.abort(txn, "exceeded transactionLifetimeLimitSeconds")
+                n += 1
+        # Idle sessions expire after logicalSessionTimeoutMinutes.
+        idle_limit = now - LOGICAL_SESSION_TIMEOUT_MINUTES * 60
+        for key, sess in list(self.sessions.items()):
+            if sess.last_use < idle_limit and not (sess.txn and sess.txn.open):
+                if not sess.checkout.locked():
+                    del self.sessions[key]
+        return n
+
+
+def session_key(lsid: dict[str, Any]) -> Hashable:
+    sid = lsid.get("id")
+    uid = lsid.get("uid")
+    return (bytes(sid) if sid is not None else None, bytes(uid) if uid is not None else None)

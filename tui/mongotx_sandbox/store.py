@@ -1,0 +1,187 @@
+"""Multi-version document store: a version chain per document, snapshots by commit time.
+
+A transaction reads the newest version committed at or before its snapshot, plus its own
+uncommitted writes; other readers see committed versions only. Uncommitted writes hold a
+per-document lock (the WiredTiger update chain) that decides write-write conflicts.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bson.binary import Binary
+
+from . import engine
+
+if TYPE_CHECKING:
+    from .transactions import Transaction
+
+# MongoDB keeps 300 s of snapshot history by default (minSnapshotHistoryWindowInSeconds).
+HISTORY_WINDOW_SECONDS = 300.0
+
+
+@dataclass(slots=True)
+class Version:
+    seq: int
+    wall: float
+    doc: dict[str, Any] | None  # None: deleted at `seq`
+
+
+@dataclass
+class Index:
+    name: str
+    key: dict[str, Any]
+    unique: bool = False
+    sparse: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def spec(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"v": 2, "key": dict(self.key), "name": self.name}
+        if self.unique and self.name != "_id_":
+            out["unique"] = True
+        if self.sparse:
+            out["sparse"] = True
+        out.update(self.options)
+        return out
+
+    def entry(self, doc: dict[str, Any]) -> tuple[Hashable, ...] | None:
+        """The index key of `doc` (None when a sparse index skips it)."""
+        values = []
+        present = False
+        for path in self.key:
+            value = lookup_path(doc, path)
+            if value is not _MISSING:
+                present = True
+            values.append(engine.canonical_key(None if value is _MISSING else value))
+        if self.sparse and not present:
+            return None
+        return tuple(values)
+
+
+_MISSING = object()
+
+
+def lookup_path(doc: Any, path: str) -> Any:
+    for part in path.split("."):
+        if isinstance(doc, dict) and part in doc:
+            doc = doc[part]
+        else:
+            return _MISSING
+    return doc
+
+
+class Collection:
+    """One namespace: version chains keyed by the canonical `_id`, indexes, locks."""
+
+    def __init__(self, db: str, name: str, options: dict[str, Any] | None = None) -> None:
+        self.db = db
+        self.name = name
+        self.options = dict(options or {})
+        self.uuid = Binary(uuid.uuid4().bytes, 4)
+        self.chains: dict[Hashable, list[Version]] = {}
+        self.indexes: dict[str, Index] = {"_id_": Index("_id_", {"_id": 1}, unique=True)}
+        # Uncommitted writes: canonical _id -> the transaction holding it.
+        self.locks: dict[Hashable, Transaction] = {}
+
+    @property
+    def ns(self) -> str:
+        return f"{self.db}.{self.name}"
+
+    def committed(self, key: Hashable, snapshot: int | None) -> dict[str, Any] | None:
+        chain = self.chains.get(key)
+        if not chain:
+            return None
+        if snapshot is None:
+            return chain[-1].doc
+        for version in reversed(chain):
+            if version.seq <= snapshot:
+                return version.doc
+        return None
+
+    def latest_seq(self, key: Hashable) -> int:
+        chain = self.chains.get(key)
+        return chain[-1].seq if chain else 0
+
+    def append(self, key: Hashable, seq: int, doc: dict[str, Any] | None, oldest: int) -> None:
+        """Add a committed version and prune what no snapshot can still need."""
+        now = time.time()
+        chain = self.chains.get(key)
+        if chain is None:
+            if doc is None:
+                return
+            self.chains[key] = [Version(seq, now, doc)]
+            return
+        chain.append(Version(seq, now, doc))
+        horizon = now - HISTORY_WINDOW_SECONDS
+        drop = 0
+        # Version i is unneeded once version i+1 is older than both the history window
+        # and the oldest open snapshot.
+        while drop + 1 < len(chain):
+            nxt = chain[drop + 1]
+            if nxt.wall < horizon and nxt.seq <= oldest:
+                drop += 1
+            else:
+                break
+        if drop:
+            del chain[:drop]
+        if len(chain) == 1 and chain[0].doc is None and chain[0].wall < horizon:
+            del self.chains[key]
+
+    def iter_committed(self, snapshot: int | None) -> Iterator[tuple[Hashable, dict[str, Any]]]:
+        if snapshot is None:
+            for key, chain in self.chains.items():
+                doc = chain[-1].doc
+                if doc is not None:
+                    yield key, doc
+            return
+        for key, chain in self.chains.items():
+            if chain[-1].seq <= snapshot:
+                doc = chain[-1].doc
+            else:
+                doc = None
+                for version in reversed(chain):
+                    if version.seq <= snapshot:
+                        doc = version.doc
+                        break
+            if doc is not None:
+                yield key, doc
+
+    def count_committed(self) -> int:
+        return sum(1 for chain in self.chains.values() if chain[-1].doc is not None)
+
+
+class Catalog:
+    """Databases and their collections (committed ones; a transaction keeps its own new ones)."""
+
+    def __init__(self) -> None:
+        self.dbs: dict[str, dict[str, Collection]] = {}
+
+    def get(self, db: str, name: str) -> Collection | None:
+        return self.dbs.get(db, {}).get(name)
+
+    def add(self, coll: Collection) -> None:
+        self.dbs.setdefault(coll.db, {})[coll.name] = coll
+
+    def create(self, db: str, name: str, options: dict[str, Any] | None = None) -> Collection:
+        coll = Collection(db, name, options)
+        self.add(coll)
+        return coll
+
+    def drop(self, db: str, name: str) -> Collection | None:
+        colls = self.dbs.get(db)
+        if not colls or name not in colls:
+            return None
+        coll = colls.pop(name)
+        if not colls:
+            del self.dbs[db]
+        return coll
+
+    def drop_db(self, db: str) -> list[Collection]:
+        return list(self.dbs.pop(db, {}).values())
+
+    def collections(self, db: str) -> list[Collection]:
+        return list(self.dbs.get(db, {}).values())
