@@ -1,0 +1,82 @@
+"""Sandbox benchmark: prints one table of figures (issue 2). Not a test: no asserts on time.
+
+    python benchmarks/sandbox_bench.py [--docs 10000] [--rss-docs 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import time
+
+from pymongo import MongoClient
+
+from mongotx_sandbox import ThreadedSandbox
+
+
+def rss_mb() -> float:
+    with open(f"/proc/{os.getpid()}/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def timed(fn, n: int) -> float:  # type: ignore[no-untyped-def]
+    """Median seconds per call over n calls."""
+    samples = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    samples.sort()
+    return samples[len(samples) // 2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--docs", type=int, default=10_000)
+    parser.add_argument("--rss-docs", type=int, default=100_000)
+    args = parser.parse_args()
+    rows: list[tuple[str, str, str]] = []
+    with ThreadedSandbox() as uri:
+        client: MongoClient = MongoClient(uri)
+        coll = client.bench.docs
+        coll.drop()
+        coll.insert_many([{"_id": i, "v": i % 1000, "s": "x" * 50} for i in range(args.docs)])
+        ping = timed(lambda: client.admin.command("ping"), 2000)
+        rows.append(("ping round trip", f"{ping * 1e6:.0f} µs", ""))
+        rng = random.Random(1)
+        find = timed(lambda: coll.find_one({"_id": rng.randrange(args.docs)}), 2000)
+        rows.append((f"find_one by _id ({args.docs} docs)", f"{find * 1e6:.0f} µs",
+                     f"ratio to ping {find / ping:.2f} (goal ≤ 1.5)"))
+        n = 0
+        t0 = time.perf_counter()
+        with client.start_session() as s:
+            while time.perf_counter() - t0 < 3:
+                s.start_transaction()
+                coll.update_one({"_id": rng.randrange(args.docs)}, {"$inc": {"v": 1}}, session=s)
+                s.commit_transaction()
+                n += 1
+        rate = n / (time.perf_counter() - t0)
+        rows.append(("transactional point updates, one connection", f"{rate:,.0f} /s", "goal ≥ 2,000"))
+        scan = timed(lambda: list(coll.find({"v": {"$gte": 990}})), 10)
+        rows.append((f"filtered scan of {args.docs} docs", f"{scan * 1e3:.1f} ms", "goal ≤ 100 ms"))
+        coll.drop()
+        before = rss_mb()
+        big = client.bench.big
+        big.drop()
+        filler = "y" * 1000
+        for start in range(0, args.rss_docs, 10_000):
+            big.insert_many([{"_id": i, "p": filler} for i in range(start, min(args.rss_docs, start + 10_000))])
+        after = rss_mb()
+        rows.append((f"RSS with {args.rss_docs:,} 1 KB docs (whole process)", f"{after:.0f} MB",
+                     f"+{after - before:.0f} MB for the data; goal ≤ 500 MB"))
+        client.close()
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measure':<{width}}  {'figure':>12}  note")
+    for name, figure, note in rows:
+        print(f"{name:<{width}}  {figure:>12}  {note}")
+
+
+if __name__ == "__main__":
+    main()

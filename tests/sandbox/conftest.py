@@ -1,0 +1,55 @@
+"""Fixtures: a real sandbox on its own thread, real pymongo clients (sync and async)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from pymongo import AsyncMongoClient, MongoClient
+
+from mongotx_sandbox import ThreadedSandbox
+
+from .rawclient import RawClient
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[ThreadedSandbox]:
+    server = ThreadedSandbox()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def uri(sandbox: ThreadedSandbox) -> str:
+    return sandbox.uri
+
+
+@pytest.fixture
+def client(uri: str) -> Iterator[MongoClient]:
+    c: MongoClient = MongoClient(uri, serverSelectionTimeoutMS=5000)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+async def aclient(uri: str):  # type: ignore[no-untyped-def]
+    c: AsyncMongoClient = AsyncMongoClient(uri, serverSelectionTimeoutMS=5000)
+    yield c
+    await c.close()
+
+
+@pytest.fixture
+def raw(uri: str) -> Iterator[RawClient]:
+    c = RawClient(uri)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def coll(client: MongoClient, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """A fresh collection named after the test."""
+    name = request.node.name.replace("[", "_").replace("]", "")[:60]
+    c = client.test[name]
+    c.drop()
+    return c
