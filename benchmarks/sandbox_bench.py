@@ -1,6 +1,6 @@
 """Sandbox benchmark: prints one table of figures (issue 2). Not a test: no asserts on time.
 
-    python benchmarks/sandbox_bench.py [--docs 10000] [--rss-docs 100000]
+python benchmarks/sandbox_bench.py [--docs 10000] [--rss-docs 100000]
 """
 
 from __future__ import annotations
@@ -47,8 +47,13 @@ def main() -> None:
         rows.append(("ping round trip", f"{ping * 1e6:.0f} µs", ""))
         rng = random.Random(1)
         find = timed(lambda: coll.find_one({"_id": rng.randrange(args.docs)}), 2000)
-        rows.append((f"find_one by _id ({args.docs} docs)", f"{find * 1e6:.0f} µs",
-                     f"ratio to ping {find / ping:.2f} (goal ≤ 1.5)"))
+        rows.append(
+            (
+                f"find_one by _id ({args.docs} docs)",
+                f"{find * 1e6:.0f} µs",
+                f"ratio to ping {find / ping:.2f} (goal ≤ 1.5)",
+            )
+        )
         n = 0
         t0 = time.perf_counter()
         with client.start_session() as s:
@@ -58,7 +63,9 @@ def main() -> None:
                 s.commit_transaction()
                 n += 1
         rate = n / (time.perf_counter() - t0)
-        rows.append(("transactional point updates, one connection", f"{rate:,.0f} /s", "goal ≥ 2,000"))
+        rows.append(
+            ("transactional point updates, one connection", f"{rate:,.0f} /s", "goal ≥ 2,000")
+        )
         scan = timed(lambda: list(coll.find({"v": {"$gte": 990}})), 10)
         rows.append((f"filtered scan of {args.docs} docs", f"{scan * 1e3:.1f} ms", "goal ≤ 100 ms"))
         coll.drop()
@@ -67,10 +74,17 @@ def main() -> None:
         big.drop()
         filler = "y" * 1000
         for start in range(0, args.rss_docs, 10_000):
-            big.insert_many([{"_id": i, "p": filler} for i in range(start, min(args.rss_docs, start + 10_000))])
+            big.insert_many(
+                [{"_id": i, "p": filler} for i in range(start, min(args.rss_docs, start + 10_000))]
+            )
         after = rss_mb()
-        rows.append((f"RSS with {args.rss_docs:,} 1 KB docs (whole process)", f"{after:.0f} MB",
-                     f"+{after - before:.0f} MB for the data; goal ≤ 500 MB"))
+        rows.append(
+            (
+                f"RSS with {args.rss_docs:,} 1 KB docs (whole process)",
+                f"{after:.0f} MB",
+                f"+{after - before:.0f} MB for the data; goal ≤ 500 MB",
+            )
+        )
         client.close()
     width = max(len(r[0]) for r in rows)
     print(f"{'measure':<{width}}  {'figure':>12}  note")

@@ -10,7 +10,9 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 
 def test_insert_find_sort_skip_limit_projection(coll) -> None:  # type: ignore[no-untyped-def]
     coll.insert_many([{"_id": i, "n": i % 3, "s": f"x{i}"} for i in range(10)])
-    docs = list(coll.find({"n": {"$gte": 1}}, {"s": 0}).sort([("n", -1), ("_id", 1)]).skip(1).limit(3))
+    docs = list(
+        coll.find({"n": {"$gte": 1}}, {"s": 0}).sort([("n", -1), ("_id", 1)]).skip(1).limit(3)
+    )
     assert docs == [{"_id": 5, "n": 2}, {"_id": 8, "n": 2}, {"_id": 1, "n": 1}]
     assert coll.count_documents({"n": 0}) == 4
     assert coll.estimated_document_count() == 10
@@ -42,12 +44,17 @@ def test_updates(coll) -> None:  # type: ignore[no-untyped-def]
 
 def test_find_one_and_modify(coll) -> None:  # type: ignore[no-untyped-def]
     coll.insert_many([{"_id": 1, "n": 1}, {"_id": 2, "n": 2}])
-    doc = coll.find_one_and_update({"n": {"$gt": 0}}, {"$inc": {"n": 10}}, sort=[("n", -1)],
-                                   return_document=ReturnDocument.AFTER)
+    doc = coll.find_one_and_update(
+        {"n": {"$gt": 0}},
+        {"$inc": {"n": 10}},
+        sort=[("n", -1)],
+        return_document=ReturnDocument.AFTER,
+    )
     assert doc == {"_id": 2, "n": 12}
     assert coll.find_one_and_delete({"_id": 1}) == {"_id": 1, "n": 1}
-    assert coll.find_one_and_replace({"_id": 9}, {"x": 1}, upsert=True,
-                                     return_document=ReturnDocument.AFTER) == {"_id": 9, "x": 1}
+    assert coll.find_one_and_replace(
+        {"_id": 9}, {"x": 1}, upsert=True, return_document=ReturnDocument.AFTER
+    ) == {"_id": 9, "x": 1}
 
 
 def test_deletes(coll) -> None:  # type: ignore[no-untyped-def]
@@ -59,16 +66,36 @@ def test_deletes(coll) -> None:  # type: ignore[no-untyped-def]
 
 def test_aggregate(coll) -> None:  # type: ignore[no-untyped-def]
     coll.insert_many([{"_id": i, "g": i % 2, "v": i} for i in range(6)])
-    out = list(coll.aggregate([{"$match": {"v": {"$gte": 1}}}, {"$group": {"_id": "$g", "t": {"$sum": "$v"}}},
-                               {"$sort": {"_id": 1}}]))
+    out = list(
+        coll.aggregate(
+            [
+                {"$match": {"v": {"$gte": 1}}},
+                {"$group": {"_id": "$g", "t": {"$sum": "$v"}}},
+                {"$sort": {"_id": 1}},
+            ]
+        )
+    )
     assert out == [{"_id": 0, "t": 6}, {"_id": 1, "t": 9}]
     other = coll.database[coll.name + "_other"]
     other.drop()
     other.insert_one({"_id": 1, "g": 1, "label": "odd"})
-    joined = list(coll.aggregate([{"$match": {"_id": 1}},
-                                  {"$lookup": {"from": other.name, "localField": "g",
-                                               "foreignField": "g", "as": "l"}},
-                                  {"$unwind": "$l"}, {"$replaceRoot": {"newRoot": "$l"}}]))
+    joined = list(
+        coll.aggregate(
+            [
+                {"$match": {"_id": 1}},
+                {
+                    "$lookup": {
+                        "from": other.name,
+                        "localField": "g",
+                        "foreignField": "g",
+                        "as": "l",
+                    }
+                },
+                {"$unwind": "$l"},
+                {"$replaceRoot": {"newRoot": "$l"}},
+            ]
+        )
+    )
     assert joined == [{"_id": 1, "g": 1, "label": "odd"}]
 
 

@@ -63,8 +63,12 @@ def test_document_sequence(raw: RawClient) -> None:
 
 
 def test_more_to_come_gets_no_reply(raw: RawClient) -> None:
-    raw.send_raw(raw.op_msg({"insert": "w0", "documents": [{"_id": 1}], "$db": "wire",
-                             "writeConcern": {"w": 0}}, flags=2))
+    raw.send_raw(
+        raw.op_msg(
+            {"insert": "w0", "documents": [{"_id": 1}], "$db": "wire", "writeConcern": {"w": 0}},
+            flags=2,
+        )
+    )
     # The next reply on the socket must answer the next request, not the w:0 write.
     reply = raw.command({"count": "w0"}, db="wire")
     assert reply["n"] == 1
@@ -92,7 +96,9 @@ def test_fuzz_random_and_truncated_messages(uri: str) -> None:
     rng = random.Random(20261126)
     host, port = uri.split("//")[1].split("/")[0].split(":")
     good = RawClient(uri)
-    valid = good.op_msg({"insert": "fuzz", "documents": [{"_id": 1, "a": [1, {"b": 2}]}], "$db": "wire"})
+    valid = good.op_msg(
+        {"insert": "fuzz", "documents": [{"_id": 1, "a": [1, {"b": 2}]}], "$db": "wire"}
+    )
     for i in range(300):
         kind = i % 4
         if kind == 0:

@@ -14,7 +14,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="mongotx-sandbox",
         description="An in-process server that behaves like a one-member MongoDB replica set.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
     parser.add_argument("--port", type=int, default=27017, help="port (0 picks a free one)")
     parser.add_argument("--replset", default="rs0", help="replica set name (default rs0)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log connections and errors")
@@ -28,7 +30,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             uri = await server.start()
         except OSError as exc:
-            print(f"mongotx-sandbox: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+            print(
+                f"mongotx-sandbox: cannot listen on {args.host}:{args.port}: {exc.strerror}",
+                file=sys.stderr,
+            )
             raise SystemExit(1) from None
         print(uri, flush=True)
         try:

@@ -144,7 +144,9 @@ class OpContext:
             out = []
             for key in keys:
                 doc = self.get(coll, key)
-                if doc is not None and (len(query) == 1 and _plain_id(query) or self.matches(query, doc)):
+                if doc is not None and (
+                    (len(query) == 1 and _plain_id(query)) or self.matches(query, doc)
+                ):
                     out.append((key, doc))
             return out
         if not query:

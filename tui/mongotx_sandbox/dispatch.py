@@ -20,7 +20,7 @@ from . import commands
 from .access import OpContext
 from .clock import int_to_ts, ts_to_int
 from .errors import RETRIABLE_CODES, TRANSIENT_CODES, CommandError
-from .failpoints import FailAction, evaluate_fail_command
+from .failpoints import evaluate_fail_command
 from .state import ServerState
 from .transactions import ServerSession, Transaction, TxnState
 from .wire import OP_QUERY, Request
@@ -246,19 +246,25 @@ def _validate_session_fields(
         raise CommandError(40414, "BSON field 'OperationSessionInfo.lsid.id' is missing")
     if txn_number is not None:
         if lsid is None:
-            raise CommandError(50768, "Transaction number requires a session ID to also be specified")
+            raise CommandError(
+                50768, "Transaction number requires a session ID to also be specified"
+            )
         if not isinstance(txn_number, int) or isinstance(txn_number, bool):
             raise CommandError(14, "BSON field 'txnNumber' is the wrong type, expected long")
         if txn_number < 0:
             raise CommandError(72, "Transaction number cannot be negative")
     if autocommit is not None:
         if txn_number is None:
-            raise CommandError(72, "'autocommit' field requires a transaction number to also be specified")
+            raise CommandError(
+                72, "'autocommit' field requires a transaction number to also be specified"
+            )
         if autocommit is not False:
             raise CommandError(72, "Specifying autocommit=true is not allowed.")
     if start is not None:
         if autocommit is None:
-            raise CommandError(72, "'startTransaction' field requires 'autocommit' field to also be specified")
+            raise CommandError(
+                72, "'startTransaction' field requires 'autocommit' field to also be specified"
+            )
         if start is not True:
             raise CommandError(72, "Specifying startTransaction=false is not allowed.")
         if name in ("killCursors", "commitTransaction", "abortTransaction", "prepareTransaction"):
@@ -447,9 +453,7 @@ def _begin_or_continue(
     if current.open and current.expires_at <= time.monotonic():
         state.abort(current, "exceeded transactionLifetimeLimitSeconds")
     if current.state is TxnState.ABORTED:
-        raise CommandError(
-            251, f"Transaction with {{ txnNumber: {txn_number} }} has been aborted."
-        )
+        raise CommandError(251, f"Transaction with {{ txnNumber: {txn_number} }} has been aborted.")
     if current.state is TxnState.COMMITTED and name != "commitTransaction":
         raise CommandError(
             256, f"Transaction with {{ txnNumber: {txn_number} }} has been committed."

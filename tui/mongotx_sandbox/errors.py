@@ -115,7 +115,7 @@ class CommandError(Exception):
         return reply
 
 
-class CloseConnection(Exception):  # noqa: N818 - a signal, not an error
+class CloseConnection(Exception):
     """Close the client's connection without replying (failCommand closeConnection)."""
 
 

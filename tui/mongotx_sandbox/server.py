@@ -39,7 +39,7 @@ class SandboxServer:
         return f"mongodb://{self.state.host}/?replicaSet={self.replset}"
 
     async def start(self) -> str:
-        self.state.oplog_changed = asyncio.Condition()
+        self.state.oplog_event = asyncio.Event()
         self._server = await asyncio.start_server(self._serve, self.host, self.port)
         sock = self._server.sockets[0]
         port = sock.getsockname()[1]
@@ -115,8 +115,12 @@ class SandboxServer:
                 except CloseConnection:
                     return
                 except Exception as exc:  # one client's bad input must not kill the server
-                    log.exception("internal error on %s", request.body and next(iter(request.body), "?"))
-                    reply = CommandError(1, f"internal sandbox error: {type(exc).__name__}: {exc}").to_reply()
+                    log.exception(
+                        "internal error on %s", request.body and next(iter(request.body), "?")
+                    )
+                    reply = CommandError(
+                        1, f"internal sandbox error: {type(exc).__name__}: {exc}"
+                    ).to_reply()
                 if reply is None:
                     continue
                 try:

@@ -64,7 +64,8 @@ class ServerState:
     )
     stats: Stats = field(default_factory=Stats)
     oplog: deque[OplogEntry] = field(default_factory=lambda: deque(maxlen=100_000))
-    oplog_changed: asyncio.Condition | None = None
+    # Set and replaced on every committed write: change streams wait on it.
+    oplog_event: asyncio.Event | None = None
     started: float = field(default_factory=time.time)
     election_id: ObjectId = field(default_factory=lambda: ObjectId("7fffffff0000000000000001"))
     next_connection_id: int = 1
@@ -147,15 +148,10 @@ class ServerState:
         txn.cursors.clear()
 
     def notify_oplog(self) -> None:
-        cond = self.oplog_changed
-        if cond is None:
-            return
-
-        async def _wake() -> None:
-            async with cond:
-                cond.notify_all()
-
-        asyncio.get_running_loop().create_task(_wake())
+        event = self.oplog_event
+        if event is not None:
+            event.set()
+            self.oplog_event = asyncio.Event()
 
     def log_write(
         self,

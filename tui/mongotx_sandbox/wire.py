@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import bson
-from bson.codec_options import DatetimeConversion
 from bson.binary import UuidRepresentation
-from bson.codec_options import CodecOptions
+from bson.codec_options import CodecOptions, DatetimeConversion
 
 from .errors import ProtocolError
 

@@ -164,8 +164,9 @@ async def set_parameter(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
             continue
         if key not in _SETTABLE:
             raise CommandError(
-                72, f"attempted to set unrecognized parameter [{key}] (the sandbox supports "
-                f"{', '.join(sorted(_SETTABLE))})"
+                72,
+                f"attempted to set unrecognized parameter [{key}] (the sandbox supports "
+                f"{', '.join(sorted(_SETTABLE))})",
             )
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise CommandError(14, f"parameter {key} must be a number")
@@ -195,7 +196,10 @@ async def server_status(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
         "uptime": float(int(time.time() - state.started)),
         "uptimeMillis": Int64(int((time.time() - state.started) * 1000)),
         "localTime": datetime.datetime.now(datetime.UTC).replace(tzinfo=None),
-        "connections": {"current": len(state.connections), "totalCreated": state.next_connection_id - 1},
+        "connections": {
+            "current": len(state.connections),
+            "totalCreated": state.next_connection_id - 1,
+        },
         "repl": {"setName": state.replset, "isWritablePrimary": True, "hosts": [state.host]},
         "transactions": {
             "retriedCommandsCount": Int64(stats.retried_commands),

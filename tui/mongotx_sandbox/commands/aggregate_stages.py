@@ -24,7 +24,9 @@ def _pipeline(body: dict[str, Any]) -> list[dict[str, Any]]:
         raise CommandError(14, "'pipeline' option must be specified as an array")
     for stage in pipeline:
         if not isinstance(stage, dict) or len(stage) != 1:
-            raise CommandError(40323, "A pipeline stage specification object must contain exactly one field.")
+            raise CommandError(
+                40323, "A pipeline stage specification object must contain exactly one field."
+            )
     return pipeline
 
 
@@ -58,7 +60,9 @@ async def run_aggregate(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     extras = apply_read_concern(ctx, body)
     if stage_names and stage_names[0] == "$currentOp":
         if target != 1 or ctx.db != "admin":
-            raise CommandError(73, "$currentOp must be run against the 'admin' database with {aggregate: 1}")
+            raise CommandError(
+                73, "$currentOp must be run against the 'admin' database with {aggregate: 1}"
+            )
         docs = current_op(ctx, pipeline[0]["$currentOp"] or {})
         pipeline = pipeline[1:]
         ns = "admin.$cmd.aggregate"
@@ -78,9 +82,7 @@ async def run_aggregate(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
         out_stage = pipeline[-1]
         pipeline = pipeline[:-1]
         if "$merge" in out_stage:
-            raise CommandError(
-                115, "$merge is not supported by the mongotx sandbox (use $out)"
-            )
+            raise CommandError(115, "$merge is not supported by the mongotx sandbox (use $out)")
     for name in stage_names[:-1] if out_stage else stage_names:
         if name in ("$out", "$merge"):
             raise CommandError(40601, f"{name} can only be the final stage in the pipeline")

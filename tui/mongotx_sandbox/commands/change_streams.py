@@ -84,7 +84,9 @@ class ChangeStream:
             event["fullDocument"] = entry.doc
         if op == "update":
             event["updateDescription"] = entry.update_description or {
-                "updatedFields": {}, "removedFields": [], "truncatedArrays": []
+                "updatedFields": {},
+                "removedFields": [],
+                "truncatedArrays": [],
             }
             if self.full_document in ("updateLookup", "whenAvailable", "required"):
                 coll = self.state.catalog.get(entry.db, entry.coll)
@@ -128,18 +130,17 @@ class ChangeStream:
         batch = self._pending(limit)
         if batch or wait_seconds <= 0:
             return batch
-        cond = self.state.oplog_changed
-        assert cond is not None
         deadline = time.monotonic() + wait_seconds
         while not batch:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            async with cond:
-                try:
-                    await asyncio.wait_for(cond.wait(), remaining)
-                except TimeoutError:
-                    pass
+            event = self.state.oplog_event
+            assert event is not None
+            try:
+                await asyncio.wait_for(event.wait(), remaining)
+            except TimeoutError:
+                pass
             batch = self._pending(limit)
         return batch
 

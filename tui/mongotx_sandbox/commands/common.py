@@ -39,7 +39,8 @@ def get_doc(body: dict[str, Any], field: str, default: Any = None) -> Any:
     value = body.get(field, default)
     if value is not None and not isinstance(value, dict):
         raise CommandError(
-            14, f"BSON field '{field}' is the wrong type '{type(value).__name__}', expected type 'object'"
+            14,
+            f"BSON field '{field}' is the wrong type '{type(value).__name__}', expected type 'object'",
         )
     return value
 
@@ -104,7 +105,9 @@ def is_replacement(update: Any) -> bool:
     return isinstance(update, dict) and not any(k.startswith("$") for k in update)
 
 
-def upsert_document(query: dict[str, Any], update: Any, array_filters: list[Any] | None) -> dict[str, Any]:
+def upsert_document(
+    query: dict[str, Any], update: Any, array_filters: list[Any] | None
+) -> dict[str, Any]:
     try:
         if is_replacement(update):
             seed: dict[str, Any] = {}
@@ -147,7 +150,9 @@ def write_collection(ctx: OpContext, db: str, name: str) -> Collection:
     """The target of a write (created implicitly), refusing what transactions may not touch."""
     if ctx.txn is not None:
         if name.startswith("system."):
-            raise CommandError(50791, f"Cannot write to system collection {db}.{name} within a transaction.")
+            raise CommandError(
+                50791, f"Cannot write to system collection {db}.{name} within a transaction."
+            )
         coll = ctx.collection(db, name)
         if coll is not None and coll.options.get("capped"):
             raise CommandError(

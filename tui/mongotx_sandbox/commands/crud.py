@@ -32,7 +32,8 @@ def _batch(body: dict[str, Any], field: str) -> list[Any]:
     items = get_list(body, field)
     if len(items) > MAX_WRITE_BATCH_SIZE:
         raise CommandError(
-            10, f"Write batch sizes must be between 1 and {MAX_WRITE_BATCH_SIZE}. Got {len(items)} operations."
+            10,
+            f"Write batch sizes must be between 1 and {MAX_WRITE_BATCH_SIZE}. Got {len(items)} operations.",
         )
     if not items:
         raise CommandError(10, "Write batch sizes must be between 1 and 100000. Got 0 operations.")
@@ -131,7 +132,9 @@ async def update_statement(
         n += 1
         if not same_document(old, new):
             check_document(new)
-            await _store(ctx, coll, key, old, new, "replace" if is_replacement(update) else "update")
+            await _store(
+                ctx, coll, key, old, new, "replace" if is_replacement(update) else "update"
+            )
             modified += 1
             changes.append((old, new))
         if not multi:
@@ -193,7 +196,9 @@ async def delete(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
                 raise CommandError(14, "delete statements must be objects")
             limit = stmt.get("limit", 0)
             if limit not in (0, 1):
-                raise CommandError(9, "The limit field in delete objects must be 0 or 1. Got " + str(limit))
+                raise CommandError(
+                    9, "The limit field in delete objects must be 0 or 1. Got " + str(limit)
+                )
             if coll is None:
                 continue
             if ctx.txn is not None:
@@ -247,10 +252,17 @@ async def find_and_modify(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any
     if not remove and update is None:
         raise CommandError(9, "Either an update or remove=true must be specified")
     if remove and (upsert or return_new):
-        raise CommandError(9, "Cannot specify both upsert=true and remove=true" if upsert else "Cannot specify both new=true and remove=true; 'remove' always returns the deleted document")
+        raise CommandError(
+            9,
+            "Cannot specify both upsert=true and remove=true"
+            if upsert
+            else "Cannot specify both new=true and remove=true; 'remove' always returns the deleted document",
+        )
     if update is not None and not isinstance(update, dict | list):
         raise CommandError(14, "Update argument must be either an object or an array")
-    coll = write_collection(ctx, ctx.db, name) if (upsert or ctx.txn) else ctx.collection(ctx.db, name)
+    coll = (
+        write_collection(ctx, ctx.db, name) if (upsert or ctx.txn) else ctx.collection(ctx.db, name)
+    )
     last_error: dict[str, Any] = {"n": 0}
     value = None
     if coll is not None:
@@ -267,12 +279,16 @@ async def find_and_modify(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any
                 last_error = {"n": 1}
                 value = old
             else:
-                new = compute_update(old, update, array_filters=body.get("arrayFilters"), query=query)
+                new = compute_update(
+                    old, update, array_filters=body.get("arrayFilters"), query=query
+                )
                 if is_replacement(update):
                     new = with_id_first({**new, "_id": old["_id"]})
                 if not same_document(old, new):
                     check_document(new)
-                    await _store(ctx, coll, key, old, new, "replace" if is_replacement(update) else "update")
+                    await _store(
+                        ctx, coll, key, old, new, "replace" if is_replacement(update) else "update"
+                    )
                 last_error = {"n": 1, "updatedExisting": True}
                 value = new if return_new else old
             break

@@ -47,8 +47,19 @@ async def create(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     options = {
         k: v
         for k, v in body.items()
-        if k in ("capped", "size", "max", "validator", "validationLevel", "validationAction",
-                 "collation", "timeseries", "clusteredIndex", "changeStreamPreAndPostImages")
+        if k
+        in (
+            "capped",
+            "size",
+            "max",
+            "validator",
+            "validationLevel",
+            "validationAction",
+            "collation",
+            "timeseries",
+            "clusteredIndex",
+            "changeStreamPreAndPostImages",
+        )
     }
     if ctx.txn is not None:
         coll = Collection(ctx.db, name, options)
@@ -158,7 +169,9 @@ async def create_indexes(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]
     before = len(coll.indexes)
     for spec in specs:
         if not isinstance(spec, dict) or not isinstance(spec.get("key"), dict) or not spec["key"]:
-            raise CommandError(9, "The 'key' field of an index specification must be a non-empty object")
+            raise CommandError(
+                9, "The 'key' field of an index specification must be a non-empty object"
+            )
         key = dict(spec["key"])
         iname = spec.get("name") or _index_name(key)
         if not isinstance(iname, str):
@@ -176,11 +189,12 @@ async def create_indexes(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]
             continue
         if same_key is not None:
             if same_key.unique != unique:
-                raise CommandError(85, f"Index already exists with a different name: {same_key.name}")
+                raise CommandError(
+                    85, f"Index already exists with a different name: {same_key.name}"
+                )
             continue
         options = {
-            k: v for k, v in spec.items()
-            if k not in ("key", "name", "unique", "sparse", "v", "ns")
+            k: v for k, v in spec.items() if k not in ("key", "name", "unique", "sparse", "v", "ns")
         }
         index = Index(iname, key, unique=unique, sparse=bool(spec.get("sparse")), options=options)
         if unique:

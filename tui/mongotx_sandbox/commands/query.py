@@ -41,7 +41,13 @@ def apply_read_concern(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
             "readConcern afterClusterTime value must not be greater than the current clusterTime",
         )
     level = rc.get("level")
-    if level is not None and level not in ("local", "majority", "snapshot", "available", "linearizable"):
+    if level is not None and level not in (
+        "local",
+        "majority",
+        "snapshot",
+        "available",
+        "linearizable",
+    ):
         raise CommandError(9, f"Invalid read concern level '{level}'")
     if level != "snapshot":
         return {}
@@ -50,7 +56,8 @@ def apply_read_concern(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
         value = ts_to_int(at)
         if value > ctx.state.clock.now():
             raise CommandError(
-                72, "readConcern atClusterTime value must not be greater than the current clusterTime"
+                72,
+                "readConcern atClusterTime value must not be greater than the current clusterTime",
             )
         ctx.snapshot = value
     else:
@@ -62,7 +69,7 @@ def refuse_snapshot_read_concern(body: dict[str, Any], name: str) -> None:
     rc = body.get("readConcern")
     if isinstance(rc, dict) and rc.get("level") == "snapshot" and "autocommit" not in body:
         raise CommandError(
-            72, f"Command {name} does not support {{ readConcern: {{ level: \"snapshot\" }} }}"
+            72, f'Command {name} does not support {{ readConcern: {{ level: "snapshot" }} }}'
         )
 
 
@@ -81,7 +88,7 @@ async def find(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     limit = _int_arg(body, "limit")
     batch_size = body.get("batchSize")
     if skip < 0:
-        raise CommandError(51024, "BSON field 'skip' value must be >= 0, actual value '%d'" % skip)
+        raise CommandError(51024, f"BSON field 'skip' value must be >= 0, actual value '{skip}'")
     if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 0):
         raise CommandError(51024, "BSON field 'batchSize' value must be >= 0")
     single = bool(body.get("singleBatch"))
@@ -99,8 +106,13 @@ async def find(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     first = batch_size if batch_size is not None else DEFAULT_FIRST_BATCH
     ns = f"{ctx.db}.{name}"
     batch, cid = open_cursor(
-        ctx.state, ns, docs, first_batch=first or None, single_batch=single,
-        lsid_key=_lsid_key(ctx), txn=ctx.txn,
+        ctx.state,
+        ns,
+        docs,
+        first_batch=first or None,
+        single_batch=single,
+        lsid_key=_lsid_key(ctx),
+        txn=ctx.txn,
     )
     return cursor_reply(ns, batch, cid, True, **extras)
 
@@ -116,9 +128,14 @@ async def get_more(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     if cursor is None:
         raise CommandError(43, f"cursor id {cid} not found")
     if cursor.ns != ns:
-        raise CommandError(13, f"Requested getMore on namespace '{ns}', but cursor belongs to a different namespace {cursor.ns}")
+        raise CommandError(
+            13,
+            f"Requested getMore on namespace '{ns}', but cursor belongs to a different namespace {cursor.ns}",
+        )
     if cursor.txn is not None and cursor.txn is not ctx.txn:
-        raise CommandError(50740, "Cannot run getMore on a cursor in a multi-document transaction outside of it")
+        raise CommandError(
+            50740, "Cannot run getMore on a cursor in a multi-document transaction outside of it"
+        )
     if ctx.txn is not None and cursor.txn is not ctx.txn:
         raise CommandError(50740, "Cannot run getMore on a cursor opened outside this transaction")
     batch_size = body.get("batchSize")
