@@ -1,0 +1,136 @@
+"""The sandbox's query engine: matching, updates, projection, sorting and aggregation over
+plain Python dict documents holding the values pymongo's ``bson`` decodes to.
+
+This package is the only place that knows about the underlying library (mongomock-ng, used
+through ``_lib``); the rest of the sandbox calls only the functions below. Every public function
+raises EngineError (code, code_name, message) for bad input and never lets another exception out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from . import aggregate as _aggregate
+from . import compare as _compare
+from . import match as _match
+from . import project as _project
+from . import sort as _sort
+from . import update as _update
+from .errors import EngineError, guarded
+
+__all__ = [
+    "EngineError",
+    "apply_projection",
+    "apply_replacement",
+    "apply_update",
+    "canonical_key",
+    "compare_values",
+    "distinct_values",
+    "matches",
+    "run_pipeline",
+    "sort_documents",
+    "upsert_seed",
+]
+
+
+@guarded
+def compare_values(a: Any, b: Any) -> int:
+    """-1/0/1 in MongoDB's BSON comparison order (numbers compare by value across types)."""
+    return _compare.compare_values(a, b)
+
+
+def canonical_key(value: Any) -> Hashable:
+    """A hashable key, equal for two values iff compare_values(a, b) == 0 (the _id index key).
+
+    Not wrapped by the generic guard to stay cheap; it only fails on values bson cannot hold.
+    """
+    try:
+        return _compare.canonical_key(value)
+    except Exception as exc:  # last-resort guard (see errors.guarded)
+        raise EngineError(2, "BadValue", f"cannot index value: {exc}") from exc
+
+
+def matches(filter: dict[str, Any] | None, doc: dict[str, Any], *, let: dict | None = None) -> bool:
+    """True if ``doc`` satisfies the query filter. ``let``: variables for $expr ($$name)."""
+    try:
+        return _match.matches(filter, doc, let)
+    except EngineError:
+        raise
+    except Exception as exc:  # last-resort guard: no Python exception may escape the engine
+        from .errors import translate
+
+        raise translate(exc) from exc
+
+
+@guarded
+def apply_update(
+    doc: dict[str, Any],
+    update: dict[str, Any] | list[dict[str, Any]],
+    *,
+    array_filters: list[dict[str, Any]] | None = None,
+    query: dict[str, Any] | None = None,
+    is_upsert_insert: bool = False,
+    let: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A new document: ``doc`` with the update applied (operator document, replacement
+    document, or aggregation pipeline). ``query`` resolves the positional ``$``;
+    ``is_upsert_insert`` applies $setOnInsert; ``let`` gives variables to pipeline updates."""
+    variables = _aggregate.base_variables(let) if isinstance(update, list) else None
+    return _update.apply_update(
+        doc,
+        update,
+        array_filters=array_filters,
+        query=query,
+        is_upsert_insert=is_upsert_insert,
+        variables=variables,
+    )
+
+
+@guarded
+def apply_replacement(doc: dict[str, Any], replacement: dict[str, Any]) -> dict[str, Any]:
+    """A new document: ``replacement`` with the ``_id`` of ``doc`` first."""
+    return _update.apply_replacement(doc, replacement)
+
+
+@guarded
+def upsert_seed(query: dict[str, Any] | None) -> dict[str, Any]:
+    """The document an upsert starts from: the equality conditions of ``query``."""
+    return _update.upsert_seed(query)
+
+
+@guarded
+def apply_projection(
+    doc: dict[str, Any],
+    projection: dict[str, Any] | None,
+    *,
+    query: dict[str, Any] | None = None,
+    let: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A find() projection of ``doc`` (``query`` resolves ``field.$``)."""
+    variables = _aggregate.base_variables(let) if let else None
+    return _project.apply_projection(doc, projection, query=query, variables=variables)
+
+
+@guarded
+def sort_documents(docs: list[dict[str, Any]], sort: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """A new list: ``docs`` sorted (stable) by the sort specification."""
+    return _sort.sort_documents(docs, sort)
+
+
+@guarded
+def run_pipeline(
+    docs: list[dict[str, Any]],
+    pipeline: list[dict[str, Any]],
+    *,
+    lookup: Callable[[str], list[dict[str, Any]]] | None = None,
+    let: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Run an aggregation pipeline. ``lookup(name)`` returns another collection's documents."""
+    return _aggregate.run_pipeline(docs, pipeline, lookup=lookup, let=let)
+
+
+@guarded
+def distinct_values(docs: list[dict[str, Any]], key: str) -> list[Any]:
+    """Distinct values at ``key`` (arrays unwound one level), in BSON order."""
+    return _aggregate.distinct_values(docs, key)

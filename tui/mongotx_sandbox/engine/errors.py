@@ -1,0 +1,158 @@
+"""EngineError and the translation of library exceptions into MongoDB error codes."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+# Code names of the MongoDB error codes the engine raises (src/mongo/base/error_codes.yml).
+CODE_NAMES: dict[int, str] = {
+    1: "InternalError",
+    2: "BadValue",
+    9: "FailedToParse",
+    14: "TypeMismatch",
+    15: "Overflow",
+    17: "ProtocolError",
+    27: "IndexNotFound",
+    28: "PathNotViable",
+    40: "ConflictingUpdateOperators",
+    52: "DollarPrefixedFieldName",
+    53: "InvalidIdField",
+    54: "NotSingleValueField",
+    55: "InvalidDBRef",
+    56: "EmptyFieldName",
+    57: "DottedFieldName",
+    66: "ImmutableField",
+    72: "InvalidOptions",
+    115: "CommandNotSupported",
+    168: "InvalidPipelineOperator",
+    241: "ConversionFailure",
+    291: "NoQueryExecutionPlans",
+    40324: "Location40324",
+    40352: "Location40352",
+    31249: "Location31249",
+    31250: "Location31250",
+    31253: "Location31253",
+    31254: "Location31254",
+    51246: "Location51246",
+    15955: "Location15955",
+    15975: "Location15975",
+    16410: "Location16410",
+    40323: "Location40323",
+    40156: "Location40156",
+    40157: "Location40157",
+    40158: "Location40158",
+    40160: "Location40160",
+    16020: "Location16020",
+    16554: "TypeMismatch",
+    16608: "Location16608",
+}
+
+
+class EngineError(Exception):
+    """A MongoDB error raised by the engine: code (int), code_name (str), message (str)."""
+
+    def __init__(self, code: int, code_name: str | None = None, message: str = "") -> None:
+        self.code = int(code)
+        self.code_name = code_name or CODE_NAMES.get(self.code, f"Location{self.code}")
+        self.message = message
+        super().__init__(message)
+
+    def __repr__(self) -> str:
+        return f"EngineError({self.code}, {self.code_name!r}, {self.message!r})"
+
+    def to_document(self) -> dict[str, Any]:
+        """The error as the fields of a command reply ({ok: 0, errmsg, code, codeName})."""
+        return {"ok": 0.0, "errmsg": self.message, "code": self.code, "codeName": self.code_name}
+
+
+def err(code: int, message: str) -> EngineError:
+    """An EngineError with the standard code name of ``code``."""
+    return EngineError(code, CODE_NAMES.get(code, f"Location{code}"), message)
+
+
+def bad_value(message: str) -> EngineError:
+    return err(2, message)
+
+
+# Library messages -> the closest MongoDB code. Checked in order; first match wins.
+_MESSAGE_RULES: list[tuple[re.Pattern[str], int]] = [
+    (re.compile(r"Unrecognized pipeline stage name"), 40324),
+    (re.compile(r"is not a valid operator for the aggregation pipeline"), 40324),
+    (re.compile(r"valid operator for the aggregation pipeline"), 40324),
+    (re.compile(r"Unrecognized expression"), 168),
+    (re.compile(r"not a valid group operator"), 15952),
+    (re.compile(r"group operator"), 15952),
+    (re.compile(r"valid (project|comparison|boolean|set|array|string|date|type) operator"), 168),
+    (re.compile(r"is a valid operation but it is not supported"), 168),
+    (re.compile(r"unknown operator"), 2),
+    (re.compile(r"unknown top level operator"), 2),
+    (re.compile(r"\$unwind"), 28812),
+    (re.compile(r"must be a (number|string|Dictionary)"), 40156),
+    (re.compile(r"Must specify '"), 40323),
+    (re.compile(r"FieldPath field names may not start with '\$'"), 16410),
+    (re.compile(r"invalid literal|could not convert|Failed to parse"), 241),
+    (re.compile(r"\$expr|expression", re.I), 2),
+]
+
+
+def _code_from_message(message: str, default: int) -> int:
+    for pattern, code in _MESSAGE_RULES:
+        if pattern.search(message):
+            return code
+    return default
+
+
+def translate(exc: BaseException, context: str = "") -> EngineError:
+    """Turn any exception raised inside the engine (or by the library) into an EngineError."""
+    if isinstance(exc, EngineError):
+        return exc
+    # Imported lazily: only this package may know about the library.
+    try:
+        from pymongo.errors import OperationFailure
+    except ImportError:  # pragma: no cover
+        OperationFailure = ()  # type: ignore[assignment,misc]
+    message = str(exc) or type(exc).__name__
+    if OperationFailure and isinstance(exc, OperationFailure):
+        code = exc.code
+        if not code or code in (1, 8):
+            code = _code_from_message(message, 2)
+        return err(int(code), message)
+    if isinstance(exc, NotImplementedError):
+        # Something MongoDB supports but the library does not: report it as a real server
+        # reports an unknown operator/stage (see the package docstring).
+        return err(_code_from_message(message, 2), message)
+    if isinstance(exc, (ValueError, TypeError, KeyError, AssertionError, AttributeError)):
+        if isinstance(exc, KeyError):
+            message = f"missing field {message}"
+        return err(_code_from_message(message, 2), f"{context}{message}")
+    if isinstance(exc, (OverflowError, ZeroDivisionError, ArithmeticError)):
+        return err(2, f"{context}{message}")
+    if isinstance(exc, RecursionError):
+        return err(2, f"{context}document or expression nested too deeply")
+    return err(1, f"{context}{type(exc).__name__}: {message}")
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def guarded(fn: F) -> F:
+    """Last-resort guard: no Python exception may escape a public engine function.
+
+    The server runs client input through the engine; one malformed request must never kill it,
+    so anything that is not already an EngineError becomes one (InternalError when nothing
+    closer is known).
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except EngineError:
+            raise
+        except Exception as exc:
+            raise translate(exc) from exc
+
+    return wrapper  # type: ignore[return-value]
