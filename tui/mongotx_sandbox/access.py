@@ -77,6 +77,7 @@ class OpContext:
     session: ServerSession | None = None
     deadline: float | None = None  # time.monotonic() limit from maxTimeMS
     snapshot: int | None = None  # explicit read time (snapshot reads outside a transaction)
+    let: dict[str, Any] | None = None  # the command's `let` variables
     wrote: bool = False
     last_write_seq: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -91,6 +92,8 @@ class OpContext:
     def ensure_collection(self, db: str, name: str) -> Collection:
         coll = self.collection(db, name)
         if coll is not None:
+            if coll.is_view:
+                raise CommandError(166, f"Namespace {db}.{name} is a view, not a collection")
             return coll
         check_namespace(db, name)
         if self.txn is not None:
@@ -115,6 +118,8 @@ class OpContext:
 
     def scan(self, coll: Collection) -> list[tuple[Hashable, dict[str, Any]]]:
         """Every visible document, in natural (insertion) order."""
+        if coll.is_view:
+            return self._view_documents(coll)
         snapshot = self.read_snapshot
         ws = self.txn.write_set(coll) if self.txn is not None else None
         if not ws:
@@ -132,6 +137,21 @@ class OpContext:
                 out.append((key, doc))
         return out
 
+    def _view_documents(self, view: Collection) -> list[tuple[Hashable, dict[str, Any]]]:
+        """A view's documents: its pipeline run over its source, as the server does."""
+        source = self.collection(view.db, view.options["viewOn"])
+        docs = [d for _, d in self.scan(source)] if source is not None else []
+
+        def lookup(name: str) -> list[dict[str, Any]]:
+            other = self.collection(view.db, name)
+            return [d for _, d in self.scan(other)] if other is not None else []
+
+        try:
+            result = engine.run_pipeline(docs, view.options.get("pipeline") or [], lookup=lookup)
+        except engine.EngineError as exc:
+            raise engine_error(exc) from exc
+        return [(i, d) for i, d in enumerate(result)]
+
     def find(
         self, coll: Collection | None, query: dict[str, Any] | None
     ) -> list[tuple[Hashable, dict[str, Any]]]:
@@ -139,7 +159,7 @@ class OpContext:
         if coll is None:
             return []
         query = query or {}
-        keys = _id_point_keys(query)
+        keys = None if coll.is_view else _id_point_keys(query)
         if keys is not None:
             out = []
             for key in keys:
@@ -153,10 +173,9 @@ class OpContext:
             return self.scan(coll)
         return [(k, d) for k, d in self.scan(coll) if self.matches(query, d)]
 
-    @staticmethod
-    def matches(query: dict[str, Any], doc: dict[str, Any]) -> bool:
+    def matches(self, query: dict[str, Any], doc: dict[str, Any]) -> bool:
         try:
-            return engine.matches(query, doc)
+            return engine.matches(query, doc, let=self.let)
         except engine.EngineError as exc:
             raise engine_error(exc) from exc
 

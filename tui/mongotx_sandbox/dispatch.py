@@ -27,6 +27,12 @@ from .wire import OP_QUERY, Request
 
 HELLO_NAMES = frozenset({"hello", "isMaster", "ismaster"})
 TXN_END = frozenset({"commitTransaction", "abortTransaction"})
+SNAPSHOT_READS = frozenset({"find", "aggregate", "distinct", "getMore"})
+# Codes after which a driver resumes a change stream: the server labels them on getMore
+# (spec: change-streams-resume-errorLabels.json; server error_labels.cpp).
+RESUMABLE_CHANGE_STREAM_CODES = frozenset(
+    {6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436, 63, 150, 13388, 234, 133}
+)
 # Generic arguments every command accepts (reference §10).
 _ZERO_HASH = Binary(bytes(20), 0)
 
@@ -157,10 +163,16 @@ async def _run(
         raise CloseConnection()
     if action is not None and action.error_code is not None:
         reply_ctx["in_txn"] = "autocommit" in body and "txnNumber" in body
+        labels = action.error_labels
+        if action.after_checkout and labels is None:
+            # getMore's own error path labels resumable errors; failCommand fires earlier.
+            labels = (
+                ["ResumableChangeStreamError"]
+                if action.error_code in RESUMABLE_CHANGE_STREAM_CODES
+                else []
+            )
         raise CommandError(
-            action.error_code,
-            "Failing command via 'failCommand' failpoint",
-            labels=action.error_labels,
+            action.error_code, "Failing command via 'failCommand' failpoint", labels=labels
         )
 
     # 2. Session fields (initialize_operation_session_info.cpp, reference §3.1).
@@ -173,8 +185,16 @@ async def _run(
     reply_ctx["in_txn"] = in_txn
     if in_txn:
         _validate_in_transaction(spec, name, body, bool(start))
-    elif "writeConcern" in body:
-        _validate_write_concern(body["writeConcern"])
+    else:
+        if "writeConcern" in body:
+            _validate_write_concern(body["writeConcern"])
+        rc = body.get("readConcern")
+        if isinstance(rc, dict) and rc.get("level") == "snapshot" and name not in SNAPSHOT_READS:
+            # Only find, aggregate and distinct read at a snapshot outside a transaction
+            # (spec: sessions/snapshot-sessions-unsupported-ops.json expects a server error).
+            raise CommandError(
+                72, f'Command {name} does not support {{ readConcern: {{ level: "snapshot" }} }}'
+            )
 
     deadline = None
     max_time = body.get("maxTimeMS")
@@ -185,6 +205,8 @@ async def _run(
             deadline = time.monotonic() + max_time / 1000
 
     ctx = OpContext(state=state, db=db, deadline=deadline)
+    if isinstance(body.get("let"), dict):
+        ctx.let = body["let"]
     ctx.extra["conn"] = conn
     ctx.extra["command_name"] = name
     if lsid is None:

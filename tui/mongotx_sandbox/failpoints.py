@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from .state import ServerState
 
 NEVER_FAILED = frozenset({"configureFailPoint", "hello", "isMaster", "ismaster"})
+# failGetMoreAfterCursorCheckout fails getMore with data.errorCode (used by the change
+# stream resume spec tests); it takes the same data as failCommand, for getMore only.
+FAIL_POINTS = ("failCommand", "failGetMoreAfterCursorCheckout")
 
 
 @dataclass
@@ -32,12 +35,14 @@ class FailAction:
     close: bool = False
     block_ms: float = 0
     write_concern_error: dict[str, Any] | None = None
+    after_checkout: bool = False  # failGetMoreAfterCursorCheckout
 
 
 def configure(state: ServerState, name: str, mode: Any, data: Any) -> None:
-    if name != "failCommand":
+    if name not in FAIL_POINTS:
         raise CommandError(
-            2, f"Cannot find fail point '{name}' (the sandbox implements only failCommand)"
+            2,
+            f"Cannot find fail point '{name}' (the sandbox implements {', '.join(FAIL_POINTS)})",
         )
     if data is None:
         data = {}
@@ -71,12 +76,18 @@ def configure(state: ServerState, name: str, mode: Any, data: Any) -> None:
 def evaluate_fail_command(
     state: ServerState, conn: Connection, name: str, body: dict[str, Any]
 ) -> FailAction | None:
-    fp: FailPoint | None = state.fail_points.get("failCommand")
-    if fp is None or name in NEVER_FAILED:
+    if name in NEVER_FAILED:
+        return None
+    fp_name = "failCommand"
+    fp: FailPoint | None = state.fail_points.get(fp_name)
+    if name == "getMore" and "failGetMoreAfterCursorCheckout" in state.fail_points:
+        fp_name = "failGetMoreAfterCursorCheckout"
+        fp = state.fail_points[fp_name]
+    if fp is None:
         return None
     data = fp.data
     commands = data.get("failCommands") or []
-    if name not in commands:
+    if fp_name == "failCommand" and name not in commands:
         return None
     app = data.get("appName")
     if app is not None and conn.app_name != app:
@@ -93,8 +104,8 @@ def evaluate_fail_command(
     elif fp.mode == "times":
         fp.count -= 1
         if fp.count <= 0:
-            state.fail_points.pop("failCommand", None)
-    action = FailAction()
+            state.fail_points.pop(fp_name, None)
+    action = FailAction(after_checkout=fp_name != "failCommand")
     if data.get("closeConnection"):
         action.close = True
     if data.get("blockConnection"):

@@ -88,6 +88,10 @@ class Collection:
         self.locks: dict[Hashable, Transaction] = {}
 
     @property
+    def is_view(self) -> bool:
+        return "viewOn" in self.options
+
+    @property
     def ns(self) -> str:
         return f"{self.db}.{self.name}"
 

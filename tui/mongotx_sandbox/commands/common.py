@@ -61,8 +61,16 @@ def with_id_first(doc: dict[str, Any]) -> dict[str, Any]:
 def check_document(doc: dict[str, Any]) -> None:
     if len(bson.encode(doc)) > MAX_BSON_OBJECT_SIZE:
         raise CommandError(10334, "object to insert exceeds the maximum BSON document size")
-    if isinstance(doc.get("_id"), list):
+    doc_id = doc.get("_id")
+    if isinstance(doc_id, list):
         raise CommandError(2, "can't use an array for _id")
+    if isinstance(doc_id, dict):
+        for key in doc_id:
+            if key.startswith("$"):
+                raise CommandError(
+                    53,
+                    f"_id fields may not contain '$'-prefixed fields: {key} is not valid for storage.",
+                )
 
 
 def same_document(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
@@ -90,12 +98,18 @@ def compute_update(
     array_filters: list[Any] | None,
     query: dict[str, Any] | None,
     upsert_insert: bool = False,
+    let: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     try:
         if is_replacement(update):
             return engine.apply_replacement(old, update)
         return engine.apply_update(
-            old, update, array_filters=array_filters, query=query, is_upsert_insert=upsert_insert
+            old,
+            update,
+            array_filters=array_filters,
+            query=query,
+            is_upsert_insert=upsert_insert,
+            let=let,
         )
     except engine.EngineError as exc:
         raise engine_error(exc) from exc
@@ -106,25 +120,27 @@ def is_replacement(update: Any) -> bool:
 
 
 def upsert_document(
-    query: dict[str, Any], update: Any, array_filters: list[Any] | None
+    query: dict[str, Any],
+    update: Any,
+    array_filters: list[Any] | None,
+    let: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The document an upsert inserts: the query's equality fields, then the update."""
     try:
-        if is_replacement(update):
-            seed: dict[str, Any] = {}
-            if "_id" in query and not isinstance(query["_id"], dict):
-                seed["_id"] = query["_id"]
-            elif isinstance(query.get("_id"), dict) and "$eq" in query["_id"]:
-                seed["_id"] = query["_id"]["$eq"]
-            doc = dict(update)
-            if "_id" in seed and "_id" not in doc:
-                doc = {"_id": seed["_id"], **doc}
-        else:
-            seed = engine.upsert_seed(query)
-            doc = engine.apply_update(
-                seed, update, array_filters=array_filters, query=query, is_upsert_insert=True
-            )
+        seed = engine.upsert_seed(query)
     except engine.EngineError as exc:
         raise engine_error(exc) from exc
+    if is_replacement(update):
+        # A replacement keeps only the query's _id (update.cpp: replacement upserts).
+        doc = (
+            {"_id": seed["_id"], **update}
+            if "_id" in seed and "_id" not in update
+            else dict(update)
+        )
+    else:
+        doc = compute_update(
+            seed, update, array_filters=array_filters, query=query, upsert_insert=True, let=let
+        )
     return with_id_first(doc)
 
 
@@ -137,11 +153,16 @@ def sort_docs(docs: list[dict[str, Any]], sort: dict[str, Any] | None) -> list[d
         raise engine_error(exc) from exc
 
 
-def project(doc: dict[str, Any], projection: dict[str, Any] | None) -> dict[str, Any]:
+def project(
+    doc: dict[str, Any],
+    projection: dict[str, Any] | None,
+    query: dict[str, Any] | None = None,
+    let: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     if not projection:
         return doc
     try:
-        return engine.apply_projection(doc, projection)
+        return engine.apply_projection(doc, projection, query=query, let=let)
     except engine.EngineError as exc:
         raise engine_error(exc) from exc
 

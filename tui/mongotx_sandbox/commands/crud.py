@@ -126,7 +126,7 @@ async def update_statement(
         old = await _current(ctx, coll, key)
         if old is None or not ctx.matches(query, old):
             continue
-        new = compute_update(old, update, array_filters=array_filters, query=query)
+        new = compute_update(old, update, array_filters=array_filters, query=query, let=ctx.let)
         if is_replacement(update):
             new = with_id_first({**new, "_id": old["_id"]})
         n += 1
@@ -140,7 +140,7 @@ async def update_statement(
         if not multi:
             break
     if n == 0 and upsert:
-        doc = upsert_document(query, update, array_filters)
+        doc = upsert_document(query, update, array_filters, ctx.let)
         check_document(doc)
         await ctx.insert(coll, doc)
         changes.append((None, doc))
@@ -280,7 +280,7 @@ async def find_and_modify(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any
                 value = old
             else:
                 new = compute_update(
-                    old, update, array_filters=body.get("arrayFilters"), query=query
+                    old, update, array_filters=body.get("arrayFilters"), query=query, let=ctx.let
                 )
                 if is_replacement(update):
                     new = with_id_first({**new, "_id": old["_id"]})
@@ -294,13 +294,13 @@ async def find_and_modify(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any
             break
         else:
             if upsert and not remove:
-                doc = upsert_document(query, update, body.get("arrayFilters"))
+                doc = upsert_document(query, update, body.get("arrayFilters"), ctx.let)
                 check_document(doc)
                 await ctx.insert(coll, doc)
                 last_error = {"n": 1, "updatedExisting": False, "upserted": doc["_id"]}
                 value = doc if return_new else None
     if value is not None and fields:
-        value = project(value, fields)
+        value = project(value, fields, query, ctx.let)
     return {"lastErrorObject": last_error, "value": value, "ok": 1.0}
 
 

@@ -29,6 +29,31 @@ async def _wait_for_transactions(ctx: OpContext, db: str, name: str | None) -> N
         await ctx.wait_for(blocker)
 
 
+_CREATE_OPTIONS = (
+    "capped",
+    "size",
+    "max",
+    "validator",
+    "validationLevel",
+    "validationAction",
+    "collation",
+    "timeseries",
+    "clusteredIndex",
+    "changeStreamPreAndPostImages",
+    "viewOn",
+    "pipeline",
+)
+_COLLMOD_OPTIONS = (
+    "validator",
+    "validationLevel",
+    "validationAction",
+    "changeStreamPreAndPostImages",
+    "pipeline",
+    "viewOn",
+    "expireAfterSeconds",
+)
+
+
 def _index_name(key: dict[str, Any]) -> str:
     return "_".join(f"{k}_{v}" for k, v in key.items())
 
@@ -44,23 +69,15 @@ async def create(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
         )
     if ctx.collection(ctx.db, name) is not None:
         raise CommandError(48, f"Collection {ctx.db}.{name} already exists.")
-    options = {
-        k: v
-        for k, v in body.items()
-        if k
-        in (
-            "capped",
-            "size",
-            "max",
-            "validator",
-            "validationLevel",
-            "validationAction",
-            "collation",
-            "timeseries",
-            "clusteredIndex",
-            "changeStreamPreAndPostImages",
-        )
-    }
+    options = {k: v for k, v in body.items() if k in _CREATE_OPTIONS}
+    if "viewOn" in options:
+        if ctx.txn is not None:
+            raise CommandError(263, "Cannot create a view in a multi-document transaction.")
+        if not isinstance(options["viewOn"], str) or not isinstance(
+            options.get("pipeline", []), list
+        ):
+            raise CommandError(14, "'viewOn' must be a string and 'pipeline' an array")
+        options.setdefault("pipeline", [])
     if ctx.txn is not None:
         coll = Collection(ctx.db, name, options)
         ctx.txn.created[(ctx.db, name)] = coll
@@ -91,6 +108,13 @@ async def drop_database(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _collection_info(coll: Collection) -> dict[str, Any]:
+    if coll.is_view:
+        return {
+            "name": coll.name,
+            "type": "view",
+            "options": dict(coll.options),
+            "info": {"readOnly": True},
+        }
     return {
         "name": coll.name,
         "type": "collection",
@@ -115,7 +139,7 @@ async def list_collections(ctx: OpContext, body: dict[str, Any]) -> dict[str, An
                 continue
         except engine.EngineError as exc:
             raise CommandError(exc.code, exc.message) from exc
-        infos.append({"name": info["name"], "type": "collection"} if name_only else info)
+        infos.append({"name": info["name"], "type": info["type"]} if name_only else info)
     batch_size = (body.get("cursor") or {}).get("batchSize")
     ns = f"{ctx.db}.$cmd.listCollections"
     batch, cid = open_cursor(ctx.state, ns, infos, first_batch=batch_size or None)
@@ -265,3 +289,27 @@ async def drop_indexes(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     for iname in names:
         del coll.indexes[iname]
     return {"nIndexesWas": before, "ok": 1.0}
+
+
+@command("collMod", write=True)
+async def coll_mod(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    """collMod for the options the sandbox keeps (validator settings, view pipeline,
+    change stream images); other options answer InvalidOptions rather than a silent ok."""
+    name = coll_name(body, "collMod")
+    coll = ctx.collection(ctx.db, name)
+    if coll is None:
+        raise CommandError(26, f"ns does not exist: {ctx.db}.{name}")
+    await _wait_for_transactions(ctx, ctx.db, name)
+    for key, value in body.items():
+        if key == "collMod" or key.startswith("$") or key in _GENERIC_ARGS:
+            continue
+        if key not in _COLLMOD_OPTIONS:
+            raise CommandError(
+                72, f"collMod option '{key}' is not supported by the mongotx sandbox"
+            )
+        coll.options[key] = value
+    ctx.state.log_write(ctx.state.clock.tick(), "modify", ctx.db, name, None, None, None)
+    return {"ok": 1.0}
+
+
+_GENERIC_ARGS = ("lsid", "txnNumber", "writeConcern", "comment", "maxTimeMS")

@@ -102,7 +102,7 @@ async def find(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     if limit:
         docs = docs[:limit]
     if projection:
-        docs = [project(d, projection) for d in docs]
+        docs = [project(d, projection, query, ctx.let) for d in docs]
     first = batch_size if batch_size is not None else DEFAULT_FIRST_BATCH
     ns = f"{ctx.db}.{name}"
     batch, cid = open_cursor(
