@@ -87,7 +87,15 @@ def update_description(old: dict[str, Any], new: dict[str, Any]) -> dict[str, An
     return {"updatedFields": updated, "removedFields": removed, "truncatedArrays": []}
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def same_value(a: Any, b: Any) -> bool:
+    """Same BSON type and value (cheap for scalars, byte comparison for the rest)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, _SCALARS):
+        return a == b or (a != a and b != b)  # NaN equals NaN as stored bytes
     return bson.encode({"v": a}) == bson.encode({"v": b})
 
 
