@@ -17,7 +17,7 @@ from bson.int64 import Int64
 
 from . import engine
 from .errors import CommandError
-from .state import ServerState
+from .state import ServerState, images_enabled
 from .store import Collection, Index
 from .transactions import ServerSession, Transaction, TxnOp
 
@@ -240,13 +240,14 @@ class OpContext:
         """Write a new version (None deletes). The caller locked `key` first."""
         if doc is not None:
             self.check_unique(coll, key, doc)
+        before = self.get(coll, key)
         txn = self.txn
         if txn is not None:
             if op == "insert" and coll.latest_seq(key) > (txn.snapshot or 0):
                 if coll.committed(key, None) is not None or coll.locks.get(key) not in (None, txn):
                     raise write_conflict()
             txn.record(coll, key, doc)
-            txn.ops.append(TxnOp(op, coll, key, doc, update_description))
+            txn.ops.append(TxnOp(op, coll, key, doc, update_description, before))
             return
         if self.state.catalog.get(coll.db, coll.name) is None:
             # Dropped while we waited: recreate implicitly, as a new insert would.
@@ -255,8 +256,17 @@ class OpContext:
         coll.append(key, seq, doc, self.state.oldest_snapshot())
         self.wrote = True
         self.last_write_seq = seq
-        old_id = doc.get("_id") if doc is not None else None
-        self.state.log_write(seq, op, coll.db, coll.name, key, doc, old_id, update_description)
+        self.state.log_write(
+            seq,
+            op,
+            coll.db,
+            coll.name,
+            key,
+            doc,
+            pre_image=before,
+            update_description=update_description,
+            images=images_enabled(coll.options),
+        )
 
     async def insert(self, coll: Collection, doc: dict[str, Any]) -> None:
         key = engine.canonical_key(doc["_id"])

@@ -33,6 +33,9 @@ class OplogEntry:
     update_description: dict[str, Any] | None = None
     lsid: dict[str, Any] | None = None
     txn_number: int | None = None
+    pre_image: dict[str, Any] | None = None
+    images: bool = False  # changeStreamPreAndPostImages was enabled at the write
+    extra: dict[str, Any] | None = None  # DDL details: rename target, operationDescription
 
 
 @dataclass
@@ -119,10 +122,12 @@ class ServerState:
                     op.coll.name,
                     op.key,
                     op.doc,
-                    doc_id=op.doc.get("_id") if op.doc else None,
+                    doc_id=(op.doc or op.pre_image or {}).get("_id"),
                     update_description=op.update_description,
                     lsid=txn.lsid,
                     txn_number=txn.txn_number,
+                    pre_image=op.pre_image,
+                    images=images_enabled(op.coll.options),
                 )
             )
         txn.state = TxnState.COMMITTED
@@ -159,13 +164,31 @@ class ServerState:
         op: str,
         db: str,
         coll: str,
-        key: Any,
-        doc: dict[str, Any] | None,
-        doc_id: Any,
+        key: Any = None,
+        doc: dict[str, Any] | None = None,
+        *,
+        pre_image: dict[str, Any] | None = None,
         update_description: dict[str, Any] | None = None,
+        images: bool = False,
+        extra: dict[str, Any] | None = None,
     ) -> None:
+        """Record a committed non-transactional write or a DDL event for change streams."""
+        doc_id = (doc or pre_image or {}).get("_id")
         self.oplog.append(
-            OplogEntry(seq, time.time(), op, db, coll, key, doc, doc_id, update_description)
+            OplogEntry(
+                seq,
+                time.time(),
+                op,
+                db,
+                coll,
+                key,
+                doc,
+                doc_id,
+                update_description,
+                pre_image=pre_image,
+                images=images,
+                extra=extra,
+            )
         )
         self.notify_oplog()
 
@@ -190,3 +213,8 @@ def session_key(lsid: dict[str, Any]) -> Hashable:
     sid = lsid.get("id")
     uid = lsid.get("uid")
     return (bytes(sid) if sid is not None else None, bytes(uid) if uid is not None else None)
+
+
+def images_enabled(options: dict[str, Any]) -> bool:
+    images = options.get("changeStreamPreAndPostImages")
+    return isinstance(images, dict) and bool(images.get("enabled"))

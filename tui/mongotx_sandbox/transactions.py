@@ -31,6 +31,7 @@ class TxnOp:
     key: Hashable
     doc: dict[str, Any] | None
     update_description: dict[str, Any] | None = None
+    pre_image: dict[str, Any] | None = None
 
 
 @dataclass

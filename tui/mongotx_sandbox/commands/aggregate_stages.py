@@ -81,8 +81,6 @@ async def run_aggregate(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     if pipeline and stage_names[-1] in ("$out", "$merge"):
         out_stage = pipeline[-1]
         pipeline = pipeline[:-1]
-        if "$merge" in out_stage:
-            raise CommandError(115, "$merge is not supported by the mongotx sandbox (use $out)")
     for name in stage_names[:-1] if out_stage else stage_names:
         if name in ("$out", "$merge"):
             raise CommandError(40601, f"{name} can only be the final stage in the pipeline")
@@ -96,7 +94,12 @@ async def run_aggregate(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     except engine.EngineError as exc:
         raise engine_error(exc) from exc
     if out_stage is not None:
-        await _write_out(ctx, out_stage["$out"], result)
+        if "$merge" in out_stage:
+            from .merge import write_merge
+
+            await write_merge(ctx, out_stage["$merge"], result)
+        else:
+            await _write_out(ctx, out_stage["$out"], result)
         result = []
     batch, cid = open_cursor(
         ctx.state,

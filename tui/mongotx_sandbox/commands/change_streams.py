@@ -36,6 +36,25 @@ def _parse_token(token: Any) -> tuple[int, int]:
         raise CommandError(260, "Invalid resume token") from exc
 
 
+# Shown without showExpandedEvents; the rest (create, createIndexes, …) only with it.
+_BASIC_EVENTS = frozenset(
+    {"insert", "update", "replace", "delete", "drop", "rename", "dropDatabase"}
+)
+# Stages a change stream pipeline may contain (manual: "Modify Change Stream Output").
+_ALLOWED_STAGES = frozenset(
+    {
+        "$match",
+        "$project",
+        "$addFields",
+        "$set",
+        "$unset",
+        "$replaceRoot",
+        "$replaceWith",
+        "$redact",
+    }
+)
+
+
 class ChangeStream:
     def __init__(
         self,
@@ -50,8 +69,10 @@ class ChangeStream:
         self.coll = coll
         self.pipeline = pipeline
         self.full_document = options.get("fullDocument", "default")
-        self.position: tuple[int, int] = (state.clock.now(), 1 << 31)
+        self.before_change = options.get("fullDocumentBeforeChange", "off")
         self.show_expanded = bool(options.get("showExpandedEvents"))
+        self.position: tuple[int, int] = (state.clock.now(), 1 << 31)
+        self.invalidated = False
         token = options.get("resumeAfter") or options.get("startAfter")
         if token is not None:
             self.position = _parse_token(token)
@@ -65,9 +86,14 @@ class ChangeStream:
     def _wanted(self, entry: OplogEntry) -> bool:
         if self.db is not None and entry.db != self.db:
             return False
-        if self.coll is not None and entry.coll != self.coll and entry.op != "dropDatabase":
+        if self.coll is not None and entry.coll != self.coll:
             return False
-        return True
+        return entry.op in _BASIC_EVENTS or self.show_expanded
+
+    def _invalidates(self, entry: OplogEntry) -> bool:
+        if self.coll is not None:
+            return entry.op in ("drop", "rename")
+        return self.db is not None and entry.op == "dropDatabase"
 
     def _event(self, entry: OplogEntry, index: int) -> dict[str, Any]:
         op = entry.op
@@ -78,26 +104,83 @@ class ChangeStream:
             "wallTime": datetime.fromtimestamp(entry.wall, UTC).replace(tzinfo=None),
             "ns": {"db": entry.db, "coll": entry.coll} if entry.coll else {"db": entry.db},
         }
+        coll = self.state.catalog.get(entry.db, entry.coll) if entry.coll else None
+        uuid = (entry.extra or {}).get("uuid") or (coll.uuid if coll is not None else None)
+        if uuid is not None and self.show_expanded:
+            event["collectionUUID"] = uuid
         if op in ("insert", "update", "replace", "delete"):
             event["documentKey"] = {"_id": entry.doc_id}
         if op in ("insert", "replace"):
             event["fullDocument"] = entry.doc
         if op == "update":
-            event["updateDescription"] = entry.update_description or {
-                "updatedFields": {},
-                "removedFields": [],
-                "truncatedArrays": [],
-            }
-            if self.full_document in ("updateLookup", "whenAvailable", "required"):
-                coll = self.state.catalog.get(entry.db, entry.coll)
+            desc = dict(entry.update_description or {})
+            desc.setdefault("updatedFields", {})
+            desc.setdefault("removedFields", [])
+            desc.setdefault("truncatedArrays", [])
+            if not self.show_expanded:
+                desc.pop("disambiguatedPaths", None)
+            event["updateDescription"] = desc
+            if self.full_document == "updateLookup":
                 event["fullDocument"] = coll.committed(entry.key, None) if coll else None
+            elif self.full_document in ("whenAvailable", "required"):
+                event["fullDocument"] = self._image(entry, entry.doc, self.full_document)
+        if op in ("update", "replace", "delete") and self.before_change in (
+            "whenAvailable",
+            "required",
+        ):
+            event["fullDocumentBeforeChange"] = self._image(
+                entry, entry.pre_image, self.before_change
+            )
+        if entry.extra:
+            if "to" in entry.extra:
+                event["to"] = entry.extra["to"]
+            if self.show_expanded and "operationDescription" in entry.extra:
+                event["operationDescription"] = entry.extra["operationDescription"]
         if entry.lsid is not None:
             event["lsid"] = entry.lsid
             event["txnNumber"] = Int64(entry.txn_number or 0)
         return event
 
+    @staticmethod
+    def _image(entry: OplogEntry, image: dict[str, Any] | None, mode: str) -> dict[str, Any] | None:
+        """Pre- and post-images exist only where changeStreamPreAndPostImages was enabled."""
+        if entry.images and image is not None:
+            return image
+        if mode == "required":
+            raise CommandError(
+                280,
+                "Change stream was configured to require a post-image or pre-image for all "
+                "update, delete and replace events, but none was found "
+                "(enable changeStreamPreAndPostImages on the collection)",
+                labels=["NonResumableChangeStreamError"],
+                code_name_override="ChangeStreamFatalError",
+            )
+        return None
+
+    def _apply_pipeline(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        if not self.pipeline:
+            return [event]
+        try:
+            result = engine.run_pipeline([event], self.pipeline)
+        except engine.EngineError as exc:
+            raise engine_error(exc) from exc
+        for out in result:
+            if out.get("_id") != event["_id"]:
+                raise CommandError(
+                    280,
+                    "Encountered an event whose _id field, which contains the resume token, was "
+                    "modified by the pipeline. Modifying the _id field of an event makes it "
+                    "impossible to resume the stream from that point. Only transformations that "
+                    "retain the unmodified _id field are allowed.",
+                    labels=["NonResumableChangeStreamError"],
+                    code_name_override="ChangeStreamFatalError",
+                )
+        return result
+
     def _pending(self, limit: int | None) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
+        if self.invalidated:
+            return out
         seq0, idx0 = self.position
         last_seq, index = None, 0
         for entry in self.state.oplog:
@@ -110,14 +193,18 @@ class ChangeStream:
             event = self._event(entry, index)
             self.position = (entry.seq, index)
             self.last_token = event["_id"]
-            if self.pipeline:
-                try:
-                    result = engine.run_pipeline([event], self.pipeline)
-                except engine.EngineError as exc:
-                    raise engine_error(exc) from exc
-                out.extend(result)
-            else:
-                out.append(event)
+            out.extend(self._apply_pipeline(event))
+            if self._invalidates(entry):
+                invalidate = {
+                    "_id": _token(entry.seq, index + (1 << 20)),
+                    "operationType": "invalidate",
+                    "clusterTime": int_to_ts(entry.seq),
+                    "wallTime": event["wallTime"],
+                }
+                self.last_token = invalidate["_id"]
+                out.extend(self._apply_pipeline(invalidate))
+                self.invalidated = True
+                break
             if limit and len(out) >= limit:
                 break
         if not out:
@@ -128,7 +215,7 @@ class ChangeStream:
     async def next_batch(self, batch_size: Any, wait_seconds: float) -> list[dict[str, Any]]:
         limit = batch_size if isinstance(batch_size, int) and batch_size > 0 else None
         batch = self._pending(limit)
-        if batch or wait_seconds <= 0:
+        if batch or wait_seconds <= 0 or self.invalidated:
             return batch
         deadline = time.monotonic() + wait_seconds
         while not batch:
@@ -143,6 +230,39 @@ class ChangeStream:
                 pass
             batch = self._pending(limit)
         return batch
+
+
+def _check_pipeline(pipeline: list[dict[str, Any]]) -> None:
+    for stage in pipeline:
+        name = next(iter(stage))
+        if name not in _ALLOWED_STAGES:
+            raise CommandError(
+                40324 if not name.startswith("$") or name not in _KNOWN_STAGES else 40600,
+                f"Unrecognized pipeline stage name: '{name}'"
+                if name not in _KNOWN_STAGES
+                else f"{name} is not permitted in a $changeStream pipeline",
+            )
+
+
+_KNOWN_STAGES = frozenset(
+    {
+        "$group",
+        "$sort",
+        "$limit",
+        "$skip",
+        "$lookup",
+        "$unwind",
+        "$count",
+        "$out",
+        "$merge",
+        "$facet",
+        "$bucket",
+        "$sortByCount",
+        "$sample",
+        "$graphLookup",
+        "$unionWith",
+    }
+)
 
 
 async def open_change_stream(
@@ -160,6 +280,7 @@ async def open_change_stream(
         db, coll = ctx.db, None
     else:
         db, coll = ctx.db, target
+    _check_pipeline(pipeline[1:])
     stream = ChangeStream(ctx.state, db, coll, pipeline[1:], options)
     batch = stream._pending(first_batch or None) if first_batch else []
     ns = f"{ctx.db}.{target if isinstance(target, str) else '$cmd.aggregate'}"

@@ -80,25 +80,6 @@ def same_document(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
     return bson.encode(a) == bson.encode(b)
 
 
-def update_description(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """The change event's updateDescription (top-level fields)."""
-    updated = {k: v for k, v in new.items() if k not in old or not same_value(old[k], v)}
-    removed = [k for k in old if k not in new]
-    return {"updatedFields": updated, "removedFields": removed, "truncatedArrays": []}
-
-
-_SCALARS = (str, int, float, bool, type(None))
-
-
-def same_value(a: Any, b: Any) -> bool:
-    """Same BSON type and value (cheap for scalars, byte comparison for the rest)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, _SCALARS):
-        return a == b or (a != a and b != b)  # NaN equals NaN as stored bytes
-    return bson.encode({"v": a}) == bson.encode({"v": b})
-
-
 def compute_update(
     old: dict[str, Any],
     update: Any,

@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import engine
 from ..access import OpContext, engine_error
+from ..changes import update_description
 from ..errors import CommandError
 from ..store import Collection
 from ..wire import MAX_WRITE_BATCH_SIZE
@@ -20,7 +21,6 @@ from .common import (
     project,
     same_document,
     sort_docs,
-    update_description,
     upsert_document,
     with_id_first,
     write_collection,
@@ -28,7 +28,7 @@ from .common import (
 from .registry import command
 
 
-def _batch(body: dict[str, Any], field: str) -> list[Any]:
+def write_batch(body: dict[str, Any], field: str) -> list[Any]:
     items = get_list(body, field)
     if len(items) > MAX_WRITE_BATCH_SIZE:
         raise CommandError(
@@ -46,7 +46,7 @@ def _write_error(index: int, exc: CommandError) -> dict[str, Any]:
     return err
 
 
-def _is_statement_error(exc: CommandError) -> bool:
+def is_statement_error(exc: CommandError) -> bool:
     """Transient errors escape as top-level command errors (write_ops_exec.cpp handleError)."""
     return exc.code not in (112, 24, 50, 11601, 290)
 
@@ -54,7 +54,7 @@ def _is_statement_error(exc: CommandError) -> bool:
 @command("insert", in_transaction=True, retryable_write=True, write=True)
 async def insert(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     name = coll_name(body, "insert")
-    docs = _batch(body, "documents")
+    docs = write_batch(body, "documents")
     ordered = body.get("ordered", True)
     coll = write_collection(ctx, ctx.db, name)
     n = 0
@@ -68,7 +68,7 @@ async def insert(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
             await ctx.insert(coll, doc)
             n += 1
         except CommandError as exc:
-            if not _is_statement_error(exc):
+            if not is_statement_error(exc):
                 raise
             errors.append(_write_error(i, exc))
             if ordered or ctx.txn is not None:
@@ -151,7 +151,7 @@ async def update_statement(
 @command("update", in_transaction=True, retryable_write=True, write=True)
 async def update(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     name = coll_name(body, "update")
-    stmts = _batch(body, "updates")
+    stmts = write_batch(body, "updates")
     ordered = body.get("ordered", True)
     coll = write_collection(ctx, ctx.db, name)
     n = modified = 0
@@ -168,7 +168,7 @@ async def update(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
                 n += 1
                 upserted.append({"index": i, "_id": up_id})
         except CommandError as exc:
-            if not _is_statement_error(exc):
+            if not is_statement_error(exc):
                 raise
             errors.append(_write_error(i, exc))
             if ordered or ctx.txn is not None:
@@ -185,7 +185,7 @@ async def update(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
 @command("delete", in_transaction=True, retryable_write=True, write=True)
 async def delete(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     name = coll_name(body, "delete")
-    stmts = _batch(body, "deletes")
+    stmts = write_batch(body, "deletes")
     ordered = body.get("ordered", True)
     coll = ctx.collection(ctx.db, name)
     n = 0
@@ -206,7 +206,7 @@ async def delete(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
             query = get_doc(stmt, "q", {}) or {}
             n += await delete_matching(ctx, coll, query, multi=limit == 0)
         except CommandError as exc:
-            if not _is_statement_error(exc):
+            if not is_statement_error(exc):
                 raise
             errors.append(_write_error(i, exc))
             if ordered or ctx.txn is not None:

@@ -83,6 +83,9 @@ async def create(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
         ctx.txn.created[(ctx.db, name)] = coll
     else:
         ctx.state.catalog.create(ctx.db, name, options)
+        ctx.state.log_write(
+            ctx.state.clock.tick(), "create", ctx.db, name, extra={"operationDescription": options}
+        )
     return {"ok": 1.0}
 
 
@@ -94,7 +97,7 @@ async def drop(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     if coll is None:
         # 7.0+ answers ok for a missing collection (drop is idempotent since 7.0).
         return {"ok": 1.0}
-    ctx.state.log_write(ctx.state.clock.tick(), "drop", ctx.db, name, None, None, None)
+    ctx.state.log_write(ctx.state.clock.tick(), "drop", ctx.db, name)
     return {"nIndexesWas": len(coll.indexes), "ns": coll.ns, "ok": 1.0}
 
 
@@ -103,7 +106,10 @@ async def drop_database(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     await _wait_for_transactions(ctx, ctx.db, None)
     dropped = ctx.state.catalog.drop_db(ctx.db)
     if dropped:
-        ctx.state.log_write(ctx.state.clock.tick(), "dropDatabase", ctx.db, "", None, None, None)
+        seq = ctx.state.clock.tick()
+        for coll in dropped:
+            ctx.state.log_write(seq, "drop", ctx.db, coll.name)
+        ctx.state.log_write(seq, "dropDatabase", ctx.db, "")
     return {"dropped": ctx.db, "ok": 1.0}
 
 
@@ -233,6 +239,14 @@ async def create_indexes(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]
                     raise DuplicateKey(coll, index, doc)
                 seen[entry] = doc
         coll.indexes[iname] = index
+        if ctx.txn is None:
+            ctx.state.log_write(
+                ctx.state.clock.tick(),
+                "createIndexes",
+                ctx.db,
+                name,
+                extra={"operationDescription": {"indexes": [index.spec()]}},
+            )
     reply: dict[str, Any] = {
         "numIndexesBefore": before,
         "numIndexesAfter": len(coll.indexes),
@@ -287,7 +301,14 @@ async def drop_indexes(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
         if iname not in coll.indexes:
             raise CommandError(27, f"index not found with name [{iname}]")
     for iname in names:
-        del coll.indexes[iname]
+        spec = coll.indexes.pop(iname).spec()
+        ctx.state.log_write(
+            ctx.state.clock.tick(),
+            "dropIndexes",
+            ctx.db,
+            name,
+            extra={"operationDescription": {"indexes": [spec]}},
+        )
     return {"nIndexesWas": before, "ok": 1.0}
 
 
@@ -308,8 +329,45 @@ async def coll_mod(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
                 72, f"collMod option '{key}' is not supported by the mongotx sandbox"
             )
         coll.options[key] = value
-    ctx.state.log_write(ctx.state.clock.tick(), "modify", ctx.db, name, None, None, None)
+    ctx.state.log_write(ctx.state.clock.tick(), "modify", ctx.db, name)
     return {"ok": 1.0}
 
 
 _GENERIC_ARGS = ("lsid", "txnNumber", "writeConcern", "comment", "maxTimeMS")
+
+
+@command("renameCollection", admin_only=True, write=True)
+async def rename_collection(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    source, target = body.get("renameCollection"), body.get("to")
+    if not isinstance(source, str) or not isinstance(target, str):
+        raise CommandError(14, "'renameCollection' and 'to' must be namespace strings")
+    src_db, _, src_name = source.partition(".")
+    dst_db, _, dst_name = target.partition(".")
+    check_namespace(dst_db, dst_name)
+    coll = ctx.state.catalog.get(src_db, src_name)
+    if coll is None:
+        raise CommandError(26, f"Source collection {source} does not exist")
+    if coll.is_view:
+        raise CommandError(166, f"Cannot rename view {source}")
+    await _wait_for_transactions(ctx, src_db, src_name)
+    if ctx.state.catalog.get(dst_db, dst_name) is not None:
+        if not body.get("dropTarget"):
+            raise CommandError(48, f"Target namespace {target} exists")
+        await _wait_for_transactions(ctx, dst_db, dst_name)
+        ctx.state.catalog.drop(dst_db, dst_name)
+    ctx.state.catalog.drop(src_db, src_name)
+    coll.db, coll.name = dst_db, dst_name
+    ctx.state.catalog.add(coll)
+    to = {"db": dst_db, "coll": dst_name}
+    ctx.state.log_write(
+        ctx.state.clock.tick(),
+        "rename",
+        src_db,
+        src_name,
+        extra={
+            "to": to,
+            "uuid": coll.uuid,
+            "operationDescription": {"to": to, "dropTarget": bool(body.get("dropTarget"))},
+        },
+    )
+    return {"ok": 1.0}

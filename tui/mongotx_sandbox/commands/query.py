@@ -143,7 +143,12 @@ async def get_more(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
         stream = cursor.extra["change_stream"]
         wait_ms = body.get("maxTimeMS", 1000)
         batch = await stream.next_batch(batch_size, float(wait_ms or 0) / 1000)
-        return cursor_reply(ns, batch, cursor.id, False, postBatchResumeToken=stream.resume_token())
+        cid_out = cursor.id
+        if stream.invalidated:
+            # An invalidate event ends the stream: the cursor closes with it.
+            ctx.state.cursors.pop(cursor.id, None)
+            cid_out = 0
+        return cursor_reply(ns, batch, cid_out, False, postBatchResumeToken=stream.resume_token())
     batch = cursor.take(batch_size if isinstance(batch_size, int) and batch_size > 0 else None)
     cid_out = cursor.id
     if cursor.exhausted:
