@@ -266,6 +266,7 @@ class OpContext:
             pre_image=before,
             update_description=update_description,
             images=images_enabled(coll.options),
+            uuid=coll.uuid,
         )
 
     async def insert(self, coll: Collection, doc: dict[str, Any]) -> None:

@@ -36,6 +36,7 @@ class OplogEntry:
     pre_image: dict[str, Any] | None = None
     images: bool = False  # changeStreamPreAndPostImages was enabled at the write
     extra: dict[str, Any] | None = None  # DDL details: rename target, operationDescription
+    uuid: Any = None  # the collection's UUID when the write happened
 
 
 @dataclass
@@ -128,6 +129,7 @@ class ServerState:
                     txn_number=txn.txn_number,
                     pre_image=op.pre_image,
                     images=images_enabled(op.coll.options),
+                    uuid=op.coll.uuid,
                 )
             )
         txn.state = TxnState.COMMITTED
@@ -171,6 +173,7 @@ class ServerState:
         update_description: dict[str, Any] | None = None,
         images: bool = False,
         extra: dict[str, Any] | None = None,
+        uuid: Any = None,
     ) -> None:
         """Record a committed non-transactional write or a DDL event for change streams."""
         doc_id = (doc or pre_image or {}).get("_id")
@@ -188,6 +191,7 @@ class ServerState:
                 pre_image=pre_image,
                 images=images,
                 extra=extra,
+                uuid=uuid,
             )
         )
         self.notify_oplog()

@@ -105,7 +105,7 @@ class ChangeStream:
             "ns": {"db": entry.db, "coll": entry.coll} if entry.coll else {"db": entry.db},
         }
         coll = self.state.catalog.get(entry.db, entry.coll) if entry.coll else None
-        uuid = (entry.extra or {}).get("uuid") or (coll.uuid if coll is not None else None)
+        uuid = entry.uuid or (coll.uuid if coll is not None else None)
         if uuid is not None and self.show_expanded:
             event["collectionUUID"] = uuid
         if op in ("insert", "update", "replace", "delete"):

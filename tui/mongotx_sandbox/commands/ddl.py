@@ -97,7 +97,7 @@ async def drop(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     if coll is None:
         # 7.0+ answers ok for a missing collection (drop is idempotent since 7.0).
         return {"ok": 1.0}
-    ctx.state.log_write(ctx.state.clock.tick(), "drop", ctx.db, name)
+    ctx.state.log_write(ctx.state.clock.tick(), "drop", ctx.db, name, uuid=coll.uuid)
     return {"nIndexesWas": len(coll.indexes), "ns": coll.ns, "ok": 1.0}
 
 
@@ -108,7 +108,7 @@ async def drop_database(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     if dropped:
         seq = ctx.state.clock.tick()
         for coll in dropped:
-            ctx.state.log_write(seq, "drop", ctx.db, coll.name)
+            ctx.state.log_write(seq, "drop", ctx.db, coll.name, uuid=coll.uuid)
         ctx.state.log_write(seq, "dropDatabase", ctx.db, "")
     return {"dropped": ctx.db, "ok": 1.0}
 
@@ -366,8 +366,8 @@ async def rename_collection(ctx: OpContext, body: dict[str, Any]) -> dict[str, A
         src_name,
         extra={
             "to": to,
-            "uuid": coll.uuid,
             "operationDescription": {"to": to, "dropTarget": bool(body.get("dropTarget"))},
         },
+        uuid=coll.uuid,
     )
     return {"ok": 1.0}
