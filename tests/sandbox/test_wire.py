@@ -145,3 +145,13 @@ def test_import_does_not_load_textual() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_replica_set_status_and_config(raw: RawClient, uri: str) -> None:
+    """`rs.status()` and `rs.conf()` in a shell show one primary."""
+    host = uri.split("//")[1].split("/")[0]
+    status = raw.command({"replSetGetStatus": 1})
+    assert status["set"] == "rs0" and status["myState"] == 1
+    assert [(m["name"], m["stateStr"]) for m in status["members"]] == [(host, "PRIMARY")]
+    config = raw.command({"replSetGetConfig": 1})["config"]
+    assert config["_id"] == "rs0" and [m["host"] for m in config["members"]] == [host]

@@ -230,3 +230,73 @@ async def host_info(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
         "os": {"type": platform.system(), "name": platform.platform()},
         "ok": 1.0,
     }
+
+
+def _member(ctx: OpContext) -> dict[str, Any]:
+    state = ctx.state
+    return {
+        "_id": 0,
+        "host": state.host,
+        "arbiterOnly": False,
+        "buildIndexes": True,
+        "hidden": False,
+        "priority": 1.0,
+        "tags": {},
+        "secondaryDelaySecs": Int64(0),
+        "votes": 1,
+    }
+
+
+@command("replSetGetStatus", admin_only=True)
+async def repl_set_get_status(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    """What `rs.status()` shows: one healthy primary."""
+    state = ctx.state
+    now = int_to_ts(state.clock.now())
+    wall = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    optime = {"ts": now, "t": Int64(1)}
+    return {
+        "set": state.replset,
+        "date": wall,
+        "myState": 1,
+        "term": Int64(1),
+        "heartbeatIntervalMillis": Int64(2000),
+        "optimes": {
+            "lastCommittedOpTime": optime,
+            "appliedOpTime": optime,
+            "durableOpTime": optime,
+        },
+        "members": [
+            {
+                "_id": 0,
+                "name": state.host,
+                "health": 1.0,
+                "state": 1,
+                "stateStr": "PRIMARY",
+                "uptime": int(time.time() - state.started),
+                "optime": optime,
+                "optimeDate": wall,
+                "electionId": state.election_id,
+                "configVersion": 1,
+                "configTerm": 1,
+                "self": True,
+            }
+        ],
+        "ok": 1.0,
+    }
+
+
+@command("replSetGetConfig", admin_only=True)
+async def repl_set_get_config(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    """What `rs.conf()` shows: a one-member set."""
+    return {
+        "config": {
+            "_id": ctx.state.replset,
+            "version": 1,
+            "term": 1,
+            "members": [_member(ctx)],
+            "protocolVersion": Int64(1),
+            "writeConcernMajorityJournalDefault": True,
+            "settings": {"chainingAllowed": True, "heartbeatIntervalMillis": 2000},
+        },
+        "ok": 1.0,
+    }
