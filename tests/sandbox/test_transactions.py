@@ -406,3 +406,57 @@ def test_read_preference_and_majority(client: MongoClient, coll) -> None:  # typ
         s.commit_transaction()
     sec = coll.with_options(read_preference=ReadPreference.PRIMARY_PREFERRED)
     assert sec.find_one({"_id": 2})["value"] == 20
+
+
+@pytest.mark.parametrize("end", ["commit", "abort"])
+def test_blocked_insert_after_transaction_insert(
+    end: str, client: MongoClient, coll, uri: str
+) -> None:  # type: ignore[no-untyped-def]
+    """An outside insert of an _id a transaction inserted waits, then fails with 11000 if the
+    transaction committed and succeeds if it aborted (reference §3.5, retry loop)."""
+    coll.insert_one({"_id": 0})
+    outcome: dict[str, object] = {}
+    with client.start_session() as s:
+        s.start_transaction()
+        coll.insert_one({"_id": 5, "by": "txn"}, session=s)
+
+        def outside() -> None:
+            other = MongoClient(uri)
+            try:
+                other.test[coll.name].insert_one({"_id": 5, "by": "outside"})
+                outcome["result"] = "inserted"
+            except DuplicateKeyError as exc:
+                outcome["result"] = exc.code
+            finally:
+                other.close()
+
+        thread = threading.Thread(target=outside)
+        thread.start()
+        time.sleep(0.3)
+        assert thread.is_alive()
+        if end == "commit":
+            s.commit_transaction()
+        else:
+            s.abort_transaction()
+    thread.join(5)
+    if end == "commit":
+        assert outcome["result"] == 11000
+        assert coll.find_one({"_id": 5})["by"] == "txn"
+    else:
+        assert outcome["result"] == "inserted"
+        assert coll.find_one({"_id": 5})["by"] == "outside"
+
+
+def test_stale_read_then_conflict_on_deleted(client: MongoClient, coll) -> None:  # type: ignore[no-untyped-def]
+    """Reads in a transaction keep showing a document deleted outside after the snapshot;
+    writing it then conflicts (reference §3.3 stale reads, §3.4)."""
+    _seed(coll)
+    with client.start_session() as s:
+        s.start_transaction()
+        assert coll.find_one({"_id": 1}, session=s)["value"] == 10
+        coll.delete_one({"_id": 1})
+        assert coll.find_one({"_id": 1}, session=s)["value"] == 10
+        assert coll.count_documents({}, session=s) == 2
+        with pytest.raises(OperationFailure) as info:
+            coll.update_one({"_id": 1}, {"$set": {"value": 0}}, session=s)
+        assert info.value.code == 112
