@@ -1,0 +1,192 @@
+"""Workbench benchmark: prints figures (goals in brackets).
+
+    python benchmarks/tui_bench.py [--runs 5] [--skip-100k]
+
+1. cold start → workbench ready (sandbox started, connected, first page shown), as a ratio
+   to a minimal Textual app that also imports pymongo, both headless, same run  [≤ 1.3]
+2. keypress (s) → timeline row, p50/p95, with 3 000 rows already in the timeline [p95 ≤ 60 ms]
+3. commit (c) → committed panel updated by the change stream                   [≤ 100 ms]
+4. opening a 100 000-document collection in the panel (one page, never all)     [≤ 500 ms]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import statistics
+import subprocess
+import sys
+import time
+
+BASELINE = r"""
+import os
+import time
+from textual.app import App
+from textual.widgets import Static
+import pymongo  # the baseline imports the driver too
+
+class Minimal(App):
+    def compose(self):
+        yield Static("hello")
+    def on_ready(self):
+        os.write(1, b"READY\n")  # textual captures print() while running
+        self.exit()
+
+Minimal().run(headless=True)
+"""
+
+WORKBENCH = r"""
+import os
+from mongotx_tui.app import MongoTxApp
+from mongotx_tui.config import Config
+
+class Timed(MongoTxApp):
+    def on_mongo_tx_app_workbench_ready(self, event):
+        os.write(1, b"READY\n")
+        self.exit()
+
+Timed(config=Config()).run(headless=True)
+"""
+
+
+def cold(code: str) -> float:
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("READY"):
+            elapsed = time.perf_counter() - t0
+            break
+    else:
+        raise RuntimeError("child never got ready")
+    proc.wait(timeout=30)
+    return elapsed
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    k = max(0, min(len(values) - 1, round(p / 100 * (len(values) - 1))))
+    return values[k]
+
+
+async def interactive(skip_100k: bool) -> dict[str, str]:
+    from textual import events
+
+    from mongotx_tui import scenarios
+    from mongotx_tui.app import MongoTxApp
+    from mongotx_tui.config import Config
+    from mongotx_tui.model.lanes import TxnState
+    from mongotx_tui.model.ops import OpSpec
+    from mongotx_tui.model.timeline import EventKind
+    from mongotx_tui.widgets.timeline import TimelineTable
+
+    out: dict[str, str] = {}
+    app = MongoTxApp(config=Config())
+    async with app.run_test(size=(120, 36)) as pilot:
+        await scenarios.ready(pilot)
+        wb = app.wb
+        screen = app.screen
+        a = wb.lanes[0]
+        # 3 000 rows already there: it must stay fast with thousands of rows.
+        for i in range(3000):
+            wb.timeline.add(time.time(), "A", EventKind.INFO, f"filler {i}", "ok")
+        wb.notify("timeline", None)
+        await pilot.pause(0.2)
+        table = screen.query_one(TimelineTable)
+        for _ in range(60):
+            wb.enqueue(a.id, OpSpec.new("findOne", filter="{_id: 'alice'}"))
+        await pilot.pause(0.1)
+        lat: list[float] = []
+        for _ in range(60):
+            before = table.row_count
+            t0 = time.perf_counter()
+            app.post_message(events.Key("s", "s"))  # what the terminal driver posts
+            while table.row_count == before:
+                await asyncio.sleep(0.0005)
+            lat.append((time.perf_counter() - t0) * 1000)
+            await asyncio.sleep(0.03)  # a person does not type 1 000 keys a second
+        out["keypress → timeline row"] = (
+            f"p50 {statistics.median(lat):.1f} ms, p95 {pct(lat, 95):.1f} ms "
+            f"(n={len(lat)}, {table.row_count} rows)  [goal p95 ≤ 60 ms]"
+        )
+
+        # commit → committed panel updated (by the change stream's push).
+        commit_ms: list[float] = []
+        for i in range(10):
+            await pilot.press("t")
+            await scenarios.until(pilot, lambda: a.txn_state is TxnState.STARTING)
+            item = wb.enqueue(
+                a.id, OpSpec.new("update", filter="{_id: 'bob'}", update="{$inc: {balance: 1}}")
+            )
+            await pilot.press("s")
+            await scenarios.until(pilot, lambda item=item: item.status.value == "done")
+            await pilot.pause(0.05)
+            target = 50 + i + 1
+            t0 = time.perf_counter()
+            app.post_message(events.Key("c", "c"))
+            while (
+                not any(d.get("_id") == "bob" and d.get("balance") == target for d in wb.page.docs)
+                or (screen.committed_shown_at or 0) < t0
+            ):
+                await asyncio.sleep(0.0005)
+            commit_ms.append((time.perf_counter() - t0) * 1000)
+            await pilot.pause(0.05)
+        out["commit → committed panel"] = (
+            f"p50 {statistics.median(commit_ms):.1f} ms, max {max(commit_ms):.1f} ms "
+            f"(n={len(commit_ms)})  [goal ≤ 100 ms]"
+        )
+
+        if not skip_100k:
+            big = wb.client.bank.big
+            t_fill = time.perf_counter()
+            for start in range(0, 100_000, 10_000):
+                await big.insert_many(
+                    [
+                        {"_id": i, "owner": f"user{i}", "balance": i % 1000}
+                        for i in range(start, start + 10_000)
+                    ],
+                    ordered=False,
+                )
+            fill_s = time.perf_counter() - t_fill
+            gc.collect()
+            t0 = time.perf_counter()
+            await screen.open_collection("bank", "big")
+            while (screen.committed_shown_at or 0) < t0:  # the panel has shown the page
+                await asyncio.sleep(0.0005)
+            ms = (time.perf_counter() - t0) * 1000
+            await scenarios.until(pilot, lambda: wb.page.total is not None, 30)
+            out["open 100k-doc collection"] = (
+                f"{ms:.0f} ms, {len(wb.page.docs)} docs held of {wb.page.total} "
+                f"(filled in {fill_s:.1f} s)  [goal ≤ 500 ms, paged]"
+            )
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--skip-100k", action="store_true")
+    args = parser.parse_args()
+
+    cold(BASELINE)  # warm the OS file cache for both
+    cold(WORKBENCH)
+    base, ours = [], []
+    for _ in range(args.runs):
+        base.append(cold(BASELINE))
+        ours.append(cold(WORKBENCH))
+    b, o = statistics.median(base), statistics.median(ours)
+    print(
+        f"cold start: workbench ready {o * 1000:.0f} ms, minimal textual+pymongo {b * 1000:.0f} ms, "
+        f"ratio {o / b:.2f}  [goal ≤ 1.3] (median of {args.runs})"
+    )
+    for name, value in asyncio.run(interactive(args.skip_100k)).items():
+        print(f"{name}: {value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Regenerate screenshots/*.svg from the real app on the embedded sandbox.
+
+    python scripts/screenshots.py            # all scenes, 120x36
+    python scripts/screenshots.py --size 80x24
+
+Each scene drives the app with a Pilot (mongotx_tui.scenarios) and saves an SVG with
+App.save_screenshot. Never edit the SVGs by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+from mongotx_tui import scenarios
+from mongotx_tui.app import MongoTxApp
+from mongotx_tui.config import Config
+
+SCENES = {
+    "workbench": scenarios.started,
+    "write-conflict": scenarios.conflict,
+    "committed-after-conflict": scenarios.conflict_then_commit,
+    "blocked-write": scenarios.blocked,
+    "editor-invalid-input": scenarios.invalid_editor,
+    "help": scenarios.help_screen,
+}
+OUT = Path(__file__).resolve().parent.parent / "screenshots"
+
+
+async def shoot(name: str, size: tuple[int, int], theme: str | None) -> Path:
+    app = MongoTxApp(config=Config(theme=theme))
+    async with app.run_test(size=size) as pilot:
+        await SCENES[name](pilot)
+        await pilot.pause(0.2)
+        suffix = f"-{theme}" if theme else ""
+        path = OUT / f"{name}{suffix}.svg"
+        app.save_screenshot(filename=path.name, path=str(OUT))
+    return path
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size", default="120x36")
+    parser.add_argument("--theme", default=None, help="a Textual theme name, e.g. textual-light")
+    parser.add_argument("scenes", nargs="*", default=list(SCENES))
+    args = parser.parse_args()
+    width, height = (int(x) for x in args.size.split("x"))
+    OUT.mkdir(exist_ok=True)
+    for name in args.scenes:
+        path = await shoot(name, (width, height), args.theme)
+        print(f"wrote {path.relative_to(OUT.parent)}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

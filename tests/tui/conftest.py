@@ -1,0 +1,11 @@
+"""Shared helpers for the workbench tests: the real app against the real sandbox."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def no_user_config(monkeypatch, tmp_path):
+    """A developer's own config never leaks into tests."""
+    monkeypatch.setenv("MONGOTX_TUI_CONFIG", str(tmp_path / "none.toml"))

@@ -1,0 +1,88 @@
+"""Snapshots of the main states at 80x24 and 120x36 (plain `def` tests: the plugin runs
+its own loop). Clock, lsids and the sandbox port are fixed so the SVGs are stable."""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import time
+import uuid
+
+import pytest
+
+from mongotx_tui.app import MongoTxApp
+from mongotx_tui.config import Config
+
+FROZEN = 1_790_000_000.0  # a fixed wall-clock instant
+SIZES = {"80x24": (80, 24), "120x36": (120, 36)}
+
+
+def _free_port(preferred: int = 47017) -> int:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as asyncio's server does
+        try:
+            s.bind(("127.0.0.1", preferred))
+            return preferred
+        except OSError:
+            pytest.skip(f"port {preferred} is busy; snapshots need a fixed port in the header")
+
+
+@pytest.fixture
+def deterministic(monkeypatch):
+    counter = itertools.count(1)
+    monkeypatch.setattr(
+        uuid, "uuid4", lambda: uuid.UUID(int=(next(counter) * 0x11111111 << 96) | 0xABC)
+    )
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.delenv("TZ")
+    time.tzset()
+
+
+def make_app() -> MongoTxApp:
+    return MongoTxApp(
+        config=Config(), clock=lambda: FROZEN, perf=lambda: 0.0, sandbox_port=_free_port()
+    )
+
+
+from mongotx_tui import scenarios  # noqa: E402
+
+_started = scenarios.started
+_conflict = scenarios.conflict
+_blocked = scenarios.blocked
+_invalid_editor = scenarios.invalid_editor
+_help = scenarios.help_screen
+
+
+def _committed(pilot):
+    return scenarios.conflict_then_commit(pilot)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_started(snap_compare, deterministic, size):
+    assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=_started)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_write_conflict(snap_compare, deterministic, size):
+    assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=_conflict)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_blocked_write(snap_compare, deterministic, size):
+    assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=_blocked)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_invalid_editor(snap_compare, deterministic, size):
+    assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=_invalid_editor)
+
+
+def test_help(snap_compare, deterministic):
+    assert snap_compare(make_app(), terminal_size=SIZES["120x36"], run_before=_help)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_committed_after_conflict(snap_compare, deterministic, size):
+    assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=_committed)

@@ -1,0 +1,53 @@
+"""`mongotx-tui [URI] [--db DB] [--collection C]` — with no URI, the embedded sandbox."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="mongotx-tui",
+        description="Explore MongoDB sessions and transactions by hand. With no URI it starts "
+        "an embedded sandbox (a one-member replica set) seeded with bank.accounts.",
+    )
+    parser.add_argument(
+        "uri", nargs="?", help="mongodb:// or mongodb+srv:// URI (any pymongo option)"
+    )
+    parser.add_argument(
+        "--db", default=None, help="database to watch (default: bank, or the URI's)"
+    )
+    parser.add_argument("--collection", default="accounts", help="collection to watch")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.version:
+        from . import __version__
+
+        print(__version__)
+        return 0
+    db = args.db
+    if args.uri:
+        from .backend.connection import BadURI, client_options, mask_uri
+
+        try:
+            client_options(args.uri)
+        except BadURI as exc:
+            print(f"mongotx-tui: bad URI {mask_uri(args.uri)}: {exc}", file=sys.stderr)
+            return 2
+        if db is None:
+            from pymongo import uri_parser
+
+            db = uri_parser.parse_uri(args.uri, validate=False, warn=False).get("database")
+    from .app import MongoTxApp
+
+    MongoTxApp(args.uri, db or "bank", args.collection).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""MongoTxApp: wires the workbench screen, global keys, palette commands and config."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from textual.app import App, SystemCommand
+from textual.message import Message
+from textual.screen import Screen
+
+from .config import Config, load_config
+from .keys import APP_KEYS, QUEUE_KEYS, WORKBENCH_KEYS, bindings
+
+
+class MongoTxApp(App[None]):
+    CSS_PATH = Path(__file__).parent / "app.tcss"  # absolute: subclasses live elsewhere
+    TITLE = "mongotx-tui"
+    BINDINGS = bindings(APP_KEYS)  # type: ignore[assignment]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
+
+    class WorkbenchReady(Message):
+        """Connected, first page shown: the workbench is usable."""
+
+    def __init__(
+        self,
+        uri: str | None = None,
+        db: str = "bank",
+        collection: str = "accounts",
+        *,
+        clock: Callable[[], float] = time.time,
+        perf: Callable[[], float] = time.perf_counter,
+        sandbox_port: int = 0,
+        config: Config | None = None,
+    ) -> None:
+        super().__init__()
+        from .backend.workbench import Workbench
+
+        self.config = config if config is not None else load_config()
+        self.wb = Workbench(uri, db, collection, clock=clock, perf=perf, sandbox_port=sandbox_port)
+        self.effective_keys: dict[str, str] = {}
+        self.ready_at: float | None = None
+
+    def on_mount(self) -> None:
+        from .screens.workbench import WorkbenchScreen
+
+        if self.config.theme:
+            try:
+                self.theme = self.config.theme
+            except Exception:
+                self.notify(f"Unknown theme {self.config.theme!r}", severity="warning")
+        if self.config.keymap:
+            self.set_keymap(self.config.keymap)
+        known = {d.id: d.key for d in APP_KEYS + WORKBENCH_KEYS + QUEUE_KEYS}
+        self.effective_keys = {
+            **known,
+            **{k: v for k, v in self.config.keymap.items() if k in known},
+        }
+        unknown = sorted(set(self.config.keymap) - set(known))
+        if unknown:
+            self.notify(
+                f"Unknown key ids in {self.config.path}: {', '.join(unknown)}", severity="warning"
+            )
+        if self.config.problem:
+            self.notify(self.config.problem, severity="error", markup=False)
+        self.push_screen(WorkbenchScreen(self.wb))
+
+    def on_mongo_tx_app_workbench_ready(self, _: WorkbenchReady) -> None:
+        self.ready_at = time.perf_counter()
+
+    async def on_unmount(self) -> None:
+        await self.wb.close()
+
+    def action_help(self) -> None:
+        from .screens.dialogs import HelpScreen
+
+        note = f"Config file: {self.config.path}" if self.config.path else ""
+        if not note:
+            from .config import search_paths
+
+            note = "Config file (none yet): " + str(search_paths()[-1])
+        self.push_screen(HelpScreen(note))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        from .screens.workbench import WorkbenchScreen
+
+        workbench = next((s for s in self.screen_stack if isinstance(s, WorkbenchScreen)), None)
+        if workbench is None:
+            return
+        for d in WORKBENCH_KEYS:
+            action = getattr(workbench, f"action_{d.action}", None)
+            if action is not None:
+                key = self.effective_keys.get(d.id, d.key)
+                from .keys import display_key
+
+                yield SystemCommand(f"{d.description} ({display_key(key)})", d.help, action)
+        yield SystemCommand("Help: all keys (f1)", "List every key and its id", self.action_help)

@@ -1,0 +1,169 @@
+"""Connecting: URI checks, password masking, client creation, what the deployment is."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote_plus, unquote_plus
+
+if TYPE_CHECKING:
+    from pymongo import AsyncMongoClient
+
+_USERINFO = re.compile(r"^(mongodb(?:\+srv)?://)([^@/?#]*)@", re.IGNORECASE)
+_PASSWORD_OPTION = re.compile(r"([?&](?:password|tlsCertificateKeyFilePassword)=)[^&#]*", re.I)
+
+
+class BadURI(ValueError):
+    """The URI cannot be used; the message is safe to show (no password)."""
+
+
+def mask_uri(uri: str) -> str:
+    """`mongodb://user:secret@host` → `mongodb://user:****@host`."""
+
+    def repl(m: re.Match[str]) -> str:
+        user, sep, _pw = m.group(2).partition(":")
+        return f"{m.group(1)}{user}{':****' if sep else ''}@"
+
+    uri = _USERINFO.sub(repl, uri)
+    return _PASSWORD_OPTION.sub(r"\1****", uri)
+
+
+def secrets_of(uri: str) -> list[str]:
+    """The password as typed and decoded, to scrub it from any text we show."""
+    m = _USERINFO.match(uri)
+    out: list[str] = []
+    if m and ":" in m.group(2):
+        raw = m.group(2).split(":", 1)[1]
+        out += [raw, unquote_plus(raw), quote_plus(unquote_plus(raw))]
+    for m2 in re.finditer(r"[?&](?:password|tlsCertificateKeyFilePassword)=([^&#]*)", uri, re.I):
+        out += [m2.group(1), unquote_plus(m2.group(1))]
+    return sorted({s for s in out if len(s) >= 1}, key=len, reverse=True)
+
+
+def scrub(text: str, uri: str) -> str:
+    text = text.replace(uri, mask_uri(uri))
+    for secret in secrets_of(uri):
+        text = text.replace(secret, "****")
+    return text
+
+
+def client_options(uri: str) -> dict[str, Any]:
+    """Validate the URI and choose extra client options (directConnection per §1.7)."""
+    from pymongo import uri_parser
+    from pymongo.errors import ConfigurationError, InvalidURI
+
+    if not uri.lower().startswith(("mongodb://", "mongodb+srv://")):
+        raise BadURI("A MongoDB URI starts with mongodb:// or mongodb+srv://")
+    try:
+        parsed = uri_parser.parse_uri(uri, validate=True, warn=False, connect_timeout=5)
+    except (InvalidURI, ConfigurationError, ValueError) as exc:
+        raise BadURI(scrub(str(exc), uri)) from None
+    opts = {k.lower(): v for k, v in parsed["options"].items()}
+    extra: dict[str, Any] = {}
+    srv = uri.lower().startswith("mongodb+srv://")
+    if (
+        not srv
+        and len(parsed["nodelist"]) == 1
+        and "directconnection" not in opts
+        and "replicaset" not in opts
+    ):
+        # One seed and nothing said: talk to that node only, whatever it advertises.
+        extra["directConnection"] = True
+    if "serverselectiontimeoutms" not in opts:
+        extra["serverSelectionTimeoutMS"] = 5000
+    if "connecttimeoutms" not in opts:
+        extra["connectTimeoutMS"] = 5000
+    return extra
+
+
+def make_client(uri: str) -> AsyncMongoClient[dict[str, Any]]:
+    """Create the app's one client; call this on the running loop (it is bound to it)."""
+    from pymongo import AsyncMongoClient
+
+    return AsyncMongoClient(uri, appname="mongotx-tui", tz_aware=True, **client_options(uri))
+
+
+@dataclass
+class Deployment:
+    uri_masked: str
+    sandbox: bool
+    topology: str  # "replica set", "sharded cluster", "standalone"
+    version: str
+    set_name: str | None
+    lifetime_limit_s: float = 60.0
+
+    @property
+    def transactions_supported(self) -> bool:
+        return self.topology in ("replica set", "sharded cluster")
+
+    def describe(self) -> str:
+        kind = "sandbox" if self.sandbox else "server"
+        topo = self.topology + (f" {self.set_name}" if self.set_name else "")
+        return f"{kind} · {topo} · MongoDB {self.version} · {self.uri_masked}"
+
+
+async def probe(client: AsyncMongoClient[dict[str, Any]], uri: str, sandbox: bool) -> Deployment:
+    """Ask the server what it is. Raises pymongo errors when it cannot be reached."""
+    admin = client.admin
+    hello = await admin.command("hello")
+    if hello.get("msg") == "isdbgrid":
+        topology = "sharded cluster"
+    elif hello.get("setName"):
+        topology = "replica set"
+    else:
+        topology = "standalone"
+    try:
+        build = await admin.command("buildInfo")
+        version = str(build.get("version", "?"))
+    except Exception:
+        version = "?"
+    lifetime = 60.0
+    try:
+        reply = await admin.command({"getParameter": 1, "transactionLifetimeLimitSeconds": 1})
+        lifetime = float(reply.get("transactionLifetimeLimitSeconds", 60))
+    except Exception:
+        pass
+    return Deployment(
+        uri_masked=mask_uri(uri),
+        sandbox=sandbox,
+        topology=topology,
+        version=version,
+        set_name=hello.get("setName"),
+        lifetime_limit_s=lifetime,
+    )
+
+
+class EmbeddedSandbox:
+    """The in-process sandbox on the caller's loop, seeded with bank.accounts."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.port = port
+        self.server: Any = None
+        self.uri = ""
+
+    async def start(self) -> str:
+        from mongotx_sandbox import SandboxServer
+
+        self.server = SandboxServer(host="127.0.0.1", port=self.port, replset="rs0")
+        self.uri = await self.server.start()
+        return self.uri
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            await self.server.stop()
+            self.server = None
+
+
+SEED = [
+    {"_id": "alice", "name": "Alice", "balance": 100},
+    {"_id": "bob", "name": "Bob", "balance": 50},
+]
+
+
+async def seed_if_empty(client: AsyncMongoClient[dict[str, Any]], db: str, coll: str) -> bool:
+    collection = client[db][coll]
+    if await collection.find_one({}, projection={"_id": 1}) is not None:
+        return False
+    await collection.insert_many([dict(d) for d in SEED])
+    return True

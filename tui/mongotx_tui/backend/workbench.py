@@ -1,0 +1,381 @@
+"""The workbench controller: connection, lanes, committed state, timeline. No textual.
+
+The UI calls these coroutines from async workers and re-renders when `notify` reports
+what changed: ("lane", lane_id), ("committed", None), ("timeline", None),
+("connection", None).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..model.errors import ErrorInfo
+from ..model.lanes import LANE_COLOURS, LANE_NAMES, MAX_LANES, Lane, QueuedOp, TxnOptions
+from ..model.ops import OpSpec
+from ..model.timeline import EventKind, Timeline
+from .connection import (
+    BadURI,
+    Deployment,
+    EmbeddedSandbox,
+    make_client,
+    probe,
+    scrub,
+    seed_if_empty,
+)
+from .operations import error_info
+from .sessions import LaneBusy, LaneRunner
+from .watchers import (
+    PAGE_SIZE,
+    Page,
+    count_documents,
+    describe_change,
+    load_page,
+    watch_changes,
+)
+
+Notify = Callable[[str, int | None], None]
+
+
+class Workbench:
+    def __init__(
+        self,
+        uri: str | None = None,
+        db: str = "bank",
+        collection: str = "accounts",
+        clock: Callable[[], float] = time.time,
+        perf: Callable[[], float] = time.perf_counter,
+        sandbox_port: int = 0,
+        notify: Notify | None = None,
+    ) -> None:
+        self.requested_uri = uri
+        self.uri = uri or ""
+        self.db = db
+        self.collection = collection
+        self.clock = clock
+        self.perf = perf
+        self.sandbox_port = sandbox_port
+        self.notify: Notify = notify or (lambda kind, lane_id: None)
+        self.client: Any = None
+        self.sandbox: EmbeddedSandbox | None = None
+        self.deployment: Deployment | None = None
+        self.lanes: list[Lane] = []
+        self.runners: dict[int, LaneRunner] = {}
+        self.timeline = Timeline()
+        self.page = Page()
+        self.watch_mode = ""
+        self._lane_ids = 0
+        self.last_change_at: float | None = None
+        self._changes_pending = False
+        self._refresher: asyncio.Task[None] | None = None
+        self._counter: asyncio.Task[None] | None = None
+
+    # -- connection -----------------------------------------------------------------------
+    @property
+    def is_sandbox(self) -> bool:
+        return self.requested_uri is None
+
+    def scrub(self, text: str) -> str:
+        return scrub(text, self.uri) if self.uri else text
+
+    async def connect(self) -> Deployment:
+        """Start the sandbox if needed, connect, probe; raises BadURI or pymongo errors."""
+        if self.is_sandbox and self.sandbox is None:
+            self.sandbox = EmbeddedSandbox(self.sandbox_port)
+            self.uri = await self.sandbox.start()
+        if self.client is None:
+            self.client = make_client(self.uri)
+        try:
+            self.deployment = await probe(self.client, self.uri, self.is_sandbox)
+        except Exception:
+            await self._close_client()
+            raise
+        if self.is_sandbox:
+            await seed_if_empty(self.client, self.db, self.collection)
+        for runner in self.runners.values():
+            runner.client = self.client
+            runner.session = None
+        if not self.lanes:
+            self.add_lane()
+            self.add_lane()
+        self.timeline.add(
+            self.clock(), "", EventKind.INFO, "connect", self.deployment.describe(), True
+        )
+        self.notify("connection", None)
+        self.notify("timeline", None)
+        return self.deployment
+
+    async def _close_client(self) -> None:
+        if self.client is not None:
+            client, self.client = self.client, None
+            try:
+                await client.close()
+            except Exception:
+                pass
+
+    async def close(self) -> None:
+        for runner in self.runners.values():
+            if runner.session is not None and not runner.lock.locked():
+                try:
+                    await runner.session.end_session()
+                except Exception:
+                    pass
+                runner.session = None
+        await self._close_client()
+        if self.sandbox is not None:
+            await self.sandbox.stop()
+            self.sandbox = None
+
+    async def switch(self, uri: str | None) -> Deployment:
+        """Connect to another deployment (None = the sandbox). Lanes and queues are kept."""
+        if uri is not None:
+            from .connection import client_options
+
+            client_options(uri)  # raises BadURI before we drop anything
+        await self.close()
+        self.requested_uri = uri
+        self.uri = uri or ""
+        for lane in self.lanes:
+            lane.lsid = ""
+            lane.txn_number = None
+            lane.view = None
+            from ..model.lanes import TxnState
+
+            if lane.in_txn:
+                lane.txn_state = TxnState.ABORTED
+        return await self.connect()
+
+    # -- lanes ----------------------------------------------------------------------------
+    def add_lane(self) -> Lane | None:
+        if len(self.lanes) >= MAX_LANES:
+            return None
+        used = {lane.name for lane in self.lanes}
+        name = next(n for n in LANE_NAMES if n not in used)
+        self._lane_ids += 1
+        lane = Lane(self._lane_ids, name, LANE_COLOURS[(self._lane_ids - 1) % len(LANE_COLOURS)])
+        self.lanes.append(lane)
+        if self.client is not None:
+            self.runners[lane.id] = self._runner(lane)
+        self.notify("lanes", lane.id)
+        return lane
+
+    def _runner(self, lane: Lane) -> LaneRunner:
+        return LaneRunner(self.client, lane, self.db, self.clock, self.perf, self.scrub)
+
+    def runner(self, lane_id: int) -> LaneRunner:
+        if lane_id not in self.runners:
+            self.runners[lane_id] = self._runner(self.lane(lane_id))
+        return self.runners[lane_id]
+
+    def lane(self, lane_id: int) -> Lane:
+        for lane in self.lanes:
+            if lane.id == lane_id:
+                return lane
+        raise KeyError(lane_id)
+
+    async def remove_lane(self, lane_id: int) -> None:
+        runner = self.runners.get(lane_id)
+        if runner is not None and runner.lock.locked():
+            raise LaneBusy(f"Lane {runner.lane.name} is busy; wait or commit the other lane")
+        if runner is not None and runner.session is not None:
+            await runner.end_session()
+        self.runners.pop(lane_id, None)
+        self.lanes = [lane for lane in self.lanes if lane.id != lane_id]
+        self.notify("lanes", None)
+
+    def enqueue(self, lane_id: int, spec: OpSpec, index: int | None = None) -> QueuedOp:
+        lane = self.lane(lane_id)
+        item = QueuedOp(spec)
+        if index is None:
+            lane.queue.append(item)
+        else:
+            lane.queue.insert(index, item)
+        self.notify("lane", lane_id)
+        return item
+
+    # -- actions ----------------------------------------------------------------------------
+    def _log(
+        self, lane: Lane, kind: EventKind, what: str, outcome: str, ok: bool, ms: float | None
+    ):
+        self.timeline.add(self.clock(), lane.name, kind, what, outcome, ok, ms)
+        self.notify("timeline", None)
+
+    def _needs_transactions(self) -> None:
+        if self.deployment is not None and not self.deployment.transactions_supported:
+            raise LaneBusy(
+                "Transactions need a replica set or a sharded cluster; this server is "
+                "standalone. Open the sandbox (F2) to try them."
+            )
+
+    async def start_transaction(self, lane_id: int, options: TxnOptions | None = None) -> None:
+        self._needs_transactions()
+        runner = self.runner(lane_id)
+        lane = runner.lane
+        try:
+            await runner.start_transaction(options)
+        except LaneBusy:
+            raise
+        except Exception as exc:
+            info = error_info(exc, self.scrub)
+            lane.last_error = info
+            self._log(lane, EventKind.TXN, "startTransaction", info.one_line(), False, None)
+            self.notify("lane", lane_id)
+            return
+        self._log(
+            lane,
+            EventKind.TXN,
+            f"startTransaction txn {lane.txn_number}",
+            lane.txn_options.describe(),
+            True,
+            None,
+        )
+        self.notify("lane", lane_id)
+
+    async def step(
+        self, lane_id: int, outside: bool = False, item: QueuedOp | None = None
+    ) -> QueuedOp | None:
+        runner = self.runner(lane_id)
+        lane = runner.lane
+        item = item or lane.next_pending
+        if item is None:
+            return None
+        if item.spec.errors():
+            raise LaneBusy("This operation has invalid fields; edit it first (enter)")
+        task = asyncio.current_task()
+        watcher = asyncio.get_running_loop().create_task(self._mark_waiting(lane, item))
+        try:
+            self.notify("lane", lane_id)
+            await runner.run(item, outside=outside)
+        finally:
+            watcher.cancel()
+        del task
+        where = "outside txn" if outside or not item.in_txn else f"txn {lane.txn_number}"
+        what = f"{item.spec.label(60, collection=False)} ({where})"
+        if item.error is None:
+            self._log(lane, EventKind.OP, what, item.summary, True, item.duration_ms)
+        else:
+            self._log(lane, EventKind.OP, what, item.error.one_line(), False, item.duration_ms)
+        self.notify("lane", lane_id)
+        if item.error is None and item.in_txn:
+            await self.refresh_view(lane_id)
+        return item
+
+    async def _mark_waiting(self, lane: Lane, item: QueuedOp) -> None:
+        await asyncio.sleep(0.5)
+        item.waiting = True
+        self.notify("lane", lane.id)
+
+    async def run_rest(self, lane_id: int) -> None:
+        lane = self.lane(lane_id)
+        while lane.next_pending is not None:
+            item = await self.step(lane_id)
+            if item is None or item.error is not None:
+                break
+
+    async def commit(self, lane_id: int) -> tuple[str, ErrorInfo | None]:
+        return await self._finish(lane_id, commit=True)
+
+    async def abort(self, lane_id: int) -> tuple[str, ErrorInfo | None]:
+        return await self._finish(lane_id, commit=False)
+
+    async def _finish(self, lane_id: int, commit: bool) -> tuple[str, ErrorInfo | None]:
+        runner = self.runner(lane_id)
+        lane = runner.lane
+        txn = lane.txn_number
+        outcome, err, ms = await (runner.commit() if commit else runner.abort())
+        verb = "commitTransaction" if commit else "abortTransaction"
+        self._log(lane, EventKind.TXN, f"{verb} txn {txn}", outcome, err is None, ms)
+        self.notify("lane", lane_id)
+        return outcome, err
+
+    async def end_session(self, lane_id: int) -> None:
+        runner = self.runner(lane_id)
+        await runner.end_session()
+        self._log(
+            runner.lane, EventKind.TXN, "endSession", "session returned to the pool", True, None
+        )
+        self.notify("lane", lane_id)
+
+    # -- documents ------------------------------------------------------------------------
+    async def refresh_committed(self, number: int | None = None) -> Page:
+        """Re-read the shown page (first, so the panel updates at once), then the count."""
+        number = self.page.number if number is None else max(0, number)
+        ns = (self.db, self.collection)
+        args = (self.client, self.db, self.collection)
+        page = await load_page(*args, number, PAGE_SIZE, self.perf, count=False)
+        if not page.docs and number > 0:
+            page = await load_page(*args, number - 1, PAGE_SIZE, self.perf, count=False)
+        if getattr(self, "_page_ns", None) == ns:
+            page.total = self.page.total
+        self._page_ns = ns
+        self.page = page
+        self.notify("committed", None)
+        for lane in self.lanes:
+            if lane.view is not None:
+                self.notify("lane", lane.id)
+        if self._counter is None or self._counter.done():
+            self._counter = asyncio.get_running_loop().create_task(self._count(ns))
+        return page
+
+    async def _count(self, ns: tuple[str, str]) -> None:
+        await asyncio.sleep(0.05)  # let the page paint first; the count can come later
+        total = await count_documents(self.client, *ns)
+        if ns == (self.db, self.collection) and total is not None:
+            self.page.total = total
+            self.notify("committed", None)
+
+    async def refresh_view(self, lane_id: int) -> None:
+        runner = self.runner(lane_id)
+        view = await runner.read_view(self.collection, self.page.ids, PAGE_SIZE)
+        lane = runner.lane
+        if view is not None or not lane.in_txn or lane.server_aborted is not None:
+            lane.view = view
+        self.notify("lane", lane_id)
+
+    async def refresh_views(self) -> None:
+        from ..model.lanes import TxnState
+
+        for lane in list(self.lanes):
+            if lane.txn_state is TxnState.IN_PROGRESS and not lane.busy:
+                await self.refresh_view(lane.id)
+
+    async def _refresh_loop(self) -> None:
+        # Coalesce a burst of change events (a commit emits one per write) into few reads.
+        while self._changes_pending:
+            self._changes_pending = False
+            try:
+                await self.refresh_committed()
+                await self.refresh_views()
+            except Exception:
+                break
+
+    async def watch(self) -> None:
+        """Long-running: push committed changes; run it in a worker of its own."""
+
+        async def on_change(change: dict[str, Any]) -> None:
+            self.last_change_at = self.perf()
+            if change.get("operationType") != "poll":
+                self.timeline.add(
+                    self.clock(),
+                    "server",
+                    EventKind.CHANGE,
+                    "change event",
+                    describe_change(change),
+                    True,
+                    None,
+                )
+                self.notify("timeline", None)
+            self._changes_pending = True
+            if self._refresher is None or self._refresher.done():
+                self._refresher = asyncio.get_running_loop().create_task(self._refresh_loop())
+
+        def on_mode(mode: str) -> None:
+            self.watch_mode = mode
+            self.notify("committed", None)
+
+        await watch_changes(self.client, self.db, self.collection, on_change, on_mode)
+
+
+__all__ = ["BadURI", "LaneBusy", "Workbench"]

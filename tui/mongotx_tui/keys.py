@@ -1,0 +1,111 @@
+"""Every key of the workbench in one table: bindings, F1 help, palette and README use it.
+
+Ids are stable and kebab-case; users remap them in the config file's [keymap] table.
+Keys avoid what terminals and tmux take (ctrl+b, ctrl+s, ctrl+o, ctrl+j, ctrl+c...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class KeyDef:
+    id: str
+    key: str
+    action: str
+    description: str
+    footer: bool = False
+    help: str = ""
+
+
+WORKBENCH_KEYS: tuple[KeyDef, ...] = (
+    KeyDef("add-op", "a", "add_op", "Add op", True, "Queue an operation in the current lane"),
+    KeyDef("step", "s", "step", "Step", True, "Run the next queued operation of the lane"),
+    KeyDef("run-rest", "r", "run_rest", "Run rest", False, "Run the rest of the queue"),
+    KeyDef("start-txn", "t", "start_txn", "Start txn", True, "Start a transaction (lane options)"),
+    KeyDef(
+        "start-txn-options",
+        "T",
+        "start_txn_options",
+        "Start txn…",
+        False,
+        "Start a transaction, choosing read/write concern, read preference, maxCommitTimeMS",
+    ),
+    KeyDef("commit", "c", "commit", "Commit", True, "Commit the lane's transaction"),
+    KeyDef("abort", "x", "abort", "Abort", True, "Abort the lane's transaction"),
+    KeyDef(
+        "run-outside",
+        "o",
+        "run_outside",
+        "Run outside txn",
+        False,
+        "Run the next queued operation with no session, outside any transaction",
+    ),
+    KeyDef("end-session", "e", "end_session", "End session", False, "End the lane's session"),
+    KeyDef("add-lane", "plus", "add_lane", "Add lane", False, "Add a session lane"),
+    KeyDef("remove-lane", "minus", "remove_lane", "Remove lane", False, "Remove the current lane"),
+    KeyDef("next-lane", "right_square_bracket", "next_lane", "Next lane", False, "Next lane"),
+    KeyDef(
+        "prev-lane", "left_square_bracket", "prev_lane", "Previous lane", False, "Previous lane"
+    ),
+    KeyDef(
+        "next-page",
+        "greater_than_sign",
+        "next_page",
+        "Next page",
+        False,
+        "Committed panel: next page",
+    ),
+    KeyDef(
+        "prev-page",
+        "less_than_sign",
+        "prev_page",
+        "Previous page",
+        False,
+        "Committed panel: previous page",
+    ),
+    KeyDef(
+        "refresh", "f5", "refresh", "Refresh", False, "Re-read the committed panel and lane views"
+    ),
+    KeyDef("connect", "f2", "connect", "Connect", False, "Switch deployment (URI or the sandbox)"),
+)
+
+QUEUE_KEYS: tuple[KeyDef, ...] = (
+    KeyDef(
+        "edit-op", "enter", "edit_op", "Edit op", False, "Queue: edit the highlighted operation"
+    ),
+    KeyDef("duplicate-op", "d", "duplicate_op", "Duplicate op", False, "Queue: duplicate it"),
+    KeyDef("delete-op", "delete", "delete_op", "Delete op", False, "Queue: delete it"),
+    KeyDef("move-op-up", "shift+up", "move_op(-1)", "Move up", False, "Queue: move it up"),
+    KeyDef("move-op-down", "shift+down", "move_op(1)", "Move down", False, "Queue: move it down"),
+)
+
+APP_KEYS: tuple[KeyDef, ...] = (
+    KeyDef("help", "f1", "help", "Help", True, "All keys"),
+    KeyDef("quit", "q", "quit", "Quit", False, "Quit (also ctrl+q)"),
+    KeyDef("palette", "ctrl+p", "command_palette", "Commands", False, "Command palette"),
+)
+
+ALL_KEYS = APP_KEYS + WORKBENCH_KEYS + QUEUE_KEYS
+
+
+def bindings(defs: tuple[KeyDef, ...]) -> list[object]:
+    from textual.binding import Binding
+
+    return [
+        Binding(d.key, d.action, d.description, show=d.footer, id=d.id, tooltip=d.help)
+        for d in defs
+    ]
+
+
+def display_key(key: str) -> str:
+    names = {
+        "plus": "+",
+        "minus": "-",
+        "right_square_bracket": "]",
+        "left_square_bracket": "[",
+        "greater_than_sign": ">",
+        "less_than_sign": "<",
+    }
+    return ",".join(names.get(k, k) for k in key.split(","))

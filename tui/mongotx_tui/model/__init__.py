@@ -1,0 +1,1 @@
+"""The pure core of the workbench: operations, lanes, timeline, errors. Never imports textual."""

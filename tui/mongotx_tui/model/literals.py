@@ -1,0 +1,303 @@
+"""Parse what people type into editor fields: relaxed Extended JSON and mongosh-style literals.
+
+`parse_value(text)` accepts JSON5 (unquoted keys, single quotes, trailing commas, comments),
+Extended JSON (`{"$oid": ...}`, `{"$date": ...}`, ...) and the mongosh constructors
+`ObjectId()`, `ISODate()`, `new Date()`, `NumberLong()`, `NumberInt()`, `NumberDecimal()`,
+`Timestamp()`, `UUID()`, `BinData()`, `MinKey()`/`MaxKey()`. Constructor calls are rewritten
+to Extended JSON, the result is parsed with `json5`, and `bson.json_util` turns Extended JSON
+into BSON types. Errors carry the 1-based line and column in the text the user typed.
+
+No textual, no rich: this is the pure core.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["LiteralError", "format_value", "parse_document", "parse_value"]
+
+
+@dataclass
+class LiteralError(ValueError):
+    message: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"line {self.line}, column {self.column}: {self.message}"
+
+
+_CTOR = re.compile(
+    r"(?:new\s+)?\b(ObjectId|ISODate|Date|NumberLong|NumberInt|NumberDecimal|Timestamp|UUID|"
+    r"BinData|MinKey|MaxKey)\s*\("
+)
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    start = text.rfind("\n", 0, offset) + 1
+    return line, offset - start + 1
+
+
+def _skip_string(text: str, i: int) -> int:
+    """`text[i]` is a quote; return the index just after the closing quote."""
+    quote = text[i]
+    i += 1
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == quote:
+            return i + 1
+        i += 1
+    return i
+
+
+def _split_args(text: str, start: int) -> tuple[list[tuple[str, int]], int]:
+    """Arguments of a call whose '(' is just before `start`: [(raw arg, offset)], end index."""
+    args: list[tuple[str, int]] = []
+    depth = 0
+    i = start
+    arg_start = start
+    while i < len(text):
+        ch = text[i]
+        if ch in "'\"":
+            i = _skip_string(text, i)
+            continue
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            if depth == 0:
+                if ch != ")":
+                    break
+                raw = text[arg_start:i]
+                if raw.strip() or args:
+                    args.append((raw, arg_start))
+                return args, i + 1
+            depth -= 1
+        elif ch == "," and depth == 0:
+            args.append((text[arg_start:i], arg_start))
+            arg_start = i + 1
+        i += 1
+    raise LiteralError("unclosed '(' in constructor call", *_line_col(text, start - 1))
+
+
+def _string_arg(text: str, raw: str, offset: int, ctor: str) -> str:
+    import json5
+
+    value = raw.strip()
+    try:
+        parsed = json5.loads(value)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, str):
+        return parsed
+    if isinstance(parsed, int | float) and not isinstance(parsed, bool):
+        return value
+    pos = offset + (len(raw) - len(raw.lstrip()))
+    raise LiteralError(f"{ctor}() takes a string or number, got {value!r}", *_line_col(text, pos))
+
+
+def _rewrite(text: str) -> tuple[str, list[tuple[int, int, bool]]]:
+    """Rewrite constructor calls to Extended JSON; return text and a position map.
+
+    The map holds (new_start, old_start, copied) segments so an error position in the
+    rewritten text can be reported in the user's text.
+    """
+    import json
+
+    out: list[str] = []
+    segs: list[tuple[int, int, bool]] = []
+    n = 0  # length of output so far
+    i = 0
+    copy_from = 0
+
+    def flush(upto: int) -> None:
+        nonlocal n
+        if upto > copy_from:
+            segs.append((n, copy_from, True))
+            out.append(text[copy_from:upto])
+            n += upto - copy_from
+
+    while i < len(text):
+        ch = text[i]
+        if ch in "'\"":
+            i = _skip_string(text, i)
+            continue
+        if ch == "/" and text.startswith("//", i):
+            j = text.find("\n", i)
+            i = len(text) if j < 0 else j
+            continue
+        if ch == "/" and text.startswith("/*", i):
+            j = text.find("*/", i + 2)
+            i = len(text) if j < 0 else j + 2
+            continue
+        m = _CTOR.match(text, i) if (ch.isalpha()) else None
+        if m is None or (i > 0 and (text[i - 1].isalnum() or text[i - 1] in "_$")):
+            i += 1
+            continue
+        ctor = m.group(1)
+        args, end = _split_args(text, m.end())
+        strs = [_string_arg(text, raw, off, ctor) for raw, off in args]
+        replacement = _ext_json(ctor, strs, text, i, m.group(0).startswith("new"))
+        flush(i)
+        segs.append((n, i, False))
+        rep = json.dumps(replacement)
+        out.append(rep)
+        n += len(rep)
+        i = end
+        copy_from = end
+    flush(len(text))
+    return "".join(out), segs
+
+
+def _ext_json(ctor: str, args: list[str], text: str, pos: int, new: bool) -> Any:
+    def need(count: int) -> None:
+        if len(args) != count:
+            raise LiteralError(
+                f"{ctor}() takes {count} argument{'s' if count != 1 else ''}, got {len(args)}",
+                *_line_col(text, pos),
+            )
+
+    if ctor == "ObjectId":
+        if not args:
+            from bson import ObjectId
+
+            return {"$oid": str(ObjectId())}
+        need(1)
+        if not re.fullmatch(r"[0-9a-fA-F]{24}", args[0]):
+            raise LiteralError("ObjectId() needs 24 hex digits", *_line_col(text, pos))
+        return {"$oid": args[0]}
+    if ctor in ("ISODate", "Date"):
+        if not args:
+            import datetime as dt
+
+            now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+            return {"$date": now.replace("+00:00", "Z")}
+        need(1)
+        value = args[0]
+        if re.fullmatch(r"-?\d+", value):
+            return {"$date": {"$numberLong": value}}
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            value += "T00:00:00Z"
+        elif not re.search(r"(Z|[+-]\d{2}:?\d{2})$", value):
+            value += "Z"
+        return {"$date": value}
+    if ctor == "NumberLong":
+        need(1)
+        if not re.fullmatch(r"[+-]?\d+", args[0]):
+            raise LiteralError("NumberLong() needs an integer", *_line_col(text, pos))
+        return {"$numberLong": str(int(args[0]))}
+    if ctor == "NumberInt":
+        need(1)
+        if not re.fullmatch(r"[+-]?\d+", args[0]):
+            raise LiteralError("NumberInt() needs an integer", *_line_col(text, pos))
+        return {"$numberInt": str(int(args[0]))}
+    if ctor == "NumberDecimal":
+        need(1)
+        return {"$numberDecimal": args[0]}
+    if ctor == "Timestamp":
+        need(2)
+        return {"$timestamp": {"t": int(float(args[0])), "i": int(float(args[1]))}}
+    if ctor == "UUID":
+        need(1)
+        return {"$uuid": args[0]}
+    if ctor == "BinData":
+        need(2)
+        return {"$binary": {"base64": args[1], "subType": f"{int(float(args[0])):02x}"}}
+    if ctor == "MinKey":
+        return {"$minKey": 1}
+    return {"$maxKey": 1}
+
+
+def _map_back(segs: list[tuple[int, int, bool]], new_pos: int) -> int:
+    best = (0, 0, True)
+    for seg in segs:
+        if seg[0] <= new_pos:
+            best = seg
+        else:
+            break
+    start, old, copied = best
+    return old + (new_pos - start) if copied else old
+
+
+_JSON5_ERR = re.compile(r"^<string>:(\d+) (.*) at column (\d+)$")
+
+
+def parse_value(text: str) -> Any:
+    """Parse one value (document, array, scalar). Raises LiteralError with the position."""
+    import json5
+    from bson import json_util
+
+    if not text.strip():
+        raise LiteralError("empty: type a value, e.g. {}", 1, 1)
+    rewritten, segs = _rewrite(text)
+    options = json_util.JSONOptions(json_mode=json_util.JSONMode.RELAXED, tz_aware=True)
+    try:
+        return json5.loads(
+            rewritten,
+            object_pairs_hook=lambda pairs: json_util.object_pairs_hook(pairs, options),
+        )
+    except LiteralError:
+        raise
+    except ValueError as exc:
+        msg = str(exc)
+        m = _JSON5_ERR.match(msg)
+        if m is None:
+            # bson.json_util rejects malformed Extended JSON ({"$oid": 5}) without a position
+            raise LiteralError(msg, 1, 1) from None
+        line, what, col = int(m.group(1)), m.group(2), int(m.group(3))
+        lines = rewritten.split("\n")
+        offset = sum(len(x) + 1 for x in lines[: line - 1]) + col - 1
+        line, col = _line_col(text, min(_map_back(segs, offset), len(text)))
+        raise LiteralError(what, line, col) from None
+    except (TypeError, OverflowError) as exc:
+        raise LiteralError(str(exc), 1, 1) from None
+
+
+def parse_document(text: str) -> dict[str, Any]:
+    value = parse_value(text)
+    if not isinstance(value, dict):
+        raise LiteralError(f"expected a document {{...}}, got {type(value).__name__}", 1, 1)
+    return value
+
+
+def format_value(value: Any, indent: int | None = None) -> str:
+    """Render a value as relaxed Extended JSON (what the panels and the copy action show)."""
+    from bson import json_util
+
+    options = json_util.JSONOptions(json_mode=json_util.JSONMode.RELAXED, tz_aware=True)
+    return json_util.dumps(value, json_options=options, indent=indent, ensure_ascii=False)
+
+
+_IDENT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
+
+
+def format_short(value: Any) -> str:
+    """Compact mongosh-style text for panels: {name: 'Alice', balance: 90}."""
+    if isinstance(value, dict):
+        items = []
+        for k, v in value.items():
+            key = k if _IDENT.match(str(k)) else format_value(str(k))
+            items.append(f"{key}: {format_short(v)}")
+        return "{" + ", ".join(items) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(format_short(v) for v in value) + "]"
+    if isinstance(value, str):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if isinstance(value, bool) or value is None:
+        return format_value(value)
+    from bson import Decimal128, ObjectId
+
+    if isinstance(value, ObjectId):
+        return f"ObjectId('{value}')"
+    if isinstance(value, Decimal128):
+        return f"NumberDecimal('{value}')"
+    import datetime as dt
+
+    if isinstance(value, dt.datetime):
+        return f"ISODate('{value.isoformat().replace('+00:00', 'Z')}')"
+    return format_value(value)

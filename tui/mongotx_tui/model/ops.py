@@ -1,0 +1,221 @@
+"""Operation specs: what a lane's queue holds, as the user typed it."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+from .literals import LiteralError, format_value, parse_value
+
+
+class OpKind(StrEnum):
+    INSERT = "insert"
+    INSERT_MANY = "insertMany"
+    UPDATE = "update"
+    UPDATE_MANY = "updateMany"
+    REPLACE = "replace"
+    DELETE = "delete"
+    DELETE_MANY = "deleteMany"
+    FIND = "find"
+    FIND_ONE = "findOne"
+    FIND_ONE_AND_UPDATE = "findOneAndUpdate"
+    FIND_ONE_AND_REPLACE = "findOneAndReplace"
+    FIND_ONE_AND_DELETE = "findOneAndDelete"
+    AGGREGATE = "aggregate"
+    COUNT = "countDocuments"
+    DISTINCT = "distinct"
+    COMMAND = "command"
+
+
+# The fields a form shows per kind, in order. Text fields hold literals (see literals.py);
+# "key" is a plain field name; "upsert" and "after" are switches.
+FIELDS: dict[OpKind, tuple[str, ...]] = {
+    OpKind.INSERT: ("document",),
+    OpKind.INSERT_MANY: ("documents",),
+    OpKind.UPDATE: ("filter", "update", "upsert"),
+    OpKind.UPDATE_MANY: ("filter", "update", "upsert"),
+    OpKind.REPLACE: ("filter", "replacement", "upsert"),
+    OpKind.DELETE: ("filter",),
+    OpKind.DELETE_MANY: ("filter",),
+    OpKind.FIND: ("filter", "projection", "sort", "limit"),
+    OpKind.FIND_ONE: ("filter", "projection", "sort"),
+    OpKind.FIND_ONE_AND_UPDATE: ("filter", "update", "projection", "sort", "upsert", "after"),
+    OpKind.FIND_ONE_AND_REPLACE: ("filter", "replacement", "projection", "sort", "upsert", "after"),
+    OpKind.FIND_ONE_AND_DELETE: ("filter", "projection", "sort"),
+    OpKind.AGGREGATE: ("pipeline",),
+    OpKind.COUNT: ("filter",),
+    OpKind.DISTINCT: ("key", "filter"),
+    OpKind.COMMAND: ("command",),
+}
+
+SWITCHES = frozenset({"upsert", "after"})
+PLAIN = frozenset({"key", "limit"})
+OPTIONAL = frozenset({"projection", "sort", "limit"})
+DEFAULTS: dict[str, str] = {
+    "filter": "{}",
+    "update": "{$set: {}}",
+    "document": "{}",
+    "documents": "[{}]",
+    "replacement": "{}",
+    "pipeline": "[{$match: {}}]",
+    "command": "{ping: 1}",
+    "key": "_id",
+    "projection": "",
+    "sort": "",
+    "limit": "",
+}
+# What a field must parse to.
+SHAPES: dict[str, type] = {
+    "filter": dict,
+    "update": dict,  # a pipeline update (list) is also accepted, see validate_field
+    "document": dict,
+    "documents": list,
+    "replacement": dict,
+    "pipeline": list,
+    "command": dict,
+    "projection": dict,
+    "sort": dict,
+}
+
+_ids = itertools.count(1)
+
+
+def validate_field(name: str, text: str) -> tuple[Any, LiteralError | None]:
+    """Parse one field's text. Returns (value, error)."""
+    if name in SWITCHES:
+        return text.lower() in ("1", "true", "yes", "on"), None
+    if name in OPTIONAL and not text.strip():
+        return None, None
+    if name == "key":
+        key = text.strip()
+        if not key:
+            return None, LiteralError("type a field name", 1, 1)
+        return key, None
+    if name == "limit":
+        try:
+            return int(text.strip()), None
+        except ValueError:
+            return None, LiteralError("limit must be a whole number", 1, 1)
+    try:
+        value = parse_value(text)
+    except LiteralError as exc:
+        return None, exc
+    shape = SHAPES.get(name)
+    if shape is dict and not isinstance(value, dict):
+        if name == "update" and isinstance(value, list):
+            return value, None
+        return None, LiteralError(f"{name} must be a document {{...}}", 1, 1)
+    if shape is list:
+        if not isinstance(value, list):
+            return None, LiteralError(f"{name} must be an array [...]", 1, 1)
+        if not all(isinstance(v, dict) for v in value):
+            return None, LiteralError(f"every item of {name} must be a document", 1, 1)
+    if name == "update" and isinstance(value, dict) and value:
+        if not all(str(k).startswith("$") for k in value):
+            return None, LiteralError(
+                "an update needs operators ($set, $inc, ...); use replace for a whole document",
+                1,
+                1,
+            )
+    return value, None
+
+
+@dataclass
+class OpSpec:
+    """One queued operation: kind, target collection and the raw field texts."""
+
+    kind: OpKind
+    collection: str = "accounts"
+    texts: dict[str, str] = field(default_factory=dict)
+    id: int = field(default_factory=lambda: next(_ids))
+
+    @classmethod
+    def new(cls, kind: OpKind | str, collection: str = "accounts", **texts: str) -> OpSpec:
+        kind = OpKind(kind)
+        full = {name: DEFAULTS.get(name, "") for name in FIELDS[kind]}
+        for name in FIELDS[kind]:
+            if name in SWITCHES:
+                full[name] = "false"
+        for name, text in texts.items():
+            if name not in FIELDS[kind]:
+                raise ValueError(f"{kind.value} has no field {name!r}")
+            full[name] = text if isinstance(text, str) else str(text).lower()
+        return cls(kind=kind, collection=collection, texts=full)
+
+    def copy(self) -> OpSpec:
+        return replace(self, texts=dict(self.texts), id=next(_ids))
+
+    def errors(self) -> dict[str, LiteralError]:
+        """Field errors, cached against the texts (panels ask on every render)."""
+        key = (self.kind, self.collection, tuple(sorted(self.texts.items())))
+        cached = getattr(self, "_errors_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        out = self._errors()
+        object.__setattr__(self, "_errors_cache", (key, out))
+        return out
+
+    def _errors(self) -> dict[str, LiteralError]:
+        out: dict[str, LiteralError] = {}
+        if not self.collection.strip() and self.kind is not OpKind.COMMAND:
+            out["collection"] = LiteralError("type a collection name", 1, 1)
+        for name in FIELDS[self.kind]:
+            _, err = validate_field(name, self.texts.get(name, ""))
+            if err is not None:
+                out[name] = err
+        return out
+
+    def values(self) -> dict[str, Any]:
+        """Parsed field values; raise the first LiteralError."""
+        out: dict[str, Any] = {}
+        for name in FIELDS[self.kind]:
+            value, err = validate_field(name, self.texts.get(name, ""))
+            if err is not None:
+                raise err
+            out[name] = value
+        return out
+
+    def label(self, width: int = 60, collection: bool = True) -> str:
+        """One line: `update accounts {_id: 'alice'} {$inc: ...}`."""
+        parts = [self.kind.value]
+        if self.kind is not OpKind.COMMAND and collection:
+            parts.append(self.collection)
+        for name in FIELDS[self.kind]:
+            text = " ".join(self.texts.get(name, "").split())
+            if name in SWITCHES:
+                if text == "true":
+                    parts.append(name)
+                continue
+            if not text or (name == "filter" and text == "{}" and len(FIELDS[self.kind]) > 1):
+                continue
+            parts.append(text)
+        line = " ".join(parts)
+        return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def summarize(kind: OpKind, result: Any) -> str:
+    """A short result summary for the queue and the timeline."""
+    if result is None:
+        return "no document" if kind.value.startswith("findOne") else "ok"
+    if kind is OpKind.INSERT:
+        return f"inserted _id {format_value(result.inserted_id)}"
+    if kind is OpKind.INSERT_MANY:
+        return f"inserted {len(result.inserted_ids)}"
+    if kind in (OpKind.UPDATE, OpKind.UPDATE_MANY, OpKind.REPLACE):
+        text = f"matched {result.matched_count}, modified {result.modified_count}"
+        if result.upserted_id is not None:
+            text += f", upserted {format_value(result.upserted_id)}"
+        return text
+    if kind in (OpKind.DELETE, OpKind.DELETE_MANY):
+        return f"deleted {result.deleted_count}"
+    if kind in (OpKind.FIND, OpKind.AGGREGATE):
+        return f"{len(result)} doc{'s' if len(result) != 1 else ''}"
+    if kind is OpKind.COUNT:
+        return f"count {result}"
+    if kind is OpKind.DISTINCT:
+        return f"{len(result)} value{'s' if len(result) != 1 else ''}: {format_value(result)}"
+    if isinstance(result, dict):
+        return format_value(result)
+    return str(result)

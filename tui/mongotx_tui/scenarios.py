@@ -1,0 +1,113 @@
+"""Scripted walks through the workbench with a Pilot: the trainer's demo, step by step.
+
+Used by the snapshot tests, scripts/screenshots.py and benchmarks/tui_bench.py, so they
+all show the same thing. Each scenario takes a Pilot of a running MongoTxApp.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+async def until(pilot: Any, condition: Callable[[], object], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {condition}")
+        await pilot.pause(0.01)
+    await pilot.pause()
+
+
+async def ready(pilot: Any) -> None:
+    await until(pilot, lambda: pilot.app.ready_at is not None, 30)
+
+
+async def queue_op(pilot: Any, **fields: str) -> None:
+    """Open the editor (a), fill fields, queue it (F10)."""
+    from textual.widgets import Input, TextArea
+
+    from .screens.editor import EditorScreen
+
+    app = pilot.app
+    await pilot.press("a")
+    await until(pilot, lambda: isinstance(app.screen, EditorScreen))
+    for name, text in fields.items():
+        widget = app.screen.query_one(f"#f-{name}")
+        if isinstance(widget, TextArea):
+            widget.text = text
+        elif isinstance(widget, Input):
+            widget.value = text
+        await pilot.pause()
+    await pilot.press("f10")
+    await until(pilot, lambda: not isinstance(app.screen, EditorScreen))
+
+
+async def conflict(pilot: Any) -> None:
+    """A updates alice in a transaction; B tries the same and gets WriteConflict."""
+    from .model.lanes import OpStatus
+
+    app = pilot.app
+    await ready(pilot)
+    a, b = app.wb.lanes[:2]
+    await pilot.press("t")
+    await queue_op(pilot, filter="{_id: 'alice'}", update="{$inc: {balance: -10}}")
+    await pilot.press("s")
+    await until(pilot, lambda: a.view is not None)
+    await pilot.press("right_square_bracket", "t")
+    await queue_op(pilot, filter="{_id: 'alice'}", update="{$inc: {balance: -20}}")
+    await pilot.press("s")
+    await until(pilot, lambda: b.queue[0].status is OpStatus.FAILED)
+    await pilot.pause(0.1)
+
+
+async def conflict_then_commit(pilot: Any) -> None:
+    from .model.lanes import TxnState
+
+    await conflict(pilot)
+    a = pilot.app.wb.lanes[0]
+    await pilot.press("left_square_bracket", "c")
+    await until(pilot, lambda: a.txn_state is TxnState.COMMITTED)
+    await until(pilot, lambda: any(d.get("balance") == 90 for d in pilot.app.wb.page.docs))
+    await pilot.pause(0.2)
+
+
+async def blocked(pilot: Any) -> None:
+    """A holds bob in a transaction; B's plain write waits behind it."""
+    from .model.lanes import TxnState
+
+    app = pilot.app
+    await ready(pilot)
+    a, b = app.wb.lanes[:2]
+    await pilot.press("t")
+    await queue_op(pilot, filter="{_id: 'bob'}", update="{$inc: {balance: 5}}")
+    await pilot.press("s")
+    await until(pilot, lambda: a.txn_state is TxnState.IN_PROGRESS and a.view is not None)
+    await pilot.press("right_square_bracket")
+    await queue_op(pilot, filter="{_id: 'bob'}", update="{$inc: {balance: 1}}")
+    await pilot.press("s")
+    await until(pilot, lambda: b.queue[0].waiting)
+    await pilot.pause(0.3)
+
+
+async def invalid_editor(pilot: Any) -> None:
+    from textual.widgets import TextArea
+
+    app = pilot.app
+    await ready(pilot)
+    await pilot.press("a")
+    await pilot.pause(0.2)
+    field = app.screen.query_one("#f-filter", TextArea)
+    field.text = "{_id: ObjectId('zz'),\n balance: }"
+    await pilot.pause(0.1)
+
+
+async def help_screen(pilot: Any) -> None:
+    await ready(pilot)
+    await pilot.press("f1")
+    await pilot.pause(0.2)
+
+
+async def started(pilot: Any) -> None:
+    await ready(pilot)

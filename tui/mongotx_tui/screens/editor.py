@@ -1,0 +1,181 @@
+"""The operation editor: a form per kind. Invalid fields are flagged in place (line and
+column) and the operation can't be queued; switching kinds never loses what was typed."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static, Switch, TextArea
+
+from ..model.ops import DEFAULTS, FIELDS, PLAIN, SWITCHES, OpKind, OpSpec, validate_field
+
+HINTS = {
+    "filter": "filter, e.g. {_id: 'alice'}",
+    "update": "update, e.g. {$inc: {balance: -10}}",
+    "document": "document, e.g. {_id: 'carol', balance: NumberDecimal('10.50')}",
+    "documents": "documents, e.g. [{_id: 1}, {_id: 2}]",
+    "replacement": "replacement document",
+    "pipeline": "pipeline, e.g. [{$match: {balance: {$gt: 60}}}]",
+    "command": "command document, run on the database, e.g. {ping: 1}",
+    "projection": "projection (optional), e.g. {balance: 1}",
+    "sort": "sort (optional), e.g. {balance: -1}",
+    "limit": "limit (optional)",
+    "key": "field name",
+    "upsert": "upsert",
+    "after": "return the document after the change",
+}
+
+
+class EditorScreen(ModalScreen[OpSpec | None]):
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="editor-cancel"),
+        Binding("f10", "queue", "Queue", id="editor-queue"),
+    ]
+
+    def __init__(self, lane_name: str, spec: OpSpec | None = None, title: str = "") -> None:
+        super().__init__()
+        self.lane_name = lane_name
+        self.original = spec
+        self.kind = spec.kind if spec else OpKind.UPDATE
+        self.collection = spec.collection if spec else "accounts"
+        # Every text typed for any kind, so switching kinds keeps it.
+        self.texts: dict[str, str] = dict(DEFAULTS)
+        self.texts.update({"upsert": "false", "after": "true"})
+        if spec is None:
+            self.texts["filter"] = "{_id: 'alice'}"
+            self.texts["update"] = "{$inc: {balance: -10}}"
+        else:
+            self.texts.update(spec.texts)
+        self.title_text = title or (
+            "Edit operation" if spec else f"New operation in lane {lane_name}"
+        )
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="editor"):
+            yield Label(self.title_text, id="editor-title")
+            with Horizontal(id="editor-top"):
+                yield Select(
+                    [(k.value, k.value) for k in OpKind],
+                    value=self.kind.value,
+                    allow_blank=False,
+                    id="kind",
+                )
+                yield Input(self.collection, placeholder="collection", id="collection")
+            yield VerticalScroll(id="fields")
+            yield Static("", id="editor-status", markup=False)
+            with Horizontal(id="editor-buttons"):
+                yield Button("Queue (F10)", variant="primary", id="queue")
+                yield Button("Cancel (Esc)", id="cancel")
+
+    async def on_mount(self) -> None:
+        await self._build_fields()
+
+    async def _build_fields(self) -> None:
+        box = self.query_one("#fields", VerticalScroll)
+        await box.remove_children()
+        widgets = []
+        for name in FIELDS[self.kind]:
+            hint = Label(HINTS.get(name, name), classes="field-label")
+            if name in SWITCHES:
+                widgets.append(
+                    Horizontal(
+                        Switch(self.texts.get(name) == "true", id=f"f-{name}"),
+                        hint,
+                        classes="switch-row",
+                    )
+                )
+                continue
+            if name in PLAIN:
+                field = Input(self.texts.get(name, ""), id=f"f-{name}", classes="field")
+            else:
+                field = TextArea(
+                    self.texts.get(name, ""),
+                    id=f"f-{name}",
+                    classes="field literal",
+                    soft_wrap=True,
+                    show_line_numbers=False,
+                    tab_behavior="focus",
+                )
+                field.cursor_blink = not self.app.is_headless
+            widgets.append(hint)
+            widgets.append(field)
+            widgets.append(Static("", id=f"e-{name}", classes="field-error", markup=False))
+        await box.mount_all(widgets)
+        self.validate()
+        first = box.query(".field")
+        if first:
+            first.first().focus()
+
+    @on(Select.Changed, "#kind")
+    async def _kind(self, event: Select.Changed) -> None:
+        kind = OpKind(str(event.value))
+        if kind is not self.kind:
+            self.kind = kind
+            await self._build_fields()
+
+    @on(TextArea.Changed)
+    def _text(self, event: TextArea.Changed) -> None:
+        name = (event.text_area.id or "f-").removeprefix("f-")
+        self.texts[name] = event.text_area.text
+        self.validate()
+
+    @on(Input.Changed)
+    def _input(self, event: Input.Changed) -> None:
+        if event.input.id == "collection":
+            self.collection = event.value
+        else:
+            self.texts[(event.input.id or "f-").removeprefix("f-")] = event.value
+        self.validate()
+
+    @on(Switch.Changed)
+    def _switch(self, event: Switch.Changed) -> None:
+        self.texts[(event.switch.id or "f-").removeprefix("f-")] = (
+            "true" if event.value else "false"
+        )
+
+    def spec(self) -> OpSpec:
+        texts = {name: self.texts.get(name, "") for name in FIELDS[self.kind]}
+        spec = OpSpec(kind=self.kind, collection=self.collection.strip(), texts=texts)
+        if self.original is not None:
+            spec.id = self.original.id
+        return spec
+
+    def validate(self) -> bool:
+        bad = 0
+        for name in FIELDS[self.kind]:
+            if name in SWITCHES:
+                continue
+            _, err = validate_field(name, self.texts.get(name, ""))
+            for label in self.query(f"#e-{name}"):
+                label.update(f"✗ {err}" if err else "")
+                label.display = err is not None
+            for field in self.query(f"#f-{name}"):
+                field.set_class(err is not None, "-invalid")
+            bad += err is not None
+        if not self.collection.strip() and self.kind is not OpKind.COMMAND:
+            bad += 1
+        self.query_one("#queue", Button).disabled = bad > 0
+        status = self.query_one("#editor-status", Static)
+        status.update(
+            f"✗ {bad} field{'s' if bad != 1 else ''} to fix before queueing"
+            if bad
+            else f"✓ {self.spec().label(70)}"
+        )
+        status.set_class(bad > 0, "-invalid")
+        return bad == 0
+
+    @on(Button.Pressed, "#queue")
+    def action_queue(self) -> None:
+        if self.validate():
+            self.dismiss(self.spec())
+        else:
+            self.notify(
+                "Fix the flagged fields first; nothing you typed is lost.", severity="warning"
+            )
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,62 @@
+"""The committed-documents panel: one page of the watched collection, updated by push."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable
+
+from ..backend.watchers import Page
+from ..model.literals import format_short
+
+
+class CommittedPanel(Vertical):
+    @dataclass
+    class Selected(Message):
+        doc: dict[str, Any]
+
+    def __init__(self) -> None:
+        super().__init__(id="committed")
+        self.border_title = "Committed"
+        self._docs: list[dict[str, Any]] = []
+
+    def compose(self) -> ComposeResult:
+        table: DataTable[str] = DataTable(
+            id="committed-table", cursor_type="row", zebra_stripes=True
+        )
+        table.add_column("_id", key="_id")
+        table.add_column("document", key="doc")
+        yield table
+
+    def show(self, ns: str, page: Page, mode: str) -> None:
+        table = self.query_one(DataTable)
+        row = table.cursor_row
+        table.clear()
+        self._docs = list(page.docs)
+        for i, doc in enumerate(page.docs):
+            rest = {k: v for k, v in doc.items() if k != "_id"}
+            table.add_row(
+                Text(format_short(doc.get("_id"))), Text(format_short(rest)), key=str(i)
+            )
+        if page.docs:
+            table.move_cursor(row=min(row, len(page.docs) - 1), animate=False)
+        self.border_title = f"Committed {ns}"
+        if page.total is None:
+            count = "counting…"
+        else:
+            pages = max(1, -(-page.total // 100))
+            count = f"{page.total} docs · page {page.number + 1}/{pages}"
+        self.border_subtitle = f"{count} · {mode or '…'}"
+
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        index = int(event.row_key.value or 0)
+        if 0 <= index < len(self._docs):
+            self.post_message(self.Selected(self._docs[index]))

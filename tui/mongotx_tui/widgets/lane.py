@@ -1,0 +1,161 @@
+"""A session lane: header (state, lsid, options, timers), buttons, queue, error, view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, OptionList, Static
+from textual.widgets.option_list import Option
+
+from ..keys import QUEUE_KEYS, bindings
+from ..model.lanes import Lane, diff_marks
+from .render import error_block, lane_header, lane_title, lane_view, queue_item
+
+LANE_BUTTONS = (
+    ("start_txn", "Txn"),
+    ("add_op", "+Op"),
+    ("step", "Step"),
+    ("commit", "Commit"),
+    ("abort", "Abort"),
+)
+
+
+class QueueList(OptionList):
+    """The lane's queue. Keys act on the highlighted item and are posted up."""
+
+    BINDINGS = bindings(QUEUE_KEYS)  # type: ignore[assignment]
+
+    @dataclass
+    class Action(Message):
+        queue: QueueList
+        action: str
+        index: int
+        delta: int = 0
+
+    def _post(self, action: str, delta: int = 0) -> None:
+        if self.highlighted is not None:
+            self.post_message(self.Action(self, action, self.highlighted, delta))
+
+    def action_edit_op(self) -> None:
+        self._post("edit")
+
+    def action_duplicate_op(self) -> None:
+        self._post("duplicate")
+
+    def action_delete_op(self) -> None:
+        self._post("delete")
+
+    def action_move_op(self, delta: int) -> None:
+        self._post("move", delta)
+
+
+class LaneWidget(Vertical):
+    """Receives a Lane (state down); posts Action messages (events up)."""
+
+    @dataclass
+    class Action(Message):
+        lane_id: int
+        action: str
+        index: int | None = None
+        delta: int = 0
+
+    def __init__(self, lane: Lane) -> None:
+        super().__init__(id=f"lane-{lane.id}", classes=f"lane lane-{lane.colour}")
+        self.lane = lane
+        self.border_title = f"Lane {lane.name}"
+
+    def compose(self) -> ComposeResult:
+        yield Static(classes="lane-header")
+        with Horizontal(classes="lane-buttons"):
+            for action, label in LANE_BUTTONS:
+                yield Button(label, name=action, compact=True, classes=f"btn-{action}")
+        with VerticalScroll(classes="lane-body"):
+            yield QueueList(classes="queue")
+            yield Static(classes="lane-error")
+            yield Static(classes="lane-view")
+
+    @on(Button.Pressed)
+    def _button(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.name:
+            self.post_message(self.Action(self.lane.id, event.button.name))
+
+    @on(QueueList.Action)
+    def _queue_action(self, event: QueueList.Action) -> None:
+        event.stop()
+        self.post_message(self.Action(self.lane.id, event.action, event.index, event.delta))
+
+    def _update_queue(self, now: float, width: int) -> None:
+        """Re-render only the queue items whose state changed (keeps big queues cheap)."""
+        lane = self.lane
+        queue = self.queue
+        sigs = []
+        for item in lane.queue:
+            tick = (
+                int((now - (item.started_at or now)) * 10) if item.status.value == "running" else 0
+            )
+            sigs.append(
+                (
+                    item.spec.id,
+                    id(item),
+                    item.status,
+                    item.summary,
+                    item.error,
+                    item.waiting,
+                    tick,
+                    width,
+                    tuple(item.spec.texts.items()),
+                )
+            )
+        old = getattr(self, "_sigs", None)
+        if not lane.queue:
+            if old != []:
+                queue.set_options([Option("(empty: press a to add an operation)", disabled=True)])
+            self._sigs = []
+            return
+        if (
+            old is not None
+            and len(old) == len(sigs)
+            and all(o[0] == n[0] and o[1] == n[1] for o, n in zip(old, sigs, strict=True))
+        ):
+            for i, (o, n) in enumerate(zip(old, sigs, strict=True)):
+                if o != n:
+                    queue.replace_option_prompt_at_index(
+                        i, queue_item(i + 1, lane.queue[i], now, width)
+                    )
+        else:
+            highlighted = queue.highlighted
+            queue.set_options(
+                [Option(queue_item(i + 1, item, now, width)) for i, item in enumerate(lane.queue)]
+            )
+            queue.highlighted = min(highlighted if highlighted is not None else 0, len(sigs) - 1)
+        self._sigs = sigs
+
+    @property
+    def queue(self) -> QueueList:
+        return self.query_one(QueueList)
+
+    def update_lane(
+        self, now: float, lifetime_s: float, committed: list[dict] | None, full: bool = True
+    ) -> None:
+        lane = self.lane
+        self.set_class(lane.in_txn, "-in-txn")
+        self.set_class(bool(lane.busy), "-busy")
+        self.border_title = lane_title(lane)
+        self.border_subtitle = lane.busy and f"running {lane.busy}"
+        self.query_one(".lane-header", Static).update(lane_header(lane, now, lifetime_s))
+        width = max(20, self.size.width - 4)
+        self._update_queue(now, width)
+        error = self.query_one(".lane-error", Static)
+        if lane.last_error is not None:
+            error.update(error_block(lane.last_error))
+            error.display = True
+        else:
+            error.display = False
+        if full:
+            marked = diff_marks(committed or [], lane.view) if lane.view is not None else None
+            self.query_one(".lane-view", Static).update(lane_view(marked, lane.view_note, lane))

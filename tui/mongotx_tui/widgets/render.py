@@ -1,0 +1,175 @@
+"""Rich renderables shared by the widgets (queue items, errors, document lists)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+
+from ..model.errors import ErrorInfo
+from ..model.lanes import Lane, OpStatus, QueuedOp, TxnState
+from ..model.literals import format_short
+
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+STATE_STYLE = {
+    TxnState.NONE: "dim",
+    TxnState.STARTING: "bold yellow",
+    TxnState.IN_PROGRESS: "bold cyan",
+    TxnState.COMMITTED: "bold green",
+    TxnState.ABORTED: "bold red",
+}
+
+
+def badges(labels: tuple[str, ...]) -> Text:
+    text = Text()
+    for label in labels:
+        style = "bold black on yellow" if "Transient" in label else "bold white on magenta"
+        text.append(f" {label} ", style=style)
+        text.append(" ")
+    return text
+
+
+def error_block(err: ErrorInfo, width: int | None = None) -> Text:
+    text = Text()
+    text.append(f"✗ {err.headline}", style="bold red")
+    if err.client_side:
+        text.append(" (client)", style="dim")
+    text.append("\n")
+    if err.labels:
+        text.append_text(badges(err.labels))
+        text.append("\n")
+    text.append(err.message + "\n", style="red")
+    text.append("→ " + err.advice, style="italic")
+    return text
+
+
+def fmt_ms(ms: float | None) -> str:
+    if ms is None:
+        return ""
+    if ms >= 10_000:
+        return f"{ms / 1000:.0f} s"
+    if ms >= 1000:
+        return f"{ms / 1000:.1f} s"
+    return f"{ms:.0f} ms"
+
+
+def queue_item(index: int, item: QueuedOp, now: float, width: int) -> Text:
+    label = item.spec.label(max(10, width - 4))
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if item.status is OpStatus.PENDING:
+        text.append(f"{index} · ", style="dim")
+        text.append(label)
+        errors = item.spec.errors()
+        if errors:
+            text.append("\n   ✗ invalid: " + ", ".join(errors), style="red")
+        return text
+    if item.status is OpStatus.RUNNING:
+        elapsed = max(0.0, now - (item.started_at or now))
+        frame = SPINNER[int(elapsed * 10) % len(SPINNER)]
+        text.append(f"{index} {frame} ", style="bold yellow")
+        text.append(label, style="bold")
+        if item.waiting:
+            text.append(
+                f"\n   ⏳ waiting {elapsed:.1f} s: blocked by the server "
+                "(another session's transaction holds the document?)",
+                style="yellow",
+            )
+        else:
+            text.append(f"\n   running {elapsed:.1f} s", style="yellow")
+        return text
+    where = " (txn)" if item.in_txn else " (no txn)"
+    if item.status is OpStatus.DONE:
+        text.append(f"{index} ✓ ", style="bold green")
+        text.append(label)
+        text.append(f"\n   {item.summary} · {fmt_ms(item.duration_ms)}{where}", style="green")
+        return text
+    err = item.error
+    assert err is not None
+    text.append(f"{index} ✗ ", style="bold red")
+    text.append(label)
+    text.append(f"\n   {err.headline}", style="bold red")
+    if err.labels:
+        text.append(" ")
+        text.append_text(badges(err.labels))
+    return text
+
+
+def lane_title(lane: Lane) -> str:
+    """Border title markup: `Lane A · in progress · txn 3`."""
+    colour = {
+        TxnState.NONE: "$text-muted",
+        TxnState.STARTING: "$warning",
+        TxnState.IN_PROGRESS: "$accent",
+        TxnState.COMMITTED: "$success",
+        TxnState.ABORTED: "$error",
+    }[lane.txn_state]
+    title = f"Lane {lane.name} · [{colour}]{lane.txn_state.value}[/]"
+    if lane.txn_number is not None and lane.txn_state is not TxnState.NONE:
+        title += f" · txn {lane.txn_number}"
+    return title
+
+
+def lane_header(lane: Lane, now: float, lifetime_s: float) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis")
+    state = lane.txn_state
+    lsid = lane.lsid[:8] + "…" if lane.lsid else "—"
+    text.append("lsid ", style="dim")
+    text.append(lsid)
+    if lane.session_ended:
+        text.append(" (ended)", style="dim")
+    text.append("  ")
+    text.append(lane.txn_options.describe(), style="dim")
+    text.append("\n")
+    if lane.server_aborted is not None and lane.in_txn:
+        text.append(" aborted by server ", style="bold white on red")
+        text.append(" ")
+    if lane.busy:
+        text.append(f"⏵ {lane.busy}  ", style="yellow")
+    opened = lane.time_open(now)
+    left = lane.time_left(now, lifetime_s)
+    if opened is not None:
+        text.append("open " if lane.in_txn else "was open ", style="dim")
+        text.append(f"{opened:.1f} s")
+        if left is not None:
+            style = "bold red" if left < 10 else ""
+            text.append("  left ", style="dim")
+            text.append(f"{left:.0f} s", style=style)
+            text.append(f" of {lifetime_s:g} s", style="dim")
+    elif state is TxnState.STARTING:
+        text.append("nothing sent yet: snapshot opens at 1st statement", style="dim")
+    elif state is TxnState.NONE:
+        text.append("operations run outside any transaction", style="dim")
+    return text
+
+
+MARK_STYLE = {" ": "", "~": "yellow", "+": "green", "-": "red strike"}
+MARK_WORD = {" ": "", "~": "changed", "+": "inserted", "-": "deleted"}
+
+
+def doc_line(doc: dict[str, Any]) -> str:
+    rest = {k: v for k, v in doc.items() if k != "_id"}
+    return f"{format_short(doc.get('_id'))} {format_short(rest)}"
+
+
+def lane_view(marked: list[tuple[str, dict[str, Any]]] | None, note: str, lane: Lane) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if marked is None:
+        if note:
+            text.append(note, style="dim")
+        elif lane.server_aborted is not None and lane.in_txn:
+            text.append("the server aborted this transaction: abort it, then retry", style="dim")
+        elif lane.txn_state is TxnState.STARTING:
+            text.append("view opens after the first statement", style="dim")
+        elif lane.in_txn:
+            text.append("reading…", style="dim")
+        else:
+            text.append("no transaction: this session reads the committed state", style="dim")
+        return text
+    text.append("inside txn: ", style="dim")
+    changed = sum(1 for m, _ in marked if m != " ")
+    text.append(f"{changed} differ from committed" if changed else "same as committed", style="dim")
+    for mark, doc in marked:
+        text.append("\n")
+        text.append(f"{mark} ", style=MARK_STYLE[mark] or "dim")
+        text.append(doc_line(doc), style=MARK_STYLE[mark])
+    return text

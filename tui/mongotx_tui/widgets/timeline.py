@@ -1,0 +1,95 @@
+"""The timeline: a DataTable that only ever appends (bounded), so it stays fast."""
+
+from __future__ import annotations
+
+import time as _time
+from collections import deque
+
+from rich.text import Text
+from textual import events
+from textual.widgets import DataTable
+
+from ..model.timeline import EventKind, TimelineEvent
+from .render import fmt_ms
+
+MAX_ROWS = 5000
+COMPACT_BELOW = 70  # columns: narrower than this, show lane / outcome / step only
+
+KIND_STYLE = {
+    EventKind.OP: "",
+    EventKind.TXN: "bold",
+    EventKind.CHANGE: "blue",
+    EventKind.INFO: "dim",
+}
+
+
+class TimelineTable(DataTable[Text | str]):
+    def __init__(self) -> None:
+        super().__init__(id="timeline", cursor_type="row", zebra_stripes=False)
+        self.border_title = "Timeline"
+        self._first_key = 0
+        self._shown = 0
+        self._compact: bool | None = None
+        self._rows: deque[tuple[TimelineEvent, dict[str, str]]] = deque(maxlen=MAX_ROWS)
+
+    def on_mount(self) -> None:
+        self._layout(compact=False)
+
+    def on_resize(self, event: events.Resize) -> None:
+        compact = event.size.width < COMPACT_BELOW
+        if compact != self._compact:
+            self._layout(compact)
+            rows, self._rows = list(self._rows), deque(maxlen=MAX_ROWS)
+            for ev, colours in rows:
+                self._add(ev, colours)
+            if self.row_count:
+                self.move_cursor(row=self.row_count - 1, animate=False)
+
+    def _layout(self, compact: bool) -> None:
+        self._compact = compact
+        self.clear(columns=True)
+        if compact:
+            self.add_column("lane", key="lane", width=4)
+            self.add_column("outcome", key="outcome", width=24)
+            self.add_column("step", key="what")
+        else:
+            self.add_column("time", key="time", width=12)
+            self.add_column("lane", key="lane", width=4)
+            self.add_column("took", key="ms", width=6)
+            self.add_column("step", key="what", width=28)
+            self.add_column("outcome", key="outcome")
+
+    @property
+    def shown_seq(self) -> int:
+        return self._shown
+
+    def _add(self, ev: TimelineEvent, colours: dict[str, str]) -> None:
+        self._rows.append((ev, colours))
+        name = {"server": "db", "": "·"}.get(ev.lane, ev.lane)
+        lane = Text(name, style=f"bold {colours.get(ev.lane, '')}".strip())
+        style = KIND_STYLE[ev.kind] if ev.ok else "red"
+        outcome = Text(ev.outcome, style=style, no_wrap=True, overflow="ellipsis")
+        what = Text(ev.what, style=KIND_STYLE[ev.kind], no_wrap=True, overflow="ellipsis")
+        if self._compact:
+            self.add_row(lane, outcome, what, key=str(ev.seq))
+            return
+        stamp = (
+            _time.strftime("%H:%M:%S", _time.localtime(ev.at)) + f".{int(ev.at * 1000) % 1000:03d}"
+        )
+        self.add_row(stamp, lane, fmt_ms(ev.duration_ms), what, outcome, key=str(ev.seq))
+
+    def append(self, events: list[TimelineEvent], colours: dict[str, str]) -> None:
+        at_end = self.cursor_row >= self.row_count - 1
+        for ev in events:
+            if ev.seq <= self._shown:
+                continue
+            self._shown = ev.seq
+            self._add(ev, colours)
+        while self.row_count > MAX_ROWS:
+            self._first_key += 1
+            try:
+                self.remove_row(str(self._first_key))
+            except Exception:
+                pass
+        if at_end and self.row_count:
+            self.move_cursor(row=self.row_count - 1, animate=False)
