@@ -78,6 +78,9 @@ class OpContext:
     deadline: float | None = None  # time.monotonic() limit from maxTimeMS
     snapshot: int | None = None  # explicit read time (snapshot reads outside a transaction)
     let: dict[str, Any] | None = None  # the command's `let` variables
+    # The collation strings compare under (matching, sort, distinct, aggregate): the
+    # operation's own, else the collection's default (create's `collation`); None: binary.
+    collation: dict[str, Any] | None = None
     wrote: bool = False
     last_write_seq: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -101,6 +104,25 @@ class OpContext:
             self.txn.created[(db, name)] = coll
             return coll
         return self.state.catalog.create(db, name)
+
+    def use_collation(self, coll: Collection | None, explicit: Any = None) -> dict | None:
+        """Set (and return) the collation of the operation on `coll`: `explicit` (the
+        command's or statement's `collation`, validated here) or the collection's default."""
+        if explicit is None:
+            explicit = coll.options.get("collation") if coll is not None else None
+        elif not isinstance(explicit, dict):
+            raise CommandError(
+                14,
+                f"BSON field 'collation' is the wrong type '{type(explicit).__name__}', "
+                "expected type 'object'",
+            )
+        if explicit is not None:
+            try:
+                engine.check_collation(explicit)
+            except engine.EngineError as exc:
+                raise engine_error(exc) from exc
+        self.collation = explicit
+        return explicit
 
     # ---- reads ----------------------------------------------------------------------
     @property
@@ -147,7 +169,12 @@ class OpContext:
             return [d for _, d in self.scan(other)] if other is not None else []
 
         try:
-            result = engine.run_pipeline(docs, view.options.get("pipeline") or [], lookup=lookup)
+            result = engine.run_pipeline(
+                docs,
+                view.options.get("pipeline") or [],
+                lookup=lookup,
+                collation=view.options.get("collation"),
+            )
         except engine.EngineError as exc:
             raise engine_error(exc) from exc
         return [(i, d) for i, d in enumerate(result)]
@@ -160,6 +187,13 @@ class OpContext:
             return []
         query = query or {}
         keys = None if coll.is_view else _id_point_keys(query)
+        if (
+            keys is not None
+            and self.collation is not None
+            and _has_string(query["_id"])
+            and not engine.is_simple_collation(self.collation)
+        ):
+            keys = None  # string _ids equal under the collation: the index can't tell
         if keys is not None:
             out = []
             for key in keys:
@@ -175,7 +209,7 @@ class OpContext:
 
     def matches(self, query: dict[str, Any], doc: dict[str, Any]) -> bool:
         try:
-            return engine.matches(query, doc, let=self.let)
+            return engine.matches(query, doc, let=self.let, collation=self.collation)
         except engine.EngineError as exc:
             raise engine_error(exc) from exc
 
@@ -303,6 +337,16 @@ def _id_point_keys(query: dict[str, Any]) -> list[Hashable] | None:
     if isinstance(value, list) or _is_regex(value):
         return None
     return [engine.canonical_key(value)]
+
+
+def _has_string(value: Any) -> bool:
+    if isinstance(value, str):
+        return True
+    if isinstance(value, dict):
+        return any(_has_string(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_string(v) for v in value)
+    return False
 
 
 def _is_regex(value: Any) -> bool:

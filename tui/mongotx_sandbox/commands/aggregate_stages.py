@@ -58,6 +58,7 @@ async def run_aggregate(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
 
         return await open_change_stream(ctx, body, pipeline, first_batch)
     extras = apply_read_concern(ctx, body)
+    ctx.use_collation(None, body.get("collation"))
     if stage_names and stage_names[0] == "$currentOp":
         if target != 1 or ctx.db != "admin":
             raise CommandError(
@@ -68,6 +69,7 @@ async def run_aggregate(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
         ns = "admin.$cmd.aggregate"
     elif isinstance(target, str):
         coll = ctx.collection(ctx.db, target)
+        ctx.use_collation(coll, body.get("collation"))
         docs = [d for _, d in ctx.scan(coll)] if coll is not None else []
         ns = f"{ctx.db}.{target}"
     elif target == 1:
@@ -90,7 +92,9 @@ async def run_aggregate(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
         return [d for _, d in ctx.scan(other)] if other is not None else []
 
     try:
-        result = engine.run_pipeline(docs, pipeline, lookup=lookup, let=body.get("let"))
+        result = engine.run_pipeline(
+            docs, pipeline, lookup=lookup, let=body.get("let"), collation=ctx.collation
+        )
     except engine.EngineError as exc:
         raise engine_error(exc) from exc
     if out_stage is not None:

@@ -126,6 +126,7 @@ async def _run_op(
             "upsert": op.get("upsert", False),
             "arrayFilters": op.get("arrayFilters"),
             "sort": op.get("sort"),
+            "collation": op.get("collation"),
         }
         n, modified, upserted_id, _ = await update_statement(ctx, coll, stmt)
         item: dict[str, Any] = {"n": n, "nModified": modified}
@@ -135,6 +136,7 @@ async def _run_op(
         return item
     query = get_doc(op, "filter", {}) or {}
     coll = ctx.collection(db, name)
+    ctx.use_collation(coll, op.get("collation"))
     if coll is None:
         return {"n": 0}
     if ctx.txn is not None:

@@ -133,11 +133,15 @@ def upsert_document(
     return with_id_first(doc)
 
 
-def sort_docs(docs: list[dict[str, Any]], sort: dict[str, Any] | None) -> list[dict[str, Any]]:
+def sort_docs(
+    docs: list[dict[str, Any]],
+    sort: dict[str, Any] | None,
+    collation: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
     if not sort:
         return docs
     try:
-        return engine.sort_documents(docs, sort)
+        return engine.sort_documents(docs, sort, collation=collation)
     except engine.EngineError as exc:
         raise engine_error(exc) from exc
 

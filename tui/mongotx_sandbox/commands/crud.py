@@ -115,10 +115,11 @@ async def update_statement(
     array_filters = stmt.get("arrayFilters")
     if multi and is_replacement(update) and update:
         raise CommandError(9, "multi update is not supported for replacement-style update")
+    ctx.use_collation(coll, stmt.get("collation"))
     candidates = ctx.find(coll, query)
     if not multi and stmt.get("sort") and len(candidates) > 1:
         by_doc = {id(d): k for k, d in candidates}
-        ordered = sort_docs([d for _, d in candidates], stmt["sort"])
+        ordered = sort_docs([d for _, d in candidates], stmt["sort"], ctx.collation)
         candidates = [(by_doc[id(d)], d) for d in ordered]
     n = modified = 0
     changes: list[tuple[dict[str, Any] | None, dict[str, Any] | None]] = []
@@ -199,6 +200,7 @@ async def delete(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
                 raise CommandError(
                     9, "The limit field in delete objects must be 0 or 1. Got " + str(limit)
                 )
+            ctx.use_collation(coll, stmt.get("collation"))
             if coll is None:
                 continue
             if ctx.txn is not None:
@@ -224,7 +226,9 @@ async def delete_matching(
     candidates = ctx.find(coll, query)
     if sort and len(candidates) > 1:
         by_doc = {id(d): k for k, d in candidates}
-        candidates = [(by_doc[id(d)], d) for d in sort_docs([d for _, d in candidates], sort)]
+        candidates = [
+            (by_doc[id(d)], d) for d in sort_docs([d for _, d in candidates], sort, ctx.collation)
+        ]
     n = 0
     for key, _seen in candidates:
         old = await _current(ctx, coll, key)
@@ -265,11 +269,15 @@ async def find_and_modify(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any
     )
     last_error: dict[str, Any] = {"n": 0}
     value = None
+    ctx.use_collation(coll, body.get("collation"))
     if coll is not None:
         candidates = ctx.find(coll, query)
         if sort and len(candidates) > 1:
             by_doc = {id(d): k for k, d in candidates}
-            candidates = [(by_doc[id(d)], d) for d in sort_docs([d for _, d in candidates], sort)]
+            candidates = [
+                (by_doc[id(d)], d)
+                for d in sort_docs([d for _, d in candidates], sort, ctx.collation)
+            ]
         for key, _seen in candidates:
             old = await _current(ctx, coll, key)
             if old is None or not ctx.matches(query, old):

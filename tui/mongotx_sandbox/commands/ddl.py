@@ -70,6 +70,9 @@ async def create(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     if ctx.collection(ctx.db, name) is not None:
         raise CommandError(48, f"Collection {ctx.db}.{name} already exists.")
     options = {k: v for k, v in body.items() if k in _CREATE_OPTIONS}
+    if "collation" in options:
+        # The collection's default collation for operations that give none (validated now).
+        ctx.use_collation(None, options["collation"])
     if "viewOn" in options:
         if ctx.txn is not None:
             raise CommandError(263, "Cannot create a view in a multi-document transaction.")

@@ -95,8 +95,9 @@ async def find(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     if limit < 0:
         limit, single = -limit, True
     coll = ctx.collection(ctx.db, name)
+    ctx.use_collation(coll, body.get("collation"))
     docs = [d for _, d in ctx.find(coll, query)]
-    docs = sort_docs(docs, sort)
+    docs = sort_docs(docs, sort, ctx.collation)
     if skip:
         docs = docs[skip:]
     if limit:
@@ -189,6 +190,7 @@ async def count(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     skip = _int_arg(body, "skip")
     limit = abs(_int_arg(body, "limit"))
     coll = ctx.collection(ctx.db, name)
+    ctx.use_collation(coll, body.get("collation"))
     n = len(ctx.find(coll, query))
     n = max(0, n - skip)
     if limit:
@@ -205,9 +207,10 @@ async def distinct(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
         raise CommandError(14, "BSON field 'key' is missing or not a string")
     query = get_doc(body, "query", {}) or {}
     coll = ctx.collection(ctx.db, name)
+    ctx.use_collation(coll, body.get("collation"))
     docs = [d for _, d in ctx.find(coll, query)]
     try:
-        values = engine.distinct_values(docs, key)
+        values = engine.distinct_values(docs, key, collation=ctx.collation)
     except engine.EngineError as exc:
         raise engine_error(exc) from exc
     reply: dict[str, Any] = {"values": values}

@@ -12,6 +12,7 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from . import aggregate as _aggregate
+from . import collation as _collation
 from . import compare as _compare
 from . import match as _match
 from . import project as _project
@@ -25,8 +26,10 @@ __all__ = [
     "apply_replacement",
     "apply_update",
     "canonical_key",
+    "check_collation",
     "compare_values",
     "distinct_values",
+    "is_simple_collation",
     "matches",
     "run_pipeline",
     "sort_documents",
@@ -34,27 +37,67 @@ __all__ = [
 ]
 
 
+def _collated(collation: dict[str, Any] | None, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` under ``collation`` (None: binary comparison). A call without a collation
+    while none is active runs directly (the fast path)."""
+    if collation is None and _collation.ACTIVE.get() is None:
+        return fn(*args)
+    return _collation.call_with(_collation.key_function(collation), fn, *args)
+
+
 @guarded
-def compare_values(a: Any, b: Any) -> int:
-    """-1/0/1 in MongoDB's BSON comparison order (numbers compare by value across types)."""
-    return _compare.compare_values(a, b)
+def check_collation(collation: Any) -> None:
+    """Validate a collation document (EngineError: 40414 without locale, 40415 for an
+    unknown field, 14 for a wrong type, 2 for a bad value). Source: manual, "Collation"."""
+    _collation.key_function(collation)
 
 
-def canonical_key(value: Any) -> Hashable:
+@guarded
+def is_simple_collation(collation: dict[str, Any] | None) -> bool:
+    """True when ``collation`` compares strings binary (None or ``{locale: "simple"}``)."""
+    return _collation.is_simple(collation)
+
+
+@guarded
+def compare_values(a: Any, b: Any, *, collation: dict[str, Any] | None = None) -> int:
+    """-1/0/1 in MongoDB's BSON comparison order (numbers compare by value across types);
+    strings compare under ``collation`` when given."""
+    return _collated(collation, _compare.compare_values, a, b)
+
+
+def canonical_key(value: Any, *, collation: dict[str, Any] | None = None) -> Hashable:
     """A hashable key, equal for two values iff compare_values(a, b) == 0 (the _id index key).
+    With a (non-simple) ``collation``: equal iff equal under that collation (grouping).
 
     Not wrapped by the generic guard to stay cheap; it only fails on values bson cannot hold.
     """
     try:
-        return _compare.canonical_key(value)
+        if collation is None:
+            return _compare.canonical_key(value)
+        return _collation.call_with(
+            _collation.key_function(collation), _compare.collated_key, value
+        )
+    except EngineError:
+        raise
     except Exception as exc:  # last-resort guard (see errors.guarded)
         raise EngineError(2, "BadValue", f"cannot index value: {exc}") from exc
 
 
-def matches(filter: dict[str, Any] | None, doc: dict[str, Any], *, let: dict | None = None) -> bool:
-    """True if ``doc`` satisfies the query filter. ``let``: variables for $expr ($$name)."""
+def matches(
+    filter: dict[str, Any] | None,
+    doc: dict[str, Any],
+    *,
+    let: dict | None = None,
+    collation: dict[str, Any] | None = None,
+) -> bool:
+    """True if ``doc`` satisfies the query filter. ``let``: variables for $expr ($$name);
+    ``collation``: how strings compare (None: binary)."""
     try:
-        return _match.matches(filter, doc, let)
+        if collation is None and _collation.ACTIVE.get() is None:
+            return _match.matches(filter, doc, let)
+        return _collation.call_with(
+            _collation.key_function(collation), _match.matches, filter, doc, let
+        )
     except EngineError:
         raise
     except Exception as exc:  # last-resort guard: no Python exception may escape the engine
@@ -113,9 +156,15 @@ def apply_projection(
 
 
 @guarded
-def sort_documents(docs: list[dict[str, Any]], sort: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """A new list: ``docs`` sorted (stable) by the sort specification."""
-    return _sort.sort_documents(docs, sort)
+def sort_documents(
+    docs: list[dict[str, Any]],
+    sort: dict[str, Any] | None,
+    *,
+    collation: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """A new list: ``docs`` sorted (stable) by the sort specification (strings under
+    ``collation`` when given)."""
+    return _collated(collation, _sort.sort_documents, docs, sort)
 
 
 @guarded
@@ -125,12 +174,22 @@ def run_pipeline(
     *,
     lookup: Callable[[str], list[dict[str, Any]]] | None = None,
     let: dict[str, Any] | None = None,
+    collation: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """Run an aggregation pipeline. ``lookup(name)`` returns another collection's documents."""
-    return _aggregate.run_pipeline(docs, pipeline, lookup=lookup, let=let)
+    """Run an aggregation pipeline. ``lookup(name)`` returns another collection's documents.
+    ``collation`` applies to $match, $sort, $group keys, $addToSet and expression
+    comparisons ($eq, $cmp, $min ...)."""
+
+    def run() -> list[dict[str, Any]]:
+        return _aggregate.run_pipeline(docs, pipeline, lookup=lookup, let=let)
+
+    return _collated(collation, run)
 
 
 @guarded
-def distinct_values(docs: list[dict[str, Any]], key: str) -> list[Any]:
-    """Distinct values at ``key`` (arrays unwound one level), in BSON order."""
-    return _aggregate.distinct_values(docs, key)
+def distinct_values(
+    docs: list[dict[str, Any]], key: str, *, collation: dict[str, Any] | None = None
+) -> list[Any]:
+    """Distinct values at ``key`` (arrays unwound one level), in BSON order; under a
+    ``collation`` values equal by it count once (the first one seen is returned)."""
+    return _collated(collation, _aggregate.distinct_values, docs, key)

@@ -19,7 +19,7 @@ from bson.decimal128 import Decimal128
 from bson.int64 import Int64
 
 from . import _lib
-from .compare import MISSING, canonical_key, compare_values, is_number
+from .compare import MISSING, canonical_key, collated_key, compare_values, is_number
 from .errors import bad_value, err
 from .group import accumulate, parse_accumulators
 from .match import matches
@@ -264,7 +264,7 @@ def _group(docs: list, spec: Any, run: _Run) -> list:
             key = _lib.eval_expression(id_expr, d, run.variables)
         if key is MISSING:
             key = None
-        ck = canonical_key(key)
+        ck = collated_key(key)
         if ck not in groups:
             groups[ck] = (key, [])
         groups[ck][1].append(d)
@@ -647,7 +647,8 @@ _HANDLERS: dict[str, Callable[[list, Any, _Run], list]] = {
 
 def distinct_values(docs: list[dict[str, Any]], key: str) -> list[Any]:
     """MongoDB distinct: values at the path, arrays unwound one level, deduplicated by BSON
-    equality, returned in BSON order (the server collects them in an ordered set)."""
+    equality (under the active collation: the first value seen stands for its equals),
+    returned in BSON order (the server collects them in an ordered set)."""
     if not isinstance(key, str) or not key:
         raise bad_value("FieldPath cannot be constructed with empty string")
     if key[:1] == "$":
@@ -660,7 +661,7 @@ def distinct_values(docs: list[dict[str, Any]], key: str) -> list[Any]:
                 continue
             items = v if isinstance(v, list) else [v]
             for item in items:
-                ck = canonical_key(item)
+                ck = collated_key(item)
                 if ck not in seen:
                     seen[ck] = item
     import functools

@@ -29,6 +29,8 @@ from bson.objectid import ObjectId
 from bson.regex import Regex
 from bson.timestamp import Timestamp
 
+from .collation import ACTIVE as _COLLATION
+
 
 class _Missing:
     """Marker for an absent field (compares as null)."""
@@ -212,7 +214,13 @@ def compare_values(a: Any, b: Any) -> int:
     ta = type(a)
     # Fast paths for the common same-type cases.
     if ta is type(b):
-        if ta is int or ta is str or ta is Int64:
+        if ta is str:
+            key = _COLLATION.get()
+            if key is not None:
+                a = key(a)
+                b = key(b)
+            return (a > b) - (a < b)
+        if ta is int or ta is Int64:
             return (a > b) - (a < b)
         if ta is ObjectId:
             return (a > b) - (a < b)
@@ -223,6 +231,9 @@ def compare_values(a: Any, b: Any) -> int:
     if ra == R_NUMBER:
         return _compare_numbers(a, b)
     if ra == R_STRING:
+        key = _COLLATION.get()
+        if key is not None:
+            return _cmp(key(str(a)), key(str(b)))
         return _cmp(str(a), str(b))
     if ra in (R_NULL, R_MINKEY, R_MAXKEY, R_UNDEFINED):
         return 0
@@ -330,6 +341,31 @@ def canonical_key(value: Any) -> Hashable:
     if rank == R_CODE_SCOPE:
         return (R_CODE_SCOPE, str(value), canonical_key(dict(value.scope)))
     raise TypeError(f"no canonical key for {value!r}")  # pragma: no cover
+
+
+def collated_key(value: Any) -> Hashable:
+    """canonical_key under the active collation (strings, also inside documents and arrays,
+    key by their collation key): equal iff compare_values(a, b) == 0 under that collation."""
+    key = _COLLATION.get()
+    if key is None:
+        return canonical_key(value)
+    return _collated_key(value, key)
+
+
+def _collated_key(value: Any, key: Any) -> Hashable:
+    if type(value) is str:
+        return (R_STRING, key(value))
+    rank = type_rank(value)
+    if rank == R_STRING:
+        return (R_STRING, key(str(value)))
+    if rank == R_OBJECT:
+        return (
+            R_OBJECT,
+            tuple((type_rank(v), k, _collated_key(v, key)) for k, v in _items(value)),
+        )
+    if rank == R_ARRAY:
+        return (R_ARRAY, tuple(_collated_key(v, key) for v in value))
+    return canonical_key(value)
 
 
 # BSON type codes and $type aliases (manual: reference/operator/query/type).

@@ -14,7 +14,7 @@ from typing import Any
 from bson.decimal128 import Decimal128
 
 from . import _lib, numeric
-from .compare import MISSING, canonical_key, compare_values, is_number
+from .compare import MISSING, collated_key, compare_values, is_number
 from .errors import err
 
 ACCUMULATORS = (
@@ -122,7 +122,7 @@ def _add_to_set(values: list[Any]) -> Any:
     for v in values:
         if v is MISSING:
             continue
-        key = canonical_key(v)
+        key = collated_key(v)
         if key not in seen:
             seen.add(key)
             out.append(v)

@@ -20,6 +20,7 @@ from bson.int64 import Int64
 from bson.objectid import ObjectId
 
 from . import _lib
+from .collation import ACTIVE as _COLLATION
 from .compare import (
     MISSING,
     R_NULL,
@@ -35,6 +36,7 @@ from .paths import collect_values
 from .regex import compile_regex, is_regex
 
 _FAST_EQ_TYPES = (int, str, ObjectId, Int64)
+_FAST_EQ_NOSTR = (int, ObjectId, Int64)  # strings compare through the collation, if any
 _LOGICAL = ("$and", "$or", "$nor")
 _FAST_CMP = {
     "$gt": operator.gt,
@@ -55,10 +57,17 @@ def matches(filt: Any, doc: dict[str, Any], variables: dict[str, Any] | None = N
             return True
         if not isinstance(filt, dict):
             raise bad_value("the match filter must be an expression in an object")
+    # Under a collation strings leave the fast paths (they compare by collation key).
+    collated = _COLLATION.get() is not None
     for key, cond in filt.items():
         # Fast path: plain equality on a top-level field with a simple value.
         tc = type(cond)
-        if tc in _FAST_EQ_TYPES and "." not in key and key[:1] != "$":
+        if (
+            tc in _FAST_EQ_TYPES
+            and "." not in key
+            and key[:1] != "$"
+            and not (collated and tc is str)
+        ):
             v = doc.get(key, MISSING)
             tv = type(v)
             if tv is tc or (tv in (int, Int64) and tc in (int, Int64)):
@@ -74,7 +83,7 @@ def matches(filt: Any, doc: dict[str, Any], variables: dict[str, Any] | None = N
             fn = _FAST_CMP.get(op)
             if fn is not None:
                 ta = type(arg)
-                if ta in _FAST_CMP_TYPES and arg == arg:
+                if ta in _FAST_CMP_TYPES and arg == arg and not (collated and ta is str):
                     v = doc.get(key, MISSING)
                     tv = type(v)
                     if (tv is ta or (tv in _FAST_NUM and ta in _FAST_NUM)) and v == v:
@@ -264,7 +273,7 @@ def _expand(values: list[Any]) -> list[Any]:
 
 def _eq_one(v: Any, target: Any) -> bool:
     tv = type(v)
-    if tv is type(target) and tv in _FAST_EQ_TYPES:
+    if tv is type(target) and tv in _FAST_EQ_NOSTR:
         return v == target
     if v is MISSING:
         return target is None
