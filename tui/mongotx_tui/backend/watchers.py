@@ -47,7 +47,9 @@ async def load_page(
     return Page(docs, number, total, (perf() - t0) * 1000)
 
 
-async def count_documents(client: AsyncMongoClient[dict[str, Any]], db: str, coll: str) -> int | None:
+async def count_documents(
+    client: AsyncMongoClient[dict[str, Any]], db: str, coll: str
+) -> int | None:
     try:
         return int(await client[db][coll].estimated_document_count())
     except Exception:

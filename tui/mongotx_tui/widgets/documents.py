@@ -41,9 +41,7 @@ class CommittedPanel(Vertical):
         self._docs = list(page.docs)
         for i, doc in enumerate(page.docs):
             rest = {k: v for k, v in doc.items() if k != "_id"}
-            table.add_row(
-                Text(format_short(doc.get("_id"))), Text(format_short(rest)), key=str(i)
-            )
+            table.add_row(Text(format_short(doc.get("_id"))), Text(format_short(rest)), key=str(i))
         if page.docs:
             table.move_cursor(row=min(row, len(page.docs) - 1), animate=False)
         self.border_title = f"Committed {ns}"
