@@ -18,7 +18,7 @@ from typing import Any
 from bson.decimal128 import Decimal128
 from bson.int64 import Int64
 
-from . import _lib
+from ._lazy import lib as _lib
 from .compare import MISSING, canonical_key, collated_key, compare_values, is_number
 from .errors import bad_value, err
 from .group import accumulate, parse_accumulators

@@ -13,7 +13,8 @@ from typing import Any
 
 from bson.decimal128 import Decimal128
 
-from . import _lib, numeric
+from . import numeric
+from ._lazy import lib as _lib
 from .compare import MISSING, collated_key, compare_values, is_number
 from .errors import err
 

@@ -19,7 +19,7 @@ from bson.decimal128 import Decimal128
 from bson.int64 import Int64
 from bson.objectid import ObjectId
 
-from . import _lib
+from ._lazy import lib as _lib
 from .collation import ACTIVE as _COLLATION
 from .compare import (
     MISSING,

@@ -14,7 +14,7 @@ from typing import Any
 
 from bson.decimal128 import Decimal128
 
-from . import _lib
+from ._lazy import lib as _lib
 from .compare import MISSING, is_number
 from .errors import bad_value, err
 from .match import matches, positional_index
