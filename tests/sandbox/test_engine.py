@@ -615,3 +615,27 @@ def test_upsert_flow_with_seed_and_set_on_insert():
         seed, {"$set": {"price": 1}, "$setOnInsert": {"_id": 9}}, query=query, is_upsert_insert=True
     )
     assert list(new) == ["_id", "sku", "price"]
+
+
+def test_sort_single_typed_key_matches_bson_order() -> None:
+    """The plain-sort shortcut for one typed field agrees with the BSON comparator."""
+    import random
+
+    rng = random.Random(7)
+    numbers = [
+        rng.choice([rng.randint(-50, 50), Int64(rng.randint(-50, 50)), rng.random() * 100 - 50])
+        for _ in range(200)
+    ]
+    docs = [{"_id": i, "n": v} for i, v in enumerate(numbers)]
+    for direction in (1, -1):
+        fast = sort_documents(docs, {"n": direction})
+        slow = sort_documents(docs, {"n": direction, "missing": 1})  # two keys: comparator
+        assert [d["n"] for d in fast] == [d["n"] for d in slow]
+    oids = [{"_id": ObjectId()} for _ in range(50)]
+    rng.shuffle(oids)
+    assert sort_documents(oids, {"_id": 1}) == sorted(oids, key=lambda d: d["_id"])
+    words = [{"w": w} for w in ["b", "a", "é", "Z", "aa"]]
+    assert [d["w"] for d in sort_documents(words, {"w": 1})] == ["Z", "a", "aa", "b", "é"]
+    # Mixed types fall back to the BSON type order: null < numbers < strings.
+    mixed = [{"v": "x"}, {"v": 3}, {"v": None}, {"v": True}]
+    assert [d["v"] for d in sort_documents(mixed, {"v": 1})] == [None, 3, "x", True]

@@ -8,8 +8,9 @@ non-transactional write to a document held by an open transaction waits for it t
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -180,9 +181,10 @@ class OpContext:
         return [(i, d) for i, d in enumerate(result)]
 
     def find(
-        self, coll: Collection | None, query: dict[str, Any] | None
+        self, coll: Collection | None, query: dict[str, Any] | None, limit: int = 0
     ) -> list[tuple[Hashable, dict[str, Any]]]:
-        """Visible documents matching `query` (point lookups on _id use the index)."""
+        """Visible documents matching `query` (point lookups on _id use the index); with
+        `limit`, at most that many, in natural order, stopping the scan early."""
         if coll is None:
             return []
         query = query or {}
@@ -203,9 +205,28 @@ class OpContext:
                 ):
                     out.append((key, doc))
             return out
-        if not query:
-            return self.scan(coll)
-        return [(k, d) for k, d in self.scan(coll) if self.matches(query, d)]
+        rows = self._iter_visible(coll)
+        if query:
+            rows = ((k, d) for k, d in rows if self.matches(query, d))
+        return list(itertools.islice(rows, limit)) if limit else list(rows)
+
+    def _iter_visible(self, coll: Collection) -> Iterator[tuple[Hashable, dict[str, Any]]]:
+        ws = self.txn.write_set(coll) if self.txn is not None else None
+        if ws or coll.is_view:
+            return iter(self.scan(coll))
+        return coll.iter_committed(self.read_snapshot)
+
+    def count(self, coll: Collection | None) -> int:
+        """How many documents this operation sees (O(1) for the latest committed state)."""
+        if coll is None:
+            return 0
+        if (
+            self.read_snapshot is None
+            and not coll.is_view
+            and not (self.txn is not None and self.txn.write_set(coll))
+        ):
+            return coll.live
+        return len(self.scan(coll))
 
     def matches(self, query: dict[str, Any], doc: dict[str, Any]) -> bool:
         try:

@@ -86,6 +86,7 @@ class Collection:
         self.indexes: dict[str, Index] = {"_id_": Index("_id_", {"_id": 1}, unique=True)}
         # Uncommitted writes: canonical _id -> the transaction holding it.
         self.locks: dict[Hashable, Transaction] = {}
+        self.live = 0  # documents in the latest committed state
 
     @property
     def is_view(self) -> bool:
@@ -114,6 +115,8 @@ class Collection:
         """Add a committed version and prune what no snapshot can still need."""
         now = time.time()
         chain = self.chains.get(key)
+        was_live = chain is not None and chain[-1].doc is not None
+        self.live += (doc is not None) - was_live
         if chain is None:
             if doc is None:
                 return
@@ -155,7 +158,7 @@ class Collection:
                 yield key, doc
 
     def count_committed(self) -> int:
-        return sum(1 for chain in self.chains.values() if chain[-1].doc is not None)
+        return self.live
 
 
 class Catalog:

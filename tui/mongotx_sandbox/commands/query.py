@@ -96,7 +96,9 @@ async def find(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
         limit, single = -limit, True
     coll = ctx.collection(ctx.db, name)
     ctx.use_collation(coll, body.get("collation"))
-    docs = [d for _, d in ctx.find(coll, query)]
+    # Without a sort, natural order: the scan can stop once skip + limit documents matched.
+    early = skip + limit if limit and not sort else 0
+    docs = [d for _, d in ctx.find(coll, query, limit=early)]
     docs = sort_docs(docs, sort, ctx.collation)
     if skip:
         docs = docs[skip:]
@@ -191,7 +193,7 @@ async def count(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     limit = abs(_int_arg(body, "limit"))
     coll = ctx.collection(ctx.db, name)
     ctx.use_collation(coll, body.get("collation"))
-    n = len(ctx.find(coll, query))
+    n = ctx.count(coll) if not query else len(ctx.find(coll, query))
     n = max(0, n - skip)
     if limit:
         n = min(n, limit)
