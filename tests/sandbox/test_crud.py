@@ -156,3 +156,25 @@ def test_current_op_shows_open_transaction(client: MongoClient, coll) -> None:  
         assert mine and mine[0]["transaction"]["parameters"]["txnNumber"] == 1
         assert "expiryTime" in mine[0]["transaction"]
         s.abort_transaction()
+
+
+def test_schema_validation(client: MongoClient, coll) -> None:  # type: ignore[no-untyped-def]
+    from pymongo.errors import WriteError
+
+    coll.database.command("create", coll.name, validator={"balance": {"$gte": 0}})
+    coll.insert_one({"_id": 1, "balance": 5})
+    with pytest.raises(WriteError) as info:
+        coll.update_one({"_id": 1}, {"$inc": {"balance": -10}})
+    assert info.value.code == 121
+    assert info.value.details["errInfo"]["failingDocumentId"] == 1
+    coll.update_one({"_id": 1}, {"$inc": {"balance": -10}}, bypass_document_validation=True)
+    coll.database.command("collMod", coll.name, validationLevel="moderate")
+    coll.update_one({"_id": 1}, {"$inc": {"balance": -1}})  # already invalid: not checked
+    assert coll.find_one({"_id": 1})["balance"] == -6
+
+
+def test_list_local_sessions(client: MongoClient) -> None:
+    with client.start_session() as s:
+        client.admin.command("ping", session=s)
+        sessions = list(client.admin.aggregate([{"$listLocalSessions": {}}]))
+        assert s.session_id in [doc["_id"] for doc in sessions]

@@ -79,6 +79,7 @@ class OpContext:
     deadline: float | None = None  # time.monotonic() limit from maxTimeMS
     snapshot: int | None = None  # explicit read time (snapshot reads outside a transaction)
     let: dict[str, Any] | None = None  # the command's `let` variables
+    bypass_validation: bool = False  # bypassDocumentValidation
     # The collation strings compare under (matching, sort, distinct, aggregate): the
     # operation's own, else the collection's default (create's `collation`); None: binary.
     collation: dict[str, Any] | None = None
@@ -264,6 +265,43 @@ class OpContext:
         except TimeoutError as exc:
             raise CommandError(50, "operation exceeded time limit") from exc
 
+    def check_valid(
+        self, coll: Collection, before: dict[str, Any] | None, doc: dict[str, Any]
+    ) -> None:
+        """Schema validation (manual: "Schema Validation"): the collection's validator must
+        match the new document, unless bypassed, off, or `moderate` on an already invalid
+        document; `validationAction: warn` only logs."""
+        validator = coll.options.get("validator")
+        if not validator or self.bypass_validation:
+            return
+        level = coll.options.get("validationLevel", "strict")
+        if level == "off" or coll.options.get("validationAction", "error") == "warn":
+            return
+        if self._valid(validator, doc):
+            return
+        if level == "moderate" and before is not None and not self._valid(validator, before):
+            return
+        raise CommandError(
+            121,
+            "Document failed validation",
+            extra={
+                "errInfo": {
+                    "failingDocumentId": doc.get("_id"),
+                    "details": {
+                        "operatorName": "$jsonSchema" if "$jsonSchema" in validator else "$and",
+                        "specifiedAs": validator,
+                        "reason": "the document does not match the collection's validator",
+                    },
+                }
+            },
+        )
+
+    def _valid(self, validator: dict[str, Any], doc: dict[str, Any]) -> bool:
+        try:
+            return engine.matches(validator, doc)
+        except engine.EngineError as exc:
+            raise engine_error(exc) from exc
+
     def check_unique(self, coll: Collection, key: Hashable, doc: dict[str, Any]) -> None:
         """Raise DuplicateKey when `doc` collides on a unique secondary index."""
         for index in coll.indexes.values():
@@ -293,9 +331,10 @@ class OpContext:
         update_description: dict[str, Any] | None = None,
     ) -> None:
         """Write a new version (None deletes). The caller locked `key` first."""
-        if doc is not None:
-            self.check_unique(coll, key, doc)
         before = self.get(coll, key)
+        if doc is not None:
+            self.check_valid(coll, before, doc)
+            self.check_unique(coll, key, doc)
         txn = self.txn
         if txn is not None:
             if op == "insert" and coll.latest_seq(key) > (txn.snapshot or 0):

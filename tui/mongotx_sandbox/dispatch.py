@@ -207,6 +207,7 @@ async def _run(
     ctx = OpContext(state=state, db=db, deadline=deadline)
     if isinstance(body.get("let"), dict):
         ctx.let = body["let"]
+    ctx.bypass_validation = body.get("bypassDocumentValidation") is True
     ctx.extra["conn"] = conn
     ctx.extra["command_name"] = name
     if lsid is None:

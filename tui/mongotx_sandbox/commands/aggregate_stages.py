@@ -72,14 +72,28 @@ async def run_aggregate(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
         ctx.use_collation(coll, body.get("collation"))
         docs = [d for _, d in ctx.scan(coll)] if coll is not None else []
         ns = f"{ctx.db}.{target}"
+    elif target == 1 and stage_names and stage_names[0] == "$listLocalSessions":
+        docs = list_local_sessions(ctx, pipeline[0]["$listLocalSessions"] or {})
+        pipeline = pipeline[1:]
+        ns = f"{ctx.db}.$cmd.aggregate"
     elif target == 1:
         docs = []
         ns = f"{ctx.db}.$cmd.aggregate"
         if pipeline and stage_names[0] != "$documents":
-            raise CommandError(73, "{aggregate: 1} is not valid for this pipeline")
+            raise CommandError(
+                73,
+                "{aggregate: 1} needs a collection-less first stage ($documents, "
+                "$listLocalSessions, $currentOp or $changeStream)",
+            )
     else:
         raise CommandError(14, "Invalid aggregate namespace")
     out_stage = None
+    level = (body.get("readConcern") or {}).get("level")
+    if level == "linearizable" and stage_names and stage_names[-1] in ("$out", "$merge"):
+        # The manual's $out/$merge restrictions: no linearizable read concern.
+        raise CommandError(
+            72, f"{stage_names[-1]} cannot be used with a 'linearizable' read concern level"
+        )
     if pipeline and stage_names[-1] in ("$out", "$merge"):
         out_stage = pipeline[-1]
         pipeline = pipeline[:-1]
@@ -180,3 +194,24 @@ def current_op(ctx: OpContext, options: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def list_local_sessions(ctx: OpContext, options: dict[str, Any]) -> list[dict[str, Any]]:
+    """$listLocalSessions: the sessions this server has in memory (no users: no auth)."""
+    if not isinstance(options, dict):
+        raise CommandError(14, "$listLocalSessions must be an object")
+    wanted = options.get("users")
+    out = []
+    now_mono = time.monotonic()
+    now_wall = time.time()
+    for sess in ctx.state.sessions.values():
+        if wanted is not None and not options.get("allUsers") and wanted:
+            continue  # no authentication: sessions belong to no user
+        last_use = now_wall - (now_mono - sess.last_use)
+        out.append(
+            {
+                "_id": dict(sess.lsid),
+                "lastUse": datetime.fromtimestamp(last_use, UTC).replace(tzinfo=None),
+            }
+        )
+    return out
