@@ -8,12 +8,14 @@ from collections import deque
 from rich.text import Text
 from textual import events
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from ..model.timeline import EventKind, TimelineEvent
 from .render import fmt_ms
 
 MAX_ROWS = 5000
-COMPACT_BELOW = 70  # columns: narrower than this, show lane / outcome / step only
+COMPACT_BELOW = 70
+OUTCOME_MIN = 12  # columns: narrower than this, show lane / outcome / step only
 
 KIND_STYLE = {
     EventKind.OP: "",
@@ -37,6 +39,7 @@ class TimelineTable(DataTable[Text | str]):
 
     def on_resize(self, event: events.Resize) -> None:
         compact = event.size.width < COMPACT_BELOW
+        self._fit_outcome(event.size.width)
         if compact != self._compact:
             self._layout(compact)
             rows, self._rows = list(self._rows), deque(maxlen=MAX_ROWS)
@@ -56,8 +59,23 @@ class TimelineTable(DataTable[Text | str]):
             self.add_column("time", key="time", width=12)
             self.add_column("lane", key="lane", width=4)
             self.add_column("took", key="ms", width=6)
-            self.add_column("step", key="what", width=28)
-            self.add_column("outcome", key="outcome")
+            self.add_column("outcome", key="outcome", width=OUTCOME_MIN)
+            self.add_column("step", key="what", width=OUTCOME_MIN)
+        self._fit_outcome(self.size.width)
+
+    def _fit_outcome(self, width: int) -> None:
+        """Outcome (codes, labels: what people read) and step share the rest of the width,
+        the outcome first, so an error code is never cut off."""
+        if self._compact or not width:
+            return
+        rest = max(2 * OUTCOME_MIN, width - (12 + 4 + 6 + 2 * 5 + 2))  # fixed columns, padding
+        outcome_width = max(OUTCOME_MIN, min(44, rest * 3 // 5))
+        for key, size in (("outcome", outcome_width), ("what", rest - outcome_width)):
+            column = self.columns.get(ColumnKey(key))
+            if column is not None:
+                column.width = size
+                column.auto_width = False
+        self.refresh()
 
     @property
     def shown_seq(self) -> int:
@@ -76,7 +94,7 @@ class TimelineTable(DataTable[Text | str]):
         stamp = (
             _time.strftime("%H:%M:%S", _time.localtime(ev.at)) + f".{int(ev.at * 1000) % 1000:03d}"
         )
-        self.add_row(stamp, lane, fmt_ms(ev.duration_ms), what, outcome, key=str(ev.seq))
+        self.add_row(stamp, lane, fmt_ms(ev.duration_ms), outcome, what, key=str(ev.seq))
 
     def append(self, events: list[TimelineEvent], colours: dict[str, str]) -> None:
         at_end = self.cursor_row >= self.row_count - 1
