@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import bson
+import pytest
 from pymongo import MongoClient
 
 from .rawclient import RawClient
@@ -155,3 +156,14 @@ def test_replica_set_status_and_config(raw: RawClient, uri: str) -> None:
     assert [(m["name"], m["stateStr"]) for m in status["members"]] == [(host, "PRIMARY")]
     config = raw.command({"replSetGetConfig": 1})["config"]
     assert config["_id"] == "rs0" and [m["host"] for m in config["members"]] == [host]
+
+
+def test_credentials_fail_clearly(uri: str) -> None:
+    from pymongo.errors import OperationFailure
+
+    with_user = uri.replace("mongodb://", "mongodb://someone:secret@")
+    with MongoClient(with_user, serverSelectionTimeoutMS=3000) as c:
+        with pytest.raises(OperationFailure) as info:
+            c.admin.command("ping")
+    assert info.value.code == 18 and "no users" in str(info.value)
+    assert "secret" not in str(info.value)

@@ -300,3 +300,12 @@ async def repl_set_get_config(ctx: OpContext, body: dict[str, Any]) -> dict[str,
         },
         "ok": 1.0,
     }
+
+
+@command("saslStart", "saslContinue", "authenticate")
+async def authenticate(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    """The sandbox has no users: credentials fail as they would for an unknown user."""
+    raise CommandError(
+        18,
+        "Authentication failed: the mongotx sandbox has no users; connect without credentials",
+    )
