@@ -1,4 +1,8 @@
-"""`mongotx-tui [URI] [--db DB] [--collection C]` — with no URI, the embedded sandbox."""
+"""`mongotx-tui [URI] [--db DB] [--collection C]` — with no URI, the embedded sandbox.
+
+Also `mongotx-tui scenarios`, `mongotx-tui run SCENARIO [URI] [--json]` and
+`mongotx-tui export SCENARIO [--async | --sync] [--with-transaction]`.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .scenario.cli import main as scenario_main
+
+    # `scenarios`, `run` and `export` are subcommands; anything else opens the workbench.
+    if (rc := scenario_main(sys.argv[1:] if argv is None else argv)) is not None:
+        return rc
     args = parse_args(argv)
     if args.version:
         from . import __version__

@@ -1,0 +1,86 @@
+"""The scenario subcommands, called through cli.main and as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mongotx_tui.scenario import builtin_names
+from mongotx_tui.scenario.cli import main
+
+
+def test_other_arguments_fall_through() -> None:
+    assert main([]) is None
+    assert main(["mongodb://localhost"]) is None
+    assert main(["--db", "x"]) is None
+
+
+def test_scenarios_lists_one_line_each(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["scenarios"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == builtin_names()
+
+
+def test_run_prints_a_table(uri: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "p4", uri]) == 0
+    out = capsys.readouterr().out
+    assert "session" in out and "expected" in out and "match" in out
+    assert "WriteConflict" in out and "9/9 steps as expected" in out
+
+
+def test_run_json(uri: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "g0", uri, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["passed"] is True and data["scenario"] == "g0"
+    assert data["steps"][3]["error"]["code"] == 112
+
+
+def test_run_fails_when_an_expectation_fails(
+    uri: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mongotx_tui.scenario.library import find_scenario
+
+    text = (
+        find_scenario("p4")
+        .read_text()
+        .replace("value: 10}}\n  - {session: T2", "value: 99}}\n  - {session: T2")
+    )
+    path = tmp_path / "wrong.yaml"
+    path.write_text(text)
+    assert main(["run", str(path), uri]) == 1
+    assert "MISMATCH" in capsys.readouterr().out
+
+
+def test_malformed_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("name: x\nsteps: [\n")
+    assert main(["run", str(path)]) == 2
+    assert f"{path}:3" in capsys.readouterr().err
+
+
+def test_unknown_name_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export", "no-such-scenario"]) == 2
+    assert "mongotx-tui scenarios" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flags", [[], ["--async"], ["--sync", "--with-transaction"]])
+def test_export_prints_a_script(flags: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export", "write-conflict", *flags]) == 0
+    code = capsys.readouterr().out
+    compile(code, "exported.py", "exec")
+    assert "start_session()" in code
+    assert ("AsyncMongoClient" in code) == ("--async" in flags)
+    assert ("with_transaction(" in code) == ("--with-transaction" in flags)
+
+
+def test_run_without_uri_starts_a_sandbox() -> None:
+    code = "import sys; from mongotx_tui.scenario.cli import main; sys.exit(main(sys.argv[1:]))"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "run", "g1a"], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "7/7 steps as expected" in proc.stdout

@@ -1,0 +1,56 @@
+"""Every built-in scenario runs headless against the sandbox and meets its expectations."""
+
+from __future__ import annotations
+
+import pytest
+
+from mongotx_tui.scenario import builtin_names, load_scenario
+from mongotx_tui.scenario.record import table
+from mongotx_tui.scenario.runner import run_scenario
+
+HERMITAGE = ["g0", "g1a", "g1b", "g1c", "otv", "pmp", "p4", "g-single", "g2-item", "g2"]
+
+
+def test_library_has_hermitage_and_mongodb_cases() -> None:
+    names = builtin_names()
+    assert names[: len(HERMITAGE)] == HERMITAGE
+    assert len(names) >= 21
+
+
+@pytest.mark.parametrize("name", builtin_names())
+async def test_builtin_scenario_meets_expectations(name: str, uri: str) -> None:
+    scenario = load_scenario(name)
+    assert scenario.name == name
+    assert scenario.verdict and scenario.description and scenario.teaches
+    record = await run_scenario(scenario, uri)
+    assert record.passed, table(record)
+    assert record.sandbox
+
+
+async def test_allowed_anomalies_commit_both_transactions(uri: str) -> None:
+    """G2-item and G2 are the two anomalies snapshot isolation lets through."""
+    for name in ("g2-item", "g2"):
+        record = await run_scenario(load_scenario(name), uri)
+        commits = [s for s in record.steps[:8] if s.action == "commit"]
+        assert [c.outcome for c in commits] == ["committed", "committed"]
+
+
+async def test_a_wrong_expectation_is_reported(uri: str) -> None:
+    scenario = load_scenario("p4")
+    scenario.steps[5].expect.error = None  # claim T2's conflicting write succeeds
+    record = await run_scenario(scenario, uri)
+    assert not record.passed
+    bad = [s for s in record.steps if not s.match]
+    assert [s.index for s in bad] == [6]
+    assert "WriteConflict" in bad[0].reason
+    assert "MISMATCH" in table(record)
+
+
+async def test_blocking_that_does_not_happen_is_a_mismatch(uri: str) -> None:
+    scenario = load_scenario("blocked-write")
+    scenario.steps[2].expect.blocks_until = 4  # a read never waits
+    scenario.steps[2].expect.result = {"_id": 1, "balance": 10}
+    record = await run_scenario(scenario, uri)
+    assert not record.steps[2].match
+    assert "expected it to wait" in record.steps[2].reason
+    assert record.steps[3].match and record.steps[3].blocked

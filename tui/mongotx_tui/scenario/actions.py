@@ -1,0 +1,123 @@
+"""Run one scenario step on its session, through the workbench's LaneRunner."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..backend.operations import error_info, execute
+from ..backend.sessions import LaneRunner
+from ..model.errors import ErrorInfo
+from ..model.lanes import Lane, QueuedOp, TxnOptions
+from .matching import normalize
+from .model import Scenario, Step
+
+if TYPE_CHECKING:
+    from pymongo import AsyncMongoClient
+
+
+@dataclass
+class Outcome:
+    error: ErrorInfo | None = None
+    result: Any = None
+    summary: str = "ok"
+    ms: float | None = None
+
+
+def txn_kwargs(opts: TxnOptions) -> dict[str, Any]:
+    """Transaction options as pymongo keyword arguments (what LaneRunner passes too)."""
+    from pymongo import WriteConcern
+    from pymongo.read_concern import ReadConcern
+
+    out: dict[str, Any] = {}
+    if opts.read_concern:
+        out["read_concern"] = ReadConcern(opts.read_concern)
+    if opts.write_concern:
+        wc = opts.write_concern
+        out["write_concern"] = WriteConcern(w=int(wc) if wc.isdigit() else wc)
+    if opts.max_commit_time_ms:
+        out["max_commit_time_ms"] = opts.max_commit_time_ms
+    return out
+
+
+class Sessions:
+    """One LaneRunner per scenario session, all on one client."""
+
+    def __init__(self, client: AsyncMongoClient[dict[str, Any]], scenario: Scenario) -> None:
+        self.client = client
+        self.scenario = scenario
+        self.runners: dict[str, LaneRunner] = {}
+        for i, s in enumerate(scenario.sessions):
+            lane = Lane(id=i + 1, name=s.name, colour="", txn_options=s.txn)
+            self.runners[s.name] = LaneRunner(
+                client, lane, scenario.setup.database, time.time, time.perf_counter
+            )
+
+    async def close(self) -> None:
+        for runner in self.runners.values():
+            if runner.session is not None and not runner.lock.locked():
+                try:
+                    await runner.end_session()
+                except Exception:
+                    pass
+
+    async def run(self, step: Step) -> Outcome:
+        t0 = time.perf_counter()
+        try:
+            out = await self._run(step)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            out = Outcome(error_info(exc))
+        if out.ms is None:
+            out.ms = (time.perf_counter() - t0) * 1000
+        if out.error is not None:
+            out.summary = out.error.one_line()
+        return out
+
+    async def _run(self, step: Step) -> Outcome:
+        if step.action == "sleep":
+            await asyncio.sleep(step.seconds)
+            return Outcome(summary=f"slept {step.seconds:g}s")
+        if step.action == "failPoint":
+            cmd = {"configureFailPoint": "failCommand", **step.failpoint}
+            return Outcome(result=await self.client.admin.command(cmd), summary="fail point set")
+        runner = self.runners[step.session or ""]
+        if step.spec is not None:
+            item = await runner.run(QueuedOp(step.spec))
+            return Outcome(item.error, item.result, item.summary, item.duration_ms)
+        if step.action == "startTransaction":
+            await runner.start_transaction(step.txn)
+            if runner.lane.last_error is not None:  # pragma: no cover - LaneRunner raises
+                return Outcome(runner.lane.last_error)
+            return Outcome(summary=f"txn {runner.lane.txn_number} starting")
+        if step.action in ("commit", "abort"):
+            fn = runner.commit if step.action == "commit" else runner.abort
+            summary, err, ms = await fn()
+            return Outcome(err, None, summary, ms)
+        if step.action == "endSession":
+            await runner.end_session()
+            return Outcome(summary="session ended")
+        return await self._with_transaction(runner, step)
+
+    async def _with_transaction(self, runner: LaneRunner, step: Step) -> Outcome:
+        """pymongo's with_transaction around the step's ops; counts the callback's runs."""
+        db = self.client[self.scenario.setup.database]
+        attempts = 0
+
+        async def callback(session: Any) -> list[Any]:
+            nonlocal attempts
+            attempts += 1
+            return [normalize((await execute(db, spec, session))[0]) for spec in step.ops]
+
+        opts = step.txn or runner.lane.txn_options
+        async with runner.lock:
+            session = runner.ensure_session()
+            results = await session.with_transaction(callback, **txn_kwargs(opts))
+        runs = "once" if attempts == 1 else f"{attempts} times"
+        return Outcome(
+            result={"attempts": attempts, "results": results},
+            summary=f"committed; the callback ran {runs}",
+        )

@@ -1,0 +1,310 @@
+"""Export a scenario as a runnable pymongo script (sync or async, explicit or with_transaction)."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from string import Template
+
+from .blocks import transaction_blocks
+from .codegen import Names, op_expr, txn_args
+from .model import Scenario, Step
+from .pyliteral import PyLiteral
+from .templates import HEADER, HELPERS, MAIN_ASYNC, MAIN_SYNC, PREPARE, STEP_ASYNC, STEP_SYNC
+
+INDENT = " " * 8  # inside play()'s session block
+
+
+class _Writer:
+    def __init__(self, scenario: Scenario, aio: bool, with_txn: bool) -> None:
+        self.scenario = scenario
+        self.aio = aio
+        self.with_txn = with_txn
+        self.aw = "await " if aio else ""
+        self.names = Names()
+        self.lit = PyLiteral()
+        self.lines: list[str] = []
+        self.uses_pool = False
+        self.uses_time = False
+
+    def emit(self, text: str = "", depth: int = 0) -> None:
+        self.lines.append((INDENT + "    " * depth + text) if text else "")
+
+    def comment(self, step: Step, depth: int = 0) -> None:
+        who = f"{step.session}: " if step.session else ""
+        self.emit(f"# {step.index}. {who}{step.label()}", depth)
+        for line in textwrap.wrap(step.note, 80):
+            self.emit(f"#    {line}", depth)
+        self.emit(f"#    expected: {step.expect.describe()}", depth)
+
+    def call(self, step: Step, expr: str, number: str | None = None, strict: bool = False) -> str:
+        who = step.session or "-"
+        what = step.label().replace("\\", "\\\\").replace('"', '\\"')
+        tail = ", strict=True" if strict else ""
+        return f'step({number or step.index}, "{who}", "{what}", lambda: {expr}{tail})'
+
+    def session_var(self, step: Step) -> str:
+        return self.names.session(step.session or "")
+
+    # -- one step -------------------------------------------------------------------------
+    def expr(self, step: Step, session: str | None = None) -> str:
+        if step.action == "failPoint":
+            cmd = {"configureFailPoint": "failCommand", **step.failpoint}
+            return f"client.admin.command({self.lit(cmd)})"
+        s = session or self.session_var(step)
+        if step.spec is not None:
+            return op_expr(step.spec, s, self.names, self.lit, self.aio)
+        if step.action == "startTransaction":
+            opts = step.txn or self.scenario.session(step.session or "").txn
+            return f"{s}.start_transaction({txn_args(opts)})"
+        if step.action == "commit":
+            return f"{s}.commit_transaction()"
+        if step.action == "abort":
+            return f"{s}.abort_transaction()"
+        if step.action == "endSession":
+            return f"{s}.end_session()"
+        raise ValueError(step.action)
+
+    def step(self, step: Step, blocked: bool = False) -> None:
+        self.comment(step)
+        if step.action == "sleep":
+            self.uses_time = not self.aio
+            sleep = "await asyncio.sleep" if self.aio else "time.sleep"
+            self.emit(f'print("step {step.index} - sleep {step.seconds:g}s")')
+            self.emit(f"{sleep}({step.seconds:g})")
+            self.emit()
+            return
+        if step.action == "withTransaction":
+            self.with_transaction(step, blocked)
+            return
+        call = self.call(step, self.expr(step))
+        self.finish_call(step, call, blocked)
+
+    def finish_call(self, step: Step, call: str, blocked: bool) -> None:
+        if blocked:
+            var = f"blocked_{step.index}"
+            if self.aio:
+                self.emit(f"{var} = asyncio.create_task({call})")
+                self.emit("await asyncio.sleep(0.3)  # let it reach the server and wait there")
+            else:
+                self.uses_pool = self.uses_time = True
+                self.emit(f"{var} = pool.submit({call[len('step(') :].join(['step, ', ''])[:-1]})")
+                self.emit("time.sleep(0.3)  # let it reach the server and wait there")
+        else:
+            self.emit(f"{self.aw}{call}")
+        self.emit()
+
+    def callback(self, name: str, steps: list[Step], number: int | None = None) -> None:
+        """A with_transaction callback running `steps` on its `session` argument."""
+        kw = "async def" if self.aio else "def"
+        self.emit(f"{kw} {name}(session: Any) -> None:")
+        if number is not None:
+            self.emit(f"attempts_{number}.append(1)", 1)
+        for i, s in enumerate(steps, 1):
+            label = f'"{number}.{i}"' if number is not None else None
+            call = self.call(s, self.expr(s, "session"), label, strict=True)
+            self.emit(f"{self.aw}{call}", 1)
+        self.emit()
+
+    def with_transaction(self, step: Step, blocked: bool) -> None:
+        n = step.index
+        self.emit(f"attempts_{n}: list[int] = []")
+        self.emit()
+        ops = [
+            Step(index=n, line=0, action=o.kind.value, session=step.session, spec=o)
+            for o in step.ops
+        ]
+        self.callback(f"callback_{n}", ops, n)
+        opts = step.txn or self.scenario.session(step.session or "").txn
+        args = ", ".join(filter(None, [f"callback_{n}", txn_args(opts)]))
+        call = self.call(step, f"{self.session_var(step)}.with_transaction({args})")
+        self.finish_call(step, call, blocked)
+        self.emit(f'print(f"    the callback ran {{len(attempts_{n})}} time(s)")')
+        self.emit()
+
+    # -- the whole body ---------------------------------------------------------------------
+    def body(self) -> None:
+        steps = self.scenario.steps
+        releases: dict[int, list[Step]] = {}
+        for s in steps:
+            if s.expect.blocks_until is not None:
+                releases.setdefault(s.expect.blocks_until, []).append(s)
+        absorbed: dict[int, object] = {}
+        if self.with_txn:
+            for block in transaction_blocks(self.scenario):
+                for s in block.steps:
+                    absorbed[s.index] = block
+        handled_blocks: set[int] = set()
+        for s in steps:
+            block = absorbed.get(s.index)
+            if block is not None:
+                self.block_step(s, block, handled_blocks)
+            elif self.with_txn and s.action in ("commit", "abort") and s.session:
+                self.emit(
+                    f"# {s.index}. {s.session}: {s.action} again; with_transaction already did"
+                )
+                self.emit()
+            elif self.with_txn and s.expect.blocks_until is not None:
+                pass  # runs after the step that releases it (nothing blocks here)
+            else:
+                self.step(s, blocked=s.expect.blocks_until is not None)
+            for waiting in releases.get(s.index, []):
+                if self.with_txn:
+                    self.step(waiting)
+                elif waiting.action != "sleep":
+                    get = (
+                        f"await blocked_{waiting.index}"
+                        if self.aio
+                        else f"blocked_{waiting.index}.result()"
+                    )
+                    self.emit(f"{get}  # step {waiting.index} finishes once step {s.index} has run")
+                    self.emit()
+
+    def block_step(self, s: Step, block: object, handled: set[int]) -> None:
+        from .blocks import Block
+
+        assert isinstance(block, Block)
+        key = block.start.index
+        if not block.kept:
+            if key not in handled:
+                handled.add(key)
+                numbers = ", ".join(str(x.index) for x in block.steps)
+                self.emit(f"# Steps {numbers}: {block.session}'s transaction is left out. In the")
+                self.emit("# scenario it fails or is aborted; with_transaction would retry it by")
+                self.emit("# itself, which would change the outcome shown here.")
+                self.emit()
+            return
+        if s is not block.end:
+            return
+        name = f"txn_{s.index}"
+        numbers = ", ".join(str(x.index) for x in block.steps)
+        self.emit(f"# Steps {numbers}: {block.session}'s transaction, run by with_transaction")
+        self.emit("# (it retries on TransientTransactionError and retries the commit on")
+        self.emit("# UnknownTransactionCommitResult).")
+        self.callback(name, block.ops)
+        opts = block.start.txn or self.scenario.session(block.session).txn
+        args = ", ".join(filter(None, [name, txn_args(opts)]))
+        call = self.call(s, f"{self.session_var(s)}.with_transaction({args})")
+        call = call.replace('"commit"', '"with_transaction"', 1)
+        self.emit(f"{self.aw}{call}")
+        self.emit()
+
+
+def _header(scenario: Scenario, filename: str) -> str:
+    def wrap(text: str) -> str:
+        return "\n".join(textwrap.wrap(" ".join(text.split()), 88))
+
+    return Template(HEADER).substitute(
+        title=scenario.title,
+        name=scenario.name,
+        description=wrap(scenario.description).replace('"""', "'''"),
+        verdict=wrap(scenario.verdict).replace('"""', "'''"),
+        filename=filename,
+    )
+
+
+def export_script(
+    scenario: Scenario, *, aio: bool = False, with_transaction: bool = False, filename: str = ""
+) -> str:
+    """The scenario as a runnable Python script using pymongo."""
+    w = _Writer(scenario, aio, with_transaction)
+    for s in scenario.sessions:
+        w.names.session(s.name)
+    for c in scenario.setup.collections:
+        w.names.collection(c.name)
+    w.body()
+    setup = {
+        c.name: {
+            "documents": c.documents,
+            "indexes": [{"keys": i.keys, "unique": i.unique} for i in c.indexes],
+        }
+        for c in scenario.setup.collections
+    }
+    helpers = Template(HELPERS).substitute(
+        database=w.lit(scenario.setup.database),
+        setup=w.lit(setup),
+        parameters=w.lit(scenario.setup.parameters),
+    )
+    failpoint = any(s.action == "failPoint" for s in scenario.steps)
+    off = '    ${aw}client.admin.command({"configureFailPoint": "failCommand", "mode": "off"})\n'
+    prepare = PREPARE.replace("$failpoint_off", off if failpoint else "")
+    prepare = Template(prepare).substitute(
+        {
+            "def": "async def" if aio else "def",
+            "aw": "await " if aio else "",
+            "final_docs": (
+                'await client[DATABASE][name].find({}, sort=[("_id", 1)]).to_list()'
+                if aio
+                else 'list(client[DATABASE][name].find({}, sort=[("_id", 1)]))'
+            ),
+            "client": "AsyncMongoClient[dict[str, Any]]" if aio else "MongoClient[dict[str, Any]]",
+        }
+    )
+    parts = [
+        _header(scenario, filename or f"{scenario.name.replace('-', '_')}.py"),
+        _imports(w, aio),
+        helpers,
+        STEP_ASYNC if aio else STEP_SYNC,
+        prepare,
+        _play(w, aio),
+        MAIN_ASYNC if aio else MAIN_SYNC,
+    ]
+    return "".join(parts)
+
+
+def _imports(w: _Writer, aio: bool) -> str:
+    std = ["import asyncio", "import inspect", "import sys"] if aio else ["import sys"]
+    if w.uses_time:
+        std.append("import time")
+    std.append("from collections.abc import Callable")
+    if w.uses_pool:
+        std.append("from concurrent.futures import ThreadPoolExecutor")
+    std.append("from typing import Any")
+    std.extend(sorted(i for i in w.lit.imports if i.startswith("import ")))
+    names = ["AsyncMongoClient" if aio else "MongoClient", "WriteConcern"]
+    body = "\n".join(w.lines)
+    if "ReturnDocument" in body:
+        names.append("ReturnDocument")
+    third = sorted(i for i in w.lit.imports if i.startswith("from "))
+    third.append(f"from pymongo import {', '.join(sorted(names))}")
+    third.append("from pymongo.errors import PyMongoError")
+    if "ReadConcern(" in body:
+        third.append("from pymongo.read_concern import ReadConcern")
+    std_sorted = sorted(s for s in std if s.startswith("import ")) + sorted(
+        s for s in std if s.startswith("from ")
+    )
+    return (
+        "\nfrom __future__ import annotations\n\n"
+        + "\n".join(std_sorted)
+        + "\n\n"
+        + "\n".join(third)
+        + "\n"
+    )
+
+
+def _play(w: _Writer, aio: bool) -> str:
+    kw = "async def" if aio else "def"
+    client = "AsyncMongoClient" if aio else "MongoClient"
+    out = [
+        "",
+        "",
+        f"{kw} play(client: {client}[dict[str, Any]]) -> None:",
+        '    """The scenario\'s steps, in order, each on its own session."""',
+        "    db = client[DATABASE]",
+    ]
+    body = "\n".join(w.lines)
+    for name, var in w.names.collections.items():
+        if not re.search(rf"\b{var}\b", body):
+            continue
+        out.append(f"    {var} = db[{w.lit(name)}]")
+    used = [v for v in w.names.sessions.values() if re.search(rf"\b{v}\b", body)]
+    managers = [f"client.start_session() as {var}" for var in used]
+    if w.uses_pool:
+        managers.append("ThreadPoolExecutor() as pool")
+    out.append(f"    {'async with' if aio else 'with'} (")
+    out.extend(f"        {m}," for m in managers)
+    out.append("    ):")
+    out.extend(w.lines or [INDENT + "pass"])
+    while out and not out[-1].strip():
+        out.pop()
+    return "\n".join(out) + "\n"

@@ -1,0 +1,133 @@
+"""Headless runs: every step in order across sessions, each checked against its expectation."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from .actions import Outcome, Sessions
+from .matching import check, normalize
+from .model import Scenario, Step
+from .record import RunRecord, StepRecord
+from .setup import final_state, prepare, restore
+
+SETTLE_S = 0.3  # how long a step that should block is given to reach the server
+TIMEOUT_S = 10.0  # a step that has not finished by then is reported as stuck
+
+OnStep = Callable[[StepRecord], None]
+
+
+def _record(step: Step) -> StepRecord:
+    return StepRecord(
+        index=step.index,
+        session=step.session or "",
+        action=step.label(),
+        expected=step.expect.describe(),
+        note=step.note,
+    )
+
+
+def _fill(rec: StepRecord, step: Step, out: Outcome) -> None:
+    rec.outcome = out.summary
+    rec.ms = out.ms
+    rec.result = normalize(out.result)
+    if out.error is not None:
+        e = out.error
+        rec.error = {"code": e.code, "codeName": e.code_name, "labels": list(e.labels)}
+    rec.reason = check(step.expect, out.error, out.result)
+    rec.match = not rec.reason
+
+
+class ScenarioRunner:
+    def __init__(self, scenario: Scenario, sessions: Sessions, timeout: float) -> None:
+        self.scenario = scenario
+        self.sessions = sessions
+        self.timeout = timeout
+        self.records: dict[int, StepRecord] = {}
+        self.waiting: dict[int, asyncio.Task[Outcome]] = {}  # blocked steps, by index
+
+    async def run_steps(self, on_step: OnStep | None = None) -> list[StepRecord]:
+        for step in self.scenario.steps:
+            for index in self._waiting_for(step.index):
+                self.records[index].blocked = not self.waiting[index].done()
+            rec = self.records[step.index] = _record(step)
+            if step.expect.blocks_until is not None:
+                task = asyncio.create_task(self.sessions.run(step))
+                await asyncio.wait({task}, timeout=SETTLE_S)
+                self.waiting[step.index] = task
+                continue
+            try:
+                out = await asyncio.wait_for(self.sessions.run(step), self.timeout)
+            except TimeoutError:
+                rec.outcome = f"still running after {self.timeout:g}s"
+                rec.reason = "it blocked; the scenario expects it to finish"
+            else:
+                _fill(rec, step, out)
+            if on_step:
+                on_step(rec)
+            for index in self._waiting_for(step.index):
+                await self._resolve(index, on_step)
+        for index in list(self.waiting):  # pragma: no cover - the loader forbids this
+            await self._resolve(index, on_step)
+        return [self.records[s.index] for s in self.scenario.steps]
+
+    def _waiting_for(self, index: int) -> list[int]:
+        steps = {s.index: s for s in self.scenario.steps}
+        return [i for i in self.waiting if steps[i].expect.blocks_until == index]
+
+    async def _resolve(self, index: int, on_step: OnStep | None) -> None:
+        task = self.waiting.pop(index)
+        step = next(s for s in self.scenario.steps if s.index == index)
+        rec = self.records[index]
+        done, _ = await asyncio.wait({task}, timeout=self.timeout)
+        if not done:
+            task.cancel()
+            rec.outcome = f"still blocked {self.timeout:g}s after step {step.expect.blocks_until}"
+            rec.reason = "it never finished"
+        else:
+            _fill(rec, step, task.result())
+            if not rec.blocked and not rec.reason:
+                rec.reason = f"finished before step {step.expect.blocks_until}; expected it to wait"
+                rec.match = False
+        if on_step:
+            on_step(rec)
+
+
+async def run_on(
+    client: Any, scenario: Scenario, server: str, timeout: float, on_step: OnStep | None
+) -> RunRecord:
+    record = RunRecord(scenario.name, scenario.title, scenario.verdict, server=server)
+    prepared = await prepare(client, scenario)
+    record.sandbox = prepared.sandbox
+    record.notes.extend(prepared.notes)
+    sessions = Sessions(client, scenario)
+    try:
+        record.steps = await ScenarioRunner(scenario, sessions, timeout).run_steps(on_step)
+    finally:
+        await sessions.close()
+        await restore(client, scenario, prepared)
+    record.final = await final_state(client, scenario)
+    return record
+
+
+async def run_scenario(
+    scenario: Scenario,
+    uri: str | None = None,
+    *,
+    timeout: float = TIMEOUT_S,
+    on_step: OnStep | None = None,
+) -> RunRecord:
+    """Run a scenario against `uri`, or against a sandbox started for the run."""
+    from ..backend.connection import make_client, mask_uri
+
+    if uri is None:
+        from mongotx_sandbox import SandboxServer
+
+        async with SandboxServer() as sandbox_uri:
+            return await run_scenario(scenario, sandbox_uri, timeout=timeout, on_step=on_step)
+    client = make_client(uri)
+    try:
+        return await run_on(client, scenario, mask_uri(uri), timeout, on_step)
+    finally:
+        await client.close()
