@@ -19,6 +19,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--port", type=int, default=27017, help="port (0 picks a free one)")
     parser.add_argument("--replset", default="rs0", help="replica set name (default rs0)")
+    parser.add_argument(
+        "--standalone",
+        action="store_true",
+        help="behave as a standalone server (no replica set: no transactions)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log connections and errors")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
@@ -26,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     from .server import SandboxServer
 
     async def serve() -> None:
-        server = SandboxServer(args.host, args.port, args.replset)
+        server = SandboxServer(args.host, args.port, None if args.standalone else args.replset)
         try:
             uri = await server.start()
         except OSError as exc:

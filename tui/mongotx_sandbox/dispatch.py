@@ -83,7 +83,8 @@ async def handle(state: ServerState, conn: Connection, req: Request) -> dict[str
             reply["errorLabels"] = labels
     if req.more_to_come:
         return None
-    if name not in HELLO_NAMES or True:
+    if state.replset is not None:
+        # A standalone mongod sends no cluster time (causal-consistency spec).
         _stamp_times(state, reply, reply_ctx)
     return reply
 
@@ -378,6 +379,10 @@ async def _with_session(
     txn_number = body.get("txnNumber")
     if txn_number is None:
         return await _execute(spec, ctx, body)
+    if state.replset is None:
+        raise CommandError(
+            20, "Transaction numbers are only allowed on a replica set member or mongos"
+        )
     txn_number = int(txn_number)
     if "autocommit" not in body:
         return await _retryable_write(state, spec, name, ctx, session, body, txn_number)

@@ -25,7 +25,8 @@ log = logging.getLogger("mongotx_sandbox")
 class SandboxServer:
     """An in-process one-member replica set. `async with SandboxServer() as uri:`."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, replset: str = "rs0") -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, replset: str | None = "rs0") -> None:
+        """`replset=None` runs a standalone server (to show what transactions need)."""
         self.host = host
         self.port = port
         self.replset = replset
@@ -36,6 +37,8 @@ class SandboxServer:
 
     @property
     def uri(self) -> str:
+        if self.replset is None:
+            return f"mongodb://{self.state.host}/"
         return f"mongodb://{self.state.host}/?replicaSet={self.replset}"
 
     async def start(self) -> str:

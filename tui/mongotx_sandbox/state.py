@@ -50,7 +50,7 @@ class Stats:
 
 @dataclass
 class ServerState:
-    replset: str = "rs0"
+    replset: str | None = "rs0"  # None: a standalone server (no transactions)
     host: str = "127.0.0.1:27017"
     catalog: Catalog = field(default_factory=Catalog)
     clock: ClusterClock = field(default_factory=ClusterClock)

@@ -12,7 +12,7 @@ from .server import SandboxServer
 class ThreadedSandbox:
     """`with ThreadedSandbox() as uri:` — a sandbox that lives on a background thread."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, replset: str = "rs0") -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, replset: str | None = "rs0") -> None:
         self.server = SandboxServer(host, port, replset)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

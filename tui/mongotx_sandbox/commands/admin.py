@@ -42,23 +42,27 @@ def hello_reply(ctx: OpContext, body: dict[str, Any], legacy: bool) -> dict[str,
     if body.get("helloOk"):
         conn.hello_ok = True
         reply["helloOk"] = True
+    reply[("ismaster" if legacy else "isWritablePrimary")] = True
+    if state.replset is not None:
+        reply.update(
+            {
+                "hosts": [state.host],
+                "setName": state.replset,
+                "setVersion": 1,
+                "secondary": False,
+                "primary": state.host,
+                "me": state.host,
+                "electionId": state.election_id,
+                "lastWrite": {
+                    "opTime": {"ts": now, "t": Int64(1)},
+                    "lastWriteDate": wall,
+                    "majorityOpTime": {"ts": now, "t": Int64(1)},
+                    "majorityWriteDate": wall,
+                },
+            }
+        )
     reply.update(
         {
-            "topologyVersion": None,
-            "hosts": [state.host],
-            "setName": state.replset,
-            "setVersion": 1,
-            ("ismaster" if legacy else "isWritablePrimary"): True,
-            "secondary": False,
-            "primary": state.host,
-            "me": state.host,
-            "electionId": state.election_id,
-            "lastWrite": {
-                "opTime": {"ts": now, "t": Int64(1)},
-                "lastWriteDate": wall,
-                "majorityOpTime": {"ts": now, "t": Int64(1)},
-                "majorityWriteDate": wall,
-            },
             "maxBsonObjectSize": MAX_BSON_OBJECT_SIZE,
             "maxMessageSizeBytes": MAX_MESSAGE_SIZE,
             "maxWriteBatchSize": MAX_WRITE_BATCH_SIZE,
@@ -71,7 +75,6 @@ def hello_reply(ctx: OpContext, body: dict[str, Any], legacy: bool) -> dict[str,
             "ok": 1.0,
         }
     )
-    del reply["topologyVersion"]
     return reply
 
 
@@ -251,6 +254,8 @@ def _member(ctx: OpContext) -> dict[str, Any]:
 async def repl_set_get_status(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     """What `rs.status()` shows: one healthy primary."""
     state = ctx.state
+    if state.replset is None:
+        raise CommandError(76, "not running with --replSet")
     now = int_to_ts(state.clock.now())
     wall = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
     optime = {"ts": now, "t": Int64(1)}
@@ -288,6 +293,8 @@ async def repl_set_get_status(ctx: OpContext, body: dict[str, Any]) -> dict[str,
 @command("replSetGetConfig", admin_only=True)
 async def repl_set_get_config(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     """What `rs.conf()` shows: a one-member set."""
+    if ctx.state.replset is None:
+        raise CommandError(76, "not running with --replSet")
     return {
         "config": {
             "_id": ctx.state.replset,

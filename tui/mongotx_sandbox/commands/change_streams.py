@@ -268,6 +268,8 @@ _KNOWN_STAGES = frozenset(
 async def open_change_stream(
     ctx: OpContext, body: dict[str, Any], pipeline: list[dict[str, Any]], first_batch: int | None
 ) -> dict[str, Any]:
+    if ctx.state.replset is None:
+        raise CommandError(40573, "The $changeStream stage is only supported on replica sets")
     if next(iter(pipeline[0])) != "$changeStream":
         raise CommandError(40602, "$changeStream is only valid as the first stage in a pipeline.")
     options = pipeline[0]["$changeStream"] or {}
