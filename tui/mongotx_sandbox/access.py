@@ -89,6 +89,8 @@ class OpContext:
 
     # ---- catalog --------------------------------------------------------------------
     def collection(self, db: str, name: str) -> Collection | None:
+        if self.txn is not None:
+            self.txn.touched.add((db, name))
         coll = self.state.catalog.get(db, name)
         if coll is None and self.txn is not None:
             coll = self.txn.created.get((db, name))

@@ -16,7 +16,7 @@ from bson.binary import Binary
 from bson.int64 import Int64
 from bson.timestamp import Timestamp
 
-from . import commands
+from . import commands, locks
 from .access import OpContext
 from .clock import int_to_ts, ts_to_int
 from .errors import RETRIABLE_CODES, TRANSIENT_CODES, CommandError
@@ -543,6 +543,9 @@ async def _retryable_write(
 async def _execute(
     spec: commands.CommandSpec, ctx: OpContext, body: dict[str, Any]
 ) -> dict[str, Any]:
+    target = body.get(spec.name)
+    if isinstance(target, str) and ctx.state.ddl_pending:
+        await locks.before_statement(ctx, ctx.db, target)
     reply = await spec.handler(ctx, body)
     if spec.write and ctx.txn is None and "writeConcernError" not in reply:
         wce = write_concern_error(body)

@@ -75,6 +75,8 @@ class ServerState:
     next_connection_id: int = 1
     next_cursor_id: int = 1
     connections: dict[int, Any] = field(default_factory=dict)
+    # DDL commands waiting for the exclusive lock: (db, coll or None) -> set when done.
+    ddl_pending: dict[tuple[str, str | None], asyncio.Event] = field(default_factory=dict)
 
     # ---- sessions -------------------------------------------------------------------
     def session(self, lsid: dict[str, Any]) -> ServerSession:

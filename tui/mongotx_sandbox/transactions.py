@@ -50,6 +50,8 @@ class Transaction:
     )
     ops: list[TxnOp] = field(default_factory=list)
     created: dict[tuple[str, str], Collection] = field(default_factory=dict)
+    # Collections this transaction has used (it holds their intent locks until it ends).
+    touched: set[tuple[str, str]] = field(default_factory=set)
     locked: list[tuple[Collection, Hashable]] = field(default_factory=list)
     cursors: set[int] = field(default_factory=set)
     ended: asyncio.Event = field(default_factory=asyncio.Event)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import locks
 from ..access import OpContext, check_namespace
 from ..cursors import cursor_reply, open_cursor
 from ..errors import CommandError
@@ -14,19 +15,10 @@ from .registry import command
 
 
 async def _wait_for_transactions(ctx: OpContext, db: str, name: str | None) -> None:
-    """DDL needs the collection's exclusive lock: wait for open transactions that wrote to
-    it (reference §3.5, "Pending DDL Operations and Transactions")."""
-    while True:
-        blocker = None
-        for txn in ctx.state.open_transactions():
-            if txn is ctx.txn:
-                continue
-            if any(d == db and (name is None or n == name) for d, n in txn.writes):
-                blocker = txn
-                break
-        if blocker is None:
-            return
-        await ctx.wait_for(blocker)
+    """Take the exclusive lock (see locks.py). The DDL that follows makes its change without
+    awaiting anything, so releasing the pending lock here lets nothing in between."""
+    async with locks.exclusive(ctx, db, name):
+        pass
 
 
 _CREATE_OPTIONS = (
