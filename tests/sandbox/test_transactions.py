@@ -345,12 +345,18 @@ def test_release_wakes_waiting_write(
     )
     assert reply["ok"] == 1
     done = threading.Event()
+    outcome: dict[str, object] = {}
 
     def outside() -> None:
         other = MongoClient(uri)
-        other.test[coll.name].update_one({"_id": 1}, {"$inc": {"value": 1}})
-        other.close()
-        done.set()
+        try:
+            other.test[coll.name].update_one({"_id": 1}, {"$inc": {"value": 1}})
+            outcome["result"] = "applied"
+        except OperationFailure as exc:
+            outcome["result"] = exc.code
+        finally:
+            other.close()
+            done.set()
 
     thread = threading.Thread(target=outside)
     thread.start()
@@ -363,7 +369,14 @@ def test_release_wakes_waiting_write(
         raw.command({how: [lsid]})
     assert done.wait(5)
     thread.join()
-    assert coll.find_one({"_id": 1})["value"] == 11  # the transaction's write was rolled back
+    if how == "killAllSessions":
+        # It kills every session, the waiting write's implicit one too: that write is
+        # interrupted (11601) rather than applied.
+        assert outcome["result"] == 11601
+        assert coll.find_one({"_id": 1})["value"] == 10
+    else:
+        assert outcome["result"] == "applied"
+        assert coll.find_one({"_id": 1})["value"] == 11  # the transaction's write rolled back
 
 
 def test_async_client_transaction(uri: str) -> None:
@@ -460,3 +473,41 @@ def test_stale_read_then_conflict_on_deleted(client: MongoClient, coll) -> None:
         with pytest.raises(OperationFailure) as info:
             coll.update_one({"_id": 1}, {"$set": {"value": 0}}, session=s)
         assert info.value.code == 112
+
+
+def test_kill_sessions_interrupts_a_waiting_operation(
+    client: MongoClient, coll, raw: RawClient, uri: str
+) -> None:  # type: ignore[no-untyped-def]
+    """killSessions interrupts the session's running operation with 11601 (reference §5.2)."""
+    _seed(coll)
+    outcome: dict[str, object] = {}
+    lsid = new_lsid()
+    with client.start_session() as s:
+        s.start_transaction()
+        coll.update_one({"_id": 1}, {"$set": {"value": 0}}, session=s)
+
+        def blocked() -> None:
+            other = RawClient(uri)
+            outcome["reply"] = other.command(
+                {
+                    "update": coll.name,
+                    "updates": [{"q": {"_id": 1}, "u": {"$inc": {"value": 1}}}],
+                    "lsid": lsid,
+                },
+                db="test",
+            )
+            outcome["after"] = other.command({"ping": 1})  # the connection is still usable
+            other.close()
+
+        thread = threading.Thread(target=blocked)
+        thread.start()
+        time.sleep(0.3)
+        assert thread.is_alive()
+        raw.command({"killSessions": [lsid]})
+        thread.join(5)
+        assert not thread.is_alive()
+        reply = outcome["reply"]
+        assert reply["code"] == 11601 and reply["codeName"] == "Interrupted"
+        assert outcome["after"]["ok"] == 1
+        s.commit_transaction()
+    assert coll.find_one({"_id": 1})["value"] == 0  # the interrupted update never ran

@@ -220,6 +220,16 @@ async def _run(
         try:
             session.running = asyncio.current_task()
             reply = await _with_session(state, spec, name, ctx, session, body, reply_ctx)
+        except asyncio.CancelledError:
+            if not session.interrupted:
+                raise
+            # killSessions interrupted this operation (kill_sessions_local.cpp): an error
+            # reply, and the connection stays open.
+            session.interrupted = False
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            raise CommandError(11601, "operation was interrupted") from None
         finally:
             session.running = None
             session.checkout.release()

@@ -100,6 +100,7 @@ class ServerSession:
     retryable_is_txn: bool = False
     checkout: asyncio.Lock = field(default_factory=asyncio.Lock)
     running: asyncio.Task[Any] | None = None
+    interrupted: bool = False  # set by killSessions before it cancels `running`
 
     @property
     def state(self) -> TxnState:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -58,6 +59,11 @@ def _end(ctx: OpContext, lsid: dict[str, Any], reason: str) -> None:
     # reap it at the next session-cache refresh (reference §5.2: a safe simplification).
     if sess.txn is not None and sess.txn.open:
         ctx.state.abort(sess.txn, reason)
+    running = sess.running
+    if running is not None and running is not asyncio.current_task() and reason != "endSessions":
+        # killSessions interrupts the session's running operation with 11601 (reference §5.2).
+        sess.interrupted = True
+        running.cancel()
     for cursor_id, cursor in list(ctx.state.cursors.items()):
         if getattr(cursor, "lsid_key", None) == session_key(lsid):
             del ctx.state.cursors[cursor_id]
