@@ -166,6 +166,11 @@ async def interactive(skip_100k: bool) -> dict[str, str]:
 
 
 def main() -> None:
+    import os
+    import tempfile
+
+    # The workbench autosaves drafts: keep the benchmark's out of the user's data dir.
+    os.environ.setdefault("MONGOTX_TUI_DATA_DIR", tempfile.mkdtemp(prefix="mongotx-bench-"))
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

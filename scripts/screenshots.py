@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import tempfile
 from pathlib import Path
 
 from mongotx_tui import scenarios
@@ -24,6 +26,7 @@ SCENES = {
     "blocked-write": scenarios.blocked,
     "editor-invalid-input": scenarios.invalid_editor,
     "help": scenarios.help_screen,
+    "scenario": scenarios.scenario_conflict,
 }
 OUT = Path(__file__).resolve().parent.parent / "screenshots"
 
@@ -40,6 +43,8 @@ async def shoot(name: str, size: tuple[int, int], theme: str | None) -> Path:
 
 
 async def main() -> None:
+    # Drafts the scenes autosave go to a throwaway folder, not the user's data dir.
+    os.environ.setdefault("MONGOTX_TUI_DATA_DIR", tempfile.mkdtemp(prefix="mongotx-shots-"))
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", default="120x36")
     parser.add_argument("--theme", default=None, help="a Textual theme name, e.g. textual-light")

@@ -10,6 +10,8 @@ MODULES = [
     "mongotx_tui.scenario.cli",
     "mongotx_tui.scenario.runner",
     "mongotx_tui.scenario.export",
+    "mongotx_tui.scenario.play",
+    "mongotx_tui.scenario.save",
 ]
 CODE = """
 import importlib, sys

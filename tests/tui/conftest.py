@@ -7,5 +7,6 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def no_user_config(monkeypatch, tmp_path):
-    """A developer's own config never leaks into tests."""
+    """A developer's own config never leaks into tests, and drafts stay in tmp_path."""
     monkeypatch.setenv("MONGOTX_TUI_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("MONGOTX_TUI_DATA_DIR", str(tmp_path / "data"))

@@ -15,6 +15,7 @@ HEADLESS = [
     "mongotx_tui.model.lanes",
     "mongotx_tui.model.errors",
     "mongotx_tui.model.timeline",
+    "mongotx_tui.model.journal",
     "mongotx_tui.backend.connection",
     "mongotx_tui.backend.operations",
     "mongotx_tui.backend.sessions",

@@ -53,6 +53,7 @@ _conflict = scenarios.conflict
 _blocked = scenarios.blocked
 _invalid_editor = scenarios.invalid_editor
 _help = scenarios.help_screen
+_scenario_conflict = scenarios.scenario_conflict
 
 
 def _committed(pilot):
@@ -86,3 +87,9 @@ def test_help(snap_compare, deterministic):
 @pytest.mark.parametrize("size", list(SIZES))
 def test_committed_after_conflict(snap_compare, deterministic, size):
     assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=_committed)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_scenario_stepped_to_conflict(snap_compare, deterministic, size):
+    """write-conflict loaded with l and stepped with n up to B's WriteConflict."""
+    assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=_scenario_conflict)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ENV_CONFIG = "MONGOTX_TUI_CONFIG"
+ENV_DATA = "MONGOTX_TUI_DATA_DIR"
 
 
 def search_paths() -> list[Path]:
@@ -23,6 +24,20 @@ def search_paths() -> list[Path]:
     from platformdirs import user_config_path
 
     return [Path.cwd() / "mongotx-tui.toml", user_config_path("mongotx-tui") / "config.toml"]
+
+
+def data_dir() -> Path:
+    """Saved scenarios, drafts and exports live here (MONGOTX_TUI_DATA_DIR overrides it)."""
+    env = os.environ.get(ENV_DATA)
+    if env:
+        return Path(env)
+    from platformdirs import user_data_path
+
+    return user_data_path("mongotx-tui")
+
+
+def drafts_dir() -> Path:
+    return data_dir() / "drafts"
 
 
 @dataclass

@@ -69,6 +69,38 @@ WORKBENCH_KEYS: tuple[KeyDef, ...] = (
         "refresh", "f5", "refresh", "Refresh", False, "Re-read the committed panel and lane views"
     ),
     KeyDef("connect", "f2", "connect", "Connect", False, "Switch deployment (URI or the sandbox)"),
+    KeyDef(
+        "load-scenario",
+        "l",
+        "load_scenario",
+        "Load scenario",
+        False,
+        "Load a built-in scenario, a draft or a scenario file into the lanes",
+    ),
+    KeyDef(
+        "next-step",
+        "n",
+        "next_step",
+        "Next step",
+        True,
+        "Run the loaded scenario's next step (in its lane) and check it",
+    ),
+    KeyDef(
+        "save-scenario",
+        "w",
+        "save_scenario",
+        "Save scenario",
+        False,
+        "Save the workbench as a scenario file (the steps run, with their outcomes)",
+    ),
+    KeyDef(
+        "export-code",
+        "p",
+        "export_code",
+        "Export code",
+        False,
+        "Show the scenario as a pymongo script (sync, async, with_transaction); copy or save",
+    ),
 )
 
 QUEUE_KEYS: tuple[KeyDef, ...] = (

@@ -111,3 +111,53 @@ async def help_screen(pilot: Any) -> None:
 
 async def started(pilot: Any) -> None:
     await ready(pilot)
+
+
+async def load_scenario(pilot: Any, target: str) -> None:
+    """Open the picker (l) and load a built-in by name, or a file by typing its path."""
+    from textual.widgets import Input, OptionList
+
+    from .screens.scenarios import ScenarioPickerScreen
+
+    app = pilot.app
+    old = app.wb.play
+    await pilot.press("l")
+    await until(pilot, lambda: isinstance(app.screen, ScenarioPickerScreen))
+    screen = app.screen
+    listing = screen.query_one("#picker-list", OptionList)
+    if "/" in target:
+        screen.query_one("#picker-path", Input).value = target
+        await pilot.pause()
+        await pilot.click("#load")
+    else:
+        await until(pilot, lambda: listing.option_count > 2)
+        listing.highlighted = listing.get_option_index(target)
+        listing.focus()
+        await pilot.press("enter")
+    await until(pilot, lambda: app.wb.play is not None and app.wb.play is not old, 20)
+    await until(pilot, lambda: app.screen.query("LaneWidget"))
+
+
+async def next_steps(pilot: Any, count: int) -> None:
+    """Press n `count` times; wait until those steps have been checked."""
+    play = pilot.app.wb.play
+    want = min(play.total, play.position + count)
+    for _ in range(count):
+        await pilot.press("n")
+    await until(pilot, lambda: len(play.checks) >= want, 30)
+
+
+async def scenario_conflict(pilot: Any) -> None:
+    """The write-conflict scenario loaded and stepped to B's WriteConflict (steps 1-4)."""
+    app = pilot.app
+    await ready(pilot)
+    await load_scenario(pilot, "write-conflict")
+    # let the committed panel and its change stream settle first: the sessions they free
+    # go back to the pool before the lanes take theirs (stable lsids in snapshots)
+    await until(pilot, lambda: app.wb.watch_mode and app.wb.page.total is not None)
+    await pilot.pause(0.5)
+    await next_steps(pilot, 4)
+    await until(pilot, lambda: all(lane.view is not None for lane in app.wb.lanes[:1]))
+    await pilot.pause(0.2)
+    app.clear_notifications()
+    await pilot.pause(0.1)

@@ -2,7 +2,10 @@
 
 The UI calls these coroutines from async workers and re-renders when `notify` reports
 what changed: ("lane", lane_id), ("committed", None), ("timeline", None),
-("connection", None).
+("connection", None), ("scenario", None).
+
+Every step that runs is also written to `journal` (start order, outcome), which saving the
+workbench as a scenario and the autosaved drafts read.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..model.errors import ErrorInfo
+from ..model.journal import Journal, Played
 from ..model.lanes import LANE_COLOURS, LANE_NAMES, MAX_LANES, Lane, QueuedOp, TxnOptions
 from ..model.ops import OpSpec
 from ..model.timeline import EventKind, Timeline
@@ -71,6 +75,10 @@ class Workbench:
         self._changes_pending = False
         self._refresher: asyncio.Task[None] | None = None
         self._counter: asyncio.Task[None] | None = None
+        self.journal = Journal()
+        # The committed page when the journal began: a saved scenario's setup documents.
+        self.initial: tuple[str, str, list[dict[str, Any]], bool] | None = None
+        self.play: Any = None  # a loaded scenario (scenario.play.ScenarioPlay)
 
     # -- connection -----------------------------------------------------------------------
     @property
@@ -116,6 +124,11 @@ class Workbench:
                 pass
 
     async def close(self) -> None:
+        if self.play is not None and self.client is not None:
+            try:
+                await self.play.close()
+            except Exception:
+                pass
         for runner in self.runners.values():
             if runner.session is not None and not runner.lock.locked():
                 try:
@@ -160,6 +173,49 @@ class Workbench:
             self.runners[lane.id] = self._runner(lane)
         self.notify("lanes", lane.id)
         return lane
+
+    async def replace_lanes(self, sessions: list[tuple[str, TxnOptions]]) -> list[Lane]:
+        """End every lane's session and put one new lane per (name, options) in their place."""
+        for runner in self.runners.values():
+            runner._guard("loading a scenario")
+        for runner in list(self.runners.values()):
+            if runner.session is not None:
+                try:
+                    await runner.end_session()
+                except Exception:
+                    pass
+        self.runners.clear()
+        self.lanes = []
+        for name, options in sessions:
+            self._lane_ids += 1
+            colour = LANE_COLOURS[(len(self.lanes)) % len(LANE_COLOURS)]
+            lane = Lane(self._lane_ids, name, colour, txn_options=options)
+            self.lanes.append(lane)
+            if self.client is not None:
+                self.runners[lane.id] = self._runner(lane)
+        self.notify("lanes", None)
+        return self.lanes
+
+    async def load_scenario(self, scenario: Any) -> Any:
+        """Set the scenario up on this deployment and put its sessions and steps in lanes."""
+        from ..scenario.play import ScenarioPlay
+
+        if self.play is not None:
+            old, self.play = self.play, None
+            await old.close()
+        play = ScenarioPlay(self, scenario)
+        await play.load()
+        self.play = play
+        self.notify("scenario", None)
+        return play
+
+    # -- journal ------------------------------------------------------------------------
+    def journal_start(self, session: str, action: str, **fields: Any) -> Played:
+        if not self.journal.entries and self.play is None:
+            complete = self.page.number == 0 and len(self.page.docs) < PAGE_SIZE
+            docs = [dict(d) for d in self.page.docs]
+            self.initial = (self.db, self.collection, docs, complete)
+        return self.journal.start(session, action, **fields)
 
     def _runner(self, lane: Lane) -> LaneRunner:
         return LaneRunner(self.client, lane, self.db, self.clock, self.perf, self.scrub)
@@ -213,6 +269,8 @@ class Workbench:
         self._needs_transactions()
         runner = self.runner(lane_id)
         lane = runner.lane
+        runner._guard("start transaction")
+        entry = self.journal_start(lane.name, "startTransaction", txn=options)
         try:
             await runner.start_transaction(options)
         except LaneBusy:
@@ -220,9 +278,11 @@ class Workbench:
         except Exception as exc:
             info = error_info(exc, self.scrub)
             lane.last_error = info
+            self.journal.finish(entry, info)
             self._log(lane, EventKind.TXN, "startTransaction", info.one_line(), False, None)
             self.notify("lane", lane_id)
             return
+        self.journal.finish(entry)
         self._log(
             lane,
             EventKind.TXN,
@@ -241,18 +301,23 @@ class Workbench:
         item = item or lane.next_pending
         if item is None:
             return None
+        if item.spec is None:
+            raise LaneBusy(f"Step {item.step.index} of the scenario: n runs it in order")
         if item.spec.errors():
             raise LaneBusy("This operation has invalid fields; edit it first (enter)")
-        task = asyncio.current_task()
+        runner._guard("the next operation")
+        name = f"{lane.name}-out" if outside else lane.name
+        entry = self.journal_start(name, item.spec.kind.value, spec=item.spec.copy())
+        entry.outside = outside
         watcher = asyncio.get_running_loop().create_task(self._mark_waiting(lane, item))
         try:
             self.notify("lane", lane_id)
             await runner.run(item, outside=outside)
         finally:
             watcher.cancel()
-        del task
+            self.journal.finish(entry, item.error, item.result)
         where = "outside txn" if outside or not item.in_txn else f"txn {lane.txn_number}"
-        what = f"{item.spec.label(60, collection=False)} ({where})"
+        what = f"{item.label(60, collection=False)} ({where})"
         if item.error is None:
             self._log(lane, EventKind.OP, what, item.summary, True, item.duration_ms)
         else:
@@ -284,7 +349,12 @@ class Workbench:
         runner = self.runner(lane_id)
         lane = runner.lane
         txn = lane.txn_number
-        outcome, err, ms = await (runner.commit() if commit else runner.abort())
+        runner._guard("commit" if commit else "abort")
+        entry = self.journal_start(lane.name, "commit" if commit else "abort")
+        try:
+            outcome, err, ms = await (runner.commit() if commit else runner.abort())
+        finally:
+            self.journal.finish(entry, lane.last_error)
         verb = "commitTransaction" if commit else "abortTransaction"
         self._log(lane, EventKind.TXN, f"{verb} txn {txn}", outcome, err is None, ms)
         self.notify("lane", lane_id)
@@ -292,7 +362,12 @@ class Workbench:
 
     async def end_session(self, lane_id: int) -> None:
         runner = self.runner(lane_id)
-        await runner.end_session()
+        runner._guard("end session")
+        entry = self.journal_start(runner.lane.name, "endSession")
+        try:
+            await runner.end_session()
+        finally:
+            self.journal.finish(entry)
         self._log(
             runner.lane, EventKind.TXN, "endSession", "session returned to the pool", True, None
         )

@@ -49,7 +49,7 @@ class TxnOptions:
 
 @dataclass
 class QueuedOp:
-    spec: OpSpec
+    spec: OpSpec | None  # None only for a scenario step that is not an operation (see step)
     status: OpStatus = OpStatus.PENDING
     summary: str = ""
     error: ErrorInfo | None = None
@@ -58,6 +58,19 @@ class QueuedOp:
     in_txn: bool | None = None  # whether it ran inside a transaction
     waiting: bool = False  # running longer than the blocked threshold
     result: Any = None
+    step: Any = None  # the scenario Step this item plays (a loaded scenario), else None
+    check: str | None = None  # scenario: None until it ran, "" as expected, else the mismatch
+
+    @property
+    def editable(self) -> bool:
+        """An operation the editor can open (not a scenario's startTransaction, commit...)."""
+        return self.spec is not None
+
+    def label(self, width: int = 60, collection: bool = True) -> str:
+        if self.spec is not None:
+            return self.spec.label(width, collection=collection)
+        text = str(self.step.label()) if self.step is not None else "?"
+        return text if len(text) <= width else text[: width - 1] + "…"
 
 
 @dataclass
@@ -81,8 +94,9 @@ class Lane:
 
     @property
     def next_pending(self) -> QueuedOp | None:
+        """The next operation the user queued (a loaded scenario's steps run with n)."""
         for item in self.queue:
-            if item.status is OpStatus.PENDING:
+            if item.status is OpStatus.PENDING and item.step is None:
                 return item
         return None
 

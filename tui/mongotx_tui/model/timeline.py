@@ -25,6 +25,7 @@ class TimelineEvent:
     outcome: str  # result summary, or code codeName [labels]
     ok: bool = True
     duration_ms: float | None = None
+    check: str | None = None  # a scenario step: "" as expected, else the mismatch
 
 
 class Timeline:
@@ -45,9 +46,10 @@ class Timeline:
         outcome: str,
         ok: bool = True,
         duration_ms: float | None = None,
+        check: str | None = None,
     ) -> TimelineEvent:
         self._seq += 1
-        event = TimelineEvent(self._seq, at, lane, kind, what, outcome, ok, duration_ms)
+        event = TimelineEvent(self._seq, at, lane, kind, what, outcome, ok, duration_ms, check)
         self._events.append(event)
         for listener in self.listeners:
             listener(event)

@@ -43,13 +43,21 @@ def txn_kwargs(opts: TxnOptions) -> dict[str, Any]:
 
 
 class Sessions:
-    """One LaneRunner per scenario session, all on one client."""
+    """One LaneRunner per scenario session, all on one client (the workbench passes its
+    lanes' runners; headless runs make their own)."""
 
-    def __init__(self, client: AsyncMongoClient[dict[str, Any]], scenario: Scenario) -> None:
+    def __init__(
+        self,
+        client: AsyncMongoClient[dict[str, Any]],
+        scenario: Scenario,
+        runners: dict[str, LaneRunner] | None = None,
+    ) -> None:
         self.client = client
         self.scenario = scenario
-        self.runners: dict[str, LaneRunner] = {}
+        self.runners: dict[str, LaneRunner] = dict(runners or {})
         for i, s in enumerate(scenario.sessions):
+            if s.name in self.runners:
+                continue
             lane = Lane(id=i + 1, name=s.name, colour="", txn_options=s.txn)
             self.runners[s.name] = LaneRunner(
                 client, lane, scenario.setup.database, time.time, time.perf_counter
@@ -63,10 +71,11 @@ class Sessions:
                 except Exception:
                     pass
 
-    async def run(self, step: Step) -> Outcome:
+    async def run(self, step: Step, item: QueuedOp | None = None) -> Outcome:
+        """Run the step; an operation runs as `item` when given (the workbench's queue item)."""
         t0 = time.perf_counter()
         try:
-            out = await self._run(step)
+            out = await self._run(step, item)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -77,7 +86,7 @@ class Sessions:
             out.summary = out.error.one_line()
         return out
 
-    async def _run(self, step: Step) -> Outcome:
+    async def _run(self, step: Step, item: QueuedOp | None = None) -> Outcome:
         if step.action == "sleep":
             await asyncio.sleep(step.seconds)
             return Outcome(summary=f"slept {step.seconds:g}s")
@@ -86,7 +95,7 @@ class Sessions:
             return Outcome(result=await self.client.admin.command(cmd), summary="fail point set")
         runner = self.runners[step.session or ""]
         if step.spec is not None:
-            item = await runner.run(QueuedOp(step.spec))
+            item = await runner.run(item or QueuedOp(step.spec))
             return Outcome(item.error, item.result, item.summary, item.duration_ms)
         if step.action == "startTransaction":
             await runner.start_transaction(step.txn)

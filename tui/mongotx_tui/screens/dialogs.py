@@ -144,8 +144,10 @@ class HelpScreen(ModalScreen[None]):
             "\nLanes are sessions. Start a transaction (t), queue operations (a), step them (s)"
             " and commit (c) or abort (x). The committed panel shows what a reader outside any"
             " transaction sees; each lane shows what its transaction reads, with ~ changed,"
-            " + inserted, - not visible. Remap keys by id in the config file's [keymap] table.\n"
-            + self.keymap_note,
+            " + inserted, - not visible. Load a scenario (l) and run it step by step (n): each"
+            " step shows ✓ as expected or ✗ what it expected; w saves the workbench as a"
+            " scenario, p exports it as a pymongo script. Remap keys by id in the config"
+            " file's [keymap] table.\n" + self.keymap_note,
             style="dim",
         )
         with Vertical(id="help-dialog", classes="dialog"):

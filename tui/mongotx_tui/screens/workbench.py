@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, HorizontalScroll
@@ -17,7 +21,7 @@ from ..keys import WORKBENCH_KEYS, bindings
 from ..model.lanes import TxnState
 from ..model.literals import format_value
 from ..widgets.documents import CommittedPanel
-from ..widgets.lane import LaneWidget
+from ..widgets.lane import LaneWidget, QueueList
 from ..widgets.timeline import TimelineTable
 
 if TYPE_CHECKING:
@@ -37,11 +41,16 @@ class WorkbenchScreen(Screen[None]):
         self._flush_scheduled = False
         self.ready = False  # connected and the first page shown
         self.committed_shown_at: float | None = None  # perf time of the last panel update
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(wb.clock()))
+        self.started = stamp  # names this run's draft file
+        self.draft_path: Path | None = None  # the draft last written
+        self._draft_version: object = None
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Static("connecting…", id="deployment", markup=False)
         yield Static("", id="notice", markup=False)
+        yield Static("", id="scenario-banner")
         yield HorizontalScroll(id="lanes")
         with Horizontal(id="bottom"):
             yield CommittedPanel()
@@ -50,6 +59,7 @@ class WorkbenchScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#notice").display = False
+        self.query_one("#scenario-banner").display = False
         self.wb.notify = self._on_backend
         self.set_interval(0.2, self._tick)
         self.connect_worker()
@@ -73,11 +83,15 @@ class WorkbenchScreen(Screen[None]):
             self._show_committed()
         if "timeline" in kinds:
             self._show_timeline()
+        if "scenario" in kinds or "lanes" in kinds:
+            self._show_scenario()
         lanes = {lane_id for k, lane_id in dirty if k == "lane" and lane_id is not None}
-        if "committed" in kinds:
+        if "committed" in kinds or "scenario" in kinds:
             lanes |= {lane.id for lane in self.wb.lanes}
         for lane_id in lanes:
             self._show_lane(lane_id)
+        if kinds & {"lane", "lanes"}:
+            self.autosave_draft()
 
     def _show_deployment(self) -> None:
         d = self.wb.deployment
@@ -113,16 +127,21 @@ class WorkbenchScreen(Screen[None]):
             self._show_lane(lane.id)
 
     def _lane_widget(self, lane_id: int) -> LaneWidget | None:
+        """The lane's widget once it is composed (lanes mount while a scenario loads)."""
         try:
-            return self.query_one(f"#lane-{lane_id}", LaneWidget)
+            widget = self.query_one(f"#lane-{lane_id}", LaneWidget)
         except Exception:
             return None
+        return widget if widget.query(QueueList) else None
 
     def _show_lane(self, lane_id: int, full: bool = True) -> None:
         widget = self._lane_widget(lane_id)
         if widget is None:
             return
         widget.set_class(lane_id == self.active_lane_id, "-active")
+        play = self.wb.play
+        step = play.next_step if play is not None else None
+        widget.next_step = step.index if step is not None else None
         lifetime = self.wb.deployment.lifetime_limit_s if self.wb.deployment else 60.0
         widget.update_lane(self.wb.clock(), lifetime, self.wb.page.docs, full=full)
 
@@ -251,6 +270,16 @@ class WorkbenchScreen(Screen[None]):
         if not (0 <= event.index < len(queue)):
             return
         item = queue[event.index]
+        if item.step is not None and event.action != "duplicate":
+            self.notify(
+                f"Step {item.step.index} belongs to the scenario and stays as it is; "
+                "duplicate it (d) to change a copy",
+                severity="warning",
+            )
+            return
+        if item.spec is None:
+            self.notify("Only operations can be duplicated", severity="warning")
+            return
         if event.action == "edit":
             from .editor import EditorScreen
 
@@ -267,7 +296,7 @@ class WorkbenchScreen(Screen[None]):
 
             self.app.push_screen(EditorScreen(lane.name, item.spec), edited)
         elif event.action == "duplicate":
-            self.wb.enqueue(lane.id, item.spec.copy(), event.index + 1)
+            self.wb.enqueue(lane.id, item.spec.copy(), len(queue) if item.step else event.index + 1)
         elif event.action == "delete":
             if item.status.value == "running":
                 self.notify("It is running; it can't be deleted now", severity="warning")
@@ -296,17 +325,22 @@ class WorkbenchScreen(Screen[None]):
             if spec is not None:
                 self.wb.enqueue(lane_id, spec)
 
-        last = lane.queue[-1].spec.copy() if lane.queue else None
+        specs = [item.spec for item in lane.queue if item.spec is not None]
+        last = specs[-1].copy() if specs else None
         self.app.push_screen(
             EditorScreen(lane.name, last, title=f"New operation in lane {lane.name}"), queued
         )
+
+    def _nothing_pending(self) -> None:
+        hint = "; n runs the scenario's next step" if self.wb.play is not None else ""
+        self.notify(f"Nothing pending in this lane: add an operation (a){hint}", severity="warning")
 
     def action_step(self) -> None:
         lane_id = self._lane_id()
         if lane_id is None:
             return
         if self.wb.lane(lane_id).next_pending is None:
-            self.notify("Nothing pending in this lane: add an operation (a)", severity="warning")
+            self._nothing_pending()
             return
         self._run(lane_id, "step", lambda: self.wb.step(lane_id))
 
@@ -315,7 +349,7 @@ class WorkbenchScreen(Screen[None]):
         if lane_id is None:
             return
         if self.wb.lane(lane_id).next_pending is None:
-            self.notify("Nothing pending in this lane: add an operation (a)", severity="warning")
+            self._nothing_pending()
             return
         self._run(lane_id, "outside", lambda: self.wb.step(lane_id, outside=True))
 
@@ -426,6 +460,227 @@ class WorkbenchScreen(Screen[None]):
             self.connect_worker(uri or None)
 
         self.app.push_screen(ConnectScreen(current), chosen)
+
+    # -- scenarios ---------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "next_step" and self.wb.play is None:
+            return False  # hidden from the footer until a scenario is loaded
+        return True
+
+    def _show_scenario(self) -> None:
+        banner = self.query_one("#scenario-banner", Static)
+        play = self.wb.play
+        banner.display = play is not None
+        self.refresh_bindings()
+        if play is None:
+            return
+        sc = play.scenario
+        text = Text(no_wrap=False, overflow="ellipsis")
+        text.append("Scenario ", style="dim")
+        text.append(sc.title, style="bold")
+        text.append(f" ({sc.name})", style="dim")
+        banner.set_class(play.finished and play.passed, "-passed")
+        banner.set_class(play.finished and not play.passed, "-failed")
+        if play.finished:
+            mark = "✓" if play.passed else "✗"
+            text.append(
+                f"  {mark} {play.summary()}", style="bold green" if play.passed else "bold red"
+            )
+            text.append("\nVerdict: ", style="bold")
+            text.append(sc.verdict)
+        else:
+            step = play.next_step
+            text.append(f" · {play.summary()}", style="dim")
+            if step is not None:
+                who = f"{step.session}: " if step.session else ""
+                text.append("\nnext ", style="dim")
+                text.append(f"{step.index}. {who}{step.label()}", style="bold")
+                text.append(f" → expect {step.expect.describe()}", style="dim")
+                text.append("  (n)", style="dim")
+            elif len(play.checks) < play.total:
+                text.append("\nwaiting for the last steps to finish…", style="dim")
+            if sc.teaches:
+                text.append("\nTeaches: ", style="dim")
+                text.append(" · ".join(sc.teaches))
+        banner.update(text)
+
+    def action_load_scenario(self) -> None:
+        from ..config import drafts_dir
+        from .scenarios import ScenarioPickerScreen
+
+        def chosen(target: str | None) -> None:
+            if target:
+                self.load_scenario_worker(target)
+
+        self.app.push_screen(ScenarioPickerScreen(drafts_dir()), chosen)
+
+    @work(exclusive=True, group="scenario-load", exit_on_error=False, description="load scenario")
+    async def load_scenario_worker(self, target: str) -> None:
+        from ..scenario.loader import ScenarioError, load_scenario
+
+        if self.wb.client is None:
+            self.notify("Not connected yet", severity="warning")
+            return
+        try:
+            scenario = await asyncio.to_thread(load_scenario, target)
+        except FileNotFoundError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        except ScenarioError as exc:
+            self.notify(f"Malformed scenario:\n{exc}", severity="error", markup=False, timeout=15)
+            return
+        self.workers.cancel_group(self, "scenario-steps")
+        # the setup drops the collections: stop watching first, watch again once it is done
+        self.workers.cancel_group(self, "watch")
+        try:
+            await self.wb.load_scenario(scenario)
+        except LaneBusy as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
+        except Exception as exc:
+            from ..backend.operations import error_info
+
+            info = error_info(exc, self.wb.scrub)
+            self.notify(f"Setup failed: {info.headline}: {info.message}", severity="error")
+            return
+        await self._flush()
+        await self.open_collection(self.wb.db, self.wb.collection)
+        if self.wb.lanes:
+            self._focus_lane(self.wb.lanes[0].id)
+        self.notify(f"Loaded {scenario.title}: press n to run each step", markup=False)
+
+    def action_next_step(self) -> None:
+        play = self.wb.play
+        if play is None:
+            self.notify("Load a scenario first (l)", severity="warning")
+            return
+        if play.finished:
+            self.notify(f"The scenario is over: {play.summary()}", markup=False)
+            return
+        step = play.take_next()
+        if step is None:
+            self.notify("Every step has started; waiting for the last ones to finish")
+            return
+        lane_id = play.lane_ids.get(step.session or "")
+        if lane_id is not None:
+            if lane_id != self.active_lane_id:
+                self._focus_lane(lane_id)
+            widget = self._lane_widget(lane_id)
+            item = play.items.get(step.index)
+            queue = self.wb.lane(lane_id).queue
+            at = next((i for i, x in enumerate(queue) if x is item), None)
+            if widget is not None and at is not None:
+                widget.queue.highlighted = at  # the step that runs now
+
+        async def run() -> None:
+            try:
+                await play.run(step)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                from ..backend.operations import error_info
+
+                info = error_info(exc, self.wb.scrub)
+                self.notify(f"Step {step.index}: {info.headline}: {info.message}", severity="error")
+            self._on_backend("scenario", None)
+            if play.finished and play is self.wb.play:
+                mark = "✓" if play.passed else "✗"
+                self.notify(
+                    f"{mark} {play.summary()}\n{play.scenario.verdict}",
+                    title="Scenario finished",
+                    severity="information" if play.passed else "warning",
+                    markup=False,
+                    timeout=10,
+                )
+
+        self._on_backend("scenario", None)
+        self.run_worker(
+            run(), group="scenario-steps", exit_on_error=False, description=f"step {step.index}"
+        )
+
+    def _scenario_stamp(self) -> str:
+        return time.strftime("%Y%m%d-%H%M%S", time.localtime(self.wb.clock()))
+
+    def action_save_scenario(self) -> None:
+        from ..config import data_dir
+        from ..scenario.save import has_steps
+        from .scenarios import SaveScenarioScreen
+
+        if not has_steps(self.wb):
+            self.notify("Nothing ran yet: run some steps, then save them", severity="warning")
+            return
+        name = self.wb.play.scenario.name if self.wb.play is not None else "workbench"
+        default = data_dir() / "scenarios" / f"{name}-{self._scenario_stamp()}.yaml"
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self.save_scenario_worker(Path(path).expanduser())
+
+        self.app.push_screen(SaveScenarioScreen(default, len(self.wb.journal)), chosen)
+
+    @work(exclusive=True, group="scenario-save", exit_on_error=False, description="save scenario")
+    async def save_scenario_worker(self, path: Path) -> None:
+        from ..scenario.loader import ScenarioError, parse_scenario
+        from ..scenario.save import workbench_yaml, write_atomic
+
+        text = workbench_yaml(self.wb)
+        try:
+            parse_scenario(text, str(path))
+        except ScenarioError as exc:  # should not happen: report it rather than write it
+            self.notify(f"Cannot save: {exc}", severity="error", markup=False)
+            return
+        try:
+            await asyncio.to_thread(write_atomic, path, text)
+        except OSError as exc:
+            self.notify(f"Cannot write {path}: {exc.strerror}", severity="error", markup=False)
+            return
+        self.saved_path = path
+        self.notify(f"Saved {len(self.wb.journal)} steps to {path}", markup=False)
+
+    @work(exclusive=True, group="draft", exit_on_error=False, description="autosave draft")
+    async def autosave_draft(self) -> None:
+        """The workbench as a draft scenario after every change (atomic: temp + rename)."""
+        from ..config import drafts_dir
+        from ..scenario.save import has_steps, workbench_yaml, write_atomic
+
+        await asyncio.sleep(0.2)  # coalesce a burst of changes into one write
+        wb = self.wb
+        if not has_steps(wb, pending=True):
+            return
+        text = workbench_yaml(wb, pending=True, title=f"Draft of {self.started}")
+        if text == self._draft_version:
+            return
+        path = drafts_dir() / f"draft-{self.started}.yaml"
+        try:
+            await asyncio.to_thread(write_atomic, path, text)
+        except OSError as exc:
+            self.notify(f"Cannot write the draft {path}: {exc.strerror}", severity="warning")
+            return
+        self._draft_version = text
+        self.draft_path = path
+
+    def action_export_code(self) -> None:
+        from ..config import data_dir
+        from ..scenario.loader import ScenarioError, parse_scenario
+        from ..scenario.save import has_steps, workbench_yaml
+        from .scenarios import ExportScreen
+
+        play = self.wb.play
+        if play is not None:
+            scenario, source = play.scenario, f"The loaded scenario, {play.scenario.source}"
+        elif has_steps(self.wb):
+            try:
+                scenario = parse_scenario(workbench_yaml(self.wb), "<workbench>")
+            except ScenarioError as exc:
+                self.notify(f"Cannot export: {exc}", severity="error", markup=False)
+                return
+            source = "The workbench saved as a scenario: the steps that ran, with their outcomes"
+        else:
+            self.notify(
+                "Nothing to export: load a scenario (l) or run some steps", severity="warning"
+            )
+            return
+        self.app.push_screen(ExportScreen(scenario, data_dir() / "exports", source))
 
     @on(CommittedPanel.Selected)
     def _doc_selected(self, event: CommittedPanel.Selected) -> None:

@@ -67,6 +67,7 @@ class LaneWidget(Vertical):
         super().__init__(id=f"lane-{lane.id}", classes=f"lane lane-{lane.colour}")
         self.lane = lane
         self.border_title = f"Lane {lane.name}"
+        self.next_step: int | None = None  # a loaded scenario's next step number
 
     def compose(self) -> ComposeResult:
         yield Static(classes="lane-header")
@@ -98,9 +99,10 @@ class LaneWidget(Vertical):
             tick = (
                 int((now - (item.started_at or now)) * 10) if item.status.value == "running" else 0
             )
+            is_next = item.step is not None and item.step.index == self.next_step
             sigs.append(
                 (
-                    item.spec.id,
+                    item.spec.id if item.spec is not None else -id(item),
                     id(item),
                     item.status,
                     item.summary,
@@ -108,7 +110,9 @@ class LaneWidget(Vertical):
                     item.waiting,
                     tick,
                     width,
-                    tuple(item.spec.texts.items()),
+                    tuple(item.spec.texts.items()) if item.spec is not None else (),
+                    item.check,
+                    is_next,
                 )
             )
         old = getattr(self, "_sigs", None)
@@ -125,12 +129,15 @@ class LaneWidget(Vertical):
             for i, (o, n) in enumerate(zip(old, sigs, strict=True)):
                 if o != n:
                     queue.replace_option_prompt_at_index(
-                        i, queue_item(i + 1, lane.queue[i], now, width)
+                        i, queue_item(i + 1, lane.queue[i], now, width, n[-1])
                     )
         else:
             highlighted = queue.highlighted
             queue.set_options(
-                [Option(queue_item(i + 1, item, now, width)) for i, item in enumerate(lane.queue)]
+                [
+                    Option(queue_item(i + 1, item, now, width, sig[-1]))
+                    for i, (item, sig) in enumerate(zip(lane.queue, sigs, strict=True))
+                ]
             )
             queue.highlighted = min(highlighted if highlighted is not None else 0, len(sigs) - 1)
         self._sigs = sigs

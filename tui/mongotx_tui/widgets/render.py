@@ -53,13 +53,15 @@ def fmt_ms(ms: float | None) -> str:
     return f"{ms:.0f} ms"
 
 
-def queue_item(index: int, item: QueuedOp, now: float, width: int) -> Text:
-    label = item.spec.label(max(10, width - 4))
+def queue_item(index: int, item: QueuedOp, now: float, width: int, is_next: bool = False) -> Text:
+    label = item.label(max(10, width - 4))
+    if item.step is not None:
+        return scenario_item(item, label, now, is_next)
     text = Text(no_wrap=True, overflow="ellipsis")
     if item.status is OpStatus.PENDING:
         text.append(f"{index} · ", style="dim")
         text.append(label)
-        errors = item.spec.errors()
+        errors = item.spec.errors() if item.spec is not None else {}
         if errors:
             text.append("\n   ✗ invalid: " + ", ".join(errors), style="red")
         return text
@@ -91,6 +93,56 @@ def queue_item(index: int, item: QueuedOp, now: float, width: int) -> Text:
     if err.labels:
         text.append(" ")
         text.append_text(badges(err.labels))
+    return text
+
+
+def scenario_item(item: QueuedOp, label: str, now: float, is_next: bool) -> Text:
+    """A loaded scenario's step: its number in the scenario, what it expects, and once it
+    ran whether it did what the scenario expects (✓ as expected / ✗ expected X, got Y)."""
+    step = item.step
+    text = Text(no_wrap=True, overflow="ellipsis")
+    number = f"{step.index}"
+    if item.status is OpStatus.PENDING:
+        if is_next:
+            text.append(f"{number} ▶ ", style="bold cyan")
+            text.append(label, style="bold")
+        else:
+            text.append(f"{number} · ", style="dim")
+            text.append(label)
+        expect = step.expect
+        if expect.error is not None or expect.blocks_until is not None:
+            text.append(f"\n   expect {expect.describe()}", style="dim")
+        return text
+    if item.status is OpStatus.RUNNING:
+        elapsed = max(0.0, now - (item.started_at or now))
+        frame = SPINNER[int(elapsed * 10) % len(SPINNER)]
+        text.append(f"{number} {frame} ", style="bold yellow")
+        text.append(label, style="bold")
+        if item.waiting:
+            until = step.expect.blocks_until
+            why = f" (the scenario expects it to wait for step {until})" if until else ""
+            text.append(
+                f"\n   ⏳ waiting {elapsed:.1f} s: blocked by the server{why}", style="yellow"
+            )
+        else:
+            text.append(f"\n   running {elapsed:.1f} s", style="yellow")
+        return text
+    outcome = item.summary if item.error is None else item.error.one_line()
+    if item.check is None:
+        text.append(f"{number} … ", style="dim")
+        text.append(label)
+        text.append(f"\n   {outcome}", style="dim")
+        return text
+    if item.check == "":
+        text.append(f"{number} ✓ ", style="bold green")
+        text.append(label)
+        text.append("\n   ✓ as expected", style="bold green")
+        text.append(f" · {outcome}", style="green" if item.error is None else "red")
+        return text
+    text.no_wrap = False
+    text.append(f"{number} ✗ ", style="bold red")
+    text.append(label)
+    text.append(f"\n   ✗ {item.check}", style="bold red")
     return text
 
 

@@ -86,7 +86,13 @@ class TimelineTable(DataTable[Text | str]):
         name = {"server": "db", "": "·"}.get(ev.lane, ev.lane)
         lane = Text(name, style=f"bold {colours.get(ev.lane, '')}".strip())
         style = KIND_STYLE[ev.kind] if ev.ok else "red"
-        outcome = Text(ev.outcome, style=style, no_wrap=True, overflow="ellipsis")
+        if ev.check is None:
+            outcome = Text(ev.outcome, style=style, no_wrap=True, overflow="ellipsis")
+        elif ev.check == "":  # a scenario step that did what the scenario expects
+            outcome = Text("✓ ", style="bold green", no_wrap=True, overflow="ellipsis")
+            outcome.append(ev.outcome, style=style)
+        else:
+            outcome = Text(f"✗ {ev.check}", style="bold red", no_wrap=True, overflow="ellipsis")
         what = Text(ev.what, style=KIND_STYLE[ev.kind], no_wrap=True, overflow="ellipsis")
         if self._compact:
             self.add_row(lane, outcome, what, key=str(ev.seq))

@@ -1,0 +1,292 @@
+"""A scenario played in the workbench, one step at a time, in the scenario's order.
+
+`load()` sets the scenario up on the workbench's deployment and puts one lane per session,
+each with its steps. The UI takes the next step (`take_next`, synchronous, so steps are
+taken in order however fast the key is pressed) and runs it in a worker of its own
+(`run`). A step waits until the previous one has finished; a `blocks_until` step lets the
+next one start once it has reached the server and keeps running, and the step it waits for
+finishes only when it has. Each outcome is checked against the step's expectation as it
+finishes: on the lane's item, on a timeline row and in the journal. No textual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from ..model.errors import ErrorInfo
+from ..model.lanes import OpStatus, QueuedOp
+from ..model.timeline import EventKind
+from .actions import Outcome, Sessions
+from .matching import check
+from .setup import Prepared, prepare, restore
+
+if TYPE_CHECKING:
+    from ..backend.workbench import Workbench
+    from .model import Scenario, Step
+
+SETTLE_S = 0.3  # a step that should block is given this long to reach the server
+STUCK_S = 10.0  # a step that has not finished by then lets the next one go
+
+
+def mismatch_text(step: Step, outcome: str, reason: str) -> str:
+    """What the user reads on a mismatch: `expected error 112 WriteConflict, got ok`."""
+    if "block" in reason or "wait" in reason or "finished before" in reason:
+        return reason
+    expected = step.expect.describe()
+    if step.expect.blocks_until is not None:
+        expected = expected.split(", then ", 1)[-1]
+    return f"expected {expected}, got {outcome}"
+
+
+class ScenarioPlay:
+    def __init__(self, wb: Workbench, scenario: Scenario) -> None:
+        self.wb = wb
+        self.scenario = scenario
+        self.prepared: Prepared | None = None
+        self.items: dict[int, QueuedOp] = {}  # step index -> its item in a lane
+        self.lane_ids: dict[str, int] = {}  # session -> lane id
+        self.position = 0  # steps taken so far
+        self.checks: dict[int, str] = {}  # finished steps: "" as expected, else the mismatch
+        self.outcomes: dict[int, str] = {}
+        self.blocked: dict[int, bool] = {}  # blocks_until steps still running at their step
+        self._tasks: dict[int, asyncio.Future[Outcome]] = {}
+        self._released: dict[int, asyncio.Event] = {}
+        self.sessions: Sessions | None = None
+        self.finished = False
+        self.restored = False
+
+    # -- loading ----------------------------------------------------------------------
+    async def load(self) -> None:
+        wb, scenario = self.wb, self.scenario
+        self.prepared = await prepare(wb.client, scenario)
+        wb.db = scenario.setup.database
+        wb.collection = scenario.default_collection
+        lanes = await wb.replace_lanes([(s.name, replace(s.txn)) for s in scenario.sessions])
+        for lane in lanes:
+            self.lane_ids[lane.name] = lane.id
+        for step in scenario.steps:
+            if step.session:
+                item = QueuedOp(step.spec, step=step)
+                self.items[step.index] = item
+                wb.lane(self.lane_ids[step.session]).queue.append(item)
+        runners = {name: wb.runner(lane_id) for name, lane_id in self.lane_ids.items()}
+        self.sessions = Sessions(wb.client, scenario, runners)
+        wb.journal.clear()
+        wb.initial = None
+        wb.timeline.add(
+            wb.clock(), "", EventKind.INFO, f"scenario {scenario.name}", scenario.title, True
+        )
+        for note in self.prepared.notes:
+            wb.timeline.add(wb.clock(), "", EventKind.INFO, "scenario setup", note, False)
+        wb.notify("lanes", None)
+        wb.notify("timeline", None)
+
+    async def close(self) -> None:
+        """Cancel what still runs and put the server back (parameters, fail point)."""
+        for task in self._tasks.values():
+            if not task.done():
+                task.cancel()
+        await self._restore()
+
+    async def _restore(self) -> None:
+        if self.restored or self.prepared is None:
+            return
+        self.restored = True
+        try:
+            await restore(self.wb.client, self.scenario, self.prepared)
+        except Exception as exc:
+            from ..backend.operations import error_info
+
+            info = error_info(exc, self.wb.scrub)
+            self.wb.timeline.add(
+                self.wb.clock(), "", EventKind.INFO, "scenario restore", info.one_line(), False
+            )
+            self.wb.notify("timeline", None)
+
+    # -- state ------------------------------------------------------------------------
+    @property
+    def total(self) -> int:
+        return len(self.scenario.steps)
+
+    @property
+    def next_step(self) -> Step | None:
+        steps = self.scenario.steps
+        return steps[self.position] if self.position < len(steps) else None
+
+    @property
+    def matched(self) -> int:
+        return sum(1 for reason in self.checks.values() if not reason)
+
+    @property
+    def passed(self) -> bool:
+        return self.finished and self.matched == self.total
+
+    def summary(self) -> str:
+        """`7/8 steps as expected` (or how far it got)."""
+        if self.finished:
+            return f"{self.matched}/{self.total} steps as expected"
+        return f"{len(self.checks)}/{self.total} steps run, {self.matched} as expected"
+
+    # -- stepping ---------------------------------------------------------------------
+    def take_next(self) -> Step | None:
+        """The next step in the scenario's order, reserved for the caller to `run`."""
+        step = self.next_step
+        if step is None:
+            return None
+        self.position += 1
+        self._released[step.index] = asyncio.Event()
+        return step
+
+    def _waiting_for(self, index: int) -> list[int]:
+        steps = {s.index: s for s in self.scenario.steps}
+        return [i for i in self._tasks if steps[i].expect.blocks_until == index]
+
+    async def run(self, step: Step) -> None:
+        """Run a taken step once the one before it has finished; check its outcome."""
+        before = self._released.get(step.index - 1)
+        if before is not None:
+            await before.wait()
+        for index in self._waiting_for(step.index):
+            self.blocked[index] = not self._tasks[index].done()
+        blocks = step.expect.blocks_until is not None
+        started = len(self.wb.journal)
+        entry = self.wb.journal_start(
+            step.session or "",
+            step.action,
+            spec=step.spec.copy() if step.spec else None,
+            txn=step.txn,
+            ops=[s.copy() for s in step.ops],
+            seconds=step.seconds,
+            failpoint=dict(step.failpoint),
+            note=step.note,
+        )
+        task = asyncio.ensure_future(self._execute(step))
+        self._tasks[step.index] = task
+        try:
+            await asyncio.wait({task}, timeout=SETTLE_S if blocks else STUCK_S)
+            if not blocks:
+                # the steps that waited for this one finish before the next step starts
+                for index in self._waiting_for(step.index):
+                    if index != step.index:
+                        await asyncio.wait({self._tasks[index]}, timeout=STUCK_S)
+            self._released[step.index].set()
+            out = await task
+        finally:
+            if not task.done():
+                task.cancel()
+            self._released[step.index].set()
+        self.wb.journal.finish(entry, out.error, out.result)
+        overlapped = len(self.wb.journal) > started + 1
+        self._check(step, out, overlapped)
+        if self.position >= self.total and len(self.checks) >= self.total:
+            await self._finish()
+
+    async def _execute(self, step: Step) -> Outcome:
+        assert self.sessions is not None
+        wb = self.wb
+        item = self.items.get(step.index)
+        lane_id = self.lane_ids.get(step.session or "")
+        lane = wb.lane(lane_id) if lane_id is not None else None
+        marker = None
+        if item is not None and lane is not None:
+            if item.spec is None:
+                item.status = OpStatus.RUNNING
+                item.started_at = wb.clock()
+                item.in_txn = lane.in_txn
+                lane.busy = step.action
+            marker = asyncio.get_running_loop().create_task(wb._mark_waiting(lane, item))
+            wb.notify("lane", lane.id)
+        self.sessions.client = wb.client  # the deployment may have been switched (F2)
+        t0 = wb.perf()
+        try:
+            out = await self.sessions.run(step, item if step.spec is not None else None)
+            if step.spec is None and step.action not in ("commit", "abort"):
+                out.ms = (wb.perf() - t0) * 1000  # the workbench's clock, like the lanes'
+        finally:
+            if marker is not None:
+                marker.cancel()
+            if item is not None and item.spec is None and lane is not None:
+                if lane.busy == step.action:
+                    lane.busy = ""
+        if item is not None and item.spec is None:
+            item.status = OpStatus.DONE if out.error is None else OpStatus.FAILED
+            item.summary = out.summary
+            item.error = out.error
+            item.result = out.result
+            item.duration_ms = out.ms
+            item.waiting = False
+        if lane is not None and out.error is not None and step.action == "withTransaction":
+            lane.last_error = out.error
+        return out
+
+    def _check(self, step: Step, out: Outcome, overlapped: bool) -> None:
+        wb = self.wb
+        reason = check(step.expect, out.error, out.result)
+        until = step.expect.blocks_until
+        if until is not None and not reason and not self.blocked.get(step.index):
+            reason = f"finished before step {until}; expected it to wait for it"
+        elif until is None and overlapped and not reason:
+            reason = "it blocked; the scenario expects it to finish at once"
+        text = mismatch_text(step, out.summary, reason) if reason else ""
+        self.checks[step.index] = text
+        self.outcomes[step.index] = out.summary
+        item = self.items.get(step.index)
+        if item is not None:
+            item.check = text
+        lane_id = self.lane_ids.get(step.session or "")
+        what = f"{step.index}. {step.label()}"
+        if out.error is None and step.spec is not None and item is not None and item.in_txn:
+            what += " (txn)"
+        wb.timeline.add(
+            wb.clock(),
+            step.session or "",
+            EventKind.TXN if step.spec is None else EventKind.OP,
+            what,
+            out.summary,
+            out.error is None,
+            out.ms,
+            check=text,
+        )
+        wb.notify("timeline", None)
+        if lane_id is not None:
+            wb.notify("lane", lane_id)
+        wb.notify("scenario", None)
+        asyncio.get_running_loop().create_task(self._refresh(step, lane_id, out.error))
+
+    async def _refresh(self, step: Step, lane_id: int | None, error: ErrorInfo | None) -> None:
+        """Lane views and the committed panel follow the step (what the Workbench does)."""
+        wb = self.wb
+        try:
+            if step.action in ("commit", "withTransaction", "failPoint") or (
+                step.spec is not None and lane_id is not None and not wb.lane(lane_id).in_txn
+            ):
+                await wb.refresh_committed()
+            if lane_id is not None and error is None and wb.lane(lane_id).in_txn:
+                await wb.refresh_view(lane_id)
+        except Exception:
+            pass
+
+    async def _finish(self) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        await self._restore()
+        wb = self.wb
+        failed = self.total - self.matched
+        outcome = self.scenario.verdict
+        wb.timeline.add(
+            wb.clock(),
+            "",
+            EventKind.INFO,
+            f"verdict · {self.summary()}",
+            outcome,
+            failed == 0,
+            check="" if failed == 0 else None,
+        )
+        wb.notify("timeline", None)
+        wb.notify("scenario", None)
+
+
+__all__ = ["ScenarioPlay", "mismatch_text"]

@@ -1,0 +1,281 @@
+"""Scenario screens: the load picker, the save dialog and the code export."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Input,
+    Label,
+    OptionList,
+    RadioButton,
+    RadioSet,
+    Static,
+    TextArea,
+)
+from textual.widgets.option_list import Option
+
+if TYPE_CHECKING:
+    from ..scenario.model import Scenario
+
+MAX_DRAFTS = 10
+
+
+@dataclass
+class Entry:
+    target: str  # what load_scenario takes: a built-in name or a path
+    kind: str  # "builtin" or "draft"
+    name: str
+    title: str
+    detail: str
+
+
+def _entries(drafts: Path) -> list[Entry]:
+    """Every built-in and the newest drafts, with one line each. Reads files."""
+    from ..scenario.library import builtin_files, builtin_name
+    from ..scenario.loader import ScenarioError, load_scenario
+
+    out: list[Entry] = []
+    for path in builtin_files():
+        name = builtin_name(path)
+        try:
+            s = load_scenario(path)
+        except (ScenarioError, OSError) as exc:
+            out.append(Entry(str(path), "builtin", name, "✗ unreadable", str(exc)))
+            continue
+        out.append(Entry(name, "builtin", name, s.title, s.description))
+    files = sorted(drafts.glob("draft-*.yaml"), reverse=True) if drafts.is_dir() else []
+    for path in files[:MAX_DRAFTS]:
+        try:
+            s = load_scenario(path)
+            title, detail = f"{len(s.steps)} steps · {s.title}", s.description
+        except (ScenarioError, OSError) as exc:
+            title, detail = "✗ unreadable", str(exc)
+        out.append(Entry(str(path), "draft", path.stem, title, detail))
+    return out
+
+
+class ScenarioPickerScreen(ModalScreen[str | None]):
+    """Returns a built-in name or a file path, or None when cancelled."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="picker-cancel")]
+
+    def __init__(self, drafts: Path) -> None:
+        super().__init__()
+        self.drafts = drafts
+        self.details: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="picker-dialog", classes="dialog"):
+            yield Label("Load a scenario into the lanes", classes="dialog-title")
+            yield OptionList(Option("reading the library…", disabled=True), id="picker-list")
+            yield Static("", id="picker-detail", classes="dim", markup=False)
+            yield Label("or a scenario file (YAML):", classes="field-label")
+            yield Input(placeholder="path/to/scenario.yaml", id="picker-path")
+            yield Static("", id="picker-error", classes="field-error", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Load", variant="primary", id="load")
+                yield Button("Cancel (Esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#picker-list").focus()
+        self.read_library()
+
+    @work(exclusive=True, group="picker", exit_on_error=False, description="read scenarios")
+    async def read_library(self) -> None:
+        entries = await asyncio.to_thread(_entries, self.drafts)
+        heading = Text("Built-in scenarios", style="bold")
+        options: list[Option | None] = [Option(heading, disabled=True)]
+        width = max((len(e.name) for e in entries if e.kind == "builtin"), default=10)
+        drafts_started = False
+        for e in entries:
+            if e.kind == "draft" and not drafts_started:
+                drafts_started = True
+                heading = Text(f"Drafts (autosaved in {self.drafts})", style="bold")
+                options.extend([None, Option(heading, disabled=True)])
+            line = Text(no_wrap=True, overflow="ellipsis")
+            line.append(e.name.ljust(width + 2), style="bold" if e.kind == "builtin" else "")
+            line.append(e.title, style="" if e.kind == "builtin" else "dim")
+            options.append(Option(line, id=e.target))
+            self.details[e.target] = e.detail
+        listing = self.query_one("#picker-list", OptionList)
+        listing.clear_options()
+        listing.add_options(options)
+        listing.highlighted = 1
+
+    @on(OptionList.OptionHighlighted, "#picker-list")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        detail = " ".join(self.details.get(event.option.id or "", "").split())
+        self.query_one("#picker-detail", Static).update(detail)
+
+    @on(OptionList.OptionSelected, "#picker-list")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self.dismiss(event.option.id)
+
+    @on(Input.Submitted, "#picker-path")
+    @on(Button.Pressed, "#load")
+    def _load(self) -> None:
+        path = self.query_one("#picker-path", Input).value.strip()
+        if path:
+            if not Path(path).expanduser().is_file():
+                self.query_one("#picker-error", Static).update(f"✗ no such file: {path}")
+                return
+            self.dismiss(str(Path(path).expanduser()))
+            return
+        listing = self.query_one("#picker-list", OptionList)
+        if listing.highlighted is not None:
+            option = listing.get_option_at_index(listing.highlighted)
+            if option.id:
+                self.dismiss(option.id)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class SaveScenarioScreen(ModalScreen[str | None]):
+    """Asks where to save the workbench as a scenario file; returns the path."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="save-cancel")]
+
+    def __init__(self, default: Path, steps: int) -> None:
+        super().__init__()
+        self.default = default
+        self.steps = steps
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="save-dialog", classes="dialog"):
+            yield Label("Save the workbench as a scenario", classes="dialog-title")
+            yield Static(
+                f"{self.steps} step{'s' if self.steps != 1 else ''} that ran, in the order they"
+                " started, each expecting what happened. Lanes become sessions.",
+                classes="dim",
+                markup=False,
+            )
+            yield Label("file", classes="field-label")
+            yield Input(str(self.default), id="save-path")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Save", variant="primary", id="save")
+                yield Button("Cancel (Esc)", id="cancel")
+
+    @on(Input.Submitted, "#save-path")
+    @on(Button.Pressed, "#save")
+    def _save(self) -> None:
+        path = self.query_one("#save-path", Input).value.strip()
+        if path:
+            self.dismiss(path)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ExportScreen(ModalScreen[None]):
+    """The scenario as a pymongo script, read-only; copy it (OSC 52) or save it."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="export-close"),
+        Binding("y", "copy", "Copy", id="export-copy"),
+        Binding("f10", "save", "Save", id="export-save"),
+    ]
+
+    def __init__(self, scenario: Scenario, exports: Path, source: str) -> None:
+        super().__init__()
+        self.scenario = scenario
+        self.exports = exports
+        self.source = source
+        self.aio = False
+        self.with_txn = False
+        self.code = ""
+        self.saved_to: Path | None = None
+        self._shown_default = str(self._default_path())
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="export-dialog", classes="dialog"):
+            yield Label(f"Export as code: {self.scenario.title}", classes="dialog-title")
+            yield Static(self.source, classes="dim", markup=False)
+            with Horizontal(id="export-options"):
+                with RadioSet(id="export-style"):
+                    yield RadioButton("sync (MongoClient)", value=True, id="style-sync")
+                    yield RadioButton("async (AsyncMongoClient)", id="style-async")
+                yield Checkbox("with_transaction callbacks", id="export-with-txn")
+            yield TextArea("", id="export-code", read_only=True, show_line_numbers=True)
+            with Horizontal(id="export-save-row"):
+                yield Input(str(self._default_path()), id="export-path")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Copy (y)", variant="primary", id="copy")
+                yield Button("Save (F10)", id="save")
+                yield Button("Close (Esc)", id="close")
+
+    def _default_path(self) -> Path:
+        stem = self.scenario.name.replace("-", "_")
+        if self.aio:
+            stem += "_async"
+        if self.with_txn:
+            stem += "_with_transaction"
+        return self.exports / f"{stem}.py"
+
+    def on_mount(self) -> None:
+        self._render_code()
+        self.query_one("#export-code").focus()
+
+    def _render_code(self) -> None:
+        from ..scenario.export import export_script
+
+        self.code = export_script(self.scenario, aio=self.aio, with_transaction=self.with_txn)
+        self.query_one("#export-code", TextArea).text = self.code
+        path = self.query_one("#export-path", Input)
+        if path.value == self._shown_default:  # follow the choice unless the user typed a path
+            self._shown_default = path.value = str(self._default_path())
+
+    @on(RadioSet.Changed, "#export-style")
+    def _style(self, event: RadioSet.Changed) -> None:
+        self.aio = event.pressed.id == "style-async"
+        self._render_code()
+
+    @on(Checkbox.Changed, "#export-with-txn")
+    def _with_txn(self, event: Checkbox.Changed) -> None:
+        self.with_txn = event.value
+        self._render_code()
+
+    @on(Button.Pressed, "#copy")
+    def action_copy(self) -> None:
+        # Textual writes OSC 52, which works over SSH and in tmux (set-clipboard on).
+        self.app.copy_to_clipboard(self.code)
+        lines = self.code.count("\n")
+        self.notify(f"Copied the script ({lines} lines) to the clipboard (OSC 52)")
+
+    @on(Button.Pressed, "#save")
+    @on(Input.Submitted, "#export-path")
+    def action_save(self) -> None:
+        path = self.query_one("#export-path", Input).value.strip()
+        if path:
+            self.save_script(Path(path).expanduser(), self.code)
+
+    @work(exclusive=True, group="export-save", exit_on_error=False, description="save script")
+    async def save_script(self, path: Path, code: str) -> None:
+        from ..scenario.save import write_atomic
+
+        try:
+            await asyncio.to_thread(write_atomic, path, code)
+        except OSError as exc:
+            self.notify(f"Cannot write {path}: {exc.strerror}", severity="error", markup=False)
+            return
+        self.saved_to = path
+        self.notify(f"Saved {path}", markup=False)
+
+    @on(Button.Pressed, "#close")
+    def action_close(self) -> None:
+        self.dismiss(None)
