@@ -111,3 +111,42 @@ async def test_change_stream_pushes_commits():
         task.cancel()
     finally:
         await wb.close()
+
+
+async def test_watcher_keeps_pushing_after_the_collection_is_dropped():
+    """A drop invalidates the change stream; the watcher starts a new one after it instead of
+    silently falling back to polling."""
+    from pymongo import AsyncMongoClient
+
+    from mongotx_sandbox import SandboxServer
+    from mongotx_tui.backend.watchers import watch_changes
+
+    async with SandboxServer() as uri:
+        client = AsyncMongoClient(uri)
+        coll = client.bank.watched
+        await coll.insert_one({"_id": 1})
+        seen: list[str] = []
+        modes: list[str] = []
+        task = asyncio.create_task(
+            watch_changes(
+                client, "bank", "watched", lambda c: seen.append(c["operationType"]), modes.append
+            )
+        )
+        try:
+            for _ in range(100):
+                if modes:
+                    break
+                await asyncio.sleep(0.02)
+            await coll.insert_one({"_id": 2})
+            await coll.drop()
+            await asyncio.sleep(0.3)
+            await coll.insert_one({"_id": 3})
+            for _ in range(100):
+                if seen.count("insert") == 2:
+                    break
+                await asyncio.sleep(0.02)
+        finally:
+            task.cancel()
+            await client.close()
+    assert seen == ["insert", "drop", "invalidate", "insert"]
+    assert all(mode == "change stream" for mode in modes)

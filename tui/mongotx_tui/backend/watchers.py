@@ -73,12 +73,22 @@ async def watch_changes(
 
     collection = client[db][coll]
     try:
-        async with await collection.watch(max_await_time_ms=500) as stream:
-            on_mode("change stream")
-            async for change in stream:
-                result = on_change(change)
-                if asyncio.iscoroutine(result):
-                    await result
+        resume_after: Any = None
+        while True:
+            # A drop or rename ends a collection's stream with an `invalidate` event; a new
+            # stream started after it keeps watching the namespace (manual: "Resume after
+            # an invalidate event" needs startAfter).
+            async with await collection.watch(
+                max_await_time_ms=500, start_after=resume_after
+            ) as stream:
+                on_mode("change stream")
+                async for change in stream:
+                    result = on_change(change)
+                    if asyncio.iscoroutine(result):
+                        await result
+                    if change.get("operationType") == "invalidate":
+                        break
+                resume_after = stream.resume_token
     except OperationFailure as exc:
         on_mode(f"polling every {poll_interval:g}s (change streams unavailable: {exc.code})")
     except PyMongoError as exc:
