@@ -79,10 +79,6 @@ class Workbench:
         # The committed page when the journal began: a saved scenario's setup documents.
         self.initial: tuple[str, str, list[dict[str, Any]], bool] | None = None
         self.play: Any = None  # a loaded scenario (scenario.play.ScenarioPlay)
-        # Two lanes from the start, so the first screen is whole before the connection is;
-        # their sessions are made on first use, once a client exists.
-        self.add_lane()
-        self.add_lane()
 
     # -- connection -----------------------------------------------------------------------
     @property

@@ -51,7 +51,7 @@ class WorkbenchScreen(Screen[None]):
         yield Static("connecting…", id="deployment", markup=False)
         yield Static("", id="notice", markup=False)
         yield Static("", id="scenario-banner")
-        yield HorizontalScroll(*(LaneWidget(lane) for lane in self.wb.lanes), id="lanes")
+        yield HorizontalScroll(id="lanes")
         with Horizontal(id="bottom"):
             yield CommittedPanel()
             yield TimelineTable()
