@@ -12,9 +12,11 @@ import itertools
 import time
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
+from re import Pattern
 from typing import Any
 
 from bson.int64 import Int64
+from bson.regex import Regex
 
 from . import engine
 from .errors import CommandError
@@ -412,10 +414,6 @@ def _has_string(value: Any) -> bool:
 
 
 def _is_regex(value: Any) -> bool:
-    from re import Pattern
-
-    from bson.regex import Regex
-
     return isinstance(value, Regex | Pattern)
 
 
