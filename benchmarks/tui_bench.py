@@ -84,7 +84,7 @@ def pct(values: list[float], p: float) -> float:
 async def interactive(skip_100k: bool) -> dict[str, str]:
     from textual import events
 
-    from mongotx_tui import scenarios
+    from mongotx_tui import walkthroughs
     from mongotx_tui.app import MongoTxApp
     from mongotx_tui.config import Config
     from mongotx_tui.model.lanes import TxnState
@@ -95,7 +95,7 @@ async def interactive(skip_100k: bool) -> dict[str, str]:
     out: dict[str, str] = {}
     app = MongoTxApp(config=Config())
     async with app.run_test(size=(120, 36)) as pilot:
-        await scenarios.ready(pilot)
+        await walkthroughs.ready(pilot)
         wb = app.wb
         screen = app.screen
         a = wb.lanes[0]
@@ -126,12 +126,12 @@ async def interactive(skip_100k: bool) -> dict[str, str]:
         commit_ms: list[float] = []
         for i in range(10):
             await pilot.press("t")
-            await scenarios.until(pilot, lambda: a.txn_state is TxnState.STARTING)
+            await walkthroughs.until(pilot, lambda: a.txn_state is TxnState.STARTING)
             item = wb.enqueue(
                 a.id, OpSpec.new("update", filter="{_id: 'bob'}", update="{$inc: {balance: 1}}")
             )
             await pilot.press("s")
-            await scenarios.until(pilot, lambda item=item: item.status.value == "done")
+            await walkthroughs.until(pilot, lambda item=item: item.status.value == "done")
             await pilot.pause(0.05)
             target = 50 + i + 1
             t0 = time.perf_counter()
@@ -166,7 +166,7 @@ async def interactive(skip_100k: bool) -> dict[str, str]:
             while (screen.committed_shown_at or 0) < t0:  # the panel has shown the page
                 await asyncio.sleep(0.0005)
             ms = (time.perf_counter() - t0) * 1000
-            await scenarios.until(pilot, lambda: wb.page.total is not None, 30)
+            await walkthroughs.until(pilot, lambda: wb.page.total is not None, 30)
             out["open 100k-doc collection"] = (
                 f"{ms:.0f} ms, {len(wb.page.docs)} docs held of {wb.page.total} "
                 f"(filled in {fill_s:.1f} s)  [goal ≤ 500 ms, paged]"

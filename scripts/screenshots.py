@@ -3,7 +3,7 @@
     python scripts/screenshots.py            # all scenes, 120x36
     python scripts/screenshots.py --size 80x24
 
-Each scene drives the app with a Pilot (mongotx_tui.scenarios) and saves an SVG with
+Each scene drives the app with a Pilot (mongotx_tui.walkthroughs) and saves an SVG with
 App.save_screenshot. Never edit the SVGs by hand.
 """
 
@@ -15,18 +15,18 @@ import os
 import tempfile
 from pathlib import Path
 
-from mongotx_tui import scenarios
+from mongotx_tui import walkthroughs
 from mongotx_tui.app import MongoTxApp
 from mongotx_tui.config import Config
 
 SCENES = {
-    "workbench": scenarios.started,
-    "write-conflict": scenarios.conflict,
-    "committed-after-conflict": scenarios.conflict_then_commit,
-    "blocked-write": scenarios.blocked,
-    "editor-invalid-input": scenarios.invalid_editor,
-    "help": scenarios.help_screen,
-    "scenario": scenarios.scenario_conflict,
+    "workbench": walkthroughs.started,
+    "write-conflict": walkthroughs.conflict,
+    "committed-after-conflict": walkthroughs.conflict_then_commit,
+    "blocked-write": walkthroughs.blocked,
+    "editor-invalid-input": walkthroughs.invalid_editor,
+    "help": walkthroughs.help_screen,
+    "scenario": walkthroughs.scenario_conflict,
 }
 OUT = Path(__file__).resolve().parent.parent / "screenshots"
 

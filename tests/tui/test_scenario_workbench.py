@@ -11,7 +11,7 @@ from pathlib import Path
 from textual.widgets import Checkbox, Input, RadioButton, TextArea
 from tuihelpers import queue_op, ready, until
 
-from mongotx_tui import scenarios
+from mongotx_tui import walkthroughs
 from mongotx_tui.app import MongoTxApp
 from mongotx_tui.config import Config
 from mongotx_tui.model.lanes import OpStatus, TxnState
@@ -47,7 +47,7 @@ async def test_builtin_scenario_stepped_to_the_end_every_step_matches():
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
         await ready(app, pilot)
-        await scenarios.load_scenario(pilot, "write-conflict")
+        await walkthroughs.load_scenario(pilot, "write-conflict")
         play = app.wb.play
         # One lane per session, named as in the scenario; steps in their lanes.
         assert [lane.name for lane in app.wb.lanes] == ["A", "B", "R"]
@@ -110,10 +110,10 @@ async def test_a_wrong_expectation_is_shown_as_a_mismatch(tmp_path: Path):
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
         await ready(app, pilot)
-        await scenarios.load_scenario(pilot, str(path))
+        await walkthroughs.load_scenario(pilot, str(path))
         play = app.wb.play
         assert play.scenario.name == "wrong-expectation"
-        await scenarios.next_steps(pilot, 5)
+        await walkthroughs.next_steps(pilot, 5)
         await until(pilot, lambda: play.finished, 20, "finished")
         await pilot.pause(0.3)
         assert play.checks[1] == play.checks[2] == play.checks[3] == ""
@@ -183,9 +183,9 @@ async def test_save_the_workbench_as_a_scenario_and_load_it_back():
         assert {d["_id"] for d in saved.setup.collections[0].documents} >= {"alice", "bob"}
 
         # Loaded back into the workbench, it replays with every step as expected.
-        await scenarios.load_scenario(pilot, str(default))
+        await walkthroughs.load_scenario(pilot, str(default))
         play = app.wb.play
-        await scenarios.next_steps(pilot, play.total)
+        await walkthroughs.next_steps(pilot, play.total)
         await until(pilot, lambda: play.finished, 20)
         assert play.passed, play.checks
 
@@ -230,7 +230,7 @@ async def test_export_screen_shows_copies_and_saves_the_script():
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
         await ready(app, pilot)
-        await scenarios.load_scenario(pilot, "write-conflict")
+        await walkthroughs.load_scenario(pilot, "write-conflict")
         await pilot.press("p")
         await until(pilot, lambda: isinstance(app.screen, ExportScreen))
         screen = app.screen

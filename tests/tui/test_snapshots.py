@@ -46,18 +46,18 @@ def make_app() -> MongoTxApp:
     )
 
 
-from mongotx_tui import scenarios  # noqa: E402
+from mongotx_tui import walkthroughs  # noqa: E402
 
-_started = scenarios.started
-_conflict = scenarios.conflict
-_blocked = scenarios.blocked
-_invalid_editor = scenarios.invalid_editor
-_help = scenarios.help_screen
-_scenario_conflict = scenarios.scenario_conflict
+_started = walkthroughs.started
+_conflict = walkthroughs.conflict
+_blocked = walkthroughs.blocked
+_invalid_editor = walkthroughs.invalid_editor
+_help = walkthroughs.help_screen
+_scenario_conflict = walkthroughs.scenario_conflict
 
 
 def _committed(pilot):
-    return scenarios.conflict_then_commit(pilot)
+    return walkthroughs.conflict_then_commit(pilot)
 
 
 @pytest.mark.parametrize("size", list(SIZES))

@@ -4,34 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# One table of MongoDB's code names (base/error_codes.yml), shared with the sandbox.
+from mongotx_sandbox.errors import CODE_NAMES as CODE_NAMES
+
 TRANSIENT = "TransientTransactionError"
 UNKNOWN_COMMIT = "UnknownTransactionCommitResult"
-
-CODE_NAMES = {
-    6: "HostUnreachable",
-    7: "HostNotFound",
-    11: "UserNotFound",
-    13: "Unauthorized",
-    18: "AuthenticationFailed",
-    50: "MaxTimeMSExpired",
-    64: "WriteConcernFailed",
-    89: "NetworkTimeout",
-    91: "ShutdownInProgress",
-    112: "WriteConflict",
-    117: "ConflictingOperationInProgress",
-    189: "PrimarySteppedDown",
-    225: "TransactionTooOld",
-    251: "NoSuchTransaction",
-    256: "TransactionCommitted",
-    263: "OperationNotSupportedInTransaction",
-    290: "TransactionExceededLifetimeLimitSeconds",
-    10107: "NotWritablePrimary",
-    11000: "DuplicateKey",
-    11600: "InterruptedAtShutdown",
-    11601: "Interrupted",
-    11602: "InterruptedDueToReplStateChange",
-    13435: "NotPrimaryNoSecondaryOk",
-}
 
 ADVICE = {
     TRANSIENT: "Retry the whole transaction: abort it, start a new one and run every "

@@ -1,7 +1,7 @@
 """Scripted walks through the workbench with a Pilot: the trainer's demo, step by step.
 
 Used by the snapshot tests, scripts/screenshots.py and benchmarks/tui_bench.py, so they
-all show the same thing. Each scenario takes a Pilot of a running MongoTxApp.
+all show the same thing. Each walk takes a Pilot of a running MongoTxApp.
 """
 
 from __future__ import annotations
