@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from textual.widgets import Checkbox, Input, RadioButton, TextArea
 from tuihelpers import queue_op, ready, until
 
@@ -15,6 +16,7 @@ from mongotx_tui import walkthroughs
 from mongotx_tui.app import MongoTxApp
 from mongotx_tui.config import Config
 from mongotx_tui.model.lanes import OpStatus, TxnState
+from mongotx_tui.scenario.library import builtin_names
 from mongotx_tui.scenario.loader import load_scenario
 from mongotx_tui.widgets.timeline import TimelineTable
 
@@ -255,3 +257,20 @@ async def test_export_screen_shows_copies_and_saves_the_script():
         compile(code.text, str(target), "exec")
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, ExportScreen))
+
+
+@pytest.mark.parametrize("name", builtin_names())
+async def test_every_builtin_matches_when_stepped_in_the_workbench(name: str):
+    """Each built-in, loaded and stepped with `n` in the real workbench, meets every
+    expectation (the same library the headless runs check)."""
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(app, pilot)
+        await walkthroughs.load_scenario(pilot, name)
+        play = app.wb.play
+        for _ in range(play.total):
+            await pilot.press("n")
+            await pilot.pause(0.05)
+        await until(pilot, lambda: play.finished, 60, f"{name} finished")
+        failed = {i: why for i, why in play.checks.items() if why}
+        assert play.passed, failed
