@@ -19,7 +19,7 @@ from bson.timestamp import Timestamp
 from . import commands, locks
 from .access import OpContext
 from .clock import int_to_ts, ts_to_int
-from .errors import RETRIABLE_CODES, TRANSIENT_CODES, CommandError
+from .errors import RETRIABLE_CODES, TRANSIENT_CODES, CloseConnection, CommandError
 from .failpoints import evaluate_fail_command
 from .state import ServerState
 from .transactions import ServerSession, Transaction, TxnState
@@ -59,7 +59,6 @@ async def handle(state: ServerState, conn: Connection, req: Request) -> dict[str
     """Run one request; return the reply document (None: send nothing)."""
     body = req.body
     reply_ctx: dict[str, Any] = {}
-    in_txn = False
     name = "?"
     try:
         name = _command_name(body)
@@ -72,13 +71,11 @@ async def handle(state: ServerState, conn: Connection, req: Request) -> dict[str
                 )
             body.setdefault("$db", req.legacy_collection.split(".", 1)[0] or "admin")
         reply = await _run(state, conn, req, name, body, reply_ctx)
-        in_txn = reply_ctx.get("in_txn", False)
     except CommandError as exc:
-        in_txn = reply_ctx.get("in_txn", False)
         reply = exc.to_reply()
         labels = exc.labels
         if labels is None:
-            labels = _labels(name, body, exc.code, None, in_txn, reply_ctx)
+            labels = _labels(name, body, exc.code, None)
         if labels:
             reply["errorLabels"] = labels
     if req.more_to_come:
@@ -99,12 +96,7 @@ def _stamp_times(state: ServerState, reply: dict[str, Any], reply_ctx: dict[str,
 
 
 def _labels(
-    name: str,
-    body: dict[str, Any],
-    code: int | None,
-    wce: dict[str, Any] | None,
-    in_txn: bool,
-    reply_ctx: dict[str, Any],
+    name: str, body: dict[str, Any], code: int | None, wce: dict[str, Any] | None
 ) -> list[str]:
     """Server-side error labels (error_labels.cpp, reference §3.12)."""
     labels: list[str] = []
@@ -159,11 +151,8 @@ async def _run(
     if action is not None and action.block_ms:
         await asyncio.sleep(action.block_ms / 1000)
     if action is not None and action.close:
-        from .errors import CloseConnection
-
         raise CloseConnection()
     if action is not None and action.error_code is not None:
-        reply_ctx["in_txn"] = "autocommit" in body and "txnNumber" in body
         labels = action.error_labels
         if action.after_checkout and labels is None:
             # getMore's own error path labels resumable errors; failCommand fires earlier.
@@ -183,7 +172,6 @@ async def _run(
     start = body.get("startTransaction")
     _validate_session_fields(spec, name, body, lsid, txn_number, autocommit, start)
     in_txn = autocommit is not None
-    reply_ctx["in_txn"] = in_txn
     if in_txn:
         _validate_in_transaction(spec, name, body, bool(start))
     else:
@@ -245,7 +233,7 @@ async def _run(
         labels = (
             action.error_labels
             if action is not None and action.error_labels is not None
-            else _labels(name, body, None, wce, in_txn, reply_ctx)
+            else _labels(name, body, None, wce)
         )
         if labels:
             reply["errorLabels"] = labels

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
-from .. import engine
-from ..access import OpContext, engine_error
+from ..access import OpContext
 from ..changes import update_description
 from ..errors import CommandError
 from ..store import Collection
@@ -310,6 +309,3 @@ async def find_and_modify(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any
     if value is not None and fields:
         value = project(value, fields, query, ctx.let)
     return {"lastErrorObject": last_error, "value": value, "ok": 1.0}
-
-
-_ = engine, engine_error

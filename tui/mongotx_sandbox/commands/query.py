@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 from bson.timestamp import Timestamp
@@ -226,6 +224,3 @@ async def aggregate(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     from .aggregate_stages import run_aggregate
 
     return await run_aggregate(ctx, body)
-
-
-_ = asyncio, time
