@@ -45,6 +45,17 @@ def get_doc(body: dict[str, Any], field: str, default: Any = None) -> Any:
     return value
 
 
+def cursor_batch_size(body: dict[str, Any]) -> int | None:
+    """The `cursor: {batchSize}` option of list commands, checked like the server does."""
+    cursor = get_doc(body, "cursor")
+    if not cursor or "batchSize" not in cursor:
+        return None
+    size = cursor["batchSize"]
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise CommandError(51024, "BSON field 'batchSize' value must be >= 0")
+    return int(size)
+
+
 def with_id_first(doc: dict[str, Any]) -> dict[str, Any]:
     """MongoDB stores `_id` first, generating an ObjectId when the client sent none."""
     if "_id" in doc:

@@ -9,7 +9,7 @@ from ..access import OpContext, check_namespace
 from ..cursors import cursor_reply, open_cursor
 from ..errors import CommandError
 from ..store import Collection, Index
-from .common import coll_name
+from .common import coll_name, cursor_batch_size
 from .query import refuse_snapshot_read_concern
 from .registry import command
 
@@ -141,7 +141,7 @@ async def list_collections(ctx: OpContext, body: dict[str, Any]) -> dict[str, An
         except engine.EngineError as exc:
             raise CommandError(exc.code, exc.message) from exc
         infos.append({"name": info["name"], "type": info["type"]} if name_only else info)
-    batch_size = (body.get("cursor") or {}).get("batchSize")
+    batch_size = cursor_batch_size(body)
     ns = f"{ctx.db}.$cmd.listCollections"
     batch, cid = open_cursor(ctx.state, ns, infos, first_batch=batch_size or None)
     return cursor_reply(ns, batch, cid, True)
@@ -261,7 +261,7 @@ async def list_indexes(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     if coll is None:
         raise CommandError(26, f"ns does not exist: {ctx.db}.{name}")
     specs = [i.spec() for i in coll.indexes.values()]
-    batch_size = (body.get("cursor") or {}).get("batchSize")
+    batch_size = cursor_batch_size(body)
     ns = f"{ctx.db}.{name}"
     batch, cid = open_cursor(ctx.state, ns, specs, first_batch=batch_size or None)
     return cursor_reply(ns, batch, cid, True)
@@ -281,7 +281,7 @@ async def drop_indexes(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
         names = [n for n in coll.indexes if n != "_id_"]
     elif isinstance(target, str):
         names = [target]
-    elif isinstance(target, list):
+    elif isinstance(target, list) and all(isinstance(n, str) for n in target):
         names = list(target)
     elif isinstance(target, dict):
         match = [i.name for i in coll.indexes.values() if i.key == target]
