@@ -84,3 +84,21 @@ def test_run_without_uri_starts_a_sandbox() -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "7/7 steps as expected" in proc.stdout
+
+
+def test_a_closed_pipe_is_not_a_traceback() -> None:
+    """`mongotx-tui scenarios | head -1`: the reader is gone before the list is written;
+    the command stops quietly instead of printing a BrokenPipeError traceback."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mongotx_tui", "scenarios"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before the child writes anything
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=30) == 0
+    assert "Traceback" not in err

@@ -31,8 +31,15 @@ def main(argv: list[str] | None = None) -> int:
     from .scenario.cli import main as scenario_main
 
     # `scenarios`, `run` and `export` are subcommands; anything else opens the workbench.
-    if (rc := scenario_main(sys.argv[1:] if argv is None else argv)) is not None:
-        return rc
+    try:
+        if (rc := scenario_main(sys.argv[1:] if argv is None else argv)) is not None:
+            return rc
+    except BrokenPipeError:
+        # The reader went away (`mongotx-tui scenarios | head`): stop quietly.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     args = parse_args(argv)
     if args.version:
         from . import __version__
