@@ -37,29 +37,13 @@ _UNSUPPORTED = {
 _FIELDS = ("into", "on", "let", "whenMatched", "whenNotMatched", "targetCollectionVersion")
 
 
-def _type_name(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "double"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    if value is None:
-        return "null"
-    return type(value).__name__
-
-
 def _parse(ctx: OpContext, spec: Any) -> tuple[str, str, list[str], Any, str, dict | None]:
     if isinstance(spec, str):
         spec = {"into": spec}
     if not isinstance(spec, dict):
         raise CommandError(
             51182,
-            f"$merge only supports a string or object argument, not {_type_name(spec)}",
+            f"$merge only supports a string or object argument, not {engine.type_name(spec)}",
         )
     for key in spec:
         if key not in _FIELDS:
@@ -80,7 +64,7 @@ def _parse(ctx: OpContext, spec: Any) -> tuple[str, str, list[str], Any, str, di
         raise CommandError(
             51178,
             "$merge 'into' field must be either a string or an object, but found "
-            + _type_name(into),
+            + engine.type_name(into),
         )
     if not name:
         raise CommandError(73, "Invalid $merge target namespace: empty collection name")
@@ -101,7 +85,7 @@ def _parse(ctx: OpContext, spec: Any) -> tuple[str, str, list[str], Any, str, di
         raise CommandError(
             51186,
             "$merge 'on' field must be either a string or an array of strings, but found "
-            + _type_name(on_spec),
+            + engine.type_name(on_spec),
         )
     if len(set(on)) != len(on):
         raise CommandError(31465, "Found a duplicate field in $merge 'on'")

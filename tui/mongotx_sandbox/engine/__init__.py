@@ -33,6 +33,7 @@ __all__ = [
     "matches",
     "run_pipeline",
     "sort_documents",
+    "type_name",
     "upsert_seed",
 ]
 
@@ -56,6 +57,11 @@ def check_collation(collation: Any) -> None:
 def is_simple_collation(collation: dict[str, Any] | None) -> bool:
     """True when ``collation`` compares strings binary (None or ``{locale: "simple"}``)."""
     return _collation.is_simple(collation)
+
+
+def type_name(value: Any) -> str:
+    """The $type alias of a value ("int", "long", "string", "object" ...), for messages."""
+    return _compare.type_name(value)
 
 
 @guarded
