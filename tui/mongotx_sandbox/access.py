@@ -21,7 +21,7 @@ from bson.regex import Regex
 from . import engine
 from .errors import CommandError
 from .state import ServerState, images_enabled
-from .store import Collection, Index
+from .store import Collection, Index, path_value
 from .transactions import ServerSession, Transaction, TxnOp
 
 WRITE_CONFLICT_MSG = (
@@ -43,23 +43,13 @@ class DuplicateKey(CommandError):
 
     def __init__(self, coll: Collection, index: Index, doc: dict[str, Any]) -> None:
         key_pattern = dict(index.key)
-        key_value = {path: _path_value(doc, path) for path in index.key}
+        key_value = {path: path_value(doc, path) for path in index.key}
         shown = ", ".join(f"{k}: {_short(v)}" for k, v in key_value.items())
         message = (
             f"E11000 duplicate key error collection: {coll.ns} index: {index.name} "
             f"dup key: {{ {shown} }}"
         )
         super().__init__(11000, message, extra={"keyPattern": key_pattern, "keyValue": key_value})
-
-
-def _path_value(doc: dict[str, Any], path: str) -> Any:
-    cur: Any = doc
-    for part in path.split("."):
-        if isinstance(cur, dict) and part in cur:
-            cur = cur[part]
-        else:
-            return None
-    return cur
 
 
 def _short(value: Any) -> str:

@@ -65,6 +65,12 @@ class Index:
 _MISSING = object()
 
 
+def path_value(doc: Any, path: str) -> Any:
+    """The value at a dotted path, None when absent (how index keys treat a missing field)."""
+    value = lookup_path(doc, path)
+    return None if value is _MISSING else value
+
+
 def lookup_path(doc: Any, path: str) -> Any:
     for part in path.split("."):
         if isinstance(doc, dict) and part in doc:
