@@ -70,7 +70,7 @@ class _Writer:
         if step.action == "sleep":
             self.uses_time = not self.aio
             sleep = "await asyncio.sleep" if self.aio else "time.sleep"
-            self.emit(f'print("step {step.index} - sleep {step.seconds:g}s")')
+            self.emit(f'report("step {step.index} - sleep {step.seconds:g}s")')
             self.emit(f"{sleep}({step.seconds:g})")
             self.emit()
             return
@@ -119,7 +119,7 @@ class _Writer:
         args = ", ".join(filter(None, [f"callback_{n}", txn_args(opts)]))
         call = self.call(step, f"{self.session_var(step)}.with_transaction({args})")
         self.finish_call(step, call, blocked)
-        self.emit(f'print(f"    the callback ran {{len(attempts_{n})}} time(s)")')
+        self.emit(f'report(f"    the callback ran {{len(attempts_{n})}} time(s)")')
         self.emit()
 
     # -- the whole body ---------------------------------------------------------------------

@@ -38,6 +38,13 @@ def describe_error(exc: PyMongoError) -> str:
     return text + ": do not retry"
 
 
+def report(text: str) -> None:
+    """Print one step's lines with a single write: a blocked step finishing on another
+    thread must not split them (print() writes the text and its newline separately)."""
+    sys.stdout.write(text + "\\n")
+    sys.stdout.flush()
+
+
 def show(result: Any) -> str:
     """A short text for what an operation returned."""
     if hasattr(result, "modified_count"):
@@ -58,11 +65,11 @@ def step(number: int | str, who: str, what: str, action: Callable[[], Any], *, s
     try:
         result = action()
     except PyMongoError as exc:
-        print(f"step {number} {who} {what}\\n    -> {describe_error(exc)}", flush=True)
+        report(f"step {number} {who} {what}\\n    -> {describe_error(exc)}")
         if strict:
             raise
         return None
-    print(f"step {number} {who} {what}\\n    -> ok {show(result)}".rstrip(), flush=True)
+    report(f"step {number} {who} {what}\\n    -> ok {show(result)}".rstrip())
     return result
 '''
 
@@ -75,11 +82,11 @@ async def step(number: int | str, who: str, what: str, action: Callable[[], Any]
         if inspect.isawaitable(result):
             result = await result
     except PyMongoError as exc:
-        print(f"step {number} {who} {what}\\n    -> {describe_error(exc)}", flush=True)
+        report(f"step {number} {who} {what}\\n    -> {describe_error(exc)}")
         if strict:
             raise
         return None
-    print(f"step {number} {who} {what}\\n    -> ok {show(result)}".rstrip(), flush=True)
+    report(f"step {number} {who} {what}\\n    -> ok {show(result)}".rstrip())
     return result
 
 
@@ -119,7 +126,7 @@ $failpoint_off    if restore:
         ${aw}client.admin.command({"setParameter": 1, **restore})
     for name in SETUP:
         docs = $final_docs
-        print(f"final {name}: {docs}")
+        report(f"final {name}: {docs}")
 '''
 
 MAIN_SYNC = """
