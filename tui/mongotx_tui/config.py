@@ -9,7 +9,6 @@ commit = "C"
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +51,8 @@ def load_config() -> Config:
     for path in search_paths():
         if not path.is_file():
             continue
+        import tomllib  # only when there is a file to read: most starts have none
+
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:

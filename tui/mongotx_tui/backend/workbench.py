@@ -160,6 +160,16 @@ class Workbench:
                 lane.txn_state = TxnState.ABORTED
         return await self.connect()
 
+    def has_steps(self, pending: bool = False) -> bool:
+        """Anything run yet (or, with `pending`, queued) that a saved scenario would hold."""
+        if self.journal.entries:
+            return True
+        return pending and any(
+            item.spec is not None and item.step is None and item.status.value == "pending"
+            for lane in self.lanes
+            for item in lane.queue
+        )
+
     # -- lanes ----------------------------------------------------------------------------
     def add_lane(self) -> Lane | None:
         if len(self.lanes) >= MAX_LANES:

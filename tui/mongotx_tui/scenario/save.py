@@ -276,16 +276,6 @@ def workbench_yaml(wb: Workbench, **kwargs: Any) -> str:
     return dump(workbench_data(wb, **kwargs))
 
 
-def has_steps(wb: Workbench, pending: bool = False) -> bool:
-    if wb.journal.entries:
-        return True
-    return pending and any(
-        item.spec is not None and item.step is None and item.status.value == "pending"
-        for lane in wb.lanes
-        for item in lane.queue
-    )
-
-
 def write_atomic(path: Path, text: str) -> Path:
     """Write to a temporary file in the same folder, then rename it over `path`."""
     path = Path(path).expanduser()

@@ -603,10 +603,9 @@ class WorkbenchScreen(Screen[None]):
 
     def action_save_scenario(self) -> None:
         from ..config import data_dir
-        from ..scenario.save import has_steps
         from .scenarios import SaveScenarioScreen
 
-        if not has_steps(self.wb):
+        if not self.wb.has_steps():
             self.notify("Nothing ran yet: run some steps, then save them", severity="warning")
             return
         name = self.wb.play.scenario.name if self.wb.play is not None else "workbench"
@@ -640,13 +639,13 @@ class WorkbenchScreen(Screen[None]):
     @work(exclusive=True, group="draft", exit_on_error=False, description="autosave draft")
     async def autosave_draft(self) -> None:
         """The workbench as a draft scenario after every change (atomic: temp + rename)."""
-        from ..config import drafts_dir
-        from ..scenario.save import has_steps, workbench_yaml, write_atomic
-
         await asyncio.sleep(0.2)  # coalesce a burst of changes into one write
         wb = self.wb
-        if not has_steps(wb, pending=True):
-            return
+        if not wb.has_steps(pending=True):
+            return  # checked before importing the YAML writer: it is not needed at start
+        from ..config import drafts_dir
+        from ..scenario.save import workbench_yaml, write_atomic
+
         text = workbench_yaml(wb, pending=True, title=f"Draft of {self.started}")
         if text == self._draft_version:
             return
@@ -662,13 +661,13 @@ class WorkbenchScreen(Screen[None]):
     def action_export_code(self) -> None:
         from ..config import data_dir
         from ..scenario.loader import ScenarioError, parse_scenario
-        from ..scenario.save import has_steps, workbench_yaml
+        from ..scenario.save import workbench_yaml
         from .scenarios import ExportScreen
 
         play = self.wb.play
         if play is not None:
             scenario, source = play.scenario, f"The loaded scenario, {play.scenario.source}"
-        elif has_steps(self.wb):
+        elif self.wb.has_steps():
             try:
                 scenario = parse_scenario(workbench_yaml(self.wb), "<workbench>")
             except ScenarioError as exc:

@@ -30,8 +30,8 @@ class CommittedPanel(Vertical):
         table: DataTable[str] = DataTable(
             id="committed-table", cursor_type="row", zebra_stripes=True
         )
-        table.add_column("_id", key="_id")
-        table.add_column("document", key="doc")
+        table.add_column(Text("_id"), key="_id")  # Text: a str label is parsed as markup
+        table.add_column(Text("document"), key="doc")
         yield table
 
     def show(self, ns: str, page: Page, mode: str) -> None:

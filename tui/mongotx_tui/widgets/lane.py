@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
 from textual.message import Message
-from textual.widgets import Button, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..keys import QUEUE_KEYS, bindings
@@ -22,6 +23,26 @@ LANE_BUTTONS = (
     ("commit", "Commit"),
     ("abort", "Abort"),
 )
+
+
+class LaneToolbar(Static):
+    """The lane's actions as one line of clickable labels. One widget instead of a row of
+    Buttons: each Button is a styled widget of its own, and ten of them were the largest
+    single cost of the workbench's first screen."""
+
+    @dataclass
+    class Pressed(Message):
+        action: str
+
+    def __init__(self) -> None:
+        links = [
+            Content.from_markup(f"[@click=press('{action}')] $label [/]", label=label)
+            for action, label in LANE_BUTTONS
+        ]
+        super().__init__(Content(" ").join(links), classes="lane-buttons")
+
+    def action_press(self, action: str) -> None:
+        self.post_message(self.Pressed(action))
 
 
 class QueueList(OptionList):
@@ -71,19 +92,16 @@ class LaneWidget(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(classes="lane-header")
-        with Horizontal(classes="lane-buttons"):
-            for action, label in LANE_BUTTONS:
-                yield Button(label, name=action, compact=True, classes=f"btn-{action}")
+        yield LaneToolbar()
         with VerticalScroll(classes="lane-body"):
             yield QueueList(classes="queue")
             yield Static(classes="lane-error")
             yield Static(classes="lane-view")
 
-    @on(Button.Pressed)
-    def _button(self, event: Button.Pressed) -> None:
+    @on(LaneToolbar.Pressed)
+    def _button(self, event: LaneToolbar.Pressed) -> None:
         event.stop()
-        if event.button.name:
-            self.post_message(self.Action(self.lane.id, event.button.name))
+        self.post_message(self.Action(self.lane.id, event.action))
 
     @on(QueueList.Action)
     def _queue_action(self, event: QueueList.Action) -> None:

@@ -52,15 +52,15 @@ class TimelineTable(DataTable[Text | str]):
         self._compact = compact
         self.clear(columns=True)
         if compact:
-            self.add_column("lane", key="lane", width=4)
-            self.add_column("outcome", key="outcome", width=24)
-            self.add_column("step", key="what")
+            self.add_column(Text("lane"), key="lane", width=4)
+            self.add_column(Text("outcome"), key="outcome", width=24)
+            self.add_column(Text("step"), key="what")
         else:
-            self.add_column("time", key="time", width=12)
-            self.add_column("lane", key="lane", width=4)
-            self.add_column("took", key="ms", width=6)
-            self.add_column("outcome", key="outcome", width=OUTCOME_MIN)
-            self.add_column("step", key="what", width=OUTCOME_MIN)
+            self.add_column(Text("time"), key="time", width=12)
+            self.add_column(Text("lane"), key="lane", width=4)
+            self.add_column(Text("took"), key="ms", width=6)
+            self.add_column(Text("outcome"), key="outcome", width=OUTCOME_MIN)
+            self.add_column(Text("step"), key="what", width=OUTCOME_MIN)
         self._fit_outcome(self.size.width)
 
     def _fit_outcome(self, width: int) -> None:
