@@ -13,6 +13,7 @@ HEADLESS = [
     "mongotx_tui.model.literals",
     "mongotx_tui.model.ops",
     "mongotx_tui.model.lanes",
+    "mongotx_tui.model.naming",
     "mongotx_tui.model.errors",
     "mongotx_tui.model.timeline",
     "mongotx_tui.model.journal",

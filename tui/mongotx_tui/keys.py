@@ -45,9 +45,25 @@ WORKBENCH_KEYS: tuple[KeyDef, ...] = (
     KeyDef("end-session", "e", "end_session", "End session", False, "End the lane's session"),
     KeyDef("add-lane", "plus", "add_lane", "Add lane", False, "Add a session lane"),
     KeyDef("remove-lane", "minus", "remove_lane", "Remove lane", False, "Remove the current lane"),
+    KeyDef(
+        "rename-lane",
+        "N",
+        "rename_lane",
+        "Rename lane",
+        False,
+        "Rename and recolour the current lane",
+    ),
     KeyDef("next-lane", "right_square_bracket", "next_lane", "Next lane", False, "Next lane"),
     KeyDef(
         "prev-lane", "left_square_bracket", "prev_lane", "Previous lane", False, "Previous lane"
+    ),
+    KeyDef(
+        "view-docs",
+        "v",
+        "view_docs",
+        "View docs",
+        False,
+        "List what the lane's transaction reads; open one in full",
     ),
     KeyDef(
         "next-page",
@@ -64,6 +80,14 @@ WORKBENCH_KEYS: tuple[KeyDef, ...] = (
         "Previous page",
         False,
         "Committed panel: previous page",
+    ),
+    KeyDef(
+        "watch-collection",
+        "W",
+        "watch_collection",
+        "Watch collection",
+        False,
+        "Watch another database and collection",
     ),
     KeyDef(
         "refresh", "f5", "refresh", "Refresh", False, "Re-read the committed panel and lane views"

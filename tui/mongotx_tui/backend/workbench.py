@@ -1,8 +1,8 @@
 """The workbench controller: connection, lanes, committed state, timeline. No textual.
 
 The UI calls these coroutines from async workers and re-renders when `notify` reports
-what changed: ("lane", lane_id), ("committed", None), ("timeline", None),
-("connection", None), ("scenario", None).
+what changed: ("lane", lane_id), ("lanes", lane_id | None), ("committed", None),
+("timeline", None), ("connection", None), ("scenario", None).
 
 Every step that runs is also written to `journal` (start order, outcome), which saving the
 workbench as a scenario and the autosaved drafts read.
@@ -18,6 +18,12 @@ from typing import Any
 from ..model.errors import ErrorInfo
 from ..model.journal import Journal, Played
 from ..model.lanes import LANE_COLOURS, LANE_NAMES, MAX_LANES, Lane, QueuedOp, TxnOptions
+from ..model.naming import (
+    OUTSIDE_SUFFIX,
+    collection_problem,
+    database_problem,
+    lane_name_problem,
+)
 from ..model.ops import OpSpec
 from ..model.timeline import EventKind, Timeline
 from .connection import (
@@ -75,6 +81,7 @@ class Workbench:
         self._changes_pending = False
         self._refresher: asyncio.Task[None] | None = None
         self._counter: asyncio.Task[None] | None = None
+        self._watcher: asyncio.Task[Any] | None = None  # the task running watch()
         self.journal = Journal()
         # The committed page when the journal began: a saved scenario's setup documents.
         self.initial: tuple[str, str, list[dict[str, Any]], bool] | None = None
@@ -261,6 +268,41 @@ class Workbench:
         self.notify("lane", lane_id)
         return item
 
+    def rename_lane(self, lane_id: int, name: str, colour: str) -> Lane:
+        """Give a lane another name and colour; raises ValueError saying what is wrong.
+
+        The journal follows the new name, so saved scenarios and drafts use it. A loaded
+        scenario's lanes keep the names of its sessions (its steps and banner use them).
+        """
+        lane = self.lane(lane_id)
+        name = name.strip()
+        if colour not in LANE_COLOURS:
+            raise ValueError(f"unknown colour {colour!r}: one of {', '.join(LANE_COLOURS)}")
+        if name != lane.name:
+            if self.play is not None:
+                raise ValueError(
+                    f"the loaded scenario names this lane's session {lane.name}; "
+                    "only its colour can change"
+                )
+            others = [other.name for other in self.lanes if other.id != lane_id]
+            problem = lane_name_problem(name, others)
+            if problem is not None:
+                raise ValueError(problem)
+        old_name, old_colour = lane.name, lane.colour
+        if (name, colour) == (old_name, old_colour):
+            return lane
+        lane.name, lane.colour = name, colour
+        if name != old_name:
+            self.journal.rename(old_name, name, OUTSIDE_SUFFIX)
+            what, outcome = "lane renamed", f"{old_name} → {name}, {colour}"
+        else:
+            what, outcome = "lane recoloured", f"{old_colour} → {colour}"
+        self.timeline.add(self.clock(), name, EventKind.INFO, what, outcome)
+        self.notify("lanes", lane_id)
+        self.notify("lane", lane_id)
+        self.notify("timeline", None)
+        return lane
+
     # -- actions ----------------------------------------------------------------------------
     def _log(
         self, lane: Lane, kind: EventKind, what: str, outcome: str, ok: bool, ms: float | None
@@ -316,7 +358,7 @@ class Workbench:
         if item.spec.errors():
             raise LaneBusy("This operation has invalid fields; edit it first (enter)")
         runner._guard("the next operation")
-        name = f"{lane.name}-out" if outside else lane.name
+        name = f"{lane.name}{OUTSIDE_SUFFIX}" if outside else lane.name
         entry = self.journal_start(name, item.spec.kind.value, spec=item.spec.copy())
         entry.outside = outside
         watcher = asyncio.get_running_loop().create_task(self._mark_waiting(lane, item))
@@ -392,6 +434,8 @@ class Workbench:
         page = await load_page(*args, number, PAGE_SIZE, self.perf, count=False)
         if not page.docs and number > 0:
             page = await load_page(*args, number - 1, PAGE_SIZE, self.perf, count=False)
+        if (self.db, self.collection) != ns:
+            return self.page  # the watched collection changed meanwhile: this page is stale
         if getattr(self, "_page_ns", None) == ns:
             page.total = self.page.total
         self._page_ns = ns
@@ -413,7 +457,10 @@ class Workbench:
 
     async def refresh_view(self, lane_id: int) -> None:
         runner = self.runner(lane_id)
+        ns = (self.db, self.collection)
         view = await runner.read_view(self.collection, self.page.ids, PAGE_SIZE)
+        if (self.db, self.collection) != ns:
+            return  # read from the collection watched before: a newer read follows
         lane = runner.lane
         if view is not None or not lane.in_txn or lane.server_aborted is not None:
             lane.view = view
@@ -438,6 +485,7 @@ class Workbench:
 
     async def watch(self) -> None:
         """Long-running: push committed changes; run it in a worker of its own."""
+        self._watcher = asyncio.current_task()
 
         async def on_change(change: dict[str, Any]) -> None:
             self.last_change_at = self.perf()
@@ -460,7 +508,74 @@ class Workbench:
             self.watch_mode = mode
             self.notify("committed", None)
 
-        await watch_changes(self.client, self.db, self.collection, on_change, on_mode)
+        try:
+            await watch_changes(self.client, self.db, self.collection, on_change, on_mode)
+        finally:
+            if self._watcher is asyncio.current_task():
+                self._watcher = None
+
+    async def stop_watching(self) -> None:
+        """Cancel the running watch() and its pending refresh, and wait until they end, so
+        no event of the collection watched before lands after a switch."""
+        me = asyncio.current_task()
+        tasks = [t for t in (self._watcher, self._refresher) if t is not None and t is not me]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
+        self._watcher = None
+        self._changes_pending = False
+
+    async def list_namespaces(self, limit: int = 500) -> list[tuple[str, str]]:
+        """(database, collection) pairs that exist, system ones left out, sorted."""
+        out: list[tuple[str, str]] = []
+        for db in sorted(await self.client.list_database_names()):
+            if db in ("admin", "config", "local"):
+                continue
+            names = await self.client[db].list_collection_names()
+            out.extend((db, c) for c in sorted(names) if not c.startswith("system."))
+            if len(out) >= limit:
+                break
+        return out[:limit]
+
+    async def watch_collection(self, db: str, collection: str) -> None:
+        """Switch the watched namespace, then watch it (long-running, like watch()).
+
+        Stops the current watcher, shows page 0 of the new collection, re-reads the lanes'
+        views there and records the switch on the timeline. Operations run in the watched
+        database (as with --db); each keeps its own collection. Raises ValueError for a
+        bad name before anything changes.
+        """
+        problem = database_problem(db) or collection_problem(collection, db)
+        if problem is None and self.play is not None and db != self.db:
+            problem = (
+                f"the loaded scenario's steps run in database {self.db}; "
+                "watch one of its collections"
+            )
+        if problem is not None:
+            raise ValueError(problem)
+        await self.stop_watching()
+        old = f"{self.db}.{self.collection}"
+        self.db, self.collection = db, collection
+        self.watch_mode = ""
+        self.page = Page()  # nothing of the old collection stays on screen
+        for runner in self.runners.values():
+            runner.db_name = db
+        for lane in self.lanes:
+            lane.view = None
+            lane.view_note = ""
+            self.notify("lane", lane.id)
+        try:
+            await self.refresh_committed(0)
+            await self.refresh_views()
+            ok, outcome = True, f"watching {db}.{collection}"
+        except Exception as exc:  # shown on the timeline; watching still falls back to polling
+            ok, outcome = False, error_info(exc, self.scrub).one_line()
+        what = f"watch {db}.{collection} (was {old})"
+        self.timeline.add(self.clock(), "", EventKind.INFO, what, outcome, ok)
+        self.notify("timeline", None)
+        self.notify("committed", None)
+        await self.watch()
 
 
 __all__ = ["BadURI", "LaneBusy", "Workbench"]

@@ -50,6 +50,15 @@ class Journal:
         entry.overlapped_by = len(self.entries)
         self.version += 1
 
+    def rename(self, old: str, new: str, outside_suffix: str = "-out") -> None:
+        """A lane was renamed: its steps (and those it ran outside a session) follow it."""
+        for entry in self.entries:
+            if entry.session == old:
+                entry.session = new
+            elif entry.session == old + outside_suffix:
+                entry.session = new + outside_suffix
+        self.version += 1
+
     def clear(self) -> None:
         self.entries = []
         self.version += 1

@@ -147,3 +147,33 @@ def diff_marks(
         if k not in seen:
             out.append(("-", doc))
     return out
+
+
+@dataclass(frozen=True)
+class ViewDoc:
+    """One document of a lane's view with both sides of the comparison."""
+
+    mark: str  # as diff_marks: " " same, "~" changed, "+" inserted, "-" deleted
+    session: dict[str, Any] | None  # what the session reads (None: deleted in its txn)
+    committed: dict[str, Any] | None  # the committed version (None: inserted by the txn)
+
+    @property
+    def doc(self) -> dict[str, Any]:
+        """The version to show first: the session's, or the committed one it deleted."""
+        shown = self.session if self.session is not None else self.committed
+        assert shown is not None
+        return shown
+
+
+def view_docs(committed: list[dict[str, Any]], view: list[dict[str, Any]]) -> list[ViewDoc]:
+    """A lane's view as ViewDocs, in diff_marks order."""
+    from .literals import format_value
+
+    base = {format_value(d.get("_id")): d for d in committed}
+    out: list[ViewDoc] = []
+    for mark, doc in diff_marks(committed, view):
+        if mark == "-":
+            out.append(ViewDoc(mark, None, doc))
+        else:
+            out.append(ViewDoc(mark, doc, base.get(format_value(doc.get("_id")))))
+    return out

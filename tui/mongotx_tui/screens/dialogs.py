@@ -99,17 +99,35 @@ class DocumentScreen(ModalScreen[None]):
         Binding("y", "copy", "Copy JSON", id="doc-copy"),
     ]
 
-    def __init__(self, doc: dict[str, Any], title: str = "Document") -> None:
+    def __init__(
+        self,
+        doc: dict[str, Any],
+        title: str = "Document",
+        compare: dict[str, Any] | None = None,
+        compare_title: str = "",
+    ) -> None:
+        """`compare`, when given, is shown below `doc` under `compare_title` (a lane's
+        changed document: the session's version, then the committed one). y copies `doc`."""
         super().__init__()
         self.doc = doc
         self.title_text = title
         self.json = format_value(doc, indent=2)
+        self.compare_json = format_value(compare, indent=2) if compare is not None else None
+        self.compare_title = compare_title
 
     def compose(self) -> ComposeResult:
         with Vertical(id="doc-dialog", classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
+            yield Label(self.title_text, classes="dialog-title", markup=False)
             with VerticalScroll():
-                yield Static(Syntax(self.json, "json", theme="ansi_dark", word_wrap=True))
+                yield Static(
+                    Syntax(self.json, "json", theme="ansi_dark", word_wrap=True), id="doc-json"
+                )
+                if self.compare_json is not None:
+                    yield Label(self.compare_title, classes="field-label", markup=False)
+                    yield Static(
+                        Syntax(self.compare_json, "json", theme="ansi_dark", word_wrap=True),
+                        id="doc-compare",
+                    )
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Copy JSON (y)", variant="primary", id="copy")
                 yield Button("Close (Esc)", id="close")

@@ -35,12 +35,19 @@ class EditorScreen(ModalScreen[OpSpec | None]):
         Binding("f10", "queue", "Queue", id="editor-queue"),
     ]
 
-    def __init__(self, lane_name: str, spec: OpSpec | None = None, title: str = "") -> None:
+    def __init__(
+        self,
+        lane_name: str,
+        spec: OpSpec | None = None,
+        title: str = "",
+        collection: str = "accounts",
+    ) -> None:
+        """`collection`: where a new operation (no `spec`) goes, the watched one."""
         super().__init__()
         self.lane_name = lane_name
         self.original = spec
         self.kind = spec.kind if spec else OpKind.UPDATE
-        self.collection = spec.collection if spec else "accounts"
+        self.collection = spec.collection if spec else collection
         # Every text typed for any kind, so switching kinds keeps it.
         self.texts: dict[str, str] = dict(DEFAULTS)
         self.texts.update({"upsert": "false", "after": "true"})

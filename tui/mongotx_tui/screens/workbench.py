@@ -208,7 +208,15 @@ class WorkbenchScreen(Screen[None]):
         self.watch_worker()
 
     @work(exclusive=True, group="watch", exit_on_error=False, description="watch committed")
-    async def watch_worker(self) -> None:
+    async def watch_worker(self, switch_to: tuple[str, str] | None = None) -> None:
+        """Watch the collection; with `switch_to`, switch to that one first (exclusive:
+        starting it cancels the watcher before)."""
+        if switch_to is not None:
+            try:
+                await self.wb.watch_collection(*switch_to)
+                return
+            except ValueError as exc:
+                self.notify(str(exc), severity="error", markup=False)
         await self.wb.watch()
 
     # -- lanes -----------------------------------------------------------------------------
@@ -327,9 +335,9 @@ class WorkbenchScreen(Screen[None]):
 
         specs = [item.spec for item in lane.queue if item.spec is not None]
         last = specs[-1].copy() if specs else None
-        self.app.push_screen(
-            EditorScreen(lane.name, last, title=f"New operation in lane {lane.name}"), queued
-        )
+        title = f"New operation in lane {lane.name}"
+        editor = EditorScreen(lane.name, last, title=title, collection=self.wb.collection)
+        self.app.push_screen(editor, queued)
 
     def _nothing_pending(self) -> None:
         hint = "; n runs the scenario's next step" if self.wb.play is not None else ""
@@ -414,6 +422,46 @@ class WorkbenchScreen(Screen[None]):
             return
         self._run(lane_id, "remove", lambda: self.wb.remove_lane(lane_id))
 
+    def action_rename_lane(self) -> None:
+        from .rename import RenameLaneScreen
+
+        lane_id = self._lane_id()
+        if lane_id is None:
+            return
+        lane = self.wb.lane(lane_id)
+        others = [other.name for other in self.wb.lanes if other.id != lane_id]
+        locked = "named by the loaded scenario: only the colour can change" if self.wb.play else ""
+
+        def chosen(choice: tuple[str, str] | None) -> None:
+            if choice is None:
+                return
+            try:
+                self.wb.rename_lane(lane_id, *choice)
+            except (KeyError, ValueError) as exc:  # the lane went, or a check the dialog missed
+                self.notify(f"Not renamed: {exc}", severity="error", markup=False)
+
+        self.app.push_screen(RenameLaneScreen(lane.name, lane.colour, others, locked), chosen)
+
+    def action_view_docs(self) -> None:
+        from ..model.lanes import view_docs
+        from ..widgets.render import no_view_reason
+        from .viewdocs import LaneDocsScreen
+
+        lane_id = self._lane_id()
+        if lane_id is None:
+            return
+        lane = self.wb.lane(lane_id)
+        ns = f"{self.wb.db}.{self.wb.collection}"
+        if lane.view is None:
+            reason = no_view_reason(lane, lane.view_note)
+            self.notify(f"Lane {lane.name} has no view of its own: {reason}", markup=False)
+            return
+        docs = view_docs(self.wb.page.docs, lane.view)
+        if not docs:
+            self.notify(f"Lane {lane.name}'s transaction reads no documents in {ns}", markup=False)
+            return
+        self.app.push_screen(LaneDocsScreen(lane.name, ns, docs))
+
     def _move_lane(self, delta: int) -> None:
         ids = [lane.id for lane in self.wb.lanes]
         if not ids:
@@ -447,6 +495,21 @@ class WorkbenchScreen(Screen[None]):
 
     def action_refresh(self) -> None:
         self._page(0)
+
+    def action_watch_collection(self) -> None:
+        from .watch import WatchScreen
+
+        if self.wb.client is None:
+            self.notify("Not connected yet", severity="warning")
+            return
+        fixed_db = self.wb.db if self.wb.play is not None else ""
+
+        def chosen(ns: tuple[str, str] | None) -> None:
+            if ns is not None and ns != (self.wb.db, self.wb.collection):
+                self.watch_worker(ns)
+
+        screen = WatchScreen(self.wb.db, self.wb.collection, self.wb.list_namespaces, fixed_db)
+        self.app.push_screen(screen, chosen)
 
     def action_connect(self) -> None:
         from .dialogs import ConnectScreen

@@ -13,7 +13,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..keys import QUEUE_KEYS, bindings
-from ..model.lanes import Lane, diff_marks
+from ..model.lanes import LANE_COLOURS, Lane, diff_marks
 from .render import error_block, lane_header, lane_title, lane_view, queue_item
 
 LANE_BUTTONS = (
@@ -89,6 +89,7 @@ class LaneWidget(Vertical):
         self.lane = lane
         self.border_title = f"Lane {lane.name}"
         self.next_step: int | None = None  # a loaded scenario's next step number
+        self._colour = lane.colour  # the lane-<colour> class it has now
 
     def compose(self) -> ComposeResult:
         yield Static(classes="lane-header")
@@ -170,6 +171,10 @@ class LaneWidget(Vertical):
         lane = self.lane
         self.set_class(lane.in_txn, "-in-txn")
         self.set_class(bool(lane.busy), "-busy")
+        if lane.colour != self._colour:  # recoloured: swap the colour class
+            for colour in LANE_COLOURS:
+                self.set_class(colour == lane.colour, f"lane-{colour}")
+            self._colour = lane.colour
         self.border_title = lane_title(lane)
         self.border_subtitle = lane.busy and f"running {lane.busy}"
         self.query_one(".lane-header", Static).update(lane_header(lane, now, lifetime_s))

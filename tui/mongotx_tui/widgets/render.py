@@ -203,19 +203,23 @@ def doc_line(doc: dict[str, Any]) -> str:
     return f"{format_short(doc.get('_id'))} {format_short(rest)}"
 
 
+def no_view_reason(lane: Lane, note: str = "") -> str:
+    """Why a lane shows no view of its own (lane.view is None)."""
+    if note:
+        return note
+    if lane.server_aborted is not None and lane.in_txn:
+        return "the server aborted this transaction: abort it, then retry"
+    if lane.txn_state is TxnState.STARTING:
+        return "view opens after the first statement"
+    if lane.in_txn:
+        return "reading…"
+    return "no transaction: this session reads the committed state"
+
+
 def lane_view(marked: list[tuple[str, dict[str, Any]]] | None, note: str, lane: Lane) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     if marked is None:
-        if note:
-            text.append(note, style="dim")
-        elif lane.server_aborted is not None and lane.in_txn:
-            text.append("the server aborted this transaction: abort it, then retry", style="dim")
-        elif lane.txn_state is TxnState.STARTING:
-            text.append("view opens after the first statement", style="dim")
-        elif lane.in_txn:
-            text.append("reading…", style="dim")
-        else:
-            text.append("no transaction: this session reads the committed state", style="dim")
+        text.append(no_view_reason(lane, note), style="dim")
         return text
     text.append("inside txn: ", style="dim")
     changed = sum(1 for m, _ in marked if m != " ")
@@ -224,4 +228,13 @@ def lane_view(marked: list[tuple[str, dict[str, Any]]] | None, note: str, lane: 
         text.append("\n")
         text.append(f"{mark} ", style=MARK_STYLE[mark] or "dim")
         text.append(doc_line(doc), style=MARK_STYLE[mark])
+    return text
+
+
+def view_doc_line(mark: str, doc: dict[str, Any]) -> Text:
+    """One row of the lane documents dialog: `changed  'alice' {balance: 90}`."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    word = MARK_WORD[mark] or "same"
+    text.append(f"{mark} {word:<8} ", style=MARK_STYLE[mark] or "dim")
+    text.append(doc_line(doc), style=MARK_STYLE[mark])
     return text

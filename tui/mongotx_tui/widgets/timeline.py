@@ -10,12 +10,14 @@ from textual import events
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
+from ..model.naming import MAX_LANE_NAME
 from ..model.timeline import EventKind, TimelineEvent
 from .render import fmt_ms
 
 MAX_ROWS = 5000
 COMPACT_BELOW = 70
 OUTCOME_MIN = 12  # columns: narrower than this, show lane / outcome / step only
+LANE_MIN = 4
 
 KIND_STYLE = {
     EventKind.OP: "",
@@ -32,6 +34,7 @@ class TimelineTable(DataTable[Text | str]):
         self._first_key = 0
         self._shown = 0
         self._compact: bool | None = None
+        self._lane_width = LANE_MIN  # grows to the longest lane name (renamed lanes)
         self._rows: deque[tuple[TimelineEvent, dict[str, str]]] = deque(maxlen=MAX_ROWS)
 
     def on_mount(self) -> None:
@@ -41,23 +44,27 @@ class TimelineTable(DataTable[Text | str]):
         compact = event.size.width < COMPACT_BELOW
         self._fit_outcome(event.size.width)
         if compact != self._compact:
-            self._layout(compact)
-            rows, self._rows = list(self._rows), deque(maxlen=MAX_ROWS)
-            for ev, colours in rows:
-                self._add(ev, colours)
-            if self.row_count:
-                self.move_cursor(row=self.row_count - 1, animate=False)
+            self._rebuild(compact)
+
+    def _rebuild(self, compact: bool) -> None:
+        """New columns, the same rows (each with the colours it was shown with)."""
+        self._layout(compact)
+        rows, self._rows = list(self._rows), deque(maxlen=MAX_ROWS)
+        for ev, colours in rows:
+            self._add(ev, colours)
+        if self.row_count:
+            self.move_cursor(row=self.row_count - 1, animate=False)
 
     def _layout(self, compact: bool) -> None:
         self._compact = compact
         self.clear(columns=True)
         if compact:
-            self.add_column(Text("lane"), key="lane", width=4)
+            self.add_column(Text("lane"), key="lane", width=self._lane_width)
             self.add_column(Text("outcome"), key="outcome", width=24)
             self.add_column(Text("step"), key="what")
         else:
             self.add_column(Text("time"), key="time", width=12)
-            self.add_column(Text("lane"), key="lane", width=4)
+            self.add_column(Text("lane"), key="lane", width=self._lane_width)
             self.add_column(Text("took"), key="ms", width=6)
             self.add_column(Text("outcome"), key="outcome", width=OUTCOME_MIN)
             self.add_column(Text("step"), key="what", width=OUTCOME_MIN)
@@ -68,7 +75,8 @@ class TimelineTable(DataTable[Text | str]):
         the outcome first, so an error code is never cut off."""
         if self._compact or not width:
             return
-        rest = max(2 * OUTCOME_MIN, width - (12 + 4 + 6 + 2 * 5 + 2))  # fixed columns, padding
+        fixed = 12 + self._lane_width + 6 + 2 * 5 + 2  # fixed columns, padding
+        rest = max(2 * OUTCOME_MIN, width - fixed)
         outcome_width = max(OUTCOME_MIN, min(44, rest * 3 // 5))
         for key, size in (("outcome", outcome_width), ("what", rest - outcome_width)):
             column = self.columns.get(ColumnKey(key))
@@ -102,7 +110,17 @@ class TimelineTable(DataTable[Text | str]):
         )
         self.add_row(stamp, lane, fmt_ms(ev.duration_ms), outcome, what, key=str(ev.seq))
 
+    def _fit_lane(self, names: list[str]) -> None:
+        """Widen the lane column for a longer lane name; it never narrows (older rows)."""
+        want = min(MAX_LANE_NAME, max([LANE_MIN, *(len(n) for n in names)]))
+        if want <= self._lane_width:
+            return
+        self._lane_width = want
+        if self._compact is not None:
+            self._rebuild(self._compact)
+
     def append(self, events: list[TimelineEvent], colours: dict[str, str]) -> None:
+        self._fit_lane(list(colours))
         at_end = self.cursor_row >= self.row_count - 1
         for ev in events:
             if ev.seq <= self._shown:
