@@ -38,6 +38,8 @@ Minimal().run(headless=True)
 """
 
 WORKBENCH = r"""
+import gc
+gc.disable()  # as mongotx-tui's main() does; the app turns it back on when ready
 import os
 from mongotx_tui.app import MongoTxApp
 from mongotx_tui.config import Config

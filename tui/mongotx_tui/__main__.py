@@ -59,6 +59,12 @@ def main(argv: list[str] | None = None) -> int:
             from pymongo import uri_parser
 
             db = uri_parser.parse_uri(args.uri, validate=False, warn=False).get("database")
+    import gc
+
+    # Start-up allocates hundreds of thousands of objects (modules, styles, widgets) and none
+    # of them is garbage yet: cyclic collection would only walk them, ~10% of the start.
+    # The app turns it back on once the workbench is ready (MongoTxApp.resume_gc).
+    gc.disable()
     from .app import MongoTxApp
 
     MongoTxApp(args.uri, db or "bank", args.collection).run()

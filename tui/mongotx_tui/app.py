@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -67,9 +68,16 @@ class MongoTxApp(App[None]):
         if self.config.problem:
             self.notify(self.config.problem, severity="error", markup=False)
         self.push_screen(WorkbenchScreen(self.wb))
+        self.set_timer(5, self.resume_gc)  # also when the workbench never gets ready
 
     def on_mongo_tx_app_workbench_ready(self, _: WorkbenchReady) -> None:
         self.ready_at = time.perf_counter()
+        self.resume_gc()
+
+    def resume_gc(self) -> None:
+        """Cyclic garbage collection back on (main() turns it off for the start)."""
+        if not gc.isenabled():
+            gc.enable()
 
     async def on_unmount(self) -> None:
         await self.wb.close()

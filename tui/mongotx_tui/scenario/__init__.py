@@ -6,9 +6,35 @@ headless; `export_script(scenario, ...)` writes the equivalent pymongo program. 
 
 from __future__ import annotations
 
-from .library import builtin_names, find_scenario
-from .loader import ScenarioError, load_scenario, parse_scenario
-from .model import ErrorExpect, Expectation, Scenario, Step
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .library import builtin_names, find_scenario
+    from .loader import ScenarioError, load_scenario, parse_scenario
+    from .model import ErrorExpect, Expectation, Scenario, Step
+
+# Loaded on first use: `mongotx-tui` imports scenario.cli at every start to look for a
+# subcommand, and the loader brings YAML with it.
+_HOMES = {
+    "builtin_names": "library",
+    "find_scenario": "library",
+    "ScenarioError": "loader",
+    "load_scenario": "loader",
+    "parse_scenario": "loader",
+    "ErrorExpect": "model",
+    "Expectation": "model",
+    "Scenario": "model",
+    "Step": "model",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{home}", __name__), name)
+
 
 __all__ = [
     "ErrorExpect",
