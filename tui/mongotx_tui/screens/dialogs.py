@@ -18,9 +18,11 @@ from textual.widgets import Button, Input, Label, Select, Static
 from ..keys import ALL_KEYS, display_key
 from ..model.lanes import TxnOptions
 from ..model.literals import format_value
+from . import DIALOGS_CSS
 
 
 class TxnOptionsScreen(ModalScreen[TxnOptions | None]):
+    CSS_PATH = DIALOGS_CSS
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="txn-cancel"),
         Binding("f10", "start", "Start", id="txn-start"),
@@ -94,6 +96,7 @@ class TxnOptionsScreen(ModalScreen[TxnOptions | None]):
 
 
 class DocumentScreen(ModalScreen[None]):
+    CSS_PATH = DIALOGS_CSS
     BINDINGS = [
         Binding("escape,q", "close", "Close", id="doc-close"),
         Binding("y", "copy", "Copy JSON", id="doc-copy"),
@@ -144,6 +147,7 @@ class DocumentScreen(ModalScreen[None]):
 
 
 class HelpScreen(ModalScreen[None]):
+    CSS_PATH = DIALOGS_CSS
     BINDINGS = [Binding("escape,f1,q", "close", "Close", id="help-close")]
 
     def __init__(self, keymap_note: str = "") -> None:
@@ -182,6 +186,8 @@ class HelpScreen(ModalScreen[None]):
 
 class ConnectScreen(ModalScreen[str | None]):
     """Returns a URI, "" for the sandbox, or None when cancelled."""
+
+    CSS_PATH = DIALOGS_CSS
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="connect-cancel")]
 
@@ -234,6 +240,8 @@ class ConnectScreen(ModalScreen[str | None]):
 
 class FaultScreen(Screen[str]):
     """A deployment could not be reached: the error, and what to do. Returns the choice."""
+
+    CSS_PATH = DIALOGS_CSS
 
     BINDINGS = [
         Binding("r", "choose('retry')", "Retry", id="fault-retry"),

@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static, Switch, TextArea
 
 from ..model.ops import DEFAULTS, FIELDS, PLAIN, SWITCHES, OpKind, OpSpec, validate_field
+from . import DIALOGS_CSS
 
 HINTS = {
     "filter": "filter, e.g. {_id: 'alice'}",
@@ -30,6 +31,7 @@ HINTS = {
 
 
 class EditorScreen(ModalScreen[OpSpec | None]):
+    CSS_PATH = DIALOGS_CSS
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="editor-cancel"),
         Binding("f10", "queue", "Queue", id="editor-queue"),

@@ -11,12 +11,15 @@ from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from ..model.lanes import LANE_COLOURS
 from ..model.naming import MAX_LANE_NAME, lane_name_problem
+from . import DIALOGS_CSS
 from .checks import Problem
 
 
 class RenameLaneScreen(ModalScreen[tuple[str, str] | None]):
     """Returns (name, colour), or None when cancelled. An invalid name is flagged in place
     and can't be applied; what was typed stays."""
+
+    CSS_PATH = DIALOGS_CSS
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="rename-cancel"),

@@ -26,6 +26,8 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
+from . import DIALOGS_CSS
+
 if TYPE_CHECKING:
     from ..scenario.model import Scenario
 
@@ -68,6 +70,8 @@ def _entries(drafts: Path) -> list[Entry]:
 
 class ScenarioPickerScreen(ModalScreen[str | None]):
     """Returns a built-in name or a file path, or None when cancelled."""
+
+    CSS_PATH = DIALOGS_CSS
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="picker-cancel")]
 
@@ -148,6 +152,8 @@ class ScenarioPickerScreen(ModalScreen[str | None]):
 class SaveScenarioScreen(ModalScreen[str | None]):
     """Asks where to save the workbench as a scenario file; returns the path."""
 
+    CSS_PATH = DIALOGS_CSS
+
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="save-cancel")]
 
     def __init__(self, default: Path, steps: int) -> None:
@@ -184,6 +190,8 @@ class SaveScenarioScreen(ModalScreen[str | None]):
 
 class ExportScreen(ModalScreen[None]):
     """The scenario as a pymongo script, read-only; copy it (OSC 52) or save it."""
+
+    CSS_PATH = DIALOGS_CSS
 
     BINDINGS = [
         Binding("escape", "close", "Close", id="export-close"),

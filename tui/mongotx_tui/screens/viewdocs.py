@@ -14,6 +14,7 @@ from textual.widgets.option_list import Option
 from ..model.lanes import ViewDoc
 from ..model.literals import format_value
 from ..widgets.render import view_doc_line
+from . import DIALOGS_CSS
 
 WHAT = {  # what the document dialog shows first, for each mark
     " ": "lane {}'s version (same as committed)",
@@ -25,6 +26,8 @@ WHAT = {  # what the document dialog shows first, for each mark
 
 class LaneDocsScreen(ModalScreen[None]):
     """Receives the lane's documents as read when it opened (a snapshot, not live)."""
+
+    CSS_PATH = DIALOGS_CSS
 
     BINDINGS = [
         Binding("escape,q", "close", "Close", id="view-close"),

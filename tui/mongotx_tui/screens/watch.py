@@ -15,6 +15,7 @@ from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..model.naming import collection_problem, database_problem
+from . import DIALOGS_CSS
 from .checks import Problem
 
 Lister = Callable[[], Awaitable[list[tuple[str, str]]]]
@@ -22,6 +23,8 @@ Lister = Callable[[], Awaitable[list[tuple[str, str]]]]
 
 class WatchScreen(ModalScreen[tuple[str, str] | None]):
     """Returns (database, collection), or None when cancelled."""
+
+    CSS_PATH = DIALOGS_CSS
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="watch-cancel"),
