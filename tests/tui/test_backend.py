@@ -150,3 +150,25 @@ async def test_watcher_keeps_pushing_after_the_collection_is_dropped():
             await client.close()
     assert seen == ["insert", "drop", "invalidate", "insert"]
     assert all(mode == "change stream" for mode in modes)
+
+
+async def test_find_one_and_update_and_replace_return_the_chosen_version():
+    from mongotx_tui.backend.operations import execute
+
+    wb = Workbench()
+    try:
+        await wb.connect()
+        db = wb.client[wb.db]
+        update = OpSpec.new(
+            "findOneAndUpdate", filter="{_id: 'bob'}", update="{$inc: {balance: 1}}", after="true"
+        )
+        result, _ = await execute(db, update, None)
+        assert result == {"_id": "bob", "name": "Bob", "balance": 51}  # after the update
+        replace = OpSpec.new(
+            "findOneAndReplace", filter="{_id: 'bob'}", replacement="{name: 'Robert'}"
+        )
+        result, _ = await execute(db, replace, None)
+        assert result["balance"] == 51  # the document before the replacement
+        assert await db.accounts.find_one({"_id": "bob"}) == {"_id": "bob", "name": "Robert"}
+    finally:
+        await wb.close()

@@ -10,9 +10,10 @@ from pathlib import Path
 from rich.text import Text
 from textual.geometry import Region
 from textual.widget import Widget
-from textual.widgets import Button, Input, OptionList, Select
+from textual.widgets import Button, Input, OptionList
 from tuihelpers import committed_values, queue_op, ready, until
 
+from mongotx_tui import walkthroughs
 from mongotx_tui.app import MongoTxApp
 from mongotx_tui.config import Config
 from mongotx_tui.model.lanes import OpStatus, TxnState
@@ -61,20 +62,8 @@ async def queue_kind(app: MongoTxApp, pilot, kind: str, **fields: str) -> None:
     """Open the editor (a), choose the kind, fill its fields, queue it (F10)."""
     await pilot.press("a")
     await until(pilot, lambda: isinstance(app.screen, EditorScreen), what="editor")
-    editor = app.screen
-    assert editor.query_one("#collection", Input).value == app.wb.collection  # the watched one
-    editor.query_one("#kind", Select).value = kind
-    first = next(iter(fields))
-    await until(pilot, lambda: editor.query(f"#f-{first}"), what=f"{kind} form")
-    for name, text in fields.items():
-        widget = editor.query_one(f"#f-{name}")
-        if isinstance(widget, Input):
-            widget.value = text
-        else:
-            widget.text = text  # a TextArea: posts Changed like typing does
-        await pilot.pause()
-    await pilot.press("f10")
-    await until(pilot, lambda: not isinstance(app.screen, EditorScreen), what="editor closed")
+    assert app.screen.query_one("#collection", Input).value == app.wb.collection  # watched
+    await walkthroughs.fill_editor(pilot, kind, **fields)
 
 
 def test_name_rules_say_what_is_wrong():

@@ -11,37 +11,50 @@ from collections.abc import Callable
 from typing import Any
 
 
-async def until(pilot: Any, condition: Callable[[], object], timeout: float = 10.0) -> None:
+async def until(
+    pilot: Any, condition: Callable[[], object], timeout: float = 10.0, what: str = ""
+) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {condition}")
+            raise TimeoutError(f"timed out waiting for {what or condition}")
         await pilot.pause(0.01)
     await pilot.pause()
 
 
 async def ready(pilot: Any) -> None:
-    await until(pilot, lambda: pilot.app.ready_at is not None, 30)
+    await until(pilot, lambda: pilot.app.ready_at is not None, 30, "workbench ready")
 
 
 async def queue_op(pilot: Any, **fields: str) -> None:
     """Open the editor (a), fill fields, queue it (F10)."""
-    from textual.widgets import Input, TextArea
+    from .screens.editor import EditorScreen
+
+    await pilot.press("a")
+    await until(pilot, lambda: isinstance(pilot.app.screen, EditorScreen), what="editor")
+    await fill_editor(pilot, **fields)
+
+
+async def fill_editor(pilot: Any, kind: str | None = None, **fields: str) -> None:
+    """In the open editor: choose `kind` (its form follows), fill fields, queue it (F10)."""
+    from textual.widgets import Input, Select, TextArea
 
     from .screens.editor import EditorScreen
 
-    app = pilot.app
-    await pilot.press("a")
-    await until(pilot, lambda: isinstance(app.screen, EditorScreen))
+    editor = pilot.app.screen
+    if kind is not None:
+        editor.query_one("#kind", Select).value = kind
+        first = next(iter(fields))
+        await until(pilot, lambda: editor.query(f"#f-{first}"), what=f"{kind} form")
     for name, text in fields.items():
-        widget = app.screen.query_one(f"#f-{name}")
+        widget = editor.query_one(f"#f-{name}")
         if isinstance(widget, TextArea):
-            widget.text = text
+            widget.text = text  # posts TextArea.Changed like typing does
         elif isinstance(widget, Input):
             widget.value = text
         await pilot.pause()
     await pilot.press("f10")
-    await until(pilot, lambda: not isinstance(app.screen, EditorScreen))
+    await until(pilot, lambda: not isinstance(pilot.app.screen, EditorScreen), what="closed")
 
 
 async def conflict(pilot: Any) -> None:

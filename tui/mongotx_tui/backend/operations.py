@@ -51,20 +51,14 @@ async def execute(
         result = await cursor.limit(min(limit, FIND_LIMIT)).to_list()
     elif kind is OpKind.FIND_ONE:
         result = await coll.find_one(v["filter"], v["projection"], sort=_sort(v["sort"]), **s)
-    elif kind is OpKind.FIND_ONE_AND_UPDATE:
-        result = await coll.find_one_and_update(
+    elif kind in (OpKind.FIND_ONE_AND_UPDATE, OpKind.FIND_ONE_AND_REPLACE):
+        if kind is OpKind.FIND_ONE_AND_UPDATE:
+            method, change = coll.find_one_and_update, v["update"]
+        else:
+            method, change = coll.find_one_and_replace, v["replacement"]
+        result = await method(
             v["filter"],
-            v["update"],
-            projection=v["projection"],
-            sort=_sort(v["sort"]),
-            upsert=v["upsert"],
-            return_document=ReturnDocument.AFTER if v["after"] else ReturnDocument.BEFORE,
-            **s,
-        )
-    elif kind is OpKind.FIND_ONE_AND_REPLACE:
-        result = await coll.find_one_and_replace(
-            v["filter"],
-            v["replacement"],
+            change,
             projection=v["projection"],
             sort=_sort(v["sort"]),
             upsert=v["upsert"],

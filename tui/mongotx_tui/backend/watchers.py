@@ -59,6 +59,9 @@ async def count_documents(
 ChangeHandler = Callable[[dict[str, Any]], Awaitable[None] | None]
 
 
+CHANGE_STREAM = "change stream"  # the watch mode while pushes arrive (shown in the panel)
+
+
 async def watch_changes(
     client: AsyncMongoClient[dict[str, Any]],
     db: str,
@@ -81,7 +84,7 @@ async def watch_changes(
             async with await collection.watch(
                 max_await_time_ms=500, start_after=resume_after
             ) as stream:
-                on_mode("change stream")
+                on_mode(CHANGE_STREAM)
                 async for change in stream:
                     result = on_change(change)
                     if asyncio.iscoroutine(result):

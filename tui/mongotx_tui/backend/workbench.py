@@ -38,6 +38,7 @@ from .connection import (
 from .operations import error_info
 from .sessions import LaneBusy, LaneRunner
 from .watchers import (
+    CHANGE_STREAM,
     PAGE_SIZE,
     Page,
     count_documents,
@@ -166,6 +167,11 @@ class Workbench:
             if lane.in_txn:
                 lane.txn_state = TxnState.ABORTED
         return await self.connect()
+
+    @property
+    def pushes_changes(self) -> bool:
+        """A change stream is watching: committed writes arrive without re-reading."""
+        return self.watch_mode == CHANGE_STREAM
 
     def has_steps(self, pending: bool = False) -> bool:
         """Anything run yet (or, with `pending`, queued) that a saved scenario would hold."""

@@ -392,7 +392,8 @@ class WorkbenchScreen(Screen[None]):
 
         async def commit() -> None:
             await self.wb.commit(lane_id)
-            await self.wb.refresh_committed()
+            if not self.wb.pushes_changes:  # else the commit's change events re-read the page
+                await self.wb.refresh_committed()
 
         self._run(lane_id, "commit", commit)
 
