@@ -66,19 +66,7 @@ def queue_item(index: int, item: QueuedOp, now: float, width: int, is_next: bool
             text.append("\n   ✗ invalid: " + ", ".join(errors), style="red")
         return text
     if item.status is OpStatus.RUNNING:
-        elapsed = max(0.0, now - (item.started_at or now))
-        frame = SPINNER[int(elapsed * 10) % len(SPINNER)]
-        text.append(f"{index} {frame} ", style="bold yellow")
-        text.append(label, style="bold")
-        if item.waiting:
-            text.append(
-                f"\n   ⏳ waiting {elapsed:.1f} s: blocked by the server "
-                "(another session's transaction holds the document?)",
-                style="yellow",
-            )
-        else:
-            text.append(f"\n   running {elapsed:.1f} s", style="yellow")
-        return text
+        return running_item(text, str(index), item, label, now, BLOCKED_GUESS)
     where = " (txn)" if item.in_txn else " (no txn)"
     if item.status is OpStatus.DONE:
         text.append(f"{index} ✓ ", style="bold green")
@@ -93,6 +81,22 @@ def queue_item(index: int, item: QueuedOp, now: float, width: int, is_next: bool
     if err.labels:
         text.append(" ")
         text.append_text(badges(err.labels))
+    return text
+
+
+BLOCKED_GUESS = " (another session's transaction holds the document?)"
+
+
+def running_item(text: Text, number: str, item: QueuedOp, label: str, now: float, why: str) -> Text:
+    """A running operation: spinner, elapsed time, and whether the server holds it back."""
+    elapsed = max(0.0, now - (item.started_at or now))
+    frame = SPINNER[int(elapsed * 10) % len(SPINNER)]
+    text.append(f"{number} {frame} ", style="bold yellow")
+    text.append(label, style="bold")
+    if item.waiting:
+        text.append(f"\n   ⏳ waiting {elapsed:.1f} s: blocked by the server{why}", style="yellow")
+    else:
+        text.append(f"\n   running {elapsed:.1f} s", style="yellow")
     return text
 
 
@@ -114,19 +118,9 @@ def scenario_item(item: QueuedOp, label: str, now: float, is_next: bool) -> Text
             text.append(f"\n   expect {expect.describe()}", style="dim")
         return text
     if item.status is OpStatus.RUNNING:
-        elapsed = max(0.0, now - (item.started_at or now))
-        frame = SPINNER[int(elapsed * 10) % len(SPINNER)]
-        text.append(f"{number} {frame} ", style="bold yellow")
-        text.append(label, style="bold")
-        if item.waiting:
-            until = step.expect.blocks_until
-            why = f" (the scenario expects it to wait for step {until})" if until else ""
-            text.append(
-                f"\n   ⏳ waiting {elapsed:.1f} s: blocked by the server{why}", style="yellow"
-            )
-        else:
-            text.append(f"\n   running {elapsed:.1f} s", style="yellow")
-        return text
+        until = step.expect.blocks_until
+        why = f" (the scenario expects it to wait for step {until})" if until else ""
+        return running_item(text, number, item, label, now, why)
     outcome = item.summary if item.error is None else item.error.one_line()
     if item.check is None:
         text.append(f"{number} … ", style="dim")
