@@ -34,7 +34,7 @@ class Minimal(App):
         os.write(1, b"READY\n")  # textual captures print() while running
         self.exit()
 
-Minimal().run(headless=True)
+Minimal().run(headless=True, size=(120, 36))
 """
 
 WORKBENCH = r"""
@@ -49,7 +49,7 @@ class Timed(MongoTxApp):
         os.write(1, b"READY\n")
         self.exit()
 
-Timed(config=Config()).run(headless=True)
+Timed(config=Config()).run(headless=True, size=(120, 36))
 """
 
 

@@ -87,6 +87,8 @@ class Workbench:
         # The committed page when the journal began: a saved scenario's setup documents.
         self.initial: tuple[str, str, list[dict[str, Any]], bool] | None = None
         self.play: Any = None  # a loaded scenario (scenario.play.ScenarioPlay)
+        self.add_lane()  # two lanes from the start, connected or not
+        self.add_lane()
 
     # -- connection -----------------------------------------------------------------------
     @property
@@ -113,9 +115,6 @@ class Workbench:
         for runner in self.runners.values():
             runner.client = self.client
             runner.session = None
-        if not self.lanes:
-            self.add_lane()
-            self.add_lane()
         self.timeline.add(
             self.clock(), "", EventKind.INFO, "connect", self.deployment.describe(), True
         )
@@ -432,8 +431,9 @@ class Workbench:
         self.notify("lane", lane_id)
 
     # -- documents ------------------------------------------------------------------------
-    async def refresh_committed(self, number: int | None = None) -> Page:
-        """Re-read the shown page (first, so the panel updates at once), then the count."""
+    async def refresh_committed(self, number: int | None = None, count_now: bool = False) -> Page:
+        """Re-read the shown page (first, so the panel updates at once), then the count
+        (with `count_now`, before returning: one update instead of two)."""
         number = self.page.number if number is None else max(0, number)
         ns = (self.db, self.collection)
         args = (self.client, self.db, self.collection)
@@ -445,12 +445,14 @@ class Workbench:
         if getattr(self, "_page_ns", None) == ns:
             page.total = self.page.total
         self._page_ns = ns
+        if count_now:
+            page.total = await count_documents(self.client, *ns)
         self.page = page
         self.notify("committed", None)
         for lane in self.lanes:
             if lane.view is not None:
                 self.notify("lane", lane.id)
-        if self._counter is None or self._counter.done():
+        if not count_now and (self._counter is None or self._counter.done()):
             self._counter = asyncio.get_running_loop().create_task(self._count(ns))
         return page
 

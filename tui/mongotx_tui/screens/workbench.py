@@ -13,7 +13,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, HorizontalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ..backend.connection import BadURI
 from ..backend.sessions import LaneBusy
@@ -21,6 +21,7 @@ from ..keys import WORKBENCH_KEYS, bindings
 from ..model.lanes import TxnState
 from ..model.literals import format_value
 from ..widgets.documents import CommittedPanel
+from ..widgets.footer import StableFooter
 from ..widgets.lane import LaneWidget, QueueList
 from ..widgets.timeline import TimelineTable
 
@@ -31,12 +32,13 @@ if TYPE_CHECKING:
 
 class WorkbenchScreen(Screen[None]):
     BINDINGS = bindings(WORKBENCH_KEYS)  # type: ignore[assignment]
+    AUTO_FOCUS = "QueueList"  # the first lane's queue: where its keys act
     app: MongoTxApp
 
     def __init__(self, wb: Workbench) -> None:
         super().__init__(id="workbench")
         self.wb = wb
-        self.active_lane_id: int | None = None
+        self.active_lane_id: int | None = wb.lanes[0].id if wb.lanes else None
         self._dirty: set[tuple[str, int | None]] = set()
         self._flush_scheduled = False
         self.ready = False  # connected and the first page shown
@@ -48,21 +50,49 @@ class WorkbenchScreen(Screen[None]):
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
+        self._set_breakpoints()
         yield Static("connecting…", id="deployment", markup=False)
         yield Static("", id="notice", markup=False)
         yield Static("", id="scenario-banner")
-        yield HorizontalScroll(id="lanes")
+        # The lanes exist before the connection: composing them with the screen lays the
+        # workbench out once, and their keys answer "not connected yet" until it is up.
+        with HorizontalScroll(id="lanes"):
+            for lane in self.wb.lanes:
+                widget = LaneWidget(lane)
+                widget.set_class(lane.id == self.active_lane_id, "-active")
+                yield widget
         with Horizontal(id="bottom"):
             yield CommittedPanel()
             yield TimelineTable()
-        yield Footer()
+        yield StableFooter()
 
-    def on_mount(self) -> None:
+    def _set_breakpoints(self) -> None:
+        """The app's breakpoint classes for the current size, set now: Textual sets them on
+        the first Resize, which comes after the first paint, so the whole workbench would
+        be restyled, laid out and painted a second time."""
+        app, size = self.app, self.app.size
+        classes: dict[str, bool] = {}
+        for dimension, points in (
+            (size.width, app.HORIZONTAL_BREAKPOINTS or []),
+            (size.height, app.VERTICAL_BREAKPOINTS or []),
+        ):
+            reached = max((p for p in points if dimension >= p[0]), default=None)
+            classes.update({name: (at, name) == reached for at, name in points})
+        self.update_classes(classes, update=False)
+
+    async def on_mount(self) -> None:
         self.query_one("#notice").display = False
         self.query_one("#scenario-banner").display = False
         self.wb.notify = self._on_backend
         self.set_interval(0.2, self._tick)
-        self.connect_worker()
+        if self.wb.client is None:
+            self.connect_worker()
+            return
+        # The app connected to the sandbox and read the first page before showing us: show
+        # it all before the first paint, so the workbench is laid out and painted once.
+        self._dirty |= {("connection", None), ("timeline", None), ("committed", None)}
+        await self._flush()
+        self._connected()
 
     # -- backend → UI ----------------------------------------------------------------------
     def _on_backend(self, kind: str, lane_id: int | None) -> None:
@@ -179,11 +209,30 @@ class WorkbenchScreen(Screen[None]):
             return
         await self.wb.refresh_committed(0)
         await self._flush()
+        self._connected()
+
+    def _connected(self) -> None:
         self.ready = True
-        self.app.post_message(self.app.WorkbenchReady())
+        self._announce_when_painted()
         self.watch_worker()
         if self.wb.lanes:
             self._focus_lane(self.wb.lanes[0].id)
+
+    def _announce_when_painted(self) -> None:
+        """Post WorkbenchReady once the connected workbench is on screen: at its next layout
+        and paint (what Textual's own Ready marks for a first screen), or after the next
+        refresh when nothing needed laying out."""
+        signal, sent = self.screen_layout_refresh_signal, False
+
+        def painted(_: object = None) -> None:
+            nonlocal sent
+            signal.unsubscribe(self.app)
+            if not sent:
+                sent = True
+                self.app.post_message(self.app.WorkbenchReady())
+
+        signal.subscribe(self.app, painted, immediate=True)
+        self.call_after_refresh(painted)
 
     def _fault(self, title: str, message: str) -> None:
         from ..backend.connection import mask_uri
@@ -534,8 +583,11 @@ class WorkbenchScreen(Screen[None]):
     def _show_scenario(self) -> None:
         banner = self.query_one("#scenario-banner", Static)
         play = self.wb.play
-        banner.display = play is not None
-        self.refresh_bindings()
+        if banner.display != (play is not None):
+            banner.display = play is not None
+            # Only then does `check_action` change its answer; each refresh rebuilds the
+            # footer, so refreshing on every flush would rebuild it for nothing.
+            self.refresh_bindings()
         if play is None:
             return
         sc = play.scenario

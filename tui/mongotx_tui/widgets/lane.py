@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
@@ -90,6 +92,7 @@ class LaneWidget(Vertical):
         self.border_title = f"Lane {lane.name}"
         self.next_step: int | None = None  # a loaded scenario's next step number
         self._colour = lane.colour  # the lane-<colour> class it has now
+        self._content: dict[str, tuple[Any, ...]] = {}  # what each Static shows now
 
     def compose(self) -> ComposeResult:
         yield Static(classes="lane-header")
@@ -177,15 +180,24 @@ class LaneWidget(Vertical):
             self._colour = lane.colour
         self.border_title = lane_title(lane)
         self.border_subtitle = lane.busy and f"running {lane.busy}"
-        self.query_one(".lane-header", Static).update(lane_header(lane, now, lifetime_s))
+        self._set(".lane-header", lane_header(lane, now, lifetime_s))
         width = max(20, self.size.width - 4)
         self._update_queue(now, width)
         error = self.query_one(".lane-error", Static)
         if lane.last_error is not None:
-            error.update(error_block(lane.last_error))
+            self._set(".lane-error", error_block(lane.last_error))
             error.display = True
         else:
             error.display = False
         if full:
             marked = diff_marks(committed or [], lane.view) if lane.view is not None else None
-            self.query_one(".lane-view", Static).update(lane_view(marked, lane.view_note, lane))
+            self._set(".lane-view", lane_view(marked, lane.view_note, lane))
+
+    def _set(self, selector: str, content: Text) -> None:
+        """Update a Static only when its content changes: each update lays the whole
+        screen out again (a Static's height may change), ~10 ms at 120x36."""
+        # rich's Text == compares the characters and spans only, not the base style.
+        key = (content.plain, tuple(content.spans), str(content.style), content.no_wrap)
+        if self._content.get(selector) != key:
+            self._content[selector] = key
+            self.query_one(selector, Static).update(content)
