@@ -21,7 +21,7 @@ from ..keys import WORKBENCH_KEYS, bindings
 from ..model.lanes import TxnState
 from ..model.literals import format_value
 from ..widgets.documents import CommittedPanel
-from ..widgets.footer import StableFooter
+from ..widgets.footer import KeyFooter
 from ..widgets.lane import LaneWidget, QueueList
 from ..widgets.timeline import TimelineTable
 
@@ -64,7 +64,7 @@ class WorkbenchScreen(Screen[None]):
         with Horizontal(id="bottom"):
             yield CommittedPanel()
             yield TimelineTable()
-        yield StableFooter()
+        yield KeyFooter()
 
     def _set_breakpoints(self) -> None:
         """The app's breakpoint classes for the current size, set now: Textual sets them on
