@@ -161,7 +161,9 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("what it does")
         keymap = getattr(self.app, "effective_keys", {})
         for d in ALL_KEYS:
-            table.add_row(display_key(keymap.get(d.id, d.key)), d.id, d.help or d.description)
+            key = display_key(keymap.get(d.id, d.key))
+            # Text, not str: rich reads a str cell as markup, and "[" is a key here.
+            table.add_row(Text(key), Text(d.id), Text(d.help or d.description))
         notes = Text(
             "\nLanes are sessions. Start a transaction (t), queue operations (a), step them (s)"
             " and commit (c) or abort (x). The committed panel shows what a reader outside any"

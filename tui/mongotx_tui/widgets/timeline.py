@@ -108,7 +108,9 @@ class TimelineTable(DataTable[Text | str]):
         stamp = (
             _time.strftime("%H:%M:%S", _time.localtime(ev.at)) + f".{int(ev.at * 1000) % 1000:03d}"
         )
-        self.add_row(stamp, lane, fmt_ms(ev.duration_ms), outcome, what, key=str(ev.seq))
+        # Text, not str: DataTable parses a str cell as markup (and loads rich's emoji table).
+        took = Text(fmt_ms(ev.duration_ms))
+        self.add_row(Text(stamp), lane, took, outcome, what, key=str(ev.seq))
 
     def _fit_lane(self, names: list[str]) -> None:
         """Widen the lane column for a longer lane name; it never narrows (older rows)."""
