@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bson.binary import Binary
 from bson.int64 import Int64
 from bson.timestamp import Timestamp
 
-from . import commands, locks
+from . import commands
 from .access import OpContext
 from .clock import int_to_ts, ts_to_int
 from .errors import RETRIABLE_CODES, TRANSIENT_CODES, CloseConnection, CommandError
-from .failpoints import evaluate_fail_command
 from .state import ServerState
 from .transactions import ServerSession, Transaction, TxnState
 from .wire import OP_QUERY, Request
+
+if TYPE_CHECKING:
+    from .failpoints import FailAction
 
 HELLO_NAMES = frozenset({"hello", "isMaster", "ismaster"})
 TXN_END = frozenset({"commitTransaction", "abortTransaction"})
@@ -84,6 +86,17 @@ async def handle(state: ServerState, conn: Connection, req: Request) -> dict[str
         # A standalone mongod sends no cluster time (causal-consistency spec).
         _stamp_times(state, reply, reply_ctx)
     return reply
+
+
+def _fail_action(
+    state: ServerState, conn: Connection, name: str, body: dict[str, Any]
+) -> FailAction | None:
+    """What the fail points do to this command (None: nothing)."""
+    if not state.fail_points:
+        return None  # none set (configureFailPoint sets them): failpoints.py stays unloaded
+    from .failpoints import evaluate_fail_command
+
+    return evaluate_fail_command(state, conn, name, body)
 
 
 def _stamp_times(state: ServerState, reply: dict[str, Any], reply_ctx: dict[str, Any]) -> None:
@@ -147,7 +160,7 @@ async def _run(
             state.clock.advance(ts_to_int(ct["clusterTime"]))
 
     # 1. failCommand fires before anything else looks at the command (reference §7).
-    action = evaluate_fail_command(state, conn, name, body)
+    action = _fail_action(state, conn, name, body)
     if action is not None and action.block_ms:
         await asyncio.sleep(action.block_ms / 1000)
     if action is not None and action.close:
@@ -543,6 +556,9 @@ async def _execute(
 ) -> dict[str, Any]:
     target = body.get(spec.name)
     if isinstance(target, str) and ctx.state.ddl_pending:
+        # Only DDL (ddl.py, which loads locks.py) makes statements wait: imported here.
+        from . import locks
+
         await locks.before_statement(ctx, ctx.db, target)
     reply = await spec.handler(ctx, body)
     if spec.write and ctx.txn is None and "writeConcernError" not in reply:

@@ -1,6 +1,6 @@
-"""Command handlers; importing this package registers them all."""
+"""Command handlers. `lookup(name)` imports a handler's module the first time it is needed
+(registry.MODULES lists every command), so importing this package loads no handler."""
 
-from . import admin, bulk_write, crud, ddl, failpoint, query, sessions  # noqa: F401
-from .registry import COMMANDS, CommandSpec, lookup
+from .registry import MODULES, CommandSpec, lookup
 
-__all__ = ["COMMANDS", "CommandSpec", "lookup"]
+__all__ = ["MODULES", "CommandSpec", "lookup"]

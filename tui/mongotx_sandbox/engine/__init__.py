@@ -11,14 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from . import aggregate as _aggregate
-from . import collation as _collation
 from . import compare as _compare
 from . import match as _match
 from . import project as _project
 from . import sort as _sort
-from . import update as _update
+from .active_collation import ACTIVE as _ACTIVE_COLLATION
 from .errors import EngineError, guarded
+
+# Loaded by the functions that need them, not here: aggregation (with $group and the
+# expression library), updates and collation rules are about 1.5 ms of imports that the
+# workbench's cold start (hello, find, insert, count) never uses.
 
 __all__ = [
     "EngineError",
@@ -41,8 +43,10 @@ __all__ = [
 def _collated(collation: dict[str, Any] | None, fn: Callable[..., Any], *args: Any) -> Any:
     """``fn(*args)`` under ``collation`` (None: binary comparison). A call without a collation
     while none is active runs directly (the fast path)."""
-    if collation is None and _collation.ACTIVE.get() is None:
+    if collation is None and _ACTIVE_COLLATION.get() is None:
         return fn(*args)
+    from . import collation as _collation
+
     return _collation.call_with(_collation.key_function(collation), fn, *args)
 
 
@@ -50,12 +54,16 @@ def _collated(collation: dict[str, Any] | None, fn: Callable[..., Any], *args: A
 def check_collation(collation: Any) -> None:
     """Validate a collation document (EngineError: 40414 without locale, 40415 for an
     unknown field, 14 for a wrong type, 2 for a bad value). Source: manual, "Collation"."""
+    from . import collation as _collation
+
     _collation.key_function(collation)
 
 
 @guarded
 def is_simple_collation(collation: dict[str, Any] | None) -> bool:
     """True when ``collation`` compares strings binary (None or ``{locale: "simple"}``)."""
+    from . import collation as _collation
+
     return _collation.is_simple(collation)
 
 
@@ -80,6 +88,8 @@ def canonical_key(value: Any, *, collation: dict[str, Any] | None = None) -> Has
     try:
         if collation is None:
             return _compare.canonical_key(value)
+        from . import collation as _collation
+
         return _collation.call_with(
             _collation.key_function(collation), _compare.collated_key, value
         )
@@ -99,8 +109,10 @@ def matches(
     """True if ``doc`` satisfies the query filter. ``let``: variables for $expr ($$name);
     ``collation``: how strings compare (None: binary)."""
     try:
-        if collation is None and _collation.ACTIVE.get() is None:
+        if collation is None and _ACTIVE_COLLATION.get() is None:
             return _match.matches(filter, doc, let)
+        from . import collation as _collation
+
         return _collation.call_with(
             _collation.key_function(collation), _match.matches, filter, doc, let
         )
@@ -125,7 +137,13 @@ def apply_update(
     """A new document: ``doc`` with the update applied (operator document, replacement
     document, or aggregation pipeline). ``query`` resolves the positional ``$``;
     ``is_upsert_insert`` applies $setOnInsert; ``let`` gives variables to pipeline updates."""
-    variables = _aggregate.base_variables(let) if isinstance(update, list) else None
+    from . import update as _update
+
+    variables = None
+    if isinstance(update, list):
+        from . import aggregate as _aggregate
+
+        variables = _aggregate.base_variables(let)
     return _update.apply_update(
         doc,
         update,
@@ -139,12 +157,16 @@ def apply_update(
 @guarded
 def apply_replacement(doc: dict[str, Any], replacement: dict[str, Any]) -> dict[str, Any]:
     """A new document: ``replacement`` with the ``_id`` of ``doc`` first."""
+    from . import update as _update
+
     return _update.apply_replacement(doc, replacement)
 
 
 @guarded
 def upsert_seed(query: dict[str, Any] | None) -> dict[str, Any]:
     """The document an upsert starts from: the equality conditions of ``query``."""
+    from . import update as _update
+
     return _update.upsert_seed(query)
 
 
@@ -157,7 +179,11 @@ def apply_projection(
     let: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A find() projection of ``doc`` (``query`` resolves ``field.$``)."""
-    variables = _aggregate.base_variables(let) if let else None
+    variables = None
+    if let:
+        from . import aggregate as _aggregate
+
+        variables = _aggregate.base_variables(let)
     return _project.apply_projection(doc, projection, query=query, variables=variables)
 
 
@@ -185,6 +211,7 @@ def run_pipeline(
     """Run an aggregation pipeline. ``lookup(name)`` returns another collection's documents.
     ``collation`` applies to $match, $sort, $group keys, $addToSet and expression
     comparisons ($eq, $cmp, $min ...)."""
+    from . import aggregate as _aggregate
 
     def run() -> list[dict[str, Any]]:
         return _aggregate.run_pipeline(docs, pipeline, lookup=lookup, let=let)
@@ -198,4 +225,6 @@ def distinct_values(
 ) -> list[Any]:
     """Distinct values at ``key`` (arrays unwound one level), in BSON order; under a
     ``collation`` values equal by it count once (the first one seen is returned)."""
+    from . import aggregate as _aggregate
+
     return _collated(collation, _aggregate.distinct_values, docs, key)

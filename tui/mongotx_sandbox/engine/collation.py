@@ -17,9 +17,9 @@ whitespace < punctuation < symbols < digits < letters, letters by case-folded co
 syntactically valid locale is accepted and behaves like the root locale. No pure-Python ICU
 collator without native code was found on PyPI (PyICU needs the ICU C library).
 
-The active collation travels in a context variable (``ACTIVE``) holding the string key
-function, set by the engine's public functions for the duration of one call; compare.py reads
-it for strings only, so calls without a collation keep their fast paths.
+The active collation travels in a context variable (``ACTIVE``, in active_collation.py)
+holding the string key function, set by the engine's public functions for the duration of one
+call; compare.py reads it for strings only, so calls without a collation keep their fast paths.
 """
 
 from __future__ import annotations
@@ -28,14 +28,10 @@ import functools
 import re
 import unicodedata
 from collections.abc import Callable
-from contextvars import ContextVar
 from typing import Any
 
+from .active_collation import ACTIVE, StringKey
 from .errors import EngineError
-
-StringKey = Callable[[str], Any]
-
-ACTIVE: ContextVar[StringKey | None] = ContextVar("mongotx_collation", default=None)
 
 _FIELDS = (
     "locale",

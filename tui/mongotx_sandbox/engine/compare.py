@@ -29,7 +29,7 @@ from bson.objectid import ObjectId
 from bson.regex import Regex
 from bson.timestamp import Timestamp
 
-from .collation import ACTIVE as _COLLATION
+from .active_collation import ACTIVE as _COLLATION
 
 
 class _Missing:

@@ -20,7 +20,7 @@ from bson.int64 import Int64
 from bson.objectid import ObjectId
 
 from ._lazy import lib as _lib
-from .collation import ACTIVE as _COLLATION
+from .active_collation import ACTIVE as _COLLATION
 from .compare import (
     MISSING,
     R_NULL,

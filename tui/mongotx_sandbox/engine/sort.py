@@ -15,7 +15,7 @@ from bson.decimal128 import Decimal128
 from bson.int64 import Int64
 from bson.objectid import ObjectId
 
-from .collation import ACTIVE as _COLLATION
+from .active_collation import ACTIVE as _COLLATION
 from .compare import EMPTY_ARRAY_KEY, MISSING, compare_values, is_number
 from .errors import bad_value
 from .paths import collect_values
