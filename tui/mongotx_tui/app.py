@@ -45,7 +45,7 @@ class MongoTxApp(App[None]):
         self.effective_keys: dict[str, str] = {}
         self.ready_at: float | None = None
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         from .screens.workbench import WorkbenchScreen
 
         if self.config.theme:
@@ -69,27 +69,23 @@ class MongoTxApp(App[None]):
             self.notify(self.config.problem, severity="error", markup=False)
         self.set_timer(5, self.resume_gc)  # also when the workbench never gets ready
         if self.wb.is_sandbox:
-            self.run_worker(self._start_sandbox(), exit_on_error=False, description="sandbox")
-        else:  # a real server may take seconds: show the workbench saying "connecting…"
-            self.push_screen(WorkbenchScreen(self.wb))
+            await self._start_sandbox()
+        # Else a real server may take seconds: the workbench shows "connecting…" meanwhile.
+        self.push_screen(WorkbenchScreen(self.wb))
 
     async def _start_sandbox(self) -> None:
-        """Start and connect to the sandbox, then show the workbench.
-
-        It takes ~0.1 s of CPU: a "connecting…" workbench painted first would only be laid out
-        and painted again. A failure is left for the workbench to show (it connects again).
-        """
-        from .screens.workbench import WorkbenchScreen
-
+        """Start and connect to the sandbox and read the first page, before any screen is
+        shown. It takes ~0.1 s of CPU: a "connecting…" workbench painted first would only be
+        laid out and painted again. A failure is left for the workbench to show (it
+        connects again)."""
         try:
             await self.wb.connect()
             await self.wb.refresh_committed(0, count_now=True)
-        except Exception:  # the workbench connects again and shows what failed
+        except Exception:
             try:
                 await self.wb.close()
             except Exception:
                 pass
-        self.push_screen(WorkbenchScreen(self.wb))
 
     def on_mongo_tx_app_workbench_ready(self, _: WorkbenchReady) -> None:
         self.ready_at = time.perf_counter()
