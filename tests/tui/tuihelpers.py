@@ -20,7 +20,7 @@ async def queue_op(app, pilot, **fields: str):
 def committed_values(app) -> dict[str, str]:
     from textual.widgets import DataTable
 
-    table = app.screen.query_one("#committed-table", DataTable)
+    table = app.screen.query_one("#committed", DataTable)
     return {
         str(table.get_row_at(i)[0]): str(table.get_row_at(i)[1]) for i in range(table.row_count)
     }

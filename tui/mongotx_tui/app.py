@@ -45,9 +45,13 @@ class MongoTxApp(App[None]):
         self.effective_keys: dict[str, str] = {}
         self.ready_at: float | None = None
 
-    async def on_mount(self) -> None:
+    def get_default_screen(self) -> Screen[Any]:
+        """The workbench is the app's first screen (no blank screen is laid out first)."""
         from .screens.workbench import WorkbenchScreen
 
+        return WorkbenchScreen(self.wb)
+
+    def on_mount(self) -> None:
         if self.config.theme:
             try:
                 self.theme = self.config.theme
@@ -68,24 +72,6 @@ class MongoTxApp(App[None]):
         if self.config.problem:
             self.notify(self.config.problem, severity="error", markup=False)
         self.set_timer(5, self.resume_gc)  # also when the workbench never gets ready
-        if self.wb.is_sandbox:
-            await self._start_sandbox()
-        # Else a real server may take seconds: the workbench shows "connecting…" meanwhile.
-        self.push_screen(WorkbenchScreen(self.wb))
-
-    async def _start_sandbox(self) -> None:
-        """Start and connect to the sandbox and read the first page, before any screen is
-        shown. It takes ~0.1 s of CPU: a "connecting…" workbench painted first would only be
-        laid out and painted again. A failure is left for the workbench to show (it
-        connects again)."""
-        try:
-            await self.wb.connect()
-            await self.wb.refresh_committed(0, count_now=True)
-        except Exception:
-            try:
-                await self.wb.close()
-            except Exception:
-                pass
 
     def on_mongo_tx_app_workbench_ready(self, _: WorkbenchReady) -> None:
         self.ready_at = time.perf_counter()

@@ -7,8 +7,6 @@ from typing import Any
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
-from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable
 
@@ -16,42 +14,38 @@ from ..backend.watchers import Page
 from ..model.literals import format_short
 
 
-class CommittedPanel(Vertical):
+class CommittedPanel(DataTable[str]):
+    """The table itself carries the panel's border, title and subtitle (one widget, not a
+    container around a table)."""
+
     @dataclass
     class Selected(Message):
         doc: dict[str, Any]
 
     def __init__(self) -> None:
-        super().__init__(id="committed")
+        super().__init__(id="committed", cursor_type="row", zebra_stripes=True)
         self.border_title = "Committed"
         self._docs: list[dict[str, Any]] = []
-
-    def compose(self) -> ComposeResult:
-        table: DataTable[str] = DataTable(
-            id="committed-table", cursor_type="row", zebra_stripes=True
-        )
-        table.add_column(Text("_id"), key="_id")  # Text: a str label is parsed as markup
-        table.add_column(Text("document"), key="doc")
-        yield table
+        self.add_column(Text("_id"), key="_id")  # Text: a str label is parsed as markup
+        self.add_column(Text("document"), key="doc")
 
     def show(self, ns: str, page: Page, mode: str) -> None:
-        table = self.query_one(DataTable)
         old, self._docs = self._docs, list(page.docs)
-        if table.row_count == len(old) == len(self._docs):
+        if self.row_count == len(old) == len(self._docs):
             # Same rows: change only the cells that differ. Clearing and re-adding them
             # changes the table's virtual size twice, and Textual lays the whole screen out
             # again for that (~10 ms at 120x36) on every commit.
             for i, (was, doc) in enumerate(zip(old, self._docs, strict=True)):
                 if was != doc:
                     for column, text in zip(("_id", "doc"), self._cells(doc), strict=True):
-                        table.update_cell(str(i), column, text, update_width=True)
+                        self.update_cell(str(i), column, text, update_width=True)
         else:
-            row = table.cursor_row
-            table.clear()
+            row = self.cursor_row
+            self.clear()
             for i, doc in enumerate(self._docs):
-                table.add_row(*self._cells(doc), key=str(i))
+                self.add_row(*self._cells(doc), key=str(i))
             if self._docs:
-                table.move_cursor(row=min(row, len(self._docs) - 1), animate=False)
+                self.move_cursor(row=min(row, len(self._docs) - 1), animate=False)
         self.border_title = f"Committed {ns}"
         if page.total is None:
             count = "counting…"
