@@ -43,6 +43,7 @@ class WorkbenchScreen(Screen[None]):
         self._flush_scheduled = False
         self.ready = False  # connected and the first page shown
         self._resumed = False  # has been the current screen once
+        self.painted: Callable[[], None] = lambda: None  # the app calls it on Textual's Ready
         self.committed_shown_at: float | None = None  # perf time of the last panel update
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(wb.clock()))
         self.started = stamp  # names this run's draft file
@@ -74,6 +75,14 @@ class WorkbenchScreen(Screen[None]):
         if not self._resumed:
             self._resumed = True
             event.refresh_styles = False
+
+    def on_resize(self, event: events.Resize) -> None:
+        # Runs before Screen's own handler, which lays everything out again. Textual sends
+        # the screen Resize events of the size it already has (the terminal's first report
+        # arrives after the first layout; a first layout reports the screen's own size):
+        # each one was a full layout and paint for nothing.
+        if event.size == self.outer_size:
+            event.prevent_default()
 
     def _set_breakpoints(self) -> None:
         """The app's breakpoint classes for the current size, set now: Textual sets them on
@@ -245,17 +254,20 @@ class WorkbenchScreen(Screen[None]):
 
     def _announce_when_painted(self) -> None:
         """Post WorkbenchReady once the connected workbench is on screen: at its next layout
-        and paint (what Textual's own Ready marks for a first screen), or after the next
-        refresh when nothing needed laying out."""
+        and paint, or after the next refresh when nothing needed laying out. The app's very
+        first layout publishes no layout signal (Textual posts Ready instead): the app
+        calls `painted` for that one."""
         signal, sent = self.screen_layout_refresh_signal, False
 
         def painted(_: object = None) -> None:
             nonlocal sent
             signal.unsubscribe(self.app)
+            self.painted = lambda: None
             if not sent:
                 sent = True
                 self.app.post_message(self.app.WorkbenchReady())
 
+        self.painted = painted
         signal.subscribe(self.app, painted, immediate=True)
         self.call_after_refresh(painted)
 
