@@ -53,3 +53,51 @@ async def test_sandbox_that_cannot_start_shows_the_fault_and_retries() -> None:
             await pilot.press("r")
             await ready(app, pilot)
             assert app.wb.sandbox is not None and f":{port}/" in app.wb.uri
+
+
+async def test_server_dies_mid_transaction_then_reconnect() -> None:
+    """The lane shows the error and keeps its queue; F2 reconnects to the server when it is
+    back, and operations run again."""
+    from pymongo import MongoClient
+    from tuihelpers import queue_op
+
+    from mongotx_sandbox import ThreadedSandbox
+    from mongotx_tui.model.lanes import OpStatus
+
+    port = closed_port()
+    server = ThreadedSandbox(port=port)
+    uri = server.start() + "&serverSelectionTimeoutMS=500"
+    with MongoClient(uri) as client:
+        client.bank.accounts.insert_many([{"_id": "alice", "balance": 100}, {"_id": "bob"}])
+    app = MongoTxApp(uri, config=Config())
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await ready(app, pilot)
+            lane = app.wb.lanes[0]
+            await pilot.press("t")
+            await queue_op(app, pilot, filter="{_id: 'alice'}", update="{$inc: {balance: -10}}")
+            await queue_op(app, pilot, filter="{_id: 'bob'}", update="{$inc: {balance: 10}}")
+            await pilot.press("s")
+            await until(pilot, lambda: lane.queue[0].status is OpStatus.DONE, what="step 1")
+
+            server.stop()  # the server dies mid-transaction
+            await pilot.press("s")
+            await until(pilot, lambda: lane.queue[1].status is OpStatus.FAILED, 15, "step 2")
+            assert lane.last_error is not None and lane.last_error.message
+            assert [item.status for item in lane.queue] == [OpStatus.DONE, OpStatus.FAILED]
+
+            server = ThreadedSandbox(port=port)  # back, on the same address
+            server.start()
+            before = app.ready_at
+            await pilot.press("f2")
+            await pilot.pause()
+            for key in uri:
+                await pilot.press(key)
+            await pilot.press("enter")
+            await until(pilot, lambda: app.ready_at != before, 15, "reconnected")
+            assert [item.status for item in lane.queue] == [OpStatus.DONE, OpStatus.FAILED]
+            await queue_op(app, pilot, filter="{_id: 'alice'}", update="{$set: {back: true}}")
+            await pilot.press("o")  # run it outside any transaction
+            await until(pilot, lambda: lane.queue[2].status is OpStatus.DONE, 15, "runs again")
+    finally:
+        server.stop()
