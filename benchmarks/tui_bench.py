@@ -1,6 +1,6 @@
 """Workbench benchmark: prints figures (goals in brackets).
 
-    python benchmarks/tui_bench.py [--runs 5] [--skip-100k]
+    python benchmarks/tui_bench.py [--runs 15] [--skip-100k]
 
 1. cold start → workbench ready, as a ratio to a minimal Textual app that also imports
    pymongo, both headless at 120x36, alternated in the same run                 [≤ 1.3]
@@ -188,7 +188,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--skip-100k", action="store_true")
     args = parser.parse_args()
 

@@ -18,6 +18,8 @@ MAX_BATCH_BYTES = 16 * 1024 * 1024
 
 @dataclass
 class Cursor:
+    """An open cursor: the documents left to return in getMore batches."""
+
     id: int
     ns: str
     docs: list[dict[str, Any]]

@@ -41,6 +41,8 @@ class OplogEntry:
 
 @dataclass
 class Stats:
+    """Transaction counters, as serverStatus reports them."""
+
     total_started: int = 0
     total_committed: int = 0
     total_aborted: int = 0
@@ -50,6 +52,8 @@ class Stats:
 
 @dataclass
 class ServerState:
+    """Everything the server holds: catalog, clock, sessions, cursors, oplog."""
+
     replset: str | None = "rs0"  # None: a standalone server (no transactions)
     host: str = "127.0.0.1:27017"
     catalog: Catalog = field(default_factory=Catalog)

@@ -26,6 +26,8 @@ HISTORY_WINDOW_SECONDS = 300.0
 
 @dataclass(slots=True)
 class Version:
+    """One version of a document: the commit sequence that wrote it, and the document."""
+
     seq: int
     wall: float
     doc: dict[str, Any] | None  # None: deleted at `seq`
@@ -33,6 +35,8 @@ class Version:
 
 @dataclass
 class Index:
+    """A secondary index's definition."""
+
     name: str
     key: dict[str, Any]
     unique: bool = False

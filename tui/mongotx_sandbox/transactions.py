@@ -36,6 +36,8 @@ class TxnOp:
 
 @dataclass
 class Transaction:
+    """A multi-document transaction of one server session: its snapshot and writes."""
+
     lsid: dict[str, Any]
     txn_number: int
     read_concern: dict[str, Any]

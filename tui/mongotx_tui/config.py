@@ -41,6 +41,8 @@ def drafts_dir() -> Path:
 
 @dataclass
 class Config:
+    """What the config file says: key remaps by binding id, the theme, and any problem reading it."""
+
     keymap: dict[str, str] = field(default_factory=dict)
     theme: str | None = None
     path: Path | None = None

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class KeyDef:
+    """One binding: its id (remappable), default key, action, and the words shown for it."""
+
     id: str
     key: str
     action: str

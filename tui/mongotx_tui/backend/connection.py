@@ -86,6 +86,8 @@ def make_client(uri: str) -> AsyncMongoClient[dict[str, Any]]:
 
 @dataclass
 class Deployment:
+    """What the server said it is, for the header."""
+
     uri_masked: str
     sandbox: bool
     topology: str  # "replica set", "sharded cluster", "standalone"

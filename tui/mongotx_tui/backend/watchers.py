@@ -16,6 +16,8 @@ PAGE_SIZE = 100
 
 @dataclass
 class Page:
+    """One page of the watched collection, as committed."""
+
     docs: list[dict[str, Any]] = field(default_factory=list)
     number: int = 0  # 0-based
     total: int | None = None  # estimated count

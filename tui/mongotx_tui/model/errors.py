@@ -21,6 +21,8 @@ ADVICE = {
 
 @dataclass(frozen=True)
 class ErrorInfo:
+    """A failed command as the lane shows it: code, codeName, message and error labels."""
+
     code: int | None
     code_name: str
     message: str

@@ -16,6 +16,8 @@ from .ops import OpSpec
 
 @dataclass
 class Played:
+    """One step as it ran (in start order), for saving the workbench as a scenario."""
+
     seq: int  # start order, 1-based
     session: str  # lane name ("" for sleep / failPoint)
     action: str  # an OpKind value, startTransaction, commit, abort, endSession, sleep, ...

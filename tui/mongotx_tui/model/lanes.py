@@ -31,6 +31,8 @@ class OpStatus(StrEnum):
 
 @dataclass
 class TxnOptions:
+    """The options a lane starts its transactions with."""
+
     read_concern: str = "snapshot"  # "", local, majority, snapshot
     write_concern: str = "majority"  # "", 1, majority
     read_preference: str = "primary"
@@ -49,6 +51,8 @@ class TxnOptions:
 
 @dataclass
 class QueuedOp:
+    """One item of a lane's queue: what to run, and how it went."""
+
     spec: OpSpec | None  # None only for a scenario step that is not an operation (see step)
     status: OpStatus = OpStatus.PENDING
     summary: str = ""
@@ -75,6 +79,8 @@ class QueuedOp:
 
 @dataclass
 class Lane:
+    """A session lane: its session, transaction state, options, queue and view."""
+
     id: int
     name: str
     colour: str

@@ -21,6 +21,8 @@ __all__ = ["LiteralError", "format_value", "parse_document", "parse_value"]
 
 @dataclass
 class LiteralError(ValueError):
+    """A field's text could not be read; where (1-based line and column) and why."""
+
     message: str
     line: int
     column: int

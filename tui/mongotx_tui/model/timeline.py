@@ -17,6 +17,8 @@ class EventKind(StrEnum):
 
 @dataclass(frozen=True)
 class TimelineEvent:
+    """One row of the timeline."""
+
     seq: int
     at: float  # wall clock seconds (time.time() or the injected clock)
     lane: str  # lane name, "server" for change events, "" for app events

@@ -20,6 +20,8 @@ class CommittedPanel(DataTable[str]):
 
     @dataclass
     class Selected(Message):
+        """A committed document was chosen (Enter or click)."""
+
         doc: dict[str, Any]
 
     def __init__(self) -> None:

@@ -34,6 +34,8 @@ class LaneToolbar(Static):
 
     @dataclass
     class Pressed(Message):
+        """One of the toolbar's actions was clicked."""
+
         action: str
 
     def __init__(self) -> None:
@@ -54,6 +56,8 @@ class QueueList(OptionList):
 
     @dataclass
     class Action(Message):
+        """A queue key was pressed on the highlighted item."""
+
         queue: QueueList
         action: str
         index: int
@@ -81,6 +85,8 @@ class LaneWidget(Vertical):
 
     @dataclass
     class Action(Message):
+        """A lane action (toolbar or queue key), for the screen to run."""
+
         lane_id: int
         action: str
         index: int | None = None
