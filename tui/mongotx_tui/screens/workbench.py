@@ -622,8 +622,8 @@ class WorkbenchScreen(Screen[None]):
         play = self.wb.play
         if banner.display != (play is not None):
             banner.display = play is not None
-            # Only then does `check_action` change its answer; each refresh rebuilds the
-            # footer, so refreshing on every flush would rebuild it for nothing.
+            # Only then does `check_action` change its answer; refreshing the bindings on
+            # every flush would make the footer work out its keys again for nothing.
             self.refresh_bindings()
         if play is None:
             return

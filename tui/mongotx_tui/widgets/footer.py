@@ -35,14 +35,14 @@ class KeyFooter(Static):
         self.screen.bindings_updated_signal.unsubscribe(self)
 
     def on_resize(self, _: events.Resize) -> None:
-        self._shown = None  # the palette key is right-aligned to the width
-        self._show()
+        self._show()  # the palette key is right-aligned to the width
 
     def _bindings_changed(self, _: Screen[Any]) -> None:
         self._show()
 
     def _keys(self) -> tuple[Any, ...]:
-        """(key, display, description, enabled) per action shown, and the palette's key."""
+        """(key, display, description, enabled) per action shown, the palette's key if any,
+        then whether there is one and the width (what the line depends on)."""
         app, active = self.app, self.screen.active_bindings
         seen: set[str] = set()
         keys: list[tuple[str, str, str, bool]] = []
