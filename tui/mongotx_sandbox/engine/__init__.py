@@ -15,12 +15,16 @@ from . import compare as _compare
 from . import match as _match
 from . import project as _project
 from . import sort as _sort
+from ._lazy import LazyModule
 from .active_collation import ACTIVE as _ACTIVE_COLLATION
 from .errors import EngineError, guarded
 
-# Loaded by the functions that need them, not here: aggregation (with $group and the
-# expression library), updates and collation rules are about 1.5 ms of imports that the
-# workbench's cold start (hello, find, insert, count) never uses.
+# Loaded on first use, not here: aggregation (with $group and the expression library),
+# updates and collation rules are about 1.5 ms of imports that the workbench's cold start
+# (hello, find, insert, count) never uses.
+_aggregate = LazyModule(f"{__name__}.aggregate")
+_collation = LazyModule(f"{__name__}.collation")
+_update = LazyModule(f"{__name__}.update")
 
 __all__ = [
     "EngineError",
@@ -45,8 +49,6 @@ def _collated(collation: dict[str, Any] | None, fn: Callable[..., Any], *args: A
     while none is active runs directly (the fast path)."""
     if collation is None and _ACTIVE_COLLATION.get() is None:
         return fn(*args)
-    from . import collation as _collation
-
     return _collation.call_with(_collation.key_function(collation), fn, *args)
 
 
@@ -54,16 +56,12 @@ def _collated(collation: dict[str, Any] | None, fn: Callable[..., Any], *args: A
 def check_collation(collation: Any) -> None:
     """Validate a collation document (EngineError: 40414 without locale, 40415 for an
     unknown field, 14 for a wrong type, 2 for a bad value). Source: manual, "Collation"."""
-    from . import collation as _collation
-
     _collation.key_function(collation)
 
 
 @guarded
 def is_simple_collation(collation: dict[str, Any] | None) -> bool:
     """True when ``collation`` compares strings binary (None or ``{locale: "simple"}``)."""
-    from . import collation as _collation
-
     return _collation.is_simple(collation)
 
 
@@ -88,8 +86,6 @@ def canonical_key(value: Any, *, collation: dict[str, Any] | None = None) -> Has
     try:
         if collation is None:
             return _compare.canonical_key(value)
-        from . import collation as _collation
-
         return _collation.call_with(
             _collation.key_function(collation), _compare.collated_key, value
         )
@@ -111,8 +107,6 @@ def matches(
     try:
         if collation is None and _ACTIVE_COLLATION.get() is None:
             return _match.matches(filter, doc, let)
-        from . import collation as _collation
-
         return _collation.call_with(
             _collation.key_function(collation), _match.matches, filter, doc, let
         )
@@ -137,12 +131,8 @@ def apply_update(
     """A new document: ``doc`` with the update applied (operator document, replacement
     document, or aggregation pipeline). ``query`` resolves the positional ``$``;
     ``is_upsert_insert`` applies $setOnInsert; ``let`` gives variables to pipeline updates."""
-    from . import update as _update
-
     variables = None
     if isinstance(update, list):
-        from . import aggregate as _aggregate
-
         variables = _aggregate.base_variables(let)
     return _update.apply_update(
         doc,
@@ -157,16 +147,12 @@ def apply_update(
 @guarded
 def apply_replacement(doc: dict[str, Any], replacement: dict[str, Any]) -> dict[str, Any]:
     """A new document: ``replacement`` with the ``_id`` of ``doc`` first."""
-    from . import update as _update
-
     return _update.apply_replacement(doc, replacement)
 
 
 @guarded
 def upsert_seed(query: dict[str, Any] | None) -> dict[str, Any]:
     """The document an upsert starts from: the equality conditions of ``query``."""
-    from . import update as _update
-
     return _update.upsert_seed(query)
 
 
@@ -181,8 +167,6 @@ def apply_projection(
     """A find() projection of ``doc`` (``query`` resolves ``field.$``)."""
     variables = None
     if let:
-        from . import aggregate as _aggregate
-
         variables = _aggregate.base_variables(let)
     return _project.apply_projection(doc, projection, query=query, variables=variables)
 
@@ -211,7 +195,6 @@ def run_pipeline(
     """Run an aggregation pipeline. ``lookup(name)`` returns another collection's documents.
     ``collation`` applies to $match, $sort, $group keys, $addToSet and expression
     comparisons ($eq, $cmp, $min ...)."""
-    from . import aggregate as _aggregate
 
     def run() -> list[dict[str, Any]]:
         return _aggregate.run_pipeline(docs, pipeline, lookup=lookup, let=let)
@@ -225,6 +208,4 @@ def distinct_values(
 ) -> list[Any]:
     """Distinct values at ``key`` (arrays unwound one level), in BSON order; under a
     ``collation`` values equal by it count once (the first one seen is returned)."""
-    from . import aggregate as _aggregate
-
     return _collated(collation, _aggregate.distinct_values, docs, key)

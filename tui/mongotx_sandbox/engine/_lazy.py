@@ -1,4 +1,4 @@
-"""The library adapter (`_lib`, mongomock-ng) loaded on first use.
+"""Engine modules loaded on first use: the library adapter (`_lib`, mongomock-ng) and others.
 
 Importing mongomock-ng costs about 80 ms, which sits on the workbench's cold start; most
 sessions never evaluate an aggregation expression, so the engine reaches `_lib` through here.
@@ -13,9 +13,19 @@ from typing import Any
 _NAME = "mongotx_sandbox.engine._lib"
 
 
-class _LazyLib:
-    def __getattr__(self, name: str) -> Any:
-        return getattr(importlib.import_module(_NAME), name)
+class LazyModule:
+    """A module of this package imported on the first attribute read."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._name), attr)
+
+
+class _LazyLib(LazyModule):
+    def __init__(self) -> None:
+        super().__init__(_NAME)
 
     @staticmethod
     def is_missing_marker(value: Any) -> bool:
