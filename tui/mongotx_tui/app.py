@@ -73,13 +73,6 @@ class MongoTxApp(App[None]):
             self.notify(self.config.problem, severity="error", markup=False)
         self.set_timer(5, self.resume_gc)  # also when the workbench never gets ready
 
-    def on_ready(self) -> None:
-        """The first layout and paint of the first screen (the workbench)."""
-        from .screens.workbench import WorkbenchScreen
-
-        if isinstance(self.screen, WorkbenchScreen):
-            self.screen.painted()
-
     def on_mongo_tx_app_workbench_ready(self, _: WorkbenchReady) -> None:
         self.ready_at = time.perf_counter()
         self.resume_gc()

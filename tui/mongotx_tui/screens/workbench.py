@@ -43,7 +43,7 @@ class WorkbenchScreen(Screen[None]):
         self._flush_scheduled = False
         self.ready = False  # connected and the first page shown
         self._resumed = False  # has been the current screen once
-        self.painted: Callable[[], None] = lambda: None  # the app calls it on Textual's Ready
+        self._painted: Callable[[], None] = lambda: None  # see _announce_when_painted
         self.committed_shown_at: float | None = None  # perf time of the last panel update
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(wb.clock()))
         self.started = stamp  # names this run's draft file
@@ -75,6 +75,9 @@ class WorkbenchScreen(Screen[None]):
         if not self._resumed:
             self._resumed = True
             event.refresh_styles = False
+            # Screen's handler then lays out and paints for the first time; that first
+            # layout publishes no layout signal (Textual posts its Ready instead).
+            self.call_next(lambda: self._painted())
 
     def on_resize(self, event: events.Resize) -> None:
         # Runs before Screen's own handler, which lays everything out again. Textual sends
@@ -254,20 +257,19 @@ class WorkbenchScreen(Screen[None]):
 
     def _announce_when_painted(self) -> None:
         """Post WorkbenchReady once the connected workbench is on screen: at its next layout
-        and paint, or after the next refresh when nothing needed laying out. The app's very
-        first layout publishes no layout signal (Textual posts Ready instead): the app
-        calls `painted` for that one."""
+        and paint (the layout signal, or right after the first resume's), or after the next
+        refresh when nothing needed laying out."""
         signal, sent = self.screen_layout_refresh_signal, False
 
         def painted(_: object = None) -> None:
             nonlocal sent
             signal.unsubscribe(self.app)
-            self.painted = lambda: None
+            self._painted = lambda: None
             if not sent:
                 sent = True
                 self.app.post_message(self.app.WorkbenchReady())
 
-        self.painted = painted
+        self._painted = painted
         signal.subscribe(self.app, painted, immediate=True)
         self.call_after_refresh(painted)
 
