@@ -44,8 +44,7 @@ async def fill_editor(pilot: Any, kind: str | None = None, **fields: str) -> Non
     editor = pilot.app.screen
     if kind is not None:
         editor.query_one("#kind", Select).value = kind
-        first = next(iter(fields))
-        await until(pilot, lambda: editor.query(f"#f-{first}"), what=f"{kind} form")
+        await until(pilot, lambda: editor.kind.value == kind, what=f"{kind} form")
     for name, text in fields.items():
         widget = editor.query_one(f"#f-{name}")
         if isinstance(widget, TextArea):

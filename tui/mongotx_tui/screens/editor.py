@@ -3,15 +3,21 @@ column) and the operation can't be queued; switching kinds never loses what was 
 
 from __future__ import annotations
 
+import itertools
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static, Switch, TextArea
 
 from ..model.ops import DEFAULTS, FIELDS, PLAIN, SWITCHES, OpKind, OpSpec, validate_field
 from . import DIALOGS_CSS
+
+# Every field of every kind, once (a kind's own order is restored when it is shown).
+FORM_ORDER = tuple(dict.fromkeys(name for kind in OpKind for name in FIELDS[kind]))
 
 HINTS = {
     "filter": "filter, e.g. {_id: 'alice'}",
@@ -73,57 +79,66 @@ class EditorScreen(ModalScreen[OpSpec | None]):
                     id="kind",
                 )
                 yield Input(self.collection, placeholder="collection", id="collection")
-            yield VerticalScroll(id="fields")
+            with VerticalScroll(id="fields"):
+                # Every kind's fields exist once, for the whole life of the dialog; a kind
+                # shows its own (see _show_kind). Removing and mounting fields on a kind
+                # switch left the removed TextAreas in the compositor's map until the next
+                # layout, and a paint in that window rendered a pruned TextArea, whose
+                # component styles are gone: KeyError 'text-area--gutter' (issue 9).
+                for name in FORM_ORDER:
+                    yield self._field(name)
             yield Static("", id="editor-status", markup=False)
             with Horizontal(id="editor-buttons"):
                 yield Button("Queue (F10)", variant="primary", id="queue")
                 yield Button("Cancel (Esc)", id="cancel")
 
-    async def on_mount(self) -> None:
-        await self._build_fields()
+    def _field(self, name: str) -> Widget:
+        """One field's group: its hint, its input and its error line."""
+        hint = Label(HINTS.get(name, name), classes="field-label")
+        if name in SWITCHES:
+            switch = Switch(self.texts.get(name) == "true", id=f"f-{name}")
+            return Horizontal(switch, hint, id=f"g-{name}", classes="switch-row")
+        field: Widget
+        if name in PLAIN:
+            field = Input(self.texts.get(name, ""), id=f"f-{name}", classes="field")
+        else:
+            field = TextArea(
+                self.texts.get(name, ""),
+                id=f"f-{name}",
+                classes="field literal",
+                soft_wrap=True,
+                show_line_numbers=False,
+                tab_behavior="focus",
+            )
+            field.cursor_blink = not self.app.is_headless
+        error = Static("", id=f"e-{name}", classes="field-error", markup=False)
+        return Vertical(hint, field, error, id=f"g-{name}", classes="field-group")
 
-    async def _build_fields(self) -> None:
+    def on_mount(self) -> None:
+        self._show_kind()
+
+    def _show_kind(self) -> None:
+        """Show the current kind's fields, in its order, and focus the first."""
+        fields = FIELDS[self.kind]
         box = self.query_one("#fields", VerticalScroll)
-        await box.remove_children()
-        widgets = []
-        for name in FIELDS[self.kind]:
-            hint = Label(HINTS.get(name, name), classes="field-label")
-            if name in SWITCHES:
-                widgets.append(
-                    Horizontal(
-                        Switch(self.texts.get(name) == "true", id=f"f-{name}"),
-                        hint,
-                        classes="switch-row",
-                    )
-                )
-                continue
-            if name in PLAIN:
-                field = Input(self.texts.get(name, ""), id=f"f-{name}", classes="field")
-            else:
-                field = TextArea(
-                    self.texts.get(name, ""),
-                    id=f"f-{name}",
-                    classes="field literal",
-                    soft_wrap=True,
-                    show_line_numbers=False,
-                    tab_behavior="focus",
-                )
-                field.cursor_blink = not self.app.is_headless
-            widgets.append(hint)
-            widgets.append(field)
-            widgets.append(Static("", id=f"e-{name}", classes="field-error", markup=False))
-        await box.mount_all(widgets)
+        for group in box.children:
+            group.display = (group.id or "g-").removeprefix("g-") in fields
+        # Kinds list shared fields in different orders (distinct: key, then filter).
+        for before, after in itertools.pairwise(fields):
+            group, previous = box.query_one(f"#g-{after}"), box.query_one(f"#g-{before}")
+            if box.children.index(group) != box.children.index(previous) + 1:
+                box.move_child(group, after=previous)
         self.validate()
-        first = box.query(".field")
-        if first:
-            first.first().focus()
+        first = next((n for n in fields if n not in SWITCHES), None)
+        if first is not None:
+            self.query_one(f"#f-{first}").focus()
 
     @on(Select.Changed, "#kind")
-    async def _kind(self, event: Select.Changed) -> None:
+    def _kind(self, event: Select.Changed) -> None:
         kind = OpKind(str(event.value))
         if kind is not self.kind:
             self.kind = kind
-            await self._build_fields()
+            self._show_kind()
 
     @on(TextArea.Changed)
     def _text(self, event: TextArea.Changed) -> None:
