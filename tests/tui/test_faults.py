@@ -12,6 +12,7 @@ from tuihelpers import ready, until
 
 from mongotx_tui.app import MongoTxApp
 from mongotx_tui.config import Config
+from mongotx_tui.screens.confirm import ConfirmScreen
 from mongotx_tui.screens.dialogs import FaultScreen
 
 
@@ -94,6 +95,9 @@ async def test_server_dies_mid_transaction_then_reconnect() -> None:
             for key in uri:
                 await pilot.press(key)
             await pilot.press("enter")
+            # the lane's transaction is open as far as the app knows: switching asks first
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked")
+            await pilot.click("#choice-switch")
             await until(pilot, lambda: app.ready_at != before, 15, "reconnected")
             assert [item.status for item in lane.queue] == [OpStatus.DONE, OpStatus.FAILED]
             await queue_op(app, pilot, filter="{_id: 'alice'}", update="{$set: {back: true}}")

@@ -44,6 +44,7 @@ class MongoTxApp(App[None]):
         self.wb = Workbench(uri, db, collection, clock=clock, perf=perf, sandbox_port=sandbox_port)
         self.effective_keys: dict[str, str] = {}
         self.ready_at: float | None = None
+        self.leave_open = False  # quit without aborting the lanes' open transactions
 
     def get_default_screen(self) -> Screen[Any]:
         """The workbench is the app's first screen (no blank screen is laid out first)."""
@@ -89,7 +90,43 @@ class MongoTxApp(App[None]):
             gc.enable()
 
     async def on_unmount(self) -> None:
-        await self.wb.close()
+        await self.wb.close(leave_open=self.leave_open)
+
+    async def action_quit(self) -> None:
+        """Quit; with transactions open, first ask what becomes of them."""
+        open_txns = self.wb.open_transactions()
+        if not open_txns or self.wb.client is None:
+            self.exit()
+            return
+        from .screens.confirm import ConfirmScreen
+
+        names = ", ".join(lane.name for lane in open_txns)
+        some = "a transaction" if len(open_txns) == 1 else "transactions"
+        if self.wb.is_sandbox:
+            message = (
+                f"Lanes {names}: {some} open. The sandbox stops with the app: its "
+                "documents and these transactions go with it."
+            )
+            choices = [("quit", "Quit")]
+        else:
+            d = self.wb.deployment
+            limit = f"{d.lifetime_limit_s:g} s" if d is not None else "its limit"
+            message = (
+                f"Lanes {names}: {some} open on {d.uri_masked if d else 'the server'}.\n"
+                "Abort: each transaction is aborted and its session ended; nothing it wrote "
+                "is kept.\n"
+                "Leave open: the server keeps each one, with the documents it wrote, until "
+                f"transactionLifetimeLimitSeconds ({limit}) pass, then aborts it; until then "
+                "other sessions' writes to those documents wait or fail with WriteConflict."
+            )
+            choices = [("abort", "Abort and quit"), ("leave", "Leave open and quit")]
+
+        def chosen(choice: str | None) -> None:
+            if choice is not None:
+                self.leave_open = choice == "leave"
+                self.exit()
+
+        self.push_screen(ConfirmScreen("Quit with open transactions?", message, choices), chosen)
 
     def action_help(self) -> None:
         from .screens.dialogs import HelpScreen

@@ -129,10 +129,12 @@ async def load_scenario(pilot: Any, target: str) -> None:
     """Open the picker (l) and load a built-in by name, or a file by typing its path."""
     from textual.widgets import Input, OptionList
 
+    from .screens.confirm import ConfirmScreen
     from .screens.scenarios import ScenarioPickerScreen
 
     app = pilot.app
     old = app.wb.play
+    asks = app.wb.has_own_work()  # loading over work built by hand asks first
     await pilot.press("l")
     await until(pilot, lambda: isinstance(app.screen, ScenarioPickerScreen))
     screen = app.screen
@@ -146,6 +148,9 @@ async def load_scenario(pilot: Any, target: str) -> None:
         listing.highlighted = listing.get_option_index(target)
         listing.focus()
         await pilot.press("enter")
+    if asks:
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked")
+        await pilot.click("#choice-load")
     await until(pilot, lambda: app.wb.play is not None and app.wb.play is not old, 20)
     await until(pilot, lambda: app.screen.query("LaneWidget"))
 

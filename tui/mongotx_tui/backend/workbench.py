@@ -100,16 +100,41 @@ class Workbench:
 
     async def connect(self) -> Deployment:
         """Start the sandbox if needed, connect, probe; raises BadURI or pymongo errors."""
-        if self.is_sandbox and self.sandbox is None:
-            self.sandbox = EmbeddedSandbox(self.sandbox_port)
-            self.uri = await self.sandbox.start()
         if self.client is None:
-            self.client = make_client(self.uri)
-        try:
+            target = await self._sandbox_uri() if self.is_sandbox else self.uri
+            client = make_client(target)
+            deployment = await self._probe(client, target, self.is_sandbox)
+            self.uri, self.client = target, client
+        else:
             self.deployment = await probe(self.client, self.uri, self.is_sandbox)
-        except Exception:
-            await self._close_client()
+            deployment = self.deployment
+        await self._attach(deployment)
+        return deployment
+
+    async def _sandbox_uri(self) -> str:
+        """The embedded sandbox's URI, started the first time. It then runs until close():
+        switching away and back finds its documents as they were."""
+        if self.sandbox is None:
+            sandbox = EmbeddedSandbox(self.sandbox_port)
+            await sandbox.start()  # raises when it can't listen: try again next time
+            self.sandbox = sandbox
+        return self.sandbox.uri
+
+    @staticmethod
+    async def _probe(client: Any, uri: str, sandbox: bool) -> Deployment:
+        """probe(), closing the client when the deployment does not answer."""
+        try:
+            return await probe(client, uri, sandbox)
+        except BaseException:
+            try:
+                await client.close()
+            except Exception:
+                pass
             raise
+
+    async def _attach(self, deployment: Deployment) -> None:
+        """The connected client's deployment is now the workbench's."""
+        self.deployment = deployment
         if self.is_sandbox:
             await seed_if_empty(self.client, self.db, self.collection)
         for runner in self.runners.values():
@@ -120,7 +145,6 @@ class Workbench:
         )
         self.notify("connection", None)
         self.notify("timeline", None)
-        return self.deployment
 
     async def _close_client(self) -> None:
         if self.client is not None:
@@ -130,13 +154,25 @@ class Workbench:
             except Exception:
                 pass
 
-    async def close(self) -> None:
+    async def close(self, leave_open: bool = False) -> None:
+        """End every session and disconnect; stop the sandbox. With `leave_open`, sessions
+        in a transaction are not ended: the server keeps their transactions until its
+        transactionLifetimeLimitSeconds (ending a session aborts its transaction)."""
+        await self._leave(leave_open)
+        if self.sandbox is not None:
+            await self.sandbox.stop()
+            self.sandbox = None
+
+    async def _leave(self, leave_open: bool = False) -> None:
+        """Put the server back after a scenario, end the sessions, close the client."""
         if self.play is not None and self.client is not None:
             try:
                 await self.play.close()
             except Exception:
                 pass
         for runner in self.runners.values():
+            if leave_open and runner.lane.in_txn:
+                continue
             if runner.session is not None and not runner.lock.locked():
                 try:
                     await runner.session.end_session()
@@ -144,33 +180,52 @@ class Workbench:
                     pass
                 runner.session = None
         await self._close_client()
-        if self.sandbox is not None:
-            await self.sandbox.stop()
-            self.sandbox = None
+
+    def open_transactions(self) -> list[Lane]:
+        """The lanes whose session has a transaction open (as far as the server said)."""
+        return [lane for lane in self.lanes if lane.in_txn]
 
     async def switch(self, uri: str | None) -> Deployment:
-        """Connect to another deployment (None = the sandbox). Lanes and queues are kept."""
-        if uri is not None:
-            from .connection import client_options
+        """Move the workbench to another deployment (None = the sandbox): lanes and queues
+        are kept, open transactions end with their sessions.
 
-            client_options(uri)  # raises BadURI before we drop anything
-        await self.close()
+        The new deployment is reached first: one that can't be reached (a mistyped URI)
+        raises and changes nothing, the workbench stays connected where it was."""
+        from ..model.lanes import TxnState
+        from .connection import client_options
+
+        if uri is not None:
+            client_options(uri)  # raises BadURI before anything changes
+        target = uri if uri is not None else await self._sandbox_uri()
+        client = make_client(target)
+        deployment = await self._probe(client, target, uri is None)
+        await self._leave()
         self.requested_uri = uri
-        self.uri = uri or ""
+        self.uri, self.client = target, client
         for lane in self.lanes:
             lane.lsid = ""
             lane.txn_number = None
             lane.view = None
-            from ..model.lanes import TxnState
-
             if lane.in_txn:
                 lane.txn_state = TxnState.ABORTED
-        return await self.connect()
+        await self._attach(deployment)
+        return deployment
 
     @property
     def pushes_changes(self) -> bool:
         """A change stream is watching: committed writes arrive without re-reading."""
         return self.watch_mode == CHANGE_STREAM
+
+    def has_own_work(self) -> bool:
+        """Steps run or operations queued by hand: what loading a scenario would replace.
+        A loaded scenario's own steps are not counted (loading it again brings them back)."""
+        if self.play is None:
+            return self.has_steps(pending=True)
+        return any(
+            item.spec is not None and item.step is None
+            for lane in self.lanes
+            for item in lane.queue
+        )
 
     def has_steps(self, pending: bool = False) -> bool:
         """Anything run yet (or, with `pending`, queued) that a saved scenario would hold."""
@@ -257,10 +312,17 @@ class Workbench:
         runner = self.runners.get(lane_id)
         if runner is not None and runner.lock.locked():
             raise LaneBusy(f"Lane {runner.lane.name} is busy; wait or commit the other lane")
+        lane = self.lane(lane_id)
+        was_open, txn = lane.in_txn, lane.txn_number
         if runner is not None and runner.session is not None:
             await runner.end_session()
         self.runners.pop(lane_id, None)
-        self.lanes = [lane for lane in self.lanes if lane.id != lane_id]
+        self.lanes = [other for other in self.lanes if other.id != lane_id]
+        dropped = sum(item.status.value == "pending" for item in lane.queue)
+        outcome = [f"{dropped} queued operation{'s' if dropped != 1 else ''} dropped"]
+        if was_open:  # endSessions aborts the session's open transaction
+            outcome.insert(0, f"session ended: its open transaction (txn {txn}) aborted")
+        self._log(lane, EventKind.INFO, f"remove lane {lane.name}", "; ".join(outcome), True, None)
         self.notify("lanes", None)
 
     def enqueue(self, lane_id: int, spec: OpSpec, index: int | None = None) -> QueuedOp:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,8 +32,6 @@ from . import DIALOGS_CSS
 if TYPE_CHECKING:
     from ..scenario.model import Scenario
 
-MAX_DRAFTS = 10
-
 
 @dataclass
 class Entry:
@@ -57,13 +56,16 @@ def _entries(drafts: Path) -> list[Entry]:
             out.append(Entry(str(path), "builtin", name, "✗ unreadable", str(exc)))
             continue
         out.append(Entry(name, "builtin", name, s.title, s.description))
-    files = sorted(drafts.glob("draft-*.yaml"), reverse=True) if drafts.is_dir() else []
-    for path in files[:MAX_DRAFTS]:
+    from ..backend.drafts import drafts as newest_drafts
+
+    for path in newest_drafts(drafts):
+        written = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(path.stat().st_mtime))
         try:
             s = load_scenario(path)
-            title, detail = f"{len(s.steps)} steps · {s.title}", s.description
+            title = f"saved {written} · {len(s.steps)} steps · {s.title}"
+            detail = f"{path}: {s.description}"
         except (ScenarioError, OSError) as exc:
-            title, detail = "✗ unreadable", str(exc)
+            title, detail = f"saved {written} · ✗ unreadable", str(exc)
         out.append(Entry(str(path), "draft", path.stem, title, detail))
     return out
 

@@ -45,9 +45,8 @@ class WorkbenchScreen(Screen[None]):
         self._resumed = False  # has been the current screen once
         self._painted: Callable[[], None] = lambda: None  # see _announce_when_painted
         self.committed_shown_at: float | None = None  # perf time of the last panel update
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(wb.clock()))
-        self.started = stamp  # names this run's draft file
-        self.draft_path: Path | None = None  # the draft last written
+        self.started = self._scenario_stamp()  # when this workbench began: its draft's title
+        self.draft_path: Path | None = None  # this workbench's draft, once written
         self._draft_version: object = None
 
     # -- layout ----------------------------------------------------------------------------
@@ -238,11 +237,24 @@ class WorkbenchScreen(Screen[None]):
             else:
                 await self.wb.switch(switch_to or None)  # type: ignore[arg-type]
         except BadURI as exc:
-            self._fault("Bad URI", str(exc))
+            if self.wb.client is not None:
+                self.notify(f"Bad URI: {exc}", severity="error", markup=False)
+            else:
+                self._fault("Bad URI", str(exc))
             return
         except Exception as exc:
             info = error_info(exc, self.wb.scrub)
-            self._fault("Cannot reach the server", f"{info.headline}\n\n{info.message}")
+            if self.wb.client is not None:  # the switch changed nothing: say so, stay
+                here = self.wb.deployment.uri_masked if self.wb.deployment else "it"
+                self.notify(
+                    f"Cannot reach the server: {info.headline}: {info.message}\n"
+                    f"Still connected to {here}.",
+                    severity="error",
+                    markup=False,
+                    timeout=15,
+                )
+            else:
+                self._fault("Cannot reach the server", f"{info.headline}\n\n{info.message}")
             return
         await self.wb.refresh_committed(0)
         await self._flush()
@@ -509,7 +521,29 @@ class WorkbenchScreen(Screen[None]):
         if len(self.wb.lanes) <= 1:
             self.notify("The last lane stays", severity="warning")
             return
-        self._run(lane_id, "remove", lambda: self.wb.remove_lane(lane_id))
+        lane = self.wb.lane(lane_id)
+        pending = sum(item.status.value == "pending" for item in lane.queue)
+        lost = []
+        if lane.in_txn:
+            lost.append(
+                f"its open transaction (txn {lane.txn_number}): ending the session aborts it"
+            )
+        if pending:
+            lost.append(f"{pending} queued operation{'s' if pending != 1 else ''}")
+        if not lost:
+            self._run(lane_id, "remove", lambda: self.wb.remove_lane(lane_id))
+            return
+        from .confirm import ConfirmScreen
+
+        def chosen(choice: str | None) -> None:
+            if choice == "remove" and any(other.id == lane_id for other in self.wb.lanes):
+                self._run(lane_id, "remove", lambda: self.wb.remove_lane(lane_id))
+
+        message = f"Removing lane {lane.name} loses " + " and ".join(lost) + "."
+        self.app.push_screen(
+            ConfirmScreen(f"Remove lane {lane.name}?", message, [("remove", "Remove lane")]),
+            chosen,
+        )
 
     def action_rename_lane(self) -> None:
         from .rename import RenameLaneScreen
@@ -608,8 +642,26 @@ class WorkbenchScreen(Screen[None]):
         def chosen(uri: str | None) -> None:
             if uri is None:
                 return
-            self.ready = False
-            self.connect_worker(uri or None)
+            open_txns = self.wb.open_transactions()
+            if not open_txns:
+                self.connect_worker(uri or None)
+                return
+            from .confirm import ConfirmScreen
+
+            names = ", ".join(lane.name for lane in open_txns)
+            message = (
+                f"Lanes {names} have a transaction open. Switching ends their sessions, "
+                "which aborts those transactions; the lanes and their queues move to the "
+                "new deployment."
+            )
+
+            def confirmed(choice: str | None) -> None:
+                if choice == "switch":
+                    self.connect_worker(uri or None)
+
+            self.app.push_screen(
+                ConfirmScreen("Switch deployment?", message, [("switch", "Switch")]), confirmed
+            )
 
         self.app.push_screen(ConnectScreen(current), chosen)
 
@@ -664,10 +716,42 @@ class WorkbenchScreen(Screen[None]):
         from .scenarios import ScenarioPickerScreen
 
         def chosen(target: str | None) -> None:
-            if target:
+            if target and self.wb.has_own_work():
+                self._confirm_replace(target)
+            elif target:
                 self.load_scenario_worker(target)
 
         self.app.push_screen(ScenarioPickerScreen(drafts_dir()), chosen)
+
+    def _confirm_replace(self, target: str) -> None:
+        """Loading replaces the lanes: say what they hold and where it stays."""
+        from .confirm import ConfirmScreen
+
+        ran = len(self.wb.journal.entries)
+        queued = sum(
+            item.spec is not None and item.step is None and item.status.value == "pending"
+            for lane in self.wb.lanes
+            for item in lane.queue
+        )
+        kept = (
+            f"The draft {self.draft_path} keeps them: l lists it under Drafts."
+            if self.draft_path is not None
+            else "They are being saved as a draft: l lists it under Drafts."
+        )
+        message = (
+            f"Loading {Path(target).name} replaces the lanes: {ran} step"
+            f"{'s' if ran != 1 else ''} run and {queued} operation{'s' if queued != 1 else ''} "
+            f"queued by hand. {kept}"
+        )
+
+        def chosen(choice: str | None) -> None:
+            if choice == "load":
+                self.load_scenario_worker(target)
+
+        self.autosave_draft()
+        self.app.push_screen(
+            ConfirmScreen("Replace the workbench?", message, [("load", "Load scenario")]), chosen
+        )
 
     @work(exclusive=True, group="scenario-load", exit_on_error=False, description="load scenario")
     async def load_scenario_worker(self, target: str) -> None:
@@ -698,6 +782,8 @@ class WorkbenchScreen(Screen[None]):
             info = error_info(exc, self.wb.scrub)
             self.notify(f"Setup failed: {info.headline}: {info.message}", severity="error")
             return
+        # a new workbench: its own draft, the one before stays as it was
+        self.started, self.draft_path, self._draft_version = self._scenario_stamp(), None, None
         await self._flush()
         await self.open_collection(self.wb.db, self.wb.collection)
         if self.wb.lanes:
@@ -798,15 +884,22 @@ class WorkbenchScreen(Screen[None]):
         wb = self.wb
         if not wb.has_steps(pending=True):
             return  # checked before importing the YAML writer: it is not needed at start
+        from ..backend.drafts import new_draft_path, prune
         from ..config import drafts_dir
         from ..scenario.save import workbench_yaml, write_atomic
 
         text = workbench_yaml(wb, pending=True, title=f"Draft of {self.started}")
         if text == self._draft_version:
             return
-        path = drafts_dir() / f"draft-{self.started}.yaml"
+        folder = drafts_dir()
+        path = self.draft_path or new_draft_path(folder, self.started)
+
+        def write() -> None:
+            write_atomic(path, text)
+            prune(folder)
+
         try:
-            await asyncio.to_thread(write_atomic, path, text)
+            await asyncio.to_thread(write)
         except OSError as exc:
             self.notify(f"Cannot write the draft {path}: {exc.strerror}", severity="warning")
             return
