@@ -83,12 +83,12 @@ def _list() -> int:
 
 def _where(scenario, args: argparse.Namespace) -> str:  # type: ignore[no-untyped-def]
     """The first line of a run: which deployment, which database (before anything runs)."""
-    from ..backend.connection import mask_uri
-    from .setup import SANDBOX, run_database
+    from ..backend.connection import SANDBOX_NAME, mask_uri
+    from .setup import run_database
 
     named = scenario.setup.database
     if args.uri is None:
-        return f"deployment: {SANDBOX}, started for this run · database {named}"
+        return f"deployment: {SANDBOX_NAME}, started for this run · database {named}"
     in_place = args.in_place or args.allow_drop
     database = run_database(named, own=False, in_place=in_place)
     line = f"deployment: {mask_uri(args.uri)} · database {database}"

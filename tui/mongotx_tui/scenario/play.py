@@ -42,9 +42,7 @@ def mismatch_text(step: Step, outcome: str, reason: str) -> str:
 
 
 class ScenarioPlay:
-    def __init__(
-        self, wb: Workbench, scenario: Scenario, allow_drop: Collection[str] = ()
-    ) -> None:
+    def __init__(self, wb: Workbench, scenario: Scenario, allow_drop: Collection[str] = ()) -> None:
         """`scenario` is placed in the database it runs in (setup.placed); `allow_drop`
         names the occupied namespaces the user agreed to drop (see setup.prepare)."""
         self.wb = wb
@@ -101,7 +99,9 @@ class ScenarioPlay:
         if db.startswith(PREFIX):
             return [f"in {db}, a database of the scenario's own: {names} dropped and refilled"]
         dropped = ", ".join(sorted(self.allow_drop))
-        return [f"in {db}: {names} set up" + (f"; dropped {dropped} as confirmed" if dropped else "")]
+        return [
+            f"in {db}: {names} set up" + (f"; dropped {dropped} as confirmed" if dropped else "")
+        ]
 
     async def close(self) -> None:
         """Cancel what still runs and put the server back (parameters, fail point)."""

@@ -6,11 +6,12 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from ..backend.connection import SANDBOX_NAME
 from .actions import Outcome, Sessions
 from .matching import check, normalize
 from .model import Scenario, Step
 from .record import RunRecord, StepRecord
-from .setup import SANDBOX, final_state, placed, prepare, restore, run_database
+from .setup import final_state, placed, prepare, restore, run_database
 
 SETTLE_S = 0.3  # how long a step that should block is given to reach the server
 TIMEOUT_S = 10.0  # a step that has not finished by then is reported as stuck
@@ -143,7 +144,7 @@ async def run_scenario(
         async with SandboxServer() as sandbox_uri:
             client = make_client(sandbox_uri)
             try:
-                return await run_on(client, scenario, SANDBOX, timeout, on_step, own=True)
+                return await run_on(client, scenario, SANDBOX_NAME, timeout, on_step, own=True)
             finally:
                 await client.close()
     database = run_database(scenario.setup.database, own=False, in_place=in_place or allow_drop)

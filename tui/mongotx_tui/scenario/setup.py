@@ -17,7 +17,6 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from ..backend.connection import SANDBOX_NAME as SANDBOX
 from ..model.naming import MAX_DB_BYTES
 
 if TYPE_CHECKING:
