@@ -211,3 +211,35 @@ async def test_connecting_by_uri_seeds_nothing(server: str) -> None:
         assert app.wb.page.docs == []
     with MongoClient(server) as c:
         assert "bank" not in c.list_database_names()
+
+
+async def test_a_scenario_set_up_on_the_sandbox_does_not_step_on_a_deployment_switched_to(
+    server: str, client: MongoClient[dict[str, Any]]
+) -> None:
+    """Loaded on the embedded sandbox (database bank), then F2 to a deployment by URI: `n`
+    would write to that deployment's bank.accounts, which the scenario never set up, so it
+    says so instead of running the step."""
+    from mongotx_tui.screens.dialogs import ConnectScreen
+
+    client.bank.accounts.insert_one({"_id": 1, "balance": 5})  # write-conflict's target _id
+    before = snapshot(client)
+    app = MongoTxApp(config=Config())
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await ready(app, pilot)
+        await walkthroughs.load_scenario(pilot, "write-conflict")
+        play = app.wb.play
+        assert play is not None and app.wb.db == "bank"
+        ready_at = app.ready_at
+        await pilot.press("f2")
+        await until(pilot, lambda: isinstance(app.screen, ConnectScreen), what="connect")
+        app.screen.query_one("#uri").value = server  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await until(pilot, lambda: app.ready_at != ready_at, 15, "switched")
+        app.clear_notifications()
+        for _ in range(3):
+            await pilot.press("n")
+        await until(pilot, lambda: toasts(app), what="notification")
+        assert "set up on another deployment" in toasts(app)[-1]
+        assert "Load it again (l)" in toasts(app)[-1]
+        assert play.position == 0 and not play.checks
+        assert snapshot(client) == before

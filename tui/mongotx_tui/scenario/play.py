@@ -21,7 +21,7 @@ from ..model.lanes import OpStatus, QueuedOp
 from ..model.timeline import EventKind
 from .actions import Outcome, Sessions
 from .matching import check
-from .setup import PREFIX, Prepared, prepare, restore
+from .setup import PREFIX, Prepared, prepare, protected, restore
 
 if TYPE_CHECKING:
     from ..backend.workbench import Workbench
@@ -60,12 +60,14 @@ class ScenarioPlay:
         self.sessions: Sessions | None = None
         self.finished = False
         self.restored = False
+        self.set_up_on = ""  # the URI of the deployment the setup ran on
 
     # -- loading ----------------------------------------------------------------------
     async def load(self) -> None:
         wb, scenario = self.wb, self.scenario
         own = wb.is_sandbox
         self.prepared = await prepare(wb.client, scenario, own=own, allow_drop=self.allow_drop)
+        self.set_up_on = wb.uri
         wb.db = scenario.setup.database
         wb.collection = scenario.default_collection
         lanes = await wb.replace_lanes([(s.name, replace(s.txn)) for s in scenario.sessions])
@@ -150,6 +152,19 @@ class ScenarioPlay:
         return f"{len(self.checks)}/{self.total} steps run, {self.matched} as expected"
 
     # -- stepping ---------------------------------------------------------------------
+    def moved_problem(self) -> str | None:
+        """Why the next step must not run here: the deployment was switched (F2) to one
+        reached by a URI, where the scenario's database was never set up and belongs to
+        the user (its steps would write there). None when it may run."""
+        wb = self.wb
+        db = self.scenario.setup.database
+        if wb.uri == self.set_up_on or not protected(db, wb.is_sandbox):
+            return None
+        return (
+            f"The scenario was set up on another deployment; here its steps would write to "
+            f"{db}, which it has not set up. Load it again (l) to set it up here."
+        )
+
     def take_next(self) -> Step | None:
         """The next step in the scenario's order, reserved for the caller to `run`."""
         step = self.next_step

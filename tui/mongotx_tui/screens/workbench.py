@@ -755,6 +755,10 @@ class WorkbenchScreen(Screen[None]):
         if play.finished:
             self.notify(f"The scenario is over: {play.summary()}", markup=False)
             return
+        problem = play.moved_problem()
+        if problem is not None:
+            self.notify(problem, severity="warning", markup=False, timeout=10)
+            return
         step = play.take_next()
         if step is None:
             self.notify("Every step has started; waiting for the last ones to finish")
