@@ -94,7 +94,7 @@ def test_run_by_uri_uses_a_database_of_its_own_without_asking(
         out = capsys.readouterr().out
         first = out.splitlines()[0]
         assert first.startswith(f"deployment: {server} · database mongotx_bank")
-        assert "bank is left alone" in first
+        assert "bank is left alone unless --in-place" in first
         assert "10/10 steps as expected" in out
         assert snapshot(client) == INTACT
         assert list(client.mongotx_bank.accounts.find({}, sort=[("_id", 1)])) == SCENARIO_FINAL

@@ -93,7 +93,7 @@ def _where(scenario, args: argparse.Namespace) -> str:  # type: ignore[no-untype
     database = run_database(named, own=False, in_place=in_place)
     line = f"deployment: {mask_uri(args.uri)} · database {database}"
     if database != named:
-        line += f" (the scenario's own: {named} is left alone; --in-place runs in it)"
+        line += f" (a database of its own; {named} is left alone unless --in-place)"
     return line
 
 
@@ -104,7 +104,7 @@ def _refused(scenario, args: argparse.Namespace, exc) -> None:  # type: ignore[n
     own = run_database(scenario.setup.database, own=False)
     lines = [
         f"mongotx-tui: {scenario.name} not run: it drops and refills its collections, and on "
-        f"{mask_uri(args.uri)} (not a sandbox started by mongotx-tui) these hold data:",
+        f"{mask_uri(args.uri)} (not a sandbox this run started) these hold data:",
         *(f"  {o.describe()}" for o in exc.occupied),
         "Nothing was changed. Run it without --in-place to use a database of its own "
         f"({own}), or add --allow-drop to drop them.",
