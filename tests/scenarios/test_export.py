@@ -56,7 +56,7 @@ def script_outcomes(stdout: str) -> dict[int, str]:
 
 def final_state(uri: str, record: RunRecord) -> dict[str, list[dict[str, Any]]]:
     with MongoClient(uri) as client:
-        db = client[load_scenario(record.scenario).setup.database]
+        db = client[record.database]  # the database it ran in (one of its own by URI)
         return {name: list(db[name].find({}, sort=[("_id", 1)])) for name in record.final}
 
 

@@ -22,7 +22,7 @@ from mongotx_tui.backend.drafts import new_draft_path, prune
 from mongotx_tui.config import Config, drafts_dir
 from mongotx_tui.model.lanes import OpStatus, TxnState
 from mongotx_tui.screens.confirm import ConfirmScreen
-from mongotx_tui.screens.scenarios import ScenarioPickerScreen
+from mongotx_tui.screens.scenarios import Pick, ScenarioPickerScreen
 from mongotx_tui.widgets.timeline import TimelineTable
 
 
@@ -104,7 +104,7 @@ async def test_loading_over_hand_built_work_asks_and_keeps_the_old_draft() -> No
         await until(pilot, lambda: isinstance(app.screen, ScenarioPickerScreen))
         picker = app.screen
         await until(pilot, lambda: any(e == str(first_draft) for e in picker.details))
-        picker.dismiss("write-conflict")  # one click on a scenario does this
+        picker.dismiss(Pick("write-conflict"))  # one click on a scenario does this
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked")
         text = message(app)
         assert "replaces the lanes: 1 step run and 1 operation queued by hand" in text
@@ -115,7 +115,7 @@ async def test_loading_over_hand_built_work_asks_and_keeps_the_old_draft() -> No
 
         await pilot.press("l")
         await until(pilot, lambda: isinstance(app.screen, ScenarioPickerScreen))
-        app.screen.dismiss("write-conflict")
+        app.screen.dismiss(Pick("write-conflict"))
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked")
         await pilot.click("#choice-load")
         await until(pilot, lambda: app.wb.play is not None, 20, "loaded")

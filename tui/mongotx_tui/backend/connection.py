@@ -84,12 +84,15 @@ def make_client(uri: str) -> AsyncMongoClient[dict[str, Any]]:
     return AsyncMongoClient(uri, appname="mongotx-tui", tz_aware=True, **client_options(uri))
 
 
+SANDBOX_NAME = "sandbox (in this process)"  # the embedded sandbox, wherever it is named
+
+
 @dataclass
 class Deployment:
     """What the server said it is, for the header."""
 
     uri_masked: str
-    sandbox: bool
+    sandbox: bool  # the embedded sandbox this process started (its data is ours to drop)
     topology: str  # "replica set", "sharded cluster", "standalone"
     version: str
     set_name: str | None
@@ -100,9 +103,12 @@ class Deployment:
         return self.topology in ("replica set", "sharded cluster")
 
     def describe(self) -> str:
-        kind = "sandbox" if self.sandbox else "server"
+        """`sandbox (in this process) · replica set rs0 · MongoDB 8.0.4 · mongodb://…` for
+        the embedded sandbox; the masked URI first for any other deployment."""
         topo = self.topology + (f" {self.set_name}" if self.set_name else "")
-        return f"{kind} · {topo} · MongoDB {self.version} · {self.uri_masked}"
+        if self.sandbox:
+            return f"{SANDBOX_NAME} · {topo} · MongoDB {self.version} · {self.uri_masked}"
+        return f"{self.uri_masked} · {topo} · MongoDB {self.version}"
 
 
 async def probe(client: AsyncMongoClient[dict[str, Any]], uri: str, sandbox: bool) -> Deployment:

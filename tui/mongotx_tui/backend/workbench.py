@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from ..model.errors import ErrorInfo
@@ -273,14 +273,38 @@ class Workbench:
         self.notify("lanes", None)
         return self.lanes
 
-    async def load_scenario(self, scenario: Any) -> Any:
-        """Set the scenario up on this deployment and put its sessions and steps in lanes."""
-        from ..scenario.play import ScenarioPlay
+    async def plan_scenario(self, scenario: Any, in_place: bool = False) -> tuple[Any, list[Any]]:
+        """Where the scenario would run here, and what its setup would destroy there.
 
+        Returns the scenario placed in its database (on a deployment other than the
+        embedded sandbox, one of its own unless `in_place`) and the setup collections there
+        that hold data (scenario.setup.Occupied): loading it drops those only with consent.
+        Raises ValueError (clear words) for a database name too long to prefix.
+        """
+        from ..scenario.setup import occupied, placed, protected, run_database
+
+        own = self.is_sandbox
+        database = run_database(scenario.setup.database, own=own, in_place=in_place)
+        scenario = placed(scenario, database)
+        if not protected(database, own):
+            return scenario, []
+        names = [c.name for c in scenario.setup.collections]
+        return scenario, await occupied(self.client, database, names)
+
+    async def load_scenario(self, scenario: Any, allow_drop: Collection[str] = ()) -> Any:
+        """Set the scenario (placed by plan_scenario) up on this deployment and put its
+        sessions and steps in lanes. On a deployment other than the embedded sandbox a
+        collection holding data is dropped only if `allow_drop` names it; else
+        scenario.setup.DropRefused is raised before anything changes."""
+        from ..scenario.play import ScenarioPlay
+        from ..scenario.setup import check_consent
+
+        # refused before the loaded scenario is closed: a refusal leaves everything as it was
+        await check_consent(self.client, scenario, own=self.is_sandbox, allow_drop=allow_drop)
         if self.play is not None:
             old, self.play = self.play, None
             await old.close()
-        play = ScenarioPlay(self, scenario)
+        play = ScenarioPlay(self, scenario, allow_drop)
         await play.load()
         self.play = play
         self.notify("scenario", None)

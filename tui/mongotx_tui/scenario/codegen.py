@@ -49,7 +49,10 @@ class Names:
     sessions: dict[str, str] = field(default_factory=dict)
     collections: dict[str, str] = field(default_factory=dict)
     taken: set[str] = field(
-        default_factory=lambda: {"client", "db", "pool", "step", "show", "run", "main", "play"}
+        default_factory=lambda: {
+            *("client", "db", "database", "pool", "step", "show", "run", "main", "play"),
+            *("listed", "time", "asyncio"),  # what play() calls besides
+        }
     )
 
     def session(self, name: str) -> str:

@@ -232,10 +232,11 @@ def export_script(
         {
             "def": "async def" if aio else "def",
             "aw": "await " if aio else "",
+            "listed": "await listed" if aio else "list",
             "final_docs": (
-                'await client[DATABASE][name].find({}, sort=[("_id", 1)]).to_list()'
+                'await client[database][name].find({}, sort=[("_id", 1)]).to_list()'
                 if aio
-                else 'list(client[DATABASE][name].find({}, sort=[("_id", 1)]))'
+                else 'list(client[database][name].find({}, sort=[("_id", 1)]))'
             ),
             "client": "AsyncMongoClient[dict[str, Any]]" if aio else "MongoClient[dict[str, Any]]",
         }
@@ -253,7 +254,9 @@ def export_script(
 
 
 def _imports(w: _Writer, aio: bool) -> str:
-    std = ["import asyncio", "import inspect", "import sys"] if aio else ["import sys"]
+    std = ["import argparse", "import re", "import sys"]
+    if aio:
+        std += ["import asyncio", "import inspect"]
     if w.uses_time:
         std.append("import time")
     std.append("from collections.abc import Callable")
@@ -261,6 +264,7 @@ def _imports(w: _Writer, aio: bool) -> str:
         std.append("from concurrent.futures import ThreadPoolExecutor")
     std.append("from typing import Any")
     std.extend(sorted(i for i in w.lit.imports if i.startswith("import ")))
+    std = list(dict.fromkeys(std))
     names = ["AsyncMongoClient" if aio else "MongoClient", "WriteConcern"]
     body = "\n".join(w.lines)
     if "ReturnDocument" in body:
@@ -288,9 +292,9 @@ def _play(w: _Writer, aio: bool) -> str:
     out = [
         "",
         "",
-        f"{kw} play(client: {client}[dict[str, Any]]) -> None:",
+        f"{kw} play(client: {client}[dict[str, Any]], database: str) -> None:",
         '    """The scenario\'s steps, in order, each on its own session."""',
-        "    db = client[DATABASE]",
+        "    db = client[database]",
     ]
     body = "\n".join(w.lines)
     for name, var in w.names.collections.items():

@@ -12,6 +12,7 @@ finishes: on the lane's item, on a timeline row and in the journal. No textual.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,7 @@ from ..model.lanes import OpStatus, QueuedOp
 from ..model.timeline import EventKind
 from .actions import Outcome, Sessions
 from .matching import check
-from .setup import Prepared, prepare, restore
+from .setup import PREFIX, Prepared, prepare, protected, restore
 
 if TYPE_CHECKING:
     from ..backend.workbench import Workbench
@@ -41,9 +42,12 @@ def mismatch_text(step: Step, outcome: str, reason: str) -> str:
 
 
 class ScenarioPlay:
-    def __init__(self, wb: Workbench, scenario: Scenario) -> None:
+    def __init__(self, wb: Workbench, scenario: Scenario, allow_drop: Collection[str] = ()) -> None:
+        """`scenario` is placed in the database it runs in (setup.placed); `allow_drop`
+        names the occupied namespaces the user agreed to drop (see setup.prepare)."""
         self.wb = wb
         self.scenario = scenario
+        self.allow_drop = frozenset(allow_drop)
         self.prepared: Prepared | None = None
         self.items: dict[int, QueuedOp] = {}  # step index -> its item in a lane
         self.lane_ids: dict[str, int] = {}  # session -> lane id
@@ -56,11 +60,14 @@ class ScenarioPlay:
         self.sessions: Sessions | None = None
         self.finished = False
         self.restored = False
+        self.set_up_on = ""  # the URI of the deployment the setup ran on
 
     # -- loading ----------------------------------------------------------------------
     async def load(self) -> None:
         wb, scenario = self.wb, self.scenario
-        self.prepared = await prepare(wb.client, scenario)
+        own = wb.is_sandbox
+        self.prepared = await prepare(wb.client, scenario, own=own, allow_drop=self.allow_drop)
+        self.set_up_on = wb.uri
         wb.db = scenario.setup.database
         wb.collection = scenario.default_collection
         lanes = await wb.replace_lanes([(s.name, replace(s.txn)) for s in scenario.sessions])
@@ -78,10 +85,25 @@ class ScenarioPlay:
         wb.timeline.add(
             wb.clock(), "", EventKind.INFO, f"scenario {scenario.name}", scenario.title, True
         )
+        for note in self.setup_notes(own):
+            wb.timeline.add(wb.clock(), "", EventKind.INFO, "scenario setup", note, True)
         for note in self.prepared.notes:
             wb.timeline.add(wb.clock(), "", EventKind.INFO, "scenario setup", note, False)
         wb.notify("lanes", None)
         wb.notify("timeline", None)
+
+    def setup_notes(self, own: bool) -> list[str]:
+        """Where the setup ran, for the timeline (a deployment other than the sandbox)."""
+        if own:
+            return []
+        db = self.scenario.setup.database
+        names = ", ".join(c.name for c in self.scenario.setup.collections) or "no collections"
+        if db.startswith(PREFIX):
+            return [f"in {db}, a database of the scenario's own: {names} dropped and refilled"]
+        dropped = ", ".join(sorted(self.allow_drop))
+        return [
+            f"in {db}: {names} set up" + (f"; dropped {dropped} as confirmed" if dropped else "")
+        ]
 
     async def close(self) -> None:
         """Cancel what still runs and put the server back (parameters, fail point)."""
@@ -130,6 +152,19 @@ class ScenarioPlay:
         return f"{len(self.checks)}/{self.total} steps run, {self.matched} as expected"
 
     # -- stepping ---------------------------------------------------------------------
+    def moved_problem(self) -> str | None:
+        """Why the next step must not run here: the deployment was switched (F2) to one
+        reached by a URI, where the scenario's database was never set up and belongs to
+        the user (its steps would write there). None when it may run."""
+        wb = self.wb
+        db = self.scenario.setup.database
+        if wb.uri == self.set_up_on or not protected(db, wb.is_sandbox):
+            return None
+        return (
+            f"The scenario was set up on another deployment; here its steps would write to "
+            f"{db}, which it has not set up. Load it again (l) to set it up here."
+        )
+
     def take_next(self) -> Step | None:
         """The next step in the scenario's order, reserved for the caller to `run`."""
         step = self.next_step

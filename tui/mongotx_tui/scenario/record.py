@@ -27,8 +27,9 @@ class RunRecord:
     scenario: str
     title: str
     verdict: str
-    server: str = ""
-    sandbox: bool = False
+    server: str = ""  # "sandbox (in this process)" or the masked URI
+    database: str = ""  # where it ran (a database of its own on a deployment by URI)
+    sandbox: bool = False  # the server says it is a mongotx sandbox (parameters were set)
     notes: list[str] = field(default_factory=list)
     steps: list[StepRecord] = field(default_factory=list)
     final: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -71,7 +72,8 @@ def table(record: RunRecord, width: int = 38) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    out = [f"{record.title} ({record.scenario}) on {record.server}", *lines]
+    where = f"{record.server}, database {record.database}" if record.database else record.server
+    out = [f"{record.title} ({record.scenario}) on {where}", *lines]
     for s in record.steps:
         if not s.match:
             out.append(f"step {s.index}: {s.reason}")

@@ -6,11 +6,12 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from ..backend.connection import SANDBOX_NAME
 from .actions import Outcome, Sessions
 from .matching import check, normalize
 from .model import Scenario, Step
 from .record import RunRecord, StepRecord
-from .setup import final_state, prepare, restore
+from .setup import final_state, placed, prepare, restore, run_database
 
 SETTLE_S = 0.3  # how long a step that should block is given to reach the server
 TIMEOUT_S = 10.0  # a step that has not finished by then is reported as stuck
@@ -95,10 +96,19 @@ class ScenarioRunner:
 
 
 async def run_on(
-    client: Any, scenario: Scenario, server: str, timeout: float, on_step: OnStep | None
+    client: Any,
+    scenario: Scenario,
+    server: str,
+    timeout: float,
+    on_step: OnStep | None,
+    *,
+    own: bool,
+    allow_drop: bool = False,
 ) -> RunRecord:
+    """Run `scenario` (already placed in its database) on `client`'s deployment."""
     record = RunRecord(scenario.name, scenario.title, scenario.verdict, server=server)
-    prepared = await prepare(client, scenario)
+    record.database = scenario.setup.database
+    prepared = await prepare(client, scenario, own=own, allow_drop=allow_drop)
     record.sandbox = prepared.sandbox
     record.notes.extend(prepared.notes)
     sessions = Sessions(client, scenario)
@@ -115,19 +125,34 @@ async def run_scenario(
     scenario: Scenario,
     uri: str | None = None,
     *,
+    in_place: bool = False,
+    allow_drop: bool = False,
     timeout: float = TIMEOUT_S,
     on_step: OnStep | None = None,
 ) -> RunRecord:
-    """Run a scenario against `uri`, or against a sandbox started for the run."""
+    """Run a scenario against `uri`, or against a sandbox started for the run.
+
+    On a deployment reached by `uri` the scenario runs in a database of its own
+    (setup.run_database) unless `in_place`; there a collection holding data is dropped only
+    with `allow_drop` (which implies `in_place`), else setup.DropRefused is raised.
+    """
     from ..backend.connection import make_client, mask_uri
 
     if uri is None:
         from mongotx_sandbox import SandboxServer
 
         async with SandboxServer() as sandbox_uri:
-            return await run_scenario(scenario, sandbox_uri, timeout=timeout, on_step=on_step)
+            client = make_client(sandbox_uri)
+            try:
+                return await run_on(client, scenario, SANDBOX_NAME, timeout, on_step, own=True)
+            finally:
+                await client.close()
+    database = run_database(scenario.setup.database, own=False, in_place=in_place or allow_drop)
+    scenario = placed(scenario, database)
     client = make_client(uri)
     try:
-        return await run_on(client, scenario, mask_uri(uri), timeout, on_step)
+        return await run_on(
+            client, scenario, mask_uri(uri), timeout, on_step, own=False, allow_drop=allow_drop
+        )
     finally:
         await client.close()

@@ -1,14 +1,121 @@
-"""Prepare the database for a scenario, and put the server back afterwards."""
+"""Prepare the database for a scenario, and put the server back afterwards.
+
+Data safety. A scenario's setup drops and refills its collections. That is done freely only
+on a sandbox this process started itself (`own`: the TUI's embedded sandbox, `run` without
+a URI). On any deployment reached by a URI — a real cluster, or a mongotx sandbox started
+separately, which may hold someone's work — a scenario runs in a database of its own,
+`mongotx_<database>` (`run_database`), which the product owns and may drop at will. Run
+in the database the scenario names (`in_place`), a collection there that holds anything
+(documents, an index besides _id, options, or a view of that name) is dropped only with the
+user's consent for that namespace (`allow_drop`); otherwise `prepare` raises DropRefused
+before changing anything.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
+
+from ..model.naming import MAX_DB_BYTES
 
 if TYPE_CHECKING:
     from pymongo import AsyncMongoClient
 
     from .model import Scenario
+
+PREFIX = "mongotx_"  # databases named so belong to mongotx-tui's scenarios
+
+
+def run_database(database: str, *, own: bool, in_place: bool = False) -> str:
+    """The database a scenario naming `database` runs in. Raises ValueError (clear words)
+    when its own database's name would be too long."""
+    if own or in_place or database.startswith(PREFIX):
+        return database
+    name = PREFIX + database
+    if len(name.encode()) > MAX_DB_BYTES:
+        raise ValueError(
+            f"the scenario's database name {database!r} is too long to run in a database of "
+            f"its own ({PREFIX}…: at most {MAX_DB_BYTES - len(PREFIX)} bytes); rename it or "
+            "run it in place"
+        )
+    return name
+
+
+def placed(scenario: Scenario, database: str) -> Scenario:
+    """The scenario with its setup (and so its steps) in `database`."""
+    if database == scenario.setup.database:
+        return scenario
+    return replace(scenario, setup=replace(scenario.setup, database=database))
+
+
+def protected(database: str, own: bool) -> bool:
+    """Whether dropping a collection of `database` that holds data needs consent."""
+    return not own and not database.startswith(PREFIX)
+
+
+@dataclass(frozen=True)
+class Occupied:
+    """A setup collection that exists and holds something its drop would destroy."""
+
+    namespace: str
+    documents: int = 0
+    indexes: tuple[str, ...] = ()
+    options: tuple[str, ...] = ()  # capped, validator, ...
+    kind: str = "collection"  # or "view", "timeseries"
+
+    def describe(self) -> str:
+        """`bank.accounts: 3 documents, 1 index besides _id (balance_1)`."""
+        if self.kind == "view":
+            return f"{self.namespace}: a view"
+        n = self.documents
+        parts = [f"{n:,} document{'' if n == 1 else 's'}"]
+        if self.kind != "collection":
+            parts.insert(0, f"a {self.kind} collection")
+        if self.indexes:
+            k = len(self.indexes)
+            names = ", ".join(self.indexes)
+            parts.append(f"{k} {'index' if k == 1 else 'indexes'} besides _id ({names})")
+        if self.options:
+            parts.append(f"options {', '.join(self.options)}")
+        return f"{self.namespace}: {', '.join(parts)}"
+
+
+class DropRefused(Exception):
+    """The setup would drop collections holding data without the user's consent."""
+
+    def __init__(self, occupied: list[Occupied]) -> None:
+        self.occupied = occupied
+        listed = "; ".join(o.describe() for o in occupied)
+        super().__init__(f"not dropped without consent: {listed}")
+
+
+async def occupied(
+    client: AsyncMongoClient[dict[str, Any]], database: str, names: Iterable[str]
+) -> list[Occupied]:
+    """Those of the collections `names` in `database` that exist and hold something."""
+    db = client[database]
+    out: list[Occupied] = []
+    for name in names:
+        infos = await (await db.list_collections(filter={"name": name})).to_list()
+        if not infos:
+            continue
+        info = infos[0]
+        ns = f"{database}.{name}"
+        kind = str(info.get("type") or "collection")
+        if kind == "view":
+            out.append(Occupied(ns, kind=kind))
+            continue
+        coll = db[name]
+        options = tuple(sorted(info.get("options") or {}))
+        has_docs = await coll.find_one({}, projection={"_id": 1}) is not None
+        indexes = await (await coll.list_indexes()).to_list()
+        extra = tuple(str(ix.get("name")) for ix in indexes if ix.get("name") != "_id_")
+        if not has_docs and not extra and not options and kind == "collection":
+            continue  # an empty collection: dropping and creating it again loses nothing
+        count = await coll.estimated_document_count() if has_docs else 0
+        out.append(Occupied(ns, max(count, int(has_docs)), extra, options, kind))
+    return out
 
 
 @dataclass
@@ -24,10 +131,43 @@ async def is_sandbox(client: AsyncMongoClient[dict[str, Any]]) -> bool:
     return build.get("sandbox") is True
 
 
-async def prepare(client: AsyncMongoClient[dict[str, Any]], scenario: Scenario) -> Prepared:
-    """Server parameters (sandbox only), then each collection dropped, indexed and filled."""
+async def check_consent(
+    client: AsyncMongoClient[dict[str, Any]],
+    scenario: Scenario,
+    *,
+    own: bool,
+    allow_drop: bool | Collection[str] = False,
+) -> None:
+    """Raise DropRefused if the setup would drop, without consent, a collection holding
+    data on a deployment that is not our own sandbox (outside the PREFIX databases)."""
+    database = scenario.setup.database
+    if not protected(database, own):
+        return
+    names = [c.name for c in scenario.setup.collections]
+    found = await occupied(client, database, names)
+    refused = [
+        o for o in found if not (allow_drop is True or (allow_drop and o.namespace in allow_drop))
+    ]
+    if refused:
+        raise DropRefused(refused)
+
+
+async def prepare(
+    client: AsyncMongoClient[dict[str, Any]],
+    scenario: Scenario,
+    *,
+    own: bool,
+    allow_drop: bool | Collection[str] = False,
+) -> Prepared:
+    """Server parameters (sandbox only), then each collection dropped, indexed and filled.
+
+    `own`: the server is a sandbox this process started. Otherwise, in a database without
+    the PREFIX, a collection holding anything is dropped only if `allow_drop` is True or
+    names its namespace; else DropRefused is raised before anything changes.
+    """
     from pymongo import WriteConcern
 
+    await check_consent(client, scenario, own=own, allow_drop=allow_drop)
     prepared = Prepared(await is_sandbox(client))
     params = scenario.setup.parameters
     if params and prepared.sandbox:

@@ -9,9 +9,13 @@ $description
 
 Verdict: $verdict
 
-Usage: python $filename [URI]
-Without a URI the script starts the mongotx sandbox (when mongotx_sandbox is installed),
-the only server on which the scenario's server parameters are applied.
+Usage: python $filename [URI] [--in-place] [--allow-drop]
+Without a URI the script starts the mongotx sandbox (when mongotx_sandbox is installed)
+and drops and refills the scenario's collections there; the scenario's server parameters
+are applied only on a mongotx sandbox. With a URI it runs in a database of its own,
+mongotx_<database>, and leaves every other database alone. --in-place runs it in the
+database the scenario names, and refuses (exit status 3, nothing changed) to drop a
+collection there that holds data unless --allow-drop is given.
 """
 '''
 
@@ -20,6 +24,34 @@ DATABASE = $database
 SETUP = $setup
 PARAMETERS = $parameters
 LABELS = ("TransientTransactionError", "UnknownTransactionCommitResult")
+PREFIX = "mongotx_"  # with a URI the scenario runs in PREFIX + DATABASE unless --in-place
+
+
+class Refused(Exception):
+    """The setup would drop collections that hold data, and --allow-drop was not given."""
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Run the scenario (see this file's docstring).")
+    named = DATABASE.replace("%", "%%")  # argparse formats help texts with %
+    parser.add_argument("uri", nargs="?", help="server URI (default: start the mongotx sandbox)")
+    parser.add_argument(
+        "--in-place",
+        action="store_true",
+        help=f"with a URI: run in {named}, not {PREFIX}{named}; refuse to drop data there",
+    )
+    parser.add_argument(
+        "--allow-drop",
+        action="store_true",
+        help=f"with a URI: run in {named} and drop its collections even if they hold data",
+    )
+    return parser.parse_args()
+
+
+def masked(uri: str) -> str:
+    """The URI with its password hidden."""
+    uri = re.sub(r"^([a-z+]+://[^:@/]*):[^@/]*@", r"\\1:****@", uri, flags=re.I)
+    return re.sub(r"([?&]password=)[^&]*", r"\\1****", uri, flags=re.I)
 
 
 def describe_error(exc: PyMongoError) -> str:
@@ -99,8 +131,41 @@ async def listed(cursor: Any) -> list[Any]:
 
 PREPARE = '''
 
-$def prepare(client: $client) -> dict[str, Any]:
-    """Refill the collections; set the server parameters on the sandbox only."""
+$def occupied(client: $client, database: str) -> list[str]:
+    """The setup's collections in `database` that hold something their drop would destroy."""
+    found = []
+    db = client[database]
+    for name in SETUP:
+        infos = $listed(db.list_collections(filter={"name": name}))
+        if not infos:
+            continue
+        kind = infos[0].get("type") or "collection"
+        if kind == "view":
+            found.append(f"{database}.{name}: a view")
+            continue
+        options = sorted(infos[0].get("options") or {})
+        has_docs = ${aw}db[name].find_one({}, projection={"_id": 1}) is not None
+        indexes = [ix["name"] for ix in $listed(db[name].list_indexes()) if ix["name"] != "_id_"]
+        if not has_docs and not indexes and not options and kind == "collection":
+            continue  # empty: dropping and creating it again loses nothing
+        count = max(${aw}db[name].estimated_document_count(), 1) if has_docs else 0
+        text = f"{database}.{name}: {count} document{'' if count == 1 else 's'}"
+        if indexes:
+            text += f", indexes besides _id: {', '.join(indexes)}"
+        if options:
+            text += f", options: {', '.join(options)}"
+        found.append(text)
+    return found
+
+
+$def prepare(client: $client, database: str, guard: bool, allow_drop: bool) -> dict[str, Any]:
+    """Refill the collections; set the server parameters on the sandbox only. With `guard`
+    (a URI, outside the PREFIX databases) collections that hold data are dropped only with
+    `allow_drop`: otherwise Refused is raised before anything changes."""
+    if guard and not allow_drop:
+        found = ${aw}occupied(client, database)
+        if found:
+            raise Refused("\\n  ".join(["the setup would drop collections that hold data:", *found]))
     restore: dict[str, Any] = {}
     build = ${aw}client.admin.command("buildInfo")
     if PARAMETERS and build.get("sandbox") is True:
@@ -108,7 +173,7 @@ $def prepare(client: $client) -> dict[str, Any]:
         old = ${aw}client.admin.command(query)
         restore = {key: old[key] for key in PARAMETERS}
         ${aw}client.admin.command({"setParameter": 1, **PARAMETERS})
-    db = client.get_database(DATABASE, write_concern=WriteConcern("majority"))
+    db = client.get_database(database, write_concern=WriteConcern("majority"))
     for name, spec in SETUP.items():
         ${aw}db.drop_collection(name)
         ${aw}db.create_collection(name)
@@ -120,39 +185,64 @@ $def prepare(client: $client) -> dict[str, Any]:
     return restore
 
 
-$def finish(client: $client, restore: dict[str, Any]) -> None:
+$def finish(client: $client, database: str, restore: dict[str, Any]) -> None:
     """Undo the fail point and parameters; print the collections' final contents."""
 $failpoint_off    if restore:
         ${aw}client.admin.command({"setParameter": 1, **restore})
     for name in SETUP:
         docs = $final_docs
         report(f"final {name}: {docs}")
+
+
+def database_for(args: argparse.Namespace) -> str:
+    """The database the scenario names, on a sandbox this script starts or in place; with
+    a URI otherwise, one of its own."""
+    if args.uri is None or args.in_place or args.allow_drop or DATABASE.startswith(PREFIX):
+        return DATABASE
+    if len((PREFIX + DATABASE).encode()) > 63:
+        sys.exit(f"{PREFIX}{DATABASE} is too long for a database name: use --in-place")
+    return PREFIX + DATABASE
+
+
+def refused(uri: str, exc: Refused) -> None:
+    sys.stderr.write(
+        f"not run on {masked(uri)}: {exc}\\nNothing was changed. Run without --in-place to "
+        f"use a database of its own ({PREFIX}{DATABASE}), or add --allow-drop to drop them.\\n"
+    )
+    sys.exit(3)
 '''
 
 MAIN_SYNC = """
 
-def run(uri: str) -> None:
+def run(uri: str, database: str, guard: bool, allow_drop: bool) -> None:
     client: MongoClient[dict[str, Any]] = MongoClient(uri)
     try:
-        restore = prepare(client)
+        restore = prepare(client, database, guard, allow_drop)
         try:
-            play(client)
+            play(client, database)
         finally:
-            finish(client, restore)
+            finish(client, database, restore)
     finally:
         client.close()
 
 
 def main() -> None:
-    if len(sys.argv) > 1:
-        run(sys.argv[1])
+    args = arguments()
+    database = database_for(args)
+    if args.uri is not None:
+        report(f"deployment: {masked(args.uri)} · database {database}")
+        try:
+            run(args.uri, database, not database.startswith(PREFIX), args.allow_drop)
+        except Refused as exc:
+            refused(args.uri, exc)
         return
     try:
         from mongotx_sandbox import ThreadedSandbox
     except ImportError:
         sys.exit(f"usage: python {sys.argv[0]} URI  (mongotx_sandbox is not installed)")
+    report(f"deployment: a sandbox started by this script · database {database}")
     with ThreadedSandbox() as uri:
-        run(uri)
+        run(uri, database, False, True)
 
 
 if __name__ == "__main__":
@@ -161,28 +251,35 @@ if __name__ == "__main__":
 
 MAIN_ASYNC = """
 
-async def run(uri: str) -> None:
+async def run(uri: str, database: str, guard: bool, allow_drop: bool) -> None:
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri)
     try:
-        restore = await prepare(client)
+        restore = await prepare(client, database, guard, allow_drop)
         try:
-            await play(client)
+            await play(client, database)
         finally:
-            await finish(client, restore)
+            await finish(client, database, restore)
     finally:
         await client.close()
 
 
 async def main() -> None:
-    if len(sys.argv) > 1:
-        await run(sys.argv[1])
+    args = arguments()
+    database = database_for(args)
+    if args.uri is not None:
+        report(f"deployment: {masked(args.uri)} · database {database}")
+        try:
+            await run(args.uri, database, not database.startswith(PREFIX), args.allow_drop)
+        except Refused as exc:
+            refused(args.uri, exc)
         return
     try:
         from mongotx_sandbox import SandboxServer
     except ImportError:
         sys.exit(f"usage: python {sys.argv[0]} URI  (mongotx_sandbox is not installed)")
+    report(f"deployment: a sandbox started by this script · database {database}")
     async with SandboxServer() as uri:
-        await run(uri)
+        await run(uri, database, False, True)
 
 
 if __name__ == "__main__":

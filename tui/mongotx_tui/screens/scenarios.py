@@ -31,6 +31,17 @@ from . import DIALOGS_CSS
 
 if TYPE_CHECKING:
     from ..scenario.model import Scenario
+    from ..scenario.setup import Occupied
+
+PREFIX = "mongotx_"  # = scenario.setup.PREFIX (not imported: the dialog opens without pymongo)
+
+
+@dataclass(frozen=True)
+class Pick:
+    """What the load picker returns: a built-in name or a path, and where to run it."""
+
+    target: str
+    in_place: bool = False  # in the database the scenario names (a deployment by URI)
 
 
 @dataclass
@@ -70,21 +81,37 @@ def _entries(drafts: Path) -> list[Entry]:
     return out
 
 
-class ScenarioPickerScreen(ModalScreen[str | None]):
-    """Returns a built-in name or a file path, or None when cancelled."""
+class ScenarioPickerScreen(ModalScreen[Pick | None]):
+    """Returns a Pick (a built-in name or a file path), or None when cancelled.
+
+    `where` names the deployment ("sandbox (in this process)" or the masked URI); `own`
+    says it is the embedded sandbox, where a scenario's collections are dropped and
+    refilled. Elsewhere a scenario runs in a database of its own unless the user ticks
+    "in place", and then loading asks before dropping a collection that holds data.
+    """
 
     CSS_PATH = DIALOGS_CSS
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="picker-cancel")]
 
-    def __init__(self, drafts: Path) -> None:
+    def __init__(self, drafts: Path, where: str = "", own: bool = True) -> None:
         super().__init__()
         self.drafts = drafts
+        self.where = where
+        self.own = own
         self.details: dict[str, str] = {}
+
+    def _where_text(self) -> str:
+        if self.own:
+            return f"on {self.where}: its collections are dropped and refilled"
+        return f"on {self.where}: runs in a database of its own, {PREFIX}<its database>"
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-dialog", classes="dialog"):
             yield Label("Load a scenario into the lanes", classes="dialog-title")
+            yield Static(self._where_text(), id="picker-deployment", markup=False)
+            if not self.own:
+                yield Checkbox("or in place, asking before dropping data", id="picker-in-place")
             yield OptionList(Option("reading the library…", disabled=True), id="picker-list")
             yield Static("", id="picker-detail", classes="dim", markup=False)
             yield Label("or a scenario file (YAML):", classes="field-label")
@@ -125,10 +152,14 @@ class ScenarioPickerScreen(ModalScreen[str | None]):
         detail = " ".join(self.details.get(event.option.id or "", "").split())
         self.query_one("#picker-detail", Static).update(detail)
 
+    def _pick(self, target: str) -> None:
+        boxes = self.query("#picker-in-place").results(Checkbox)
+        self.dismiss(Pick(target, in_place=any(box.value for box in boxes)))
+
     @on(OptionList.OptionSelected, "#picker-list")
     def _selected(self, event: OptionList.OptionSelected) -> None:
         if event.option.id:
-            self.dismiss(event.option.id)
+            self._pick(event.option.id)
 
     @on(Input.Submitted, "#picker-path")
     @on(Button.Pressed, "#load")
@@ -138,17 +169,73 @@ class ScenarioPickerScreen(ModalScreen[str | None]):
             if not Path(path).expanduser().is_file():
                 self.query_one("#picker-error", Static).update(f"✗ no such file: {path}")
                 return
-            self.dismiss(str(Path(path).expanduser()))
+            self._pick(str(Path(path).expanduser()))
             return
         listing = self.query_one("#picker-list", OptionList)
         if listing.highlighted is not None:
             option = listing.get_option_at_index(listing.highlighted)
             if option.id:
-                self.dismiss(option.id)
+                self._pick(option.id)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class ConfirmDropScreen(ModalScreen[bool]):
+    """Asks before a scenario's setup drops collections that hold data, naming each with
+    what it holds. Returns True only for "Drop and load"; Cancel is focused first."""
+
+    CSS_PATH = DIALOGS_CSS
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="drop-cancel")]
+
+    def __init__(self, scenario: Scenario, where: str, occupied: list[Occupied]) -> None:
+        super().__init__()
+        self.scenario = scenario
+        self.where = where
+        self.occupied = occupied
+
+    def compose(self) -> ComposeResult:
+        n = len(self.occupied)
+        them = "it" if n == 1 else "them"
+        database = self.scenario.setup.database
+        with Vertical(id="drop-dialog", classes="dialog"):
+            yield Label(
+                f"Drop {n} collection{'' if n == 1 else 's'} that hold{'s' if n == 1 else ''} data?",
+                classes="dialog-title",
+            )
+            yield Static(
+                f"Loading {self.scenario.title} ({self.scenario.name}) in place drops and "
+                f"refills its collections in {database} on {self.where}. What "
+                f"{'this one holds' if n == 1 else 'these hold'} now is lost:",
+                markup=False,
+            )
+            yield Static(
+                "\n".join(f"  {o.describe()}" for o in self.occupied),
+                id="drop-list",
+                markup=False,
+            )
+            yield Static(
+                f'Cancel keeps {them}: load the scenario without "in place" to run it in '
+                f"a database of its own ({PREFIX}{database}).",
+                classes="dim",
+                markup=False,
+            )
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(f"Drop {them} and load", variant="error", id="drop")
+                yield Button("Cancel (Esc)", variant="primary", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel").focus()
+
+    @on(Button.Pressed, "#drop")
+    def _drop(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(False)
 
 
 class SaveScenarioScreen(ModalScreen[str | None]):

@@ -28,6 +28,7 @@ from ..widgets.timeline import TimelineTable
 if TYPE_CHECKING:
     from ..app import MongoTxApp
     from ..backend.workbench import Workbench
+    from .scenarios import Pick
 
 
 class WorkbenchScreen(Screen[None]):
@@ -52,7 +53,7 @@ class WorkbenchScreen(Screen[None]):
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         self._set_breakpoints()
-        yield Static("connecting…", id="deployment", markup=False)
+        yield Static(f"connecting to {self._where()}…", id="deployment", markup=False)
         yield Static("", id="notice", markup=False)
         yield Static("", id="scenario-banner")
         # The lanes exist before the connection: composing them with the screen lays the
@@ -711,19 +712,30 @@ class WorkbenchScreen(Screen[None]):
                 text.append(" · ".join(sc.teaches))
         banner.update(text)
 
+    def _where(self) -> str:
+        """The deployment as the user should read it: "sandbox (in this process)" or the
+        masked URI."""
+        from ..backend.connection import SANDBOX_NAME, mask_uri
+
+        if self.wb.is_sandbox:
+            return SANDBOX_NAME
+        d = self.wb.deployment
+        return d.uri_masked if d is not None else mask_uri(self.wb.requested_uri or "")
+
     def action_load_scenario(self) -> None:
         from ..config import drafts_dir
         from .scenarios import ScenarioPickerScreen
 
-        def chosen(target: str | None) -> None:
-            if target and self.wb.has_own_work():
-                self._confirm_replace(target)
-            elif target:
-                self.load_scenario_worker(target)
+        def chosen(pick: Pick | None) -> None:
+            if pick is not None and self.wb.has_own_work():
+                self._confirm_replace(pick)
+            elif pick is not None:
+                self.load_scenario_worker(pick.target, pick.in_place)
 
-        self.app.push_screen(ScenarioPickerScreen(drafts_dir()), chosen)
+        picker = ScenarioPickerScreen(drafts_dir(), self._where(), own=self.wb.is_sandbox)
+        self.app.push_screen(picker, chosen)
 
-    def _confirm_replace(self, target: str) -> None:
+    def _confirm_replace(self, pick: Pick) -> None:
         """Loading replaces the lanes: say what they hold and where it stays."""
         from .confirm import ConfirmScreen
 
@@ -739,14 +751,14 @@ class WorkbenchScreen(Screen[None]):
             else "They are being saved as a draft: l lists it under Drafts."
         )
         message = (
-            f"Loading {Path(target).name} replaces the lanes: {ran} step"
+            f"Loading {Path(pick.target).name} replaces the lanes: {ran} step"
             f"{'s' if ran != 1 else ''} run and {queued} operation{'s' if queued != 1 else ''} "
             f"queued by hand. {kept}"
         )
 
         def chosen(choice: str | None) -> None:
             if choice == "load":
-                self.load_scenario_worker(target)
+                self.load_scenario_worker(pick.target, pick.in_place)
 
         self.autosave_draft()
         self.app.push_screen(
@@ -754,8 +766,11 @@ class WorkbenchScreen(Screen[None]):
         )
 
     @work(exclusive=True, group="scenario-load", exit_on_error=False, description="load scenario")
-    async def load_scenario_worker(self, target: str) -> None:
+    async def load_scenario_worker(self, target: str, in_place: bool = False) -> None:
+        from ..backend.operations import error_info
         from ..scenario.loader import ScenarioError, load_scenario
+        from ..scenario.setup import DropRefused
+        from .scenarios import ConfirmDropScreen
 
         if self.wb.client is None:
             self.notify("Not connected yet", severity="warning")
@@ -768,19 +783,48 @@ class WorkbenchScreen(Screen[None]):
         except ScenarioError as exc:
             self.notify(f"Malformed scenario:\n{exc}", severity="error", markup=False, timeout=15)
             return
+        # Where it runs, and what its setup would destroy there (nothing on our sandbox).
+        try:
+            scenario, occupied = await self.wb.plan_scenario(scenario, in_place)
+        except ValueError as exc:
+            self.notify(f"Not loaded: {exc}", severity="error", markup=False)
+            return
+        except Exception as exc:
+            info = error_info(exc, self.wb.scrub)
+            self.notify(f"Not loaded: {info.headline}: {info.message}", severity="error")
+            return
+        allow_drop: set[str] = set()
+        if occupied:
+            confirm = ConfirmDropScreen(scenario, self._where(), occupied)
+            if not await self.app.push_screen_wait(confirm):
+                kept = ", ".join(o.namespace for o in occupied)
+                self.notify(f"Not loaded; nothing was dropped ({kept} kept)", markup=False)
+                return
+            allow_drop = {o.namespace for o in occupied}
         self.workers.cancel_group(self, "scenario-steps")
         # the setup drops the collections: stop watching first, watch again once it is done
         self.workers.cancel_group(self, "watch")
         try:
-            await self.wb.load_scenario(scenario)
+            await self.wb.load_scenario(scenario, allow_drop)
+        except DropRefused as exc:  # it filled up after the question: never drop unasked
+            held = "; ".join(o.describe() for o in exc.occupied)
+            self.notify(
+                f"Not loaded; nothing was dropped. Holds data now: {held}. Load again to be "
+                "asked about it.",
+                severity="error",
+                markup=False,
+                timeout=15,
+            )
+            self.watch_worker()
+            return
         except LaneBusy as exc:
             self.notify(str(exc), severity="warning", markup=False)
+            self.watch_worker()
             return
         except Exception as exc:
-            from ..backend.operations import error_info
-
             info = error_info(exc, self.wb.scrub)
             self.notify(f"Setup failed: {info.headline}: {info.message}", severity="error")
+            self.watch_worker()
             return
         # a new workbench: its own draft, the one before stays as it was
         self.started, self.draft_path, self._draft_version = self._scenario_stamp(), None, None
@@ -797,6 +841,10 @@ class WorkbenchScreen(Screen[None]):
             return
         if play.finished:
             self.notify(f"The scenario is over: {play.summary()}", markup=False)
+            return
+        problem = play.moved_problem()
+        if problem is not None:
+            self.notify(problem, severity="warning", markup=False, timeout=10)
             return
         step = play.take_next()
         if step is None:
