@@ -23,6 +23,7 @@ from mongotx_sandbox import ThreadedSandbox
 from mongotx_tui import walkthroughs
 from mongotx_tui.app import MongoTxApp
 from mongotx_tui.config import Config
+from mongotx_tui.screens.confirm import ConfirmScreen
 from mongotx_tui.screens.editor import EditorScreen
 from mongotx_tui.screens.scenarios import ConfirmDropScreen, ScenarioPickerScreen
 from mongotx_tui.screens.workbench import WorkbenchScreen
@@ -195,6 +196,9 @@ async def test_a_saved_workbench_replayed_by_uri_leaves_the_watched_collection_a
         picker = await open_picker(app, pilot)
         picker.query_one("#picker-path").value = str(saved)  # type: ignore[attr-defined]
         await pilot.click("#load")
+        # the step run by hand would be replaced: asked first (issue 9 §2)
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked")
+        await pilot.click("#choice-load")
         await until(pilot, lambda: app.wb.play is not None, 20, "loaded")
         assert app.wb.db == "mongotx_bank"
         assert snapshot(client) == INTACT
