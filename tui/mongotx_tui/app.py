@@ -98,21 +98,20 @@ class MongoTxApp(App[None]):
         if not open_txns or self.wb.client is None:
             self.exit()
             return
-        from .screens.confirm import ConfirmScreen
+        from .screens.confirm import ConfirmScreen, open_transactions_text
 
-        names = ", ".join(lane.name for lane in open_txns)
-        some = "a transaction" if len(open_txns) == 1 else "transactions"
+        who = open_transactions_text([lane.name for lane in open_txns])
         if self.wb.is_sandbox:
             message = (
-                f"Lanes {names}: {some} open. The sandbox stops with the app: its "
-                "documents and these transactions go with it."
+                f"{who}. The sandbox stops with the app: its documents and open "
+                "transactions go with it."
             )
             choices = [("quit", "Quit")]
         else:
             d = self.wb.deployment
             limit = f"{d.lifetime_limit_s:g} s" if d is not None else "its limit"
             message = (
-                f"Lanes {names}: {some} open on {d.uri_masked if d else 'the server'}.\n"
+                f"{who} on {d.uri_masked if d else 'the server'}.\n"
                 "Abort: each transaction is aborted and its session ended; nothing it wrote "
                 "is kept.\n"
                 "Leave open: the server keeps each one, with the documents it wrote, until "

@@ -47,3 +47,10 @@ class ConfirmScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def open_transactions_text(names: list[str]) -> str:
+    """Who has a transaction open: 'Lane A has…' or 'Lanes A, B have…'."""
+    if len(names) == 1:
+        return f"Lane {names[0]} has a transaction open"
+    return f"Lanes {', '.join(names)} have transactions open"

@@ -525,12 +525,10 @@ class WorkbenchScreen(Screen[None]):
         lane = self.wb.lane(lane_id)
         pending = sum(item.status.value == "pending" for item in lane.queue)
         lost = []
-        if lane.in_txn:
-            lost.append(
-                f"its open transaction (txn {lane.txn_number}): ending the session aborts it"
-            )
+        if lane.in_txn:  # ending a session aborts its open transaction
+            lost.append(f"its open transaction (txn {lane.txn_number}) is aborted")
         if pending:
-            lost.append(f"{pending} queued operation{'s' if pending != 1 else ''}")
+            lost.append(f"{pending} queued operation{'s are' if pending != 1 else ' is'} dropped")
         if not lost:
             self._run(lane_id, "remove", lambda: self.wb.remove_lane(lane_id))
             return
@@ -540,7 +538,7 @@ class WorkbenchScreen(Screen[None]):
             if choice == "remove" and any(other.id == lane_id for other in self.wb.lanes):
                 self._run(lane_id, "remove", lambda: self.wb.remove_lane(lane_id))
 
-        message = f"Removing lane {lane.name} loses " + " and ".join(lost) + "."
+        message = f"Removing lane {lane.name} ends its session: " + "; ".join(lost) + "."
         self.app.push_screen(
             ConfirmScreen(f"Remove lane {lane.name}?", message, [("remove", "Remove lane")]),
             chosen,
@@ -647,13 +645,12 @@ class WorkbenchScreen(Screen[None]):
             if not open_txns:
                 self.connect_worker(uri or None)
                 return
-            from .confirm import ConfirmScreen
+            from .confirm import ConfirmScreen, open_transactions_text
 
-            names = ", ".join(lane.name for lane in open_txns)
+            who = open_transactions_text([lane.name for lane in open_txns])
             message = (
-                f"Lanes {names} have a transaction open. Switching ends their sessions, "
-                "which aborts those transactions; the lanes and their queues move to the "
-                "new deployment."
+                f"{who}. Switching ends the lanes' sessions, which aborts their "
+                "transactions; the lanes and their queues move to the new deployment."
             )
 
             def confirmed(choice: str | None) -> None:
