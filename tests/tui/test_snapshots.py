@@ -3,10 +3,13 @@ its own loop). Clock, lsids and the sandbox port are fixed so the SVGs are stabl
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import socket
+import tempfile
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -29,6 +32,11 @@ def _free_port(preferred: int = 47017) -> int:
 
 @pytest.fixture
 def deterministic(monkeypatch):
+    # The sandbox's port shows in the header, so every snapshot uses the same one. Test
+    # runs on one machine (two checkouts, CI beside a developer's run) take turns at it
+    # through a lock file: the second used to find the port busy and skip every snapshot.
+    lock = (Path(tempfile.gettempdir()) / "mongotx-tui-snapshot-port.lock").open("w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
     # Distinct ids whose shown part (the first 8 hex digits) is always the same: which lane
     # gets which id depends on pymongo's session pool and the timing of background reads
     # (a pooled server session is reused when one is free), so numbering them was flaky.
@@ -39,6 +47,7 @@ def deterministic(monkeypatch):
     yield
     monkeypatch.delenv("TZ")
     time.tzset()
+    lock.close()  # releases it
 
 
 def make_app() -> MongoTxApp:
