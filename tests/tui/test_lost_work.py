@@ -155,16 +155,21 @@ def test_drafts_keep_the_newest_twenty(tmp_path) -> None:
     assert sorted(tmp_path.iterdir()) == sorted(paths[5:])
 
 
+async def open_a_transaction_then_quit(app: MongoTxApp, pilot) -> None:  # type: ignore[no-untyped-def]
+    """Lane A updates alice in a transaction, then q: the question is on screen."""
+    await ready(app, pilot)
+    await pilot.press("t")
+    await queue_op(app, pilot, filter="{_id: 'alice'}", update="{$inc: {balance: -10}}")
+    await pilot.press("s")
+    await until(pilot, lambda: app.wb.lanes[0].txn_state is TxnState.IN_PROGRESS)
+    await pilot.press("q")
+    await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked")
+
+
 async def test_quit_with_an_open_transaction_on_the_sandbox_asks() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
-        await ready(app, pilot)
-        await pilot.press("t")
-        await queue_op(app, pilot, filter="{_id: 'alice'}", update="{$inc: {balance: -10}}")
-        await pilot.press("s")
-        await until(pilot, lambda: app.wb.lanes[0].txn_state is TxnState.IN_PROGRESS)
-        await pilot.press("q")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked")
+        await open_a_transaction_then_quit(app, pilot)
         assert "The sandbox stops with the app" in message(app)
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
@@ -179,13 +184,7 @@ async def quit_choosing(uri: str, choice: str) -> None:
     """On a deployment of its own: open a transaction on alice, quit, choose."""
     app = make_app(uri)
     async with app.run_test(size=(120, 36)) as pilot:
-        await ready(app, pilot)
-        await pilot.press("t")
-        await queue_op(app, pilot, filter="{_id: 'alice'}", update="{$inc: {balance: -10}}")
-        await pilot.press("s")
-        await until(pilot, lambda: app.wb.lanes[0].txn_state is TxnState.IN_PROGRESS)
-        await pilot.press("q")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked")
+        await open_a_transaction_then_quit(app, pilot)
         text = message(app)
         assert "transactionLifetimeLimitSeconds (60 s)" in text and "WriteConflict" in text
         await pilot.click(f"#choice-{choice}")
