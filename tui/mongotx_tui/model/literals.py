@@ -313,6 +313,20 @@ def format_value(value: Any, indent: int | None = None) -> str:
 _IDENT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 
 
+def _quote(text: str) -> str:
+    """A single-quoted literal that parse_value reads back as `text`: line breaks, control
+    characters and lone surrogates as \\u escapes."""
+    text = text.replace("\\", "\\\\").replace("'", "\\'")
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() else _u_escape(ch) for ch in text)
+    return "'" + text + "'"
+
+
+def _u_escape(ch: str) -> str:
+    # beyond the BMP nothing is a line break: JSON5 reads the character itself
+    return f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else ch
+
+
 def format_short(value: Any) -> str:
     """Compact mongosh-style text for panels: {name: 'Alice', balance: 90}."""
     if isinstance(value, dict):
@@ -324,7 +338,7 @@ def format_short(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(format_short(v) for v in value) + "]"
     if isinstance(value, str):
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return _quote(value)
     if isinstance(value, bool) or value is None:
         return format_value(value)
     from bson import Decimal128, ObjectId
