@@ -327,10 +327,16 @@ def _play(w: _Writer, aio: bool) -> str:
     managers = [f"client.start_session() as {var}" for var in used]
     if w.uses_pool:
         managers.append("ThreadPoolExecutor() as pool")
-    out.append(f"    {'async with' if aio else 'with'} (")
-    out.extend(f"        {m}," for m in managers)
-    out.append("    ):")
-    out.extend(w.lines or [INDENT + "pass"])
+    lines = list(w.lines)
+    if not any(line.strip() and not line.strip().startswith("#") for line in lines):
+        lines.append(INDENT + "pass")  # every step is left out (with_transaction)
+    if managers:
+        out.append(f"    {'async with' if aio else 'with'} (")
+        out.extend(f"        {m}," for m in managers)
+        out.append("    ):")
+    else:
+        lines = [line[4:] for line in lines]  # no session to open
+    out.extend(lines)
     while out and not out[-1].strip():
         out.pop()
     return "\n".join(out) + "\n"

@@ -9,6 +9,7 @@ loader before the text is read.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -16,6 +17,7 @@ import yaml
 MAX_DEPTH = 32  # nested mappings/sequences, counting the file's own top-level mapping
 MAX_ALIAS_VALUES = 10_000  # values that aliases stand for, in all
 MAX_STRING_CHARS = 512 * 1024  # one scalar
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Located(dict):  # type: ignore[type-arg]
@@ -86,6 +88,12 @@ class _Loader(yaml.SafeLoader):
                     line,
                     f"a string of {len(event.value):,} characters; the limit is "
                     f"{MAX_STRING_CHARS:,}",
+                )
+            if (bad := _SURROGATE.search(event.value)) is not None:
+                raise YamlProblem(
+                    line,
+                    f"{ascii(bad.group())[1:-1]} is half of a surrogate pair, not a character "
+                    "(MongoDB strings are UTF-8)",
                 )
             return super().compose_node(parent, index)
         if self.depth >= MAX_DEPTH:
