@@ -228,3 +228,13 @@ def test_run_json_bad_uri(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "p4", "http://example.com", "--json"]) == 2
     record = json.loads(capsys.readouterr().out)
     assert record["error"]["kind"] == "uri" and record["scenario"] == "p4"
+
+
+def test_run_json_with_wrong_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["run", "--json"])
+    assert done.value.code == 2
+    out = capsys.readouterr()
+    record = json.loads(out.out)
+    assert record["error"]["kind"] == "usage" and "required: scenario" in record["error"]["message"]
+    assert "usage: mongotx-tui run" in out.err

@@ -32,7 +32,8 @@ exit codes:
   130  interrupted (ctrl+c)
 
 With --json, stdout always holds one JSON record: the run's, or one with "error"
-({"kind": "scenario" | "uri" | "connection" | "run" | "interrupted", "message", ...})."""
+({"kind": "usage" | "scenario" | "uri" | "connection" | "run" | "interrupted",
+"message", ...})."""
 
 EXPORT_EXIT = """\
 exit codes:
@@ -52,12 +53,22 @@ def _wrap(text: str) -> str:
     return textwrap.fill(text, 88)
 
 
-def _parser() -> argparse.ArgumentParser:
+class _Parser(argparse.ArgumentParser):
+    """`run ... --json` with wrong arguments still prints its JSON record."""
+
+    json_errors = False
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        if self.json_errors:
+            print(_error_record("", _Failed("usage", f"{self.prog}: {message}"), None, []))
+        super().error(message)
+
+
+def _parser(json_errors: bool = False) -> argparse.ArgumentParser:
     raw = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(
-        prog="mongotx-tui", description="Scenario commands.", formatter_class=raw
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
+    _Parser.json_errors = json_errors
+    parser = _Parser(prog="mongotx-tui", description="Scenario commands.", formatter_class=raw)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser(
         "scenarios",
         help=COMMAND_HELP["scenarios"],
@@ -232,7 +243,7 @@ def main(argv: list[str] | None = None) -> int | None:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] not in COMMANDS:
         return None
-    args = _parser().parse_args(argv)
+    args = _parser(json_errors=argv[0] == "run" and "--json" in argv).parse_args(argv)
     if args.command == "scenarios":
         return _list()
     if args.command == "run":
