@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mongotx_tui.scenario.cli import main
-from mongotx_tui.scenario.loader import MAX_FILE_BYTES
+from mongotx_tui.scenario.loader import MAX_FILE_BYTES, ScenarioError, load_scenario
 from mongotx_tui.scenario.yamlmarks import MAX_ALIAS_VALUES, MAX_DEPTH, MAX_STRING_CHARS
 
 MINI = """\
@@ -167,7 +167,15 @@ def test_lone_surrogate_in_yaml_is_refused(
 ) -> None:
     """ "\\ud800" in a YAML string is half a surrogate pair: no BSON string can hold it."""
     path = scenario_file(tmp_path, MINI.replace("FILTER", '{_id: "\\ud800"}'))
-    refused(path, capsys, f"{path}:6:", "\\ud800 is half of a surrogate pair")
+    refused(path, capsys, f"{path}:6:")
+    with pytest.raises(ScenarioError) as refusal:
+        load_scenario(path)
+    # libyaml refuses the escape itself; PyYAML's pure-Python parser lets it through to us
+    problem = refusal.value.problems[0][1]
+    assert problem in (
+        "while parsing a quoted scalar found invalid Unicode character escape code",
+        "\\ud800 is half of a surrogate pair, not a character (MongoDB strings are UTF-8)",
+    )
 
 
 def test_lone_surrogate_in_a_literal_runs_and_exports(tmp_path: Path, uri: str) -> None:
@@ -238,3 +246,18 @@ def test_run_json_with_wrong_arguments(capsys: pytest.CaptureFixture[str]) -> No
     record = json.loads(out.out)
     assert record["error"]["kind"] == "usage" and "required: scenario" in record["error"]["message"]
     assert "usage: mongotx-tui run" in out.err
+
+
+def test_limits_hold_with_the_pure_python_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without libyaml the same checks run on PyYAML's own parser's events."""
+    import yaml
+
+    from mongotx_tui.scenario import yamlmarks
+
+    surrogate = MINI.replace("FILTER", '{_id: "\\ud800"}')
+    deep = MINI.replace("FILTER", "{_id: " + "[" * 500 + "]" * 500 + "}")
+    monkeypatch.setattr(yamlmarks, "_BASE", yaml.SafeLoader)
+    for text, words in [(surrogate, "half of a surrogate pair"), (deep, "nested deeper")]:
+        with pytest.raises(yamlmarks.YamlProblem) as refusal:
+            yamlmarks.check_limits(text)
+        assert words in refusal.value.problem and refusal.value.line == 6
