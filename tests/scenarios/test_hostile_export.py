@@ -204,3 +204,56 @@ def test_values_reach_the_script_unchanged(tmp_path: Path) -> None:
     assert ast.literal_eval(lit({"k\n": [1.5, None, True, "\u2028"]})) == {
         "k\n": [1.5, None, True, "\u2028"]
     }
+
+
+def test_other_bson_values_are_literals_too() -> None:
+    """Values a literal field can hold beyond JSON: each becomes an expression of constants
+    and bson constructors that gives the same value back."""
+    import datetime as dt
+    import re
+
+    from bson import (
+        Binary,
+        Code,
+        DBRef,
+        Decimal128,
+        Int64,
+        MaxKey,
+        MinKey,
+        ObjectId,
+        Regex,
+        Timestamp,
+        json_util,
+    )
+
+    from mongotx_tui.scenario.pyliteral import PyLiteral
+
+    values = [
+        Int64(5),
+        ObjectId("5f43a1b2c3d4e5f6a7b8c9d0"),
+        Decimal128("1.5"),
+        dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+        b"\x00hello",
+        Binary(b"\x01\x02", 4),
+        Timestamp(1, 2),
+        MinKey(),
+        MaxKey(),
+        Regex("^a", re.IGNORECASE),
+        Code("function () {}"),
+        DBRef("c", 1),
+        float("nan"),
+        float("-inf"),
+    ]
+    lit = PyLiteral()
+    names = {
+        "Int64": Int64, "ObjectId": ObjectId, "Decimal128": Decimal128, "datetime": dt,
+        "Binary": Binary, "Timestamp": Timestamp, "MinKey": MinKey, "MaxKey": MaxKey,
+        "json_util": json_util,
+    }  # fmt: skip
+    for value in values:
+        source = lit(value)
+        back = eval(source, {"__builtins__": {"float": float}}, names)
+        if isinstance(value, float):
+            assert repr(back) == repr(value)
+        else:
+            assert back == value and type(back) is type(value), (source, back)

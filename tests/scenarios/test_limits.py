@@ -261,3 +261,16 @@ def test_limits_hold_with_the_pure_python_parser(monkeypatch: pytest.MonkeyPatch
         with pytest.raises(yamlmarks.YamlProblem) as refusal:
             yamlmarks.check_limits(text)
         assert words in refusal.value.problem and refusal.value.line == 6
+
+
+def test_a_value_with_no_literal_is_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = scenario_file(
+        tmp_path, MINI.replace("FILTER", "{_id: 1}").replace("v: 1", "v: !!set {a}")
+    )
+    assert main(["export", str(path)]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and "Traceback" not in out.err
+    assert f"cannot export {path}: cannot export a set value" in out.err
+    assert main(["run", str(path), "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300"]) == 2

@@ -36,7 +36,7 @@ class PyLiteral:
         self.imports: set[str] = set()
 
     def __call__(self, value: Any) -> str:
-        from bson import Binary, Decimal128, Int64, MaxKey, MinKey, ObjectId, Timestamp
+        from bson import Binary, Code, Decimal128, Int64, MaxKey, MinKey, ObjectId, Timestamp
 
         if isinstance(value, bool) or value is None:
             return repr(value)
@@ -49,7 +49,7 @@ class PyLiteral:
             if math.isfinite(value):
                 return repr(float(value))
             return f'float("{value}")' if value == value else 'float("nan")'
-        if isinstance(value, str):
+        if isinstance(value, str) and not isinstance(value, Code):  # Code is a str too
             return pystr(str(value))
         if isinstance(value, dict):
             return "{" + ", ".join(f"{self(str(k))}: {self(v)}" for k, v in value.items()) + "}"
@@ -81,11 +81,15 @@ class PyLiteral:
     def extended_json(self, value: Any) -> str:
         """Any other BSON value (Regex, Code, DBRef, ...) as Extended JSON text, decoded by
         the script: data, never code."""
+        import bson
         from bson import json_util
 
         try:
+            bson.encode({"v": value})  # a value MongoDB can hold, or nothing to export
             text = json_util.dumps(value, json_options=json_util.CANONICAL_JSON_OPTIONS)
-        except (TypeError, ValueError) as exc:
-            raise ExportError(f"cannot export a {type(value).__name__} value: {exc}") from None
+        except (bson.errors.BSONError, TypeError, ValueError, OverflowError) as exc:
+            raise ExportError(
+                f"cannot export a {type(value).__name__} value (not a BSON value: {exc})"
+            ) from None
         self.imports.add("from bson import json_util")
         return f"json_util.loads({pystr(text)})"
