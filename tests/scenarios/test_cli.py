@@ -102,3 +102,30 @@ def test_a_closed_pipe_is_not_a_traceback() -> None:
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=30) == 0
     assert "Traceback" not in err
+
+
+def test_help_lists_the_commands_one_line_each() -> None:
+    from mongotx_tui.scenario.cli import COMMAND_HELP
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "mongotx_tui", "--help"], capture_output=True, text=True, timeout=30
+    )
+    assert proc.returncode == 0
+    for name, text in COMMAND_HELP.items():
+        assert f"  {name.ljust(9)}  {text}\n" in proc.stdout
+    assert "exit codes" in proc.stdout
+
+
+@pytest.mark.parametrize("command", ["scenarios", "run", "export"])
+def test_each_command_says_what_it_does_and_its_exit_codes(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    description = out.split("\n\n")[1]
+    assert len(description.split()) >= 6  # a sentence, not just the usage line
+    assert "exit codes:\n  0 " in out
+    if command != "scenarios":
+        assert "\n  2 " in out

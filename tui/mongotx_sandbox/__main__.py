@@ -9,15 +9,47 @@ import logging
 import sys
 
 
+def port_number(text: str) -> int:
+    """--port: a whole number from 0 to 65535 (argparse reports anything else)."""
+    try:
+        port = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535)")
+    return port
+
+
+def host_name(text: str) -> str:
+    """--host: an IP address or a host name (letters, digits, '-' and '.')."""
+    import ipaddress
+    import re
+
+    try:
+        ipaddress.ip_address(text)
+        return text
+    except ValueError:
+        pass
+    label = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
+    if len(text) <= 253 and re.fullmatch(rf"{label}(\.{label})*\.?", text):
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r} is not an IP address or a host name")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="mongotx-sandbox",
         description="An in-process server that behaves like a one-member MongoDB replica set.",
     )
     parser.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+        "--host",
+        type=host_name,
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1)",
     )
-    parser.add_argument("--port", type=int, default=27017, help="port (0 picks a free one)")
+    parser.add_argument(
+        "--port", type=port_number, default=27017, help="port, 0-65535 (0 picks a free one)"
+    )
     parser.add_argument("--replset", default="rs0", help="replica set name (default rs0)")
     parser.add_argument(
         "--standalone",
@@ -35,8 +67,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             uri = await server.start()
         except OSError as exc:
+            reason = exc.strerror or str(exc)
             print(
-                f"mongotx-sandbox: cannot listen on {args.host}:{args.port}: {exc.strerror}",
+                f"mongotx-sandbox: cannot listen on {args.host}:{args.port}: {reason}",
                 file=sys.stderr,
             )
             raise SystemExit(1) from None

@@ -49,6 +49,8 @@ class SandboxServer:
         port = sock.getsockname()[1]
         self.port = port
         host = self.host if self.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"  # an IPv6 address, as URIs and hello's hosts write it
         self.state.host = f"{host}:{port}".lower()
         self._reaper = asyncio.create_task(self._reap())
         return self.uri

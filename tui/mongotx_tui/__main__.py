@@ -10,11 +10,27 @@ import argparse
 import sys
 
 
+def _epilog() -> str:
+    from .scenario.cli import COMMAND_HELP
+
+    width = max(map(len, COMMAND_HELP))
+    lines = ["commands (`mongotx-tui COMMAND --help` for each one's options and exit codes):"]
+    lines += [f"  {name.ljust(width)}  {text}" for name, text in COMMAND_HELP.items()]
+    lines += [
+        "",
+        "exit codes of the workbench: 0 after quitting, 2 for a bad argument or URI.",
+    ]
+    return "\n".join(lines)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="mongotx-tui",
-        description="Explore MongoDB sessions and transactions by hand. With no URI it starts "
+        usage="mongotx-tui [URI] [--db DB] [--collection C] | mongotx-tui COMMAND ...",
+        description="Explore MongoDB sessions and transactions by hand. With no URI it starts\n"
         "an embedded sandbox (a one-member replica set) seeded with bank.accounts.",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "uri", nargs="?", help="mongodb:// or mongodb+srv:// URI (any pymongo option)"
@@ -34,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if (rc := scenario_main(sys.argv[1:] if argv is None else argv)) is not None:
             return rc
+    except KeyboardInterrupt:
+        return 130
     except BrokenPipeError:
         # The reader went away (`mongotx-tui scenarios | head`): stop quietly.
         import os

@@ -53,25 +53,25 @@ class MongoTxApp(App[None]):
         return WorkbenchScreen(self.wb)
 
     def on_mount(self) -> None:
+        problems = list(self.config.problems)
         if self.config.theme:
-            try:
+            if self.config.theme in self.available_themes:
                 self.theme = self.config.theme
-            except Exception:
-                self.notify(f"Unknown theme {self.config.theme!r}", severity="warning")
+            else:
+                known = ", ".join(sorted(self.available_themes))
+                problems.append(f'theme = "{self.config.theme}": no such theme (known: {known})')
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
-        known = {d.id: d.key for d in APP_KEYS + WORKBENCH_KEYS + QUEUE_KEYS}
-        self.effective_keys = {
-            **known,
-            **{k: v for k, v in self.config.keymap.items() if k in known},
-        }
-        unknown = sorted(set(self.config.keymap) - set(known))
-        if unknown:
+        known_keys = {d.id: d.key for d in APP_KEYS + WORKBENCH_KEYS + QUEUE_KEYS}
+        self.effective_keys = {**known_keys, **self.config.keymap}
+        if problems:
             self.notify(
-                f"Unknown key ids in {self.config.path}: {', '.join(unknown)}", severity="warning"
+                "\n".join(problems),
+                title=f"Problems in {self.config.path} (these settings are ignored)",
+                severity="warning",
+                markup=False,
+                timeout=30,
             )
-        if self.config.problem:
-            self.notify(self.config.problem, severity="error", markup=False)
         self.set_timer(5, self.resume_gc)  # also when the workbench never gets ready
 
     def on_mongo_tx_app_workbench_ready(self, _: WorkbenchReady) -> None:

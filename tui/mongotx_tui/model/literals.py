@@ -226,6 +226,40 @@ def _map_back(segs: list[tuple[int, int, bool]], new_pos: int) -> int:
     return old + (new_pos - start) if copied else old
 
 
+MAX_DEPTH = 32  # brackets nested in one field; the JSON5 parser recurses ~20 frames a level
+_BRACKETS = re.compile(r"[\[\]{}()'\"]|//|/\*")
+# the rest of a quoted string, its closing quote included (backslash escapes skipped)
+_STRING_END = {q: re.compile(rf"[^{q}\\]*(?:\\.[^{q}\\]*)*{q}", re.S) for q in "'\""}
+
+
+def _check_depth(text: str) -> None:
+    """Refuse text nested deeper than MAX_DEPTH before the recursive parser sees it."""
+    depth = 0
+    pos = 0
+    while (m := _BRACKETS.search(text, pos)) is not None:
+        token = m.group()
+        pos = m.end()
+        if token in "'\"":
+            end = _STRING_END[token].match(text, pos)
+            if end is None:
+                return  # unterminated: the parser reports it
+            pos = end.end()
+        elif token == "//":
+            newline = text.find("\n", pos)
+            pos = len(text) if newline < 0 else newline
+        elif token == "/*":
+            close = text.find("*/", pos)
+            pos = len(text) if close < 0 else close + 2
+        elif token in "([{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise LiteralError(
+                    f"nested more than {MAX_DEPTH} levels deep", *_line_col(text, m.start())
+                )
+        else:
+            depth = max(depth - 1, 0)
+
+
 _JSON5_ERR = re.compile(r"^<string>:(\d+) (.*) at column (\d+)$")
 
 
@@ -236,6 +270,7 @@ def parse_value(text: str) -> Any:
 
     if not text.strip():
         raise LiteralError("empty: type a value, e.g. {}", 1, 1)
+    _check_depth(text)
     rewritten, segs = _rewrite(text)
     options = json_util.JSONOptions(json_mode=json_util.JSONMode.RELAXED, tz_aware=True)
     try:
@@ -278,6 +313,20 @@ def format_value(value: Any, indent: int | None = None) -> str:
 _IDENT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 
 
+def _quote(text: str) -> str:
+    """A single-quoted literal that parse_value reads back as `text`: line breaks, control
+    characters and lone surrogates as \\u escapes."""
+    text = text.replace("\\", "\\\\").replace("'", "\\'")
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() else _u_escape(ch) for ch in text)
+    return "'" + text + "'"
+
+
+def _u_escape(ch: str) -> str:
+    # beyond the BMP nothing is a line break: JSON5 reads the character itself
+    return f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else ch
+
+
 def format_short(value: Any) -> str:
     """Compact mongosh-style text for panels: {name: 'Alice', balance: 90}."""
     if isinstance(value, dict):
@@ -289,7 +338,7 @@ def format_short(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(format_short(v) for v in value) + "]"
     if isinstance(value, str):
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return _quote(value)
     if isinstance(value, bool) or value is None:
         return format_value(value)
     from bson import Decimal128, ObjectId

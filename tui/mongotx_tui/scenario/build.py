@@ -6,7 +6,7 @@ from typing import Any
 
 from ..model.lanes import TxnOptions
 from ..model.ops import FIELDS, OpKind, OpSpec
-from .fields import field_texts
+from .fields import bson_value, field_texts
 from .model import (
     OTHER_ACTIONS,
     TXN_ACTIONS,
@@ -35,6 +35,8 @@ TXN_KEYS = {"readConcern", "writeConcern", "maxCommitTimeMS"}
 STEP_KEYS = {"session", "action", "collection", "note", "result", "error", "blocks_until"}
 OP_FIELDS = {name for names in FIELDS.values() for name in names}
 ACTIONS = [k.value for k in OpKind] + list(TXN_ACTIONS) + list(OTHER_ACTIONS)
+MAX_SESSIONS = 16  # the workbench's 8 lanes, each with its "<lane>-out" for no-session ops
+MAX_SESSION_NAME = 64
 
 
 class Problems:
@@ -144,12 +146,15 @@ def _collection(name: str, data: Located, p: Problems) -> CollectionSetup:
     if not isinstance(docs, list) or not all(isinstance(d, dict) for d in docs):
         p.add(data.line_of("documents"), "'documents' must be a list of mappings")
     else:
-        out.documents = [plain(d) for d in docs]
+        out.documents = [bson_value(d) for d in docs]
     for item in data.get("indexes") or []:
         if not isinstance(item, Located) or not isinstance(item.get("keys"), dict):
             p.add(data.line_of("indexes"), "each index is a mapping with 'keys' (and 'unique')")
             continue
         _unknown(item, {"keys", "unique", "name"}, "an index", p)
+        if item.get("name") is not None and not isinstance(item["name"], str):
+            p.add(item.line_of("name"), "an index name must be text")
+            continue
         out.indexes.append(Index(plain(item["keys"]), bool(item.get("unique")), item.get("name")))
     return out
 
@@ -161,7 +166,16 @@ def _txn_options(data: Located, p: Problems) -> TxnOptions:
         if opts.read_concern not in ("", "local", "majority", "snapshot"):
             p.add(data.line_of("readConcern"), "readConcern must be local, majority or snapshot")
     if "writeConcern" in data:
-        opts.write_concern = str(data["writeConcern"] or "")
+        wc = data["writeConcern"]
+        if isinstance(wc, int) and not isinstance(wc, bool) and wc >= 0:
+            opts.write_concern = str(wc)
+        elif isinstance(wc, str) and wc.strip() and not wc.strip().isdigit():
+            opts.write_concern = wc.strip()
+        elif wc is not None:
+            p.add(
+                data.line_of("writeConcern"),
+                "writeConcern is a number of members (w: 1) or a name such as majority",
+            )
     if "maxCommitTimeMS" in data:
         value = data["maxCommitTimeMS"]
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
@@ -175,21 +189,36 @@ def _sessions(value: Any, line: int, p: Problems) -> list[SessionDef]:
     out: list[SessionDef] = []
     if isinstance(value, list):
         for i, name in enumerate(value):
-            if not isinstance(name, str) or not name.strip():
-                p.add(value.item_lines[i], "a session name must be text")  # type: ignore[attr-defined]
-            else:
+            item_line = value.item_lines[i]  # type: ignore[attr-defined]
+            if _session_name(name, item_line, p):
                 out.append(SessionDef(name.strip()))
     elif isinstance(value, Located):
         for name, opts in value.items():
             data = _mapping(opts, f"session {name!r}", value.line_of(name), p)
-            if data is not None:
+            if data is not None and _session_name(name, value.line_of(name), p):
                 _unknown(data, TXN_KEYS, f"session {name!r}", p)
                 out.append(SessionDef(name, _txn_options(data, p)))
     elif value is not None:
         p.add(line, "'sessions' must be a list of names or a mapping name: options")
     if value is not None and not out:
         p.add(line, "declare at least one session")
+    if len(out) > MAX_SESSIONS:
+        p.add(line, f"{len(out)} sessions; a scenario has at most {MAX_SESSIONS}")
     return out
+
+
+def _session_name(name: Any, line: int, p: Problems) -> bool:
+    if not isinstance(name, str) or not name.strip():
+        p.add(line, "a session name must be text")
+        return False
+    if not name.isprintable() or len(name) > MAX_SESSION_NAME:
+        p.add(
+            line,
+            f"session name {name!r}: at most {MAX_SESSION_NAME} printable characters "
+            "(no line breaks or control characters)",
+        )
+        return False
+    return True
 
 
 def _steps(value: Any, line: int, sessions: set[str], coll: str, p: Problems) -> list[Step]:
@@ -280,6 +309,13 @@ def _other(step: Step, data: Located, p: Problems) -> None:
     if not isinstance(fp, dict) or not isinstance(fp.get("failCommands"), list):
         p.add(data.line_of("data"), "failPoint needs 'data' with a 'failCommands' list")
         return
+    names = fp["failCommands"]
+    if not names or not all(isinstance(n, str) and n.strip() for n in names):
+        p.add(
+            _line(names, default=data.line_of("data")),
+            "failPoint 'failCommands' must be a list of command names, e.g. [update, commitTransaction]",
+        )
+        return
     if not (mode in ("alwaysOn", "off") or (isinstance(mode, dict) and len(mode) == 1)):
         p.add(data.line_of("mode"), "failPoint 'mode' is alwaysOn, off, {times: n} or {skip: n}")
     step.failpoint = {"mode": plain(mode), "data": plain(fp)}
@@ -314,7 +350,7 @@ def _expectation(index: int, data: Located, p: Problems) -> Expectation:
     if "result" in data and "error" in data:
         p.add(data.line_of("error"), f"step {index}: expect either 'result' or 'error', not both")
     if "result" in data:
-        exp.result = plain(data["result"])
+        exp.result = bson_value(data["result"])
     if "error" in data:
         exp.error = _error(data["error"], data.line_of("error"), p)
     if "blocks_until" in data:
@@ -345,6 +381,9 @@ def _error(value: Any, line: int, p: Problems) -> ErrorExpect | None:
             items = []
         labels[key] = tuple(items)
     name = data.get("codeName")
+    if name is not None and not isinstance(name, str):
+        p.add(data.line_of("codeName"), "codeName must be text, e.g. WriteConflict")
+        name = None
     if code is None and not name and not labels["labels"] and not labels["labelsOmit"]:
         p.add(data.line, "an expected error needs code, codeName or labels")
     return ErrorExpect(code, str(name) if name else None, labels["labels"], labels["labelsOmit"])

@@ -1,7 +1,9 @@
 """`mongotx-tui scenarios | run SCENARIO [URI] [--json] | export SCENARIO [...]`.
 
 `main(argv)` returns None when argv is not one of these subcommands, so the app's own
-entry point can fall through to the workbench.
+entry point can fall through to the workbench. Every failure is a message naming the file
+or argument and an exit code, never a traceback; `run --json` prints a JSON record on
+stdout whatever happens.
 """
 
 from __future__ import annotations
@@ -9,30 +11,88 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import textwrap
+from typing import Any
 
-COMMANDS = ("scenarios", "run", "export")
+# One line each: `mongotx-tui --help` lists them (see __main__.py).
+COMMAND_HELP = {
+    "scenarios": "list the built-in scenarios, one line each",
+    "run": "run a scenario without the UI and check every step against what it expects",
+    "export": "print a scenario as a runnable pymongo script",
+}
+COMMANDS = tuple(COMMAND_HELP)
 PREFIX = "mongotx_"  # = setup.PREFIX (kept here so that the parser needs no import)
 
+RUN_EXIT = """\
+exit codes:
+  0    every step did what the scenario expects
+  1    a step did not (the table, or the JSON record, says which and why)
+  2    the scenario could not be read (no such name or file, malformed file), the
+       run could not be made (bad URI, no server reachable, the server failed the
+       setup), or the arguments are wrong
+  3    refused: on a deployment given by URI, in place, it would drop a collection
+       that holds data (see --allow-drop); nothing was changed
+  130  interrupted (ctrl+c)
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mongotx-tui", description="Scenario commands.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("scenarios", help="list the built-in scenarios")
+With --json, stdout always holds one JSON record: the run's, or one with "error"
+({"kind": "usage" | "scenario" | "uri" | "connection" | "run" | "refused" | "interrupted",
+"message", ...})."""
+
+EXPORT_EXIT = """\
+exit codes:
+  0  the script was printed
+  2  the scenario could not be read (no such name or file, malformed file), or it holds
+     a value that has no Python literal (the message names it)
+
+The script is the scenario's values as literals plus fixed code: running it runs nothing
+that the scenario file could write as code."""
+
+SCENARIOS_EXIT = """\
+exit codes:
+  0  the list was printed"""
+
+
+def _wrap(text: str) -> str:
+    return textwrap.fill(text, 88)
+
+
+class _Parser(argparse.ArgumentParser):
+    """`run ... --json` with wrong arguments still prints its JSON record."""
+
+    json_errors = False
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        if self.json_errors:
+            print(_error_record("", _Failed("usage", f"{self.prog}: {message}"), None, []))
+        super().error(message)
+
+
+def _parser(json_errors: bool = False) -> argparse.ArgumentParser:
+    raw = argparse.RawDescriptionHelpFormatter
+    _Parser.json_errors = json_errors
+    parser = _Parser(prog="mongotx-tui", description="Scenario commands.", formatter_class=raw)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub.add_parser(
+        "scenarios",
+        help=COMMAND_HELP["scenarios"],
+        description=_wrap("List the built-in scenarios: name and title, one line each."),
+        epilog=SCENARIOS_EXIT,
+        formatter_class=raw,
+    )
     run = sub.add_parser(
         "run",
-        help="run a scenario without the UI",
-        description=(
-            "Run a scenario without the UI. On a sandbox started for the run (no URI) its "
-            "collections are dropped and refilled. On a deployment given by URI it runs in a "
-            f"database of its own, {PREFIX}<database>, and leaves the others alone."
+        help=COMMAND_HELP["run"],
+        description=_wrap(
+            "Run a scenario headless: set up its collections, run every step in "
+            "order across its sessions, and print a table of each step's outcome next to what "
+            "the scenario expects. On a sandbox started for the run (no URI) its collections "
+            "are dropped and refilled; on a deployment given by URI it runs in a database of "
+            f"its own, {PREFIX}<database>, and leaves the others alone."
         ),
-        epilog=(
-            "exit status: 0 every step as expected, 1 a step was not, 2 the scenario could "
-            "not be read or run, 3 refused: it would drop a collection holding data "
-            "(see --allow-drop)"
-        ),
+        epilog=RUN_EXIT,
+        formatter_class=raw,
     )
-    run.add_argument("scenario", help="a built-in name or a scenario file")
+    run.add_argument("scenario", help="a built-in name (see `mongotx-tui scenarios`) or a file")
     run.add_argument("uri", nargs="?", help="server URI (default: a sandbox started for the run)")
     run.add_argument("--json", action="store_true", help="print the run record as JSON")
     run.add_argument(
@@ -47,8 +107,17 @@ def _parser() -> argparse.ArgumentParser:
         help="with a URI: run in the database the scenario names and drop and refill its "
         "collections even if they hold data (implies --in-place)",
     )
-    export = sub.add_parser("export", help="print the scenario as a pymongo script")
-    export.add_argument("scenario", help="a built-in name or a scenario file")
+    export = sub.add_parser(
+        "export",
+        help=COMMAND_HELP["export"],
+        description=_wrap(
+            "Print the scenario as a Python script that runs the same steps with "
+            "pymongo (python SCRIPT [URI]; without a URI it starts the sandbox)."
+        ),
+        epilog=EXPORT_EXIT,
+        formatter_class=raw,
+    )
+    export.add_argument("scenario", help="a built-in name (see `mongotx-tui scenarios`) or a file")
     style = export.add_mutually_exclusive_group()
     style.add_argument("--sync", action="store_true", help="MongoClient (the default)")
     style.add_argument("--async", dest="aio", action="store_true", help="AsyncMongoClient")
@@ -58,16 +127,43 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _printable(text: str) -> str:
+    """What is printed: characters that are not printable (control characters, terminal
+    escapes, lone surrogates from a YAML escape) written as escapes, line breaks kept."""
+    return "\n".join(
+        "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in line)
+        for line in text.split("\n")
+    )
+
+
+def _say(text: str) -> None:
+    print(f"mongotx-tui: {_printable(text)}", file=sys.stderr)
+
+
+class _Failed(Exception):
+    """A run that could not be made: kind, message and details for the JSON record."""
+
+    def __init__(self, kind: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.details = details
+
+
 def _load(target: str):  # type: ignore[no-untyped-def]
     from .loader import ScenarioError, load_scenario
 
     try:
         return load_scenario(target)
     except FileNotFoundError as exc:
-        print(f"mongotx-tui: {exc}", file=sys.stderr)
+        raise _Failed("scenario", str(exc)) from None
     except ScenarioError as exc:
-        print(f"mongotx-tui: malformed scenario\n{exc}", file=sys.stderr)
-    return None
+        problems = [
+            {"file": exc.source, "line": line, "problem": problem} for line, problem in exc.problems
+        ]
+        malformed = any(line for line, _ in exc.problems)
+        message = f"malformed scenario\n{exc}" if malformed else str(exc)
+        raise _Failed("scenario", message, problems=problems) from None
 
 
 def _list() -> int:
@@ -97,56 +193,116 @@ def _where(scenario, args: argparse.Namespace) -> str:  # type: ignore[no-untype
     return line
 
 
-def _refused(scenario, args: argparse.Namespace, exc) -> None:  # type: ignore[no-untyped-def]
+def _refused(scenario, args: argparse.Namespace, exc) -> str:  # type: ignore[no-untyped-def]
     from ..backend.connection import mask_uri
     from .setup import run_database
 
     own = run_database(scenario.setup.database, own=False)
     lines = [
-        f"mongotx-tui: {scenario.name} not run: it drops and refills its collections, and on "
+        f"{scenario.name} not run: it drops and refills its collections, and on "
         f"{mask_uri(args.uri)} (not a sandbox this run started) these hold data:",
         *(f"  {o.describe()}" for o in exc.occupied),
         "Nothing was changed. Run it without --in-place to use a database of its own "
         f"({own}), or add --allow-drop to drop them.",
     ]
-    print("\n".join(lines), file=sys.stderr)
+    return "\n".join(lines)
+
+
+def _failure(exc: BaseException) -> _Failed:
+    """What kind of failure stopped a run, in words (pymongo's errors name the server)."""
+    from pymongo.errors import ConfigurationError, ConnectionFailure, PyMongoError
+
+    text = str(exc).split(", Timeout:")[0]  # pymongo appends its topology description
+    if isinstance(exc, ConfigurationError):
+        return _Failed("uri", f"bad URI: {text}")
+    if isinstance(exc, ConnectionFailure):
+        return _Failed("connection", f"cannot reach the server: {text}")
+    if isinstance(exc, PyMongoError):
+        return _Failed("run", f"the server refused the run: {text}")
+    return _Failed("run", f"{type(exc).__name__}: {text}")
+
+
+def _error_record(target: str, failed: _Failed, scenario: Any, steps: list[Any]) -> str:
+    from dataclasses import asdict
+
+    from bson import json_util
+
+    data = {
+        "scenario": scenario.name if scenario is not None else target,
+        "title": scenario.title if scenario is not None else "",
+        "passed": False,
+        "error": {"kind": failed.kind, "message": failed.message, **failed.details},
+        "steps": [asdict(s) for s in steps],
+    }
+    options = json_util.JSONOptions(json_mode=json_util.JSONMode.RELAXED, tz_aware=True)
+    return json_util.dumps(data, json_options=options, indent=2)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .record import table
+    from .record import StepRecord, table
     from .runner import run_scenario
     from .setup import DropRefused
 
-    scenario = _load(args.scenario)
-    if scenario is None:
-        return 2
+    scenario = None
+    done: list[StepRecord] = []
     try:
-        where = _where(scenario, args)
-    except ValueError as exc:
-        print(f"mongotx-tui: cannot run {scenario.name}: {exc}", file=sys.stderr)
-        return 2
-    print(where, file=sys.stderr if args.json else sys.stdout, flush=True)
-    try:
-        record = asyncio.run(
-            run_scenario(scenario, args.uri, in_place=args.in_place, allow_drop=args.allow_drop)
-        )
-    except DropRefused as exc:
-        _refused(scenario, args, exc)
-        return 3
-    except Exception as exc:
-        print(f"mongotx-tui: cannot run {scenario.name}: {exc}", file=sys.stderr)
-        return 2
-    print(record.to_json() if args.json else table(record))
+        scenario = _load(args.scenario)
+        if args.uri is not None:
+            from ..backend.connection import BadURI, client_options, mask_uri
+
+            try:
+                client_options(args.uri)
+            except BadURI as exc:
+                raise _Failed("uri", f"bad URI {mask_uri(args.uri)}: {exc}") from None
+        try:
+            where = _where(scenario, args)
+        except ValueError as exc:
+            raise _Failed("scenario", str(exc)) from None
+        print(where, file=sys.stderr if args.json else sys.stdout, flush=True)
+        try:
+            record = asyncio.run(
+                run_scenario(
+                    scenario,
+                    args.uri,
+                    on_step=done.append,
+                    in_place=args.in_place,
+                    allow_drop=args.allow_drop,
+                )
+            )
+        except DropRefused as exc:
+            raise _Failed("refused", _refused(scenario, args, exc)) from None
+        except KeyboardInterrupt:
+            raise _Failed("interrupted", "interrupted (ctrl+c)") from None
+        except Exception as exc:
+            raise _failure(exc) from None
+    except _Failed as failed:
+        if args.json:
+            print(_error_record(args.scenario, failed, scenario, done))
+        name = f"cannot run {scenario.name}: " if scenario is not None else ""
+        if failed.kind == "refused":
+            _say(failed.message)
+            return 3
+        _say(name + failed.message)
+        return 130 if failed.kind == "interrupted" else 2
+    print(record.to_json() if args.json else _printable(table(record)))
     return 0 if record.passed else 1
 
 
 def _export(args: argparse.Namespace) -> int:
     from .export import export_script
+    from .pyliteral import ExportError
 
-    scenario = _load(args.scenario)
-    if scenario is None:
+    try:
+        scenario = _load(args.scenario)
+    except _Failed as failed:
+        _say(failed.message)
         return 2
-    sys.stdout.write(export_script(scenario, aio=args.aio, with_transaction=args.with_transaction))
+    try:
+        code = export_script(scenario, aio=args.aio, with_transaction=args.with_transaction)
+    except ExportError as exc:
+        _say(f"cannot export {scenario.source}: {exc}")
+        return 2
+    sys.stdout.write(code)
     return 0
 
 
@@ -154,7 +310,7 @@ def main(argv: list[str] | None = None) -> int | None:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] not in COMMANDS:
         return None
-    args = _parser().parse_args(argv)
+    args = _parser(json_errors=argv[0] == "run" and "--json" in argv).parse_args(argv)
     if args.command == "scenarios":
         return _list()
     if args.command == "run":

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import builtins
 import keyword
 import re
 from dataclasses import dataclass, field
 
 from ..model.ops import OpKind, OpSpec
 from .actions import TxnOptions
-from .pyliteral import PyLiteral
+from .pyliteral import PyLiteral, pystr
 
 METHODS = {
     OpKind.INSERT: "insert_one",
@@ -31,9 +32,32 @@ METHODS = {
 POSITIONAL = ("document", "documents", "filter", "key", "update", "replacement", "pipeline")
 
 
+# Names the script defines or uses, and those export.py numbers (callback_3, txn_5, ...).
+SCRIPT_NAMES = {
+    "client", "db", "database", "pool", "step", "show", "run", "main", "play", "prepare", "finish",
+    "report", "listed", "describe_error", "session", "restore", "result", "exc",
+    "DATABASE", "SETUP", "PARAMETERS", "LABELS", "sys", "time", "asyncio", "inspect",
+    "datetime", "json_util", "Any", "Callable", "ThreadPoolExecutor", "MongoClient",
+    "AsyncMongoClient", "WriteConcern", "ReadConcern", "ReturnDocument", "PyMongoError",
+    "ObjectId", "Int64", "Decimal128", "Binary", "Timestamp", "MinKey", "MaxKey",
+    "PREFIX", "argparse", "arguments", "masked", "database_for", "refused", "Refused",
+    "guard", "allow_drop", "uri", "args", "occupied",
+}  # fmt: skip
+NUMBERED = re.compile(r"(callback|txn|attempts|blocked)_\d+")
+
+
 def identifier(name: str, taken: set[str]) -> str:
-    base = re.sub(r"\W", "_", name.lower()).strip("_") or "s"
-    if base[0].isdigit() or keyword.iskeyword(base):
+    """A Python variable for a session or collection name: ASCII letters, digits and _ only
+    (never the name's own characters as code), distinct from every other name used."""
+    base = re.sub(r"[^a-z0-9_]", "_", name.lower()).strip("_") or "s"
+    if (
+        base[0].isdigit()
+        or keyword.iskeyword(base)
+        or keyword.issoftkeyword(base)
+        or base in SCRIPT_NAMES
+        or hasattr(builtins, base)
+        or NUMBERED.fullmatch(base)
+    ):
         base = f"s_{base}"
     out, n = base, 2
     while out in taken:
@@ -48,12 +72,7 @@ class Names:
 
     sessions: dict[str, str] = field(default_factory=dict)
     collections: dict[str, str] = field(default_factory=dict)
-    taken: set[str] = field(
-        default_factory=lambda: {
-            *("client", "db", "database", "pool", "step", "show", "run", "main", "play"),
-            *("listed", "time", "asyncio"),  # what play() calls besides
-        }
-    )
+    taken: set[str] = field(default_factory=lambda: set(SCRIPT_NAMES))
 
     def session(self, name: str) -> str:
         if name not in self.sessions:
@@ -81,7 +100,7 @@ def op_expr(spec: OpSpec, session: str, names: Names, lit: PyLiteral, aio: bool)
     if v.get("sort"):
         args.append(f"sort={lit(list(v['sort'].items()))}")
     if v.get("limit"):
-        args.append(f"limit={v['limit']}")
+        args.append(f"limit={int(v['limit'])!r}")
     if v.get("upsert"):
         args.append("upsert=True")
     if v.get("after"):
@@ -94,12 +113,14 @@ def op_expr(spec: OpSpec, session: str, names: Names, lit: PyLiteral, aio: bool)
 
 
 def txn_args(opts: TxnOptions) -> str:
+    """Keyword arguments for start_transaction / with_transaction; every value a literal."""
     parts = []
     if opts.read_concern:
-        parts.append(f'read_concern=ReadConcern("{opts.read_concern}")')
+        parts.append(f"read_concern=ReadConcern({pystr(opts.read_concern)})")
     if opts.write_concern:
         wc = opts.write_concern
-        parts.append(f"write_concern=WriteConcern(w={wc if wc.isdigit() else repr(wc)})")
+        w = repr(int(wc)) if wc.isascii() and wc.isdigit() else pystr(wc)
+        parts.append(f"write_concern=WriteConcern(w={w})")
     if opts.max_commit_time_ms:
-        parts.append(f"max_commit_time_ms={opts.max_commit_time_ms}")
-    return ", ".join(parts).replace("'", '"')
+        parts.append(f"max_commit_time_ms={int(opts.max_commit_time_ms)!r}")
+    return ", ".join(parts)

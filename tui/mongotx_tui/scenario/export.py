@@ -9,7 +9,7 @@ from string import Template
 from .blocks import transaction_blocks
 from .codegen import Names, op_expr, txn_args
 from .model import Scenario, Step
-from .pyliteral import PyLiteral
+from .pyliteral import PyLiteral, oneline, pystr
 from .templates import HEADER, HELPERS, MAIN_ASYNC, MAIN_SYNC, PREPARE, STEP_ASYNC, STEP_SYNC
 
 INDENT = " " * 8  # inside play()'s session block
@@ -32,16 +32,24 @@ class _Writer:
 
     def comment(self, step: Step, depth: int = 0) -> None:
         who = f"{step.session}: " if step.session else ""
-        self.emit(f"# {step.index}. {who}{step.label()}", depth)
-        for line in textwrap.wrap(step.note, 80):
+        self.emit(oneline(f"# {step.index}. {who}{step.label()}"), depth)
+        for line in textwrap.wrap(oneline(step.note), 80):
             self.emit(f"#    {line}", depth)
-        self.emit(f"#    expected: {step.expect.describe()}", depth)
+        self.emit(oneline(f"#    expected: {step.expect.describe()}"), depth)
 
-    def call(self, step: Step, expr: str, number: str | None = None, strict: bool = False) -> str:
-        who = step.session or "-"
-        what = step.label().replace("\\", "\\\\").replace('"', '\\"')
+    def call(
+        self,
+        step: Step,
+        expr: str,
+        number: str | None = None,
+        strict: bool = False,
+        what: str | None = None,
+    ) -> str:
+        """`step(n, who, what, lambda: expr)`: who and what are str literals."""
+        who = pystr(step.session or "-")
+        what = pystr(step.label() if what is None else what)
         tail = ", strict=True" if strict else ""
-        return f'step({number or step.index}, "{who}", "{what}", lambda: {expr}{tail})'
+        return f"step({number or step.index}, {who}, {what}, lambda: {expr}{tail})"
 
     def session_var(self, step: Step) -> str:
         return self.names.session(step.session or "")
@@ -101,7 +109,7 @@ class _Writer:
         if number is not None:
             self.emit(f"attempts_{number}.append(1)", 1)
         for i, s in enumerate(steps, 1):
-            label = f'"{number}.{i}"' if number is not None else None
+            label = pystr(f"{number}.{i}") if number is not None else None
             call = self.call(s, self.expr(s, "session"), label, strict=True)
             self.emit(f"{self.aw}{call}", 1)
         self.emit()
@@ -141,7 +149,9 @@ class _Writer:
                 self.block_step(s, block, handled_blocks)
             elif self.with_txn and s.action in ("commit", "abort") and s.session:
                 self.emit(
-                    f"# {s.index}. {s.session}: {s.action} again; with_transaction already did"
+                    oneline(
+                        f"# {s.index}. {s.session}: {s.action} again; with_transaction already did"
+                    )
                 )
                 self.emit()
             elif self.with_txn and s.expect.blocks_until is not None:
@@ -169,7 +179,9 @@ class _Writer:
             if key not in handled:
                 handled.add(key)
                 numbers = ", ".join(str(x.index) for x in block.steps)
-                self.emit(f"# Steps {numbers}: {block.session}'s transaction is left out. In the")
+                self.emit(
+                    oneline(f"# Steps {numbers}: {block.session}'s transaction is left out. In the")
+                )
                 self.emit("# scenario it fails or is aborted; with_transaction would retry it by")
                 self.emit("# itself, which would change the outcome shown here.")
                 self.emit()
@@ -178,28 +190,41 @@ class _Writer:
             return
         name = f"txn_{s.index}"
         numbers = ", ".join(str(x.index) for x in block.steps)
-        self.emit(f"# Steps {numbers}: {block.session}'s transaction, run by with_transaction")
+        self.emit(
+            oneline(f"# Steps {numbers}: {block.session}'s transaction, run by with_transaction")
+        )
         self.emit("# (it retries on TransientTransactionError and retries the commit on")
         self.emit("# UnknownTransactionCommitResult).")
         self.callback(name, block.ops)
         opts = block.start.txn or self.scenario.session(block.session).txn
         args = ", ".join(filter(None, [name, txn_args(opts)]))
-        call = self.call(s, f"{self.session_var(s)}.with_transaction({args})")
-        call = call.replace('"commit"', '"with_transaction"', 1)
+        call = self.call(
+            s, f"{self.session_var(s)}.with_transaction({args})", what="with_transaction"
+        )
         self.emit(f"{self.aw}{call}")
         self.emit()
 
 
+def docstring_text(text: str) -> str:
+    """Text inside the script's docstring: backslashes and every double quote escaped (so
+    nothing can close it), and characters that are not printable written as escapes."""
+    lines = []
+    for line in text.split("\n"):
+        line = line.replace("\\", "\\\\").replace('"', '\\"')
+        lines.append("".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in line))
+    return "\n".join(lines)
+
+
 def _header(scenario: Scenario, filename: str) -> str:
     def wrap(text: str) -> str:
-        return "\n".join(textwrap.wrap(" ".join(text.split()), 88))
+        return docstring_text("\n".join(textwrap.wrap(" ".join(text.split()), 88)))
 
     return Template(HEADER).substitute(
-        title=scenario.title,
-        name=scenario.name,
-        description=wrap(scenario.description).replace('"""', "'''"),
-        verdict=wrap(scenario.verdict).replace('"""', "'''"),
-        filename=filename,
+        title=docstring_text(" ".join(scenario.title.split())),
+        name=docstring_text(" ".join(scenario.name.split())),
+        description=wrap(scenario.description),
+        verdict=wrap(scenario.verdict),
+        filename=docstring_text(" ".join(filename.split())),
     )
 
 
@@ -269,7 +294,8 @@ def _imports(w: _Writer, aio: bool) -> str:
     body = "\n".join(w.lines)
     if "ReturnDocument" in body:
         names.append("ReturnDocument")
-    third = sorted(i for i in w.lit.imports if i.startswith("from "))
+    bson = sorted(i.removeprefix("from bson import ") for i in w.lit.imports if "bson" in i)
+    third = [f"from bson import {', '.join(bson)}"] if bson else []
     third.append(f"from pymongo import {', '.join(sorted(names))}")
     third.append("from pymongo.errors import PyMongoError")
     if "ReadConcern(" in body:
@@ -305,10 +331,16 @@ def _play(w: _Writer, aio: bool) -> str:
     managers = [f"client.start_session() as {var}" for var in used]
     if w.uses_pool:
         managers.append("ThreadPoolExecutor() as pool")
-    out.append(f"    {'async with' if aio else 'with'} (")
-    out.extend(f"        {m}," for m in managers)
-    out.append("    ):")
-    out.extend(w.lines or [INDENT + "pass"])
+    lines = list(w.lines)
+    if not any(line.strip() and not line.strip().startswith("#") for line in lines):
+        lines.append(INDENT + "pass")  # every step is left out (with_transaction)
+    if managers:
+        out.append(f"    {'async with' if aio else 'with'} (")
+        out.extend(f"        {m}," for m in managers)
+        out.append("    ):")
+    else:
+        lines = [line[4:] for line in lines]  # no session to open
+    out.extend(lines)
     while out and not out[-1].strip():
         out.pop()
     return "\n".join(out) + "\n"

@@ -26,6 +26,11 @@ def to_text(name: str, value: Any) -> str:
     return format_short(_dates(plain(value)))
 
 
+def bson_value(value: Any) -> Any:
+    """A YAML value as BSON takes it: plain dicts and lists, dates as UTC datetimes."""
+    return _dates(plain(value))
+
+
 def _dates(value: Any) -> Any:
     """YAML reads 2024-01-01 as a date; BSON wants a datetime."""
     if isinstance(value, dict):

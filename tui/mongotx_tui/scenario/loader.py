@@ -9,6 +9,8 @@ from .build import Problems, build_scenario
 from .model import Scenario
 from .yamlmarks import YamlProblem, load_yaml
 
+MAX_FILE_BYTES = 1024 * 1024  # the library's largest file is a few KB
+
 
 class ScenarioError(ValueError):
     """A malformed scenario: `problems` holds (line, problem); str() gives file:line: problem."""
@@ -17,7 +19,10 @@ class ScenarioError(ValueError):
         self.source = source
         self.problems = sorted(problems)
         super().__init__(
-            "\n".join(f"{source}:{line}: {problem}" for line, problem in self.problems)
+            "\n".join(
+                f"{source}:{line}: {problem}" if line else f"{source}: {problem}"
+                for line, problem in self.problems
+            )
         )
 
     @property
@@ -27,6 +32,8 @@ class ScenarioError(ValueError):
 
 def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     """Parse scenario YAML text; raise ScenarioError listing every problem found."""
+    if len(text) > MAX_FILE_BYTES and len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+        raise ScenarioError(source, [(0, _too_big(len(text.encode("utf-8", "surrogatepass"))))])
     try:
         data: Any = load_yaml(text)
     except YamlProblem as exc:
@@ -45,7 +52,29 @@ def load_scenario(target: str | Path) -> Scenario:
 
     path = find_scenario(str(target))
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
+            size = path.stat().st_size if len(data) > MAX_FILE_BYTES else len(data)
     except OSError as exc:
         raise ScenarioError(str(path), [(0, f"cannot read the file: {exc.strerror}")]) from None
-    return parse_scenario(text, str(path))
+    if size > MAX_FILE_BYTES:
+        raise ScenarioError(str(path), [(0, _too_big(size))])
+    return parse_scenario(decode(data, str(path)), str(path))
+
+
+def _too_big(size: int) -> str:
+    return f"the file is {size:,} bytes; scenario files are limited to {MAX_FILE_BYTES:,} bytes"
+
+
+def decode(data: bytes, source: str) -> str:
+    """The file's text as UTF-8 (a BOM is allowed); otherwise a ScenarioError naming where."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        problem = (
+            f"not UTF-8 text: byte 0x{data[exc.start]:02x} at column {column} "
+            "(save the file as UTF-8; Latin-1 and other encodings are not read)"
+        )
+        raise ScenarioError(source, [(line, problem)]) from None

@@ -43,6 +43,7 @@ class RunRecord:
 
         data = asdict(self)
         data["passed"] = self.passed
+        data["error"] = None  # what `run --json` fills when the run could not be made
         options = json_util.JSONOptions(json_mode=json_util.JSONMode.RELAXED, tz_aware=True)
         return json_util.dumps(data, json_options=options, indent=2)
 

@@ -169,13 +169,28 @@ class ScenarioPickerScreen(ModalScreen[Pick | None]):
             if not Path(path).expanduser().is_file():
                 self.query_one("#picker-error", Static).update(f"✗ no such file: {path}")
                 return
-            self._pick(str(Path(path).expanduser()))
+            self.check_file(str(Path(path).expanduser()))
             return
         listing = self.query_one("#picker-list", OptionList)
         if listing.highlighted is not None:
             option = listing.get_option_at_index(listing.highlighted)
             if option.id:
                 self._pick(option.id)
+
+    @work(exclusive=True, group="picker-file", exit_on_error=False, description="read file")
+    async def check_file(self, path: str) -> None:
+        """Read and check the typed file here, so that what is wrong with it (not UTF-8, too
+        big, malformed) shows in the dialog, with the path kept for a correction."""
+        from ..scenario.loader import ScenarioError, load_scenario
+
+        error = self.query_one("#picker-error", Static)
+        error.update(f"reading {path}…")
+        try:
+            await asyncio.to_thread(load_scenario, path)
+        except (ScenarioError, OSError) as exc:
+            error.update(f"✗ {exc}")
+            return
+        self._pick(path)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -330,8 +345,12 @@ class ExportScreen(ModalScreen[None]):
 
     def _render_code(self) -> None:
         from ..scenario.export import export_script
+        from ..scenario.pyliteral import ExportError
 
-        self.code = export_script(self.scenario, aio=self.aio, with_transaction=self.with_txn)
+        try:
+            self.code = export_script(self.scenario, aio=self.aio, with_transaction=self.with_txn)
+        except ExportError as exc:
+            self.code = f"# cannot export this scenario: {exc}\n"
         self.query_one("#export-code", TextArea).text = self.code
         path = self.query_one("#export-path", Input)
         if path.value == self._shown_default:  # follow the choice unless the user typed a path
