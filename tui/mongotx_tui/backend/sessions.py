@@ -68,8 +68,8 @@ class LaneRunner:
         self.scrub = scrub
         self.session: AsyncClientSession | None = None
         self.lock = asyncio.Lock()
-        # The workbench's record of the lsids its lanes had: lsid hex → lane name.
-        self.lsids_seen: dict[str, str] | None = None
+        # The workbench's record of the lsids its lanes had: lsid hex → (lane id, name).
+        self.lsids_seen: dict[str, tuple[int, str]] | None = None
 
     # -- session ----------------------------------------------------------------------
     def ensure_session(self) -> AsyncClientSession:
@@ -89,18 +89,18 @@ class LaneRunner:
         lane = self.lane
         used = self.lsids_seen.get(lane.lsid) if self.lsids_seen is not None else None
         used_before = lane.txn_number is not None and lane.txn_number > 0
-        if used is not None and used != lane.name:
-            lane.lsid_note = f"pymongo's pool: lane {used} had it"
+        if used is not None and used[0] != lane.id:
+            lane.lsid_note = f"pymongo's pool: lane {used[1]} (removed or ended) had it"
         elif used is not None:
             lane.lsid_note = "pymongo's pool: this lane's again"
         elif used_before:
-            lane.lsid_note = "pymongo's pool: used before"
+            lane.lsid_note = "pymongo's pool: the driver used it before"
         else:
             lane.lsid_note = ""
         if used_before:
-            lane.lsid_note += f"; txn numbers go on from {lane.txn_number}"
+            lane.lsid_note += f"; it had reached txn {lane.txn_number}"
         if self.lsids_seen is not None and lane.lsid:
-            self.lsids_seen[lane.lsid] = lane.name
+            self.lsids_seen[lane.lsid] = (lane.id, lane.name)
 
     def _sync_ids(self) -> None:
         s = self.session
@@ -223,11 +223,12 @@ class LaneRunner:
                 raise
             except Exception as exc:
                 item.duration_ms = (self.perf() - t0) * 1000
-                item.status = OpStatus.FAILED
                 aborted = None
                 if in_txn and lane.txn_state is TxnState.IN_PROGRESS:
                     aborted = await self._aborted_after(exc, txn_number)
+                # the item, the lane's error and its state change together (no await between)
                 item.error = error_info(exc, self.scrub, aborted)
+                item.status = OpStatus.FAILED
                 lane.last_error = item.error
                 if aborted:
                     lane.to_server_aborted(item.error, self.clock())
@@ -248,8 +249,9 @@ class LaneRunner:
 
         The code decides first (model.errors: errors raised before the session is checked
         out leave the transaction; the others abort it, and 251 says it is gone). Then,
-        where the server lets us, $currentOp says whether the transaction is still there:
-        a failCommand error of any code leaves it open, a lost connection may or may not.
+        where the server lets us, $currentOp says whether the transaction is still there
+        (a failCommand error of any code leaves it open). With no reply at all (a lost
+        connection) nothing is known, and the state stays as the last reply left it.
         """
         code = getattr(exc, "code", None)
         details = getattr(exc, "details", None)
@@ -257,15 +259,15 @@ class LaneRunner:
             code = details.get("code")
         if code == 251:
             return True  # NoSuchTransaction: the server itself says it has none
-        if code is not None and not statement_aborts(code):
+        if code is None:
+            return None  # no reply (network, driver): nothing says what the server did
+        if not statement_aborts(code):
             return False
         asked = None
         if self.session is not None and txn_number is not None:
             lsid = self.session.session_id["id"]
             asked = await server_has_transaction(self.client, lsid, txn_number)
-        if asked is not None:
-            return not asked
-        return True if code is not None else None
+        return True if asked is None else not asked
 
     async def read_view(
         self, collection: str, committed_ids: list[Any], limit: int

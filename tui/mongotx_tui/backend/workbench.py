@@ -18,7 +18,7 @@ from typing import Any
 from ..model.errors import ErrorInfo
 from ..model.journal import Journal, Played
 from ..model.lanes import LANE_COLOURS, LANE_NAMES, MAX_LANES, Lane, QueuedOp, TxnOptions
-from ..model.literals import format_value
+from ..model.literals import format_short, format_value
 from ..model.naming import (
     OUTSIDE_SUFFIX,
     collection_problem,
@@ -86,7 +86,7 @@ class Workbench:
         self._watcher: asyncio.Task[Any] | None = None  # the task running watch()
         # lane id → (txn number, the task watching that transaction's lifetime limit)
         self._lifetimes: dict[int, tuple[int | None, asyncio.Task[None]]] = {}
-        self.lsids_seen: dict[str, str] = {}  # every lsid a lane had → that lane's name
+        self.lsids_seen: dict[str, tuple[int, str]] = {}  # lsid a lane had → (its id, name)
         self.journal = Journal()
         # The committed page when the journal began: a saved scenario's setup documents.
         self.initial: tuple[str, str, list[dict[str, Any]], bool] | None = None
@@ -543,7 +543,7 @@ class Workbench:
                 if hit:
                     return (
                         f"lane {other.name}'s open transaction (txn {other.txn_number}) "
-                        f"wrote _id {format_value(_id)}"
+                        f"wrote _id {format_short(_id)}"
                     )
         return ""
 
@@ -554,7 +554,7 @@ class Workbench:
             ops = await cursor.to_list(None)
         except Exception:
             return "the server has not answered yet"
-        names = {lsid: name for lsid, name in self.lsids_seen.items()}
+        names = {lsid: name for lsid, (_, name) in self.lsids_seen.items()}
         open_txns = []
         for op in ops:
             params = (op.get("transaction") or {}).get("parameters") or {}
