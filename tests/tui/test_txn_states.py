@@ -176,7 +176,7 @@ async def test_a_commit_that_fails_with_a_server_error_is_aborted(wb):
             "errorLabels": ["TransientTransactionError"],
         },
     )
-    outcome, err = await wb.commit(a.id)
+    _outcome, err = await wb.commit(a.id)
     assert err is not None and err.code == 112
     assert a.txn_state is TxnState.ABORTED and "112 WriteConflict" in a.state_note
 
@@ -207,7 +207,7 @@ async def test_unknown_commit_result_after_a_lost_connection(wb):
     assert err is not None and "UnknownTransactionCommitResult" in err.labels
     assert err.code is None and err.code_name == "connection lost" and "full error" not in err.message
     assert a.txn_state is TxnState.COMMIT_UNKNOWN
-    outcome, err = await wb.commit(a.id)
+    _outcome, err = await wb.commit(a.id)
     assert err is None and a.txn_state is TxnState.COMMITTED
 
 
@@ -231,7 +231,7 @@ async def test_a_write_concern_error_on_commit_is_committed_with_the_reason(wb):
     a = wb.lanes[0]
     await wb.start_transaction(a.id, TxnOptions(write_concern="3"))
     await run(wb, a.id, update())
-    outcome, err = await wb.commit(a.id)
+    _outcome, err = await wb.commit(a.id)
     assert err is not None and err.code == 100 and err.write_concern
     assert a.txn_state is TxnState.COMMITTED and "write concern not satisfied" in a.state_note
     doc = await wb.client.bank.accounts.find_one({"_id": "alice"})
@@ -250,7 +250,7 @@ async def test_lifetime_expiry_is_found_out_from_the_server(wb):
     assert row.outcome.startswith("expired — aborted by the server")
     # the write it held is released: a plain write goes through at once
     await wb.client.bank.accounts.update_one({"_id": "alice"}, {"$set": {"x": 1}})
-    outcome, err = await wb.commit(a.id)
+    _outcome, err = await wb.commit(a.id)
     assert err is not None and err.code == 251 and a.txn_state is TxnState.ABORTED
     assert "lifetime limit" in a.state_note
 
@@ -348,7 +348,7 @@ async def test_a_blocked_write_the_workbench_cannot_explain_says_what_the_server
 
 
 async def test_a_new_lane_that_gets_a_removed_lanes_session_says_so(wb):
-    a, b = wb.lanes
+    _a, b = wb.lanes
     await wb.start_transaction(b.id)
     await run(wb, b.id, update())
     await wb.commit(b.id)
