@@ -203,9 +203,11 @@ async def test_unknown_commit_result_after_a_lost_connection(wb):
     await fail_point(
         wb, {"failCommands": ["commitTransaction"], "closeConnection": True}, {"times": 2}
     )
-    outcome, err = await wb.commit(a.id)
+    _, err = await wb.commit(a.id)
     assert err is not None and "UnknownTransactionCommitResult" in err.labels
-    assert err.code is None and err.code_name == "connection lost" and "full error" not in err.message
+    assert (
+        err.code is None and err.code_name == "connection lost" and "full error" not in err.message
+    )
     assert a.txn_state is TxnState.COMMIT_UNKNOWN
     _outcome, err = await wb.commit(a.id)
     assert err is None and a.txn_state is TxnState.COMMITTED
@@ -339,7 +341,9 @@ async def test_a_blocked_write_the_workbench_cannot_explain_says_what_the_server
             await until(lambda: item.waiting_for, "the write to wait")
             lsid = s.session_id["id"].hex()[:8]
             txn = s._transaction_id
-            assert item.waiting_for == f"the server reports open transactions: lsid {lsid}… txn {txn}"
+            assert (
+                item.waiting_for == f"the server reports open transactions: lsid {lsid}… txn {txn}"
+            )
             assert "?" not in item.waiting_for
             await s.abort_transaction()
             await task
