@@ -176,4 +176,4 @@ async def test_a_new_lane_on_a_removed_lanes_session_says_where_its_lsid_came_fr
         await pilot.pause()
         header = part(app, c.id, ".lane-header")
         assert c.lsid == old  # pymongo hands back the session returned last
-        assert "↺ pymongo's pool: lane B (removed or ended) had it" in header.splitlines()[0]
+        assert "↺ was lane B's, txn 1 used" in header.splitlines()[0]

@@ -85,20 +85,23 @@ class LaneRunner:
     def _note_pooled(self) -> None:
         """pymongo hands out server sessions from its pool: a new lane can get the lsid an
         ended lane (or the driver's own implicit sessions) used, and the transaction
-        numbers go on from there. Say so on the lane rather than let it look like a bug."""
+        numbers go on from there. Say so on the lane's session line (↺, the README explains
+        it) rather than let it look like a bug: `↺ was lane B's, txn 1 used`."""
         lane = self.lane
         used = self.lsids_seen.get(lane.lsid) if self.lsids_seen is not None else None
         used_before = lane.txn_number is not None and lane.txn_number > 0
         if used is not None and used[0] != lane.id:
-            lane.lsid_note = f"pymongo's pool: lane {used[1]} (removed or ended) had it"
+            lane.lsid_note = f"was lane {used[1]}'s"
         elif used is not None:
-            lane.lsid_note = "pymongo's pool: this lane's again"
+            lane.lsid_note = "pooled again"
         elif used_before:
-            lane.lsid_note = "pymongo's pool: the driver used it before"
+            lane.lsid_note = "pooled"
         else:
             lane.lsid_note = ""
-        if used_before:
-            lane.lsid_note += f"; it had reached txn {lane.txn_number}"
+        if lane.txn_number == 1:
+            lane.lsid_note += ", txn 1 used"
+        elif used_before:
+            lane.lsid_note += f", txns 1-{lane.txn_number} used"
         if self.lsids_seen is not None and lane.lsid:
             self.lsids_seen[lane.lsid] = (lane.id, lane.name)
 

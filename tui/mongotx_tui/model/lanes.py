@@ -169,7 +169,7 @@ class Lane:
             self.txn_state = TxnState.SERVER_ABORTED
             self.server_aborted = err
             self.txn_ended_at = now
-            self.state_note = f"the server aborted it after {err.headline}: abort (x), then retry"
+            self.state_note = f"after {err.headline}: abort (x), then retry"
             self.view = None
             self.view_base = None
 
@@ -180,8 +180,8 @@ class Lane:
             self.txn_ended_at = now
             limit = f"{limit_s:g} s " if limit_s is not None else ""
             self.state_note = (
-                f"open longer than the server's {limit}transactionLifetimeLimitSeconds: "
-                "the server aborted it; abort (x), then retry"
+                f"open longer than its {limit}lifetime limit (transactionLifetimeLimitSeconds)"
+                ": abort (x), then retry"
             )
             self.lifetime_note = ""
             self.view = None

@@ -189,6 +189,11 @@ def lane_header(lane: Lane, now: float, lifetime_s: float | None) -> Text:
         text.append(" ")
     if lane.busy:
         text.append(f"⏵ {lane.busy}  ", style="yellow")
+    if lane.state_note and not lane.txn_live and state is not TxnState.NONE:
+        # the reply that moved the state comes first: it is what the user acts on
+        badge = state in (TxnState.SERVER_ABORTED, TxnState.EXPIRED, TxnState.COMMIT_UNKNOWN)
+        note = lane.state_note if badge else f"{state.value}: {lane.state_note}"
+        text.append(note + "  ", style=STATE_STYLE[state])
     opened = lane.time_open(now)
     left = lane.time_left(now, lifetime_s)
     if opened is not None:
@@ -208,11 +213,7 @@ def lane_header(lane: Lane, now: float, lifetime_s: float | None) -> Text:
         text.append("nothing sent yet: snapshot opens at 1st statement", style="dim")
     elif state is TxnState.NONE:
         text.append("operations run outside any transaction", style="dim")
-    if lane.state_note and not lane.txn_live and state is not TxnState.NONE:
-        text.append("  " if opened is not None or lane.busy else "")
-        badge = state in (TxnState.SERVER_ABORTED, TxnState.EXPIRED, TxnState.COMMIT_UNKNOWN)
-        note = lane.state_note if badge else f"{state.value}: {lane.state_note}"
-        text.append(note, style=STATE_STYLE[state])
+    text.rstrip()
     return text
 
 
