@@ -177,3 +177,27 @@ async def test_a_new_lane_on_a_removed_lanes_session_says_where_its_lsid_came_fr
         header = part(app, c.id, ".lane-header")
         assert c.lsid == old  # pymongo hands back the session returned last
         assert "↺ was lane B's, txn 1 used" in header.splitlines()[0]
+
+
+async def test_a_300_kb_document_is_queued_from_the_editor_and_inserted():
+    """The editor reads it on the fast path (benchmarks/literals_bench.py has the figures)
+    and the step's `took` is measured around the server call only."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[2] / "benchmarks" / "literals_bench.py"
+    spec = importlib.util.spec_from_file_location("literals_bench", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    text = bench.mongosh_doc(300)
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(app, pilot)
+        a = app.wb.lanes[0]
+        await queue_op(app, pilot, kind="insert", document=text)
+        item = a.queue[0]
+        assert item.spec is not None and not item.spec.errors()
+        await pilot.press("s")
+        await until(pilot, lambda: item.status is OpStatus.DONE, what="the insert")
+        assert item.duration_ms is not None
+        assert await app.wb.client.bank.accounts.count_documents({"_id": "big"}) == 1

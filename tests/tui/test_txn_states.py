@@ -365,3 +365,28 @@ async def test_a_new_lane_that_gets_a_removed_lanes_session_says_so(wb):
     used = c.txn_number - 1
     txns = "txn 1" if used == 1 else f"txns 1-{used}"
     assert c.lsid_note == f"was lane B's, {txns} used"
+
+
+async def test_driver_errors_are_plain_sentences_never_a_repr():
+    """No reply at all: a plain sentence (the cause, not the topology's repr)."""
+    import socket
+
+    from pymongo import AsyncMongoClient
+
+    from mongotx_tui.backend.operations import error_info
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = AsyncMongoClient(f"mongodb://127.0.0.1:{port}/?serverSelectionTimeoutMS=200")
+    try:
+        await client.admin.command("ping")
+    except Exception as exc:
+        info = error_info(exc)
+    finally:
+        await client.close()
+    assert info.code is None and info.headline == "no server available" and info.connection
+    assert info.message.startswith("No server answered within the server selection timeout")
+    for repr_bit in ("Topology", "ServerDescription", "configured timeouts", "<"):
+        assert repr_bit not in info.message
+    assert info.advice.startswith("No reply from the server")
