@@ -210,7 +210,6 @@ class LaneRunner:
             item.in_txn = in_txn
             item.error = None
             lane.busy = item.spec.kind.value
-            values = item.spec.values()  # parsed before the clock starts: took = the server
             if in_txn:
                 # pymongo moves to IN_PROGRESS as soon as the first statement is sent,
                 # and the server opens the snapshot and starts its lifetime clock then.
@@ -218,6 +217,8 @@ class LaneRunner:
             txn_number = lane.txn_number
             t0 = self.perf()
             try:
+                values = item.spec.values()  # parsed before the clock starts: took = server
+                t0 = self.perf()
                 db = self.client[self.db_name]
                 result, summary = await execute(db, item.spec, session, values)
             except asyncio.CancelledError:

@@ -174,7 +174,7 @@ class Workbench:
 
             if lane.in_txn:
                 lane.txn_state = TxnState.ABORTED
-                lane.state_note = "left on the deployment before: its server aborts it"
+                lane.state_note = "its session ended with the switch of deployment, which aborts it"
         self.lsids_seen.clear()
         return await self.connect()
 
