@@ -201,3 +201,23 @@ async def test_a_300_kb_document_is_queued_from_the_editor_and_inserted():
         await until(pilot, lambda: item.status is OpStatus.DONE, what="the insert")
         assert item.duration_ms is not None
         assert await app.wb.client.bank.accounts.count_documents({"_id": "big"}) == 1
+
+
+async def test_commit_unknown_until_the_retry_settles_it():
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(app, pilot)
+        await walkthroughs.load_scenario(pilot, "commit-retry")
+        play = app.wb.play
+        a = app.wb.lane(play.lane_ids["A"])
+        await walkthroughs.next_steps(pilot, 4)  # fail point, start, update, commit (64)
+        await until(pilot, lambda: "commit unknown" in title(app, a.id))
+        assert title(app, a.id) == f"Lane A · commit unknown · txn {a.txn_number}"
+        header = part(app, a.id, ".lane-header")
+        assert " commit unknown " in header and "retry the commit (c)" in header
+        assert "Retry the commit (c)" in part(app, a.id, ".lane-error")
+        await walkthroughs.next_steps(pilot, 3)  # C reads 11, A's commit again, C reads 11
+        await until(pilot, lambda: play.finished, what="the scenario's end")
+        assert play.passed
+        await until(pilot, lambda: "committed ·" in title(app, a.id))
+        assert "committed: the retried commit settled it" in part(app, a.id, ".lane-header")

@@ -390,3 +390,37 @@ async def test_driver_errors_are_plain_sentences_never_a_repr():
     for repr_bit in ("Topology", "ServerDescription", "configured timeouts", "<"):
         assert repr_bit not in info.message
     assert info.advice.startswith("No reply from the server")
+
+
+async def test_unknown_commit_result_settled_as_aborted_when_the_server_lost_it(wb):
+    """The commit never reached the transaction (the connection closed first), then the
+    session is killed: the retried commit is answered NoSuchTransaction → aborted."""
+    a = wb.lanes[0]
+    await wb.start_transaction(a.id)
+    await run(wb, a.id, update())
+    await fail_point(
+        wb, {"failCommands": ["commitTransaction"], "closeConnection": True}, {"times": 2}
+    )
+    _, err = await wb.commit(a.id)
+    assert a.txn_state is TxnState.COMMIT_UNKNOWN
+    lsid = wb.runner(a.id).session.session_id
+    await wb.client.admin.command({"killSessions": [lsid]})
+    outcome, err = await wb.commit(a.id)
+    assert err is not None and err.code == 251 and a.txn_state is TxnState.ABORTED
+    assert outcome.startswith("251 NoSuchTransaction")
+    doc = await wb.client.bank.accounts.find_one({"_id": "alice"})
+    assert doc["balance"] == 100  # nothing was committed
+
+
+async def test_unknown_commit_result_stays_unknown_while_retries_get_no_answer(wb):
+    a = wb.lanes[0]
+    await wb.start_transaction(a.id)
+    await run(wb, a.id, update())
+    await fail_point(
+        wb, {"failCommands": ["commitTransaction"], "closeConnection": True}, {"times": 4}
+    )
+    await wb.commit(a.id)
+    assert a.txn_state is TxnState.COMMIT_UNKNOWN
+    _, err = await wb.commit(a.id)
+    assert err is not None and a.txn_state is TxnState.COMMIT_UNKNOWN
+    assert err.advice.startswith("Retry the commit")
