@@ -179,10 +179,7 @@ class Lane:
             self.txn_state = TxnState.EXPIRED
             self.txn_ended_at = now
             limit = f"{limit_s:g} s " if limit_s is not None else ""
-            self.state_note = (
-                f"open longer than its {limit}lifetime limit (transactionLifetimeLimitSeconds)"
-                ": abort (x), then retry"
-            )
+            self.state_note = f"past its {limit}lifetime limit: abort (x), then retry"
             self.lifetime_note = ""
             self.view = None
             self.view_base = None
