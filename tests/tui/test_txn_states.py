@@ -280,6 +280,9 @@ async def test_limit_unknown_where_getParameter_is_refused(wb):
     await wb.start_transaction(a.id)
     await run(wb, a.id, update())
     assert a.time_left(wb.clock(), wb.lifetime_limit_s) is None
+    from mongotx_tui.widgets.render import lane_header
+
+    assert "lifetime limit unknown" in lane_header(a, wb.clock(), wb.lifetime_limit_s).plain
 
 
 async def test_end_session_aborts_an_open_transaction(wb):

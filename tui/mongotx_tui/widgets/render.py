@@ -35,8 +35,8 @@ def badges(labels: tuple[str, ...]) -> Text:
 def error_block(err: ErrorInfo, width: int | None = None) -> Text:
     text = Text()
     text.append(f"✗ {err.headline}", style="bold red")
-    if err.client_side:
-        text.append(" (no reply from the server)" if err.connection else " (driver)", style="dim")
+    if err.connection:
+        text.append(" (no reply from the server)", style="dim")
     elif err.write_concern:
         text.append(" (write concern error)", style="dim")
     text.append("\n")
