@@ -130,8 +130,9 @@ async def test_the_view_on_page_two_compares_each_document_with_its_committed_ve
         )
         await pilot.press("f5")
         await until(pilot, lambda: app.wb.page.total == 252, what="252 documents")
-        await pilot.press("greater_than_sign", "greater_than_sign")
-        await until(pilot, lambda: app.wb.page.number == 2, what="page 3")
+        for number in (1, 2):  # one page at a time: a newer paging cancels the one before
+            await pilot.press("greater_than_sign")
+            await until(pilot, lambda n=number: app.wb.page.number == n, what=f"page {number}")
         a = app.wb.lanes[0]
         await pilot.press("t")
         await queue_op(app, pilot, kind="find", filter="{}")
