@@ -13,11 +13,14 @@ UNKNOWN_COMMIT = "UnknownTransactionCommitResult"
 # Errors the server raises before it checks the session out, so they leave an open
 # transaction as it was. The server's command path runs, in order: the failCommand fail
 # point, the session-field checks, write-concern parsing, then the session checkout
-# (srv: db/service_entry_point_common.cpp, ExecCommandDatabase::_initiateCommand); and
-# beginOrContinue's own refusals (srv: db/transaction_participant.cpp): 225, 117, 50768.
-# 263 is "Cannot run 'count' in a multi-document transaction" and friends, 72 a
-# writeConcern or a late readConcern on a statement (/work/shared reference §3.6, §3.10).
-BEFORE_CHECKOUT = frozenset({72, 263, 50768, 225, 117, 20})
+# (srv: db/service_entry_point_common.cpp, ExecCommandDatabase::_initiateCommand;
+# db/initialize_operation_session_info.cpp for 50768 and 20, IllegalOperation). 263 is
+# "Cannot run 'count' in a multi-document transaction" and friends, 72 a writeConcern or
+# a late readConcern on a statement (the transactions reference §3.1, §3.6 and §3.10 in
+# the project's shared docs, mongodb-transactions.md). beginOrContinue's refusals (225,
+# 117) leave the server's state as it was, but that state may be a newer transaction: those
+# go to $currentOp like the rest.
+BEFORE_CHECKOUT = frozenset({72, 263, 50768, 20})
 
 # Any other error the server reports for a statement of a transaction aborts the
 # transaction before the reply is sent (srv: db/service_entry_point_common.cpp,
