@@ -427,3 +427,20 @@ async def test_unknown_commit_result_stays_unknown_while_retries_get_no_answer(w
     _, err = await wb.commit(a.id)
     assert err is not None and a.txn_state is TxnState.COMMIT_UNKNOWN
     assert err.advice.startswith("Retry the commit")
+
+
+def test_which_statement_errors_abort_and_the_advice_that_follows():
+    from mongotx_tui.model.errors import ErrorInfo, statement_aborts
+
+    # refused before the session is checked out: the transaction stays
+    assert not any(statement_aborts(code) for code in (72, 263, 50768, 20, None))
+    # any other server error aborts it (write errors included)
+    assert all(statement_aborts(code) for code in (112, 11000, 24, 50, 121, 251))
+    kept = ErrorInfo(263, "OperationNotSupportedInTransaction", "no count", txn_aborted=False)
+    assert kept.advice.startswith("The server refused this statement before")
+    gone = ErrorInfo(11000, "DuplicateKey", "dup", txn_aborted=True)
+    assert gone.advice.startswith("The server aborted the transaction")
+    plain = ErrorInfo(11000, "DuplicateKey", "dup")
+    assert plain.advice.startswith("Do not retry")
+    shutdown = ErrorInfo(91, "ShutdownInProgress", "shutting down", ("RetryableWriteError",))
+    assert shutdown.advice.startswith("The server is stepping down or shutting down")
