@@ -65,3 +65,40 @@ def test_errors_point_at_the_users_text(text, line, column, fragment):
 def test_format_value_round_trips_relaxed():
     doc = {"_id": ObjectId("64b7f0c2a1b2c3d4e5f60718"), "n": 1}
     assert parse_value(format_value(doc)) == doc
+
+
+FAST_AND_SLOW = [
+    '{_id: \'alice\', b: "x\\"y", c: [1, 2,], d: {e: null,}, // note\n f: 1}',
+    "{f: ObjectId('0123456789abcdef01234567'), g: new Date('2024-01-01'), 'h i': 'it\\'s'}",
+    "{a: NumberLong(5), b: NumberInt('7'), c: NumberDecimal('1.5'), t: Timestamp(1, 2),}",
+    "{a: 'x' /* c */ , b: [true, false, null], c: -0.5e3, d: 'tab\\there', e: 'é\\u00e9'}",
+    '{"strict": ["json", 1, 2.5, {"n": null}], "$set": {"a.b": 1}}',
+    "{a: 0x1F, b: +1, c: .5, d: Infinity, e: 'q\\\"d'}",  # outside the fast subset
+    "[{$match: {a: {$gt: 1}}}, {$sort: {_id: -1}}]",
+    "'just a string'",
+    "42",
+]
+
+
+@pytest.mark.parametrize("text", FAST_AND_SLOW)
+def test_the_fast_path_reads_what_json5_reads(text):
+    from mongotx_tui.model.literals import _parse_json5
+
+    assert parse_value(text) == _parse_json5(text)
+
+
+def test_a_pasted_300_kb_document_reads_the_same_on_both_paths():
+    """The benchmark's document (benchmarks/literals_bench.py prints how long it takes)."""
+    import importlib.util
+    from pathlib import Path
+
+    from mongotx_tui.model.literals import _parse_json5, _to_json
+
+    path = Path(__file__).parents[2] / "benchmarks" / "literals_bench.py"
+    spec = importlib.util.spec_from_file_location("literals_bench", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    text = bench.mongosh_doc(300)
+    assert _to_json(text) is not None  # the fast path takes it
+    doc = parse_value(text)
+    assert len(doc["rows"]) > 1000 and doc == _parse_json5(text)

@@ -96,7 +96,8 @@ class Deployment:
     topology: str  # "replica set", "sharded cluster", "standalone"
     version: str
     set_name: str | None
-    lifetime_limit_s: float = 60.0
+    # transactionLifetimeLimitSeconds as the server reports it; None: it could not be read
+    lifetime_limit_s: float | None = None
 
     @property
     def transactions_supported(self) -> bool:
@@ -126,12 +127,7 @@ async def probe(client: AsyncMongoClient[dict[str, Any]], uri: str, sandbox: boo
         version = str(build.get("version", "?"))
     except Exception:
         version = "?"
-    lifetime = 60.0
-    try:
-        reply = await admin.command({"getParameter": 1, "transactionLifetimeLimitSeconds": 1})
-        lifetime = float(reply.get("transactionLifetimeLimitSeconds", 60))
-    except Exception:
-        pass
+    lifetime = await read_lifetime_limit(client)
     return Deployment(
         uri_masked=mask_uri(uri),
         sandbox=sandbox,
@@ -140,6 +136,21 @@ async def probe(client: AsyncMongoClient[dict[str, Any]], uri: str, sandbox: boo
         set_name=hello.get("setName"),
         lifetime_limit_s=lifetime,
     )
+
+
+async def read_lifetime_limit(client: AsyncMongoClient[dict[str, Any]]) -> float | None:
+    """The deployment's transactionLifetimeLimitSeconds, or None where getParameter is not
+    permitted (Atlas tiers, users without the privilege) or the reply has no number."""
+    try:
+        reply = await client.admin.command(
+            {"getParameter": 1, "transactionLifetimeLimitSeconds": 1}
+        )
+    except Exception:
+        return None
+    value = reply.get("transactionLifetimeLimitSeconds")
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return None
 
 
 class EmbeddedSandbox:

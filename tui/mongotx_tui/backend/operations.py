@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from ..model.errors import CODE_NAMES, ErrorInfo
@@ -19,12 +20,18 @@ def _sort(value: dict[str, Any] | None) -> list[tuple[str, Any]] | None:
 
 
 async def execute(
-    db: AsyncDatabase[dict[str, Any]], spec: OpSpec, session: AsyncClientSession | None
+    db: AsyncDatabase[dict[str, Any]],
+    spec: OpSpec,
+    session: AsyncClientSession | None,
+    values: dict[str, Any] | None = None,
 ) -> tuple[Any, str]:
-    """Run the operation; return (result, summary). Raises pymongo errors."""
+    """Run the operation; return (result, summary). Raises pymongo errors.
+
+    `values`: the spec's parsed fields, when the caller parsed them already (so that the
+    time it measures around this call is the server's round trip, not the parsing)."""
     from pymongo import ReturnDocument
 
-    v = spec.values()
+    v = values if values is not None else spec.values()
     kind = spec.kind
     if kind is OpKind.COMMAND:
         result: Any = await db.command(v["command"], session=session)
@@ -32,9 +39,11 @@ async def execute(
     coll = db[spec.collection.strip()]
     s = {"session": session}
     if kind is OpKind.INSERT:
-        result = await coll.insert_one(v["document"], **s)
+        # pymongo adds _id to the document it is given: give it a copy of the parsed one
+        result = await coll.insert_one(dict(v["document"]), **s)
     elif kind is OpKind.INSERT_MANY:
-        result = await coll.insert_many(v["documents"], **s)
+        docs = [dict(d) if isinstance(d, dict) else d for d in v["documents"]]
+        result = await coll.insert_many(docs, **s)
     elif kind is OpKind.UPDATE:
         result = await coll.update_one(v["filter"], v["update"], upsert=v["upsert"], **s)
     elif kind is OpKind.UPDATE_MANY:
@@ -80,14 +89,29 @@ async def execute(
     return result, summarize(kind, result)
 
 
-def error_info(exc: BaseException, scrub: Any = None) -> ErrorInfo:
-    """What the user needs to see of an exception: code, codeName, message, labels."""
+_TIMEOUTS = re.compile(r" \(configured timeouts: [^)]*\)")
+
+
+def _cause(text: str) -> str:
+    """The readable part of a pymongo network message: no timeouts list, no topology."""
+    text = text.split(", Timeout:", 1)[0].split(", Topology Description:", 1)[0]
+    return _TIMEOUTS.sub("", text).strip()
+
+
+def error_info(exc: BaseException, scrub: Any = None, txn_aborted: bool | None = None) -> ErrorInfo:
+    """What the user needs to see of an exception: the server's code, codeName and errmsg
+    when there was a reply (whatever pymongo class carries it), else a plain sentence;
+    never a repr. `txn_aborted`: for a transaction's statement, whether the server aborted
+    the transaction after it."""
     from pymongo.errors import (
+        AutoReconnect,
         BulkWriteError,
         ConnectionFailure,
         InvalidOperation,
-        OperationFailure,
+        NetworkTimeout,
         PyMongoError,
+        ServerSelectionTimeoutError,
+        WriteConcernError,
     )
 
     clean = scrub or (lambda s: s)
@@ -99,17 +123,55 @@ def error_info(exc: BaseException, scrub: Any = None) -> ErrorInfo:
         first = errors[0]
         code = first.get("code", exc.code)
         name = first.get("codeName") or CODE_NAMES.get(code, "BulkWriteError")
-        return ErrorInfo(code, name, clean(first.get("errmsg", str(exc))), labels)
-    if isinstance(exc, OperationFailure):
-        details = exc.details or {}
-        code = exc.code
-        name = details.get("codeName") or CODE_NAMES.get(code or -1, type(exc).__name__)
-        message = details.get("errmsg") or str(exc)
-        return ErrorInfo(code, name, clean(message), labels)
+        message = clean(first.get("errmsg") or "the bulk write failed")
+        return ErrorInfo(code, name, message, labels, txn_aborted=txn_aborted)
+    # A server reply: OperationFailure and its subclasses, and NotPrimaryError (an
+    # AutoReconnect, i.e. a ConnectionFailure, that carries the reply in `details`).
+    details = getattr(exc, "details", None)
+    code = details.get("code") if isinstance(details, dict) else None
+    if code is None:
+        code = getattr(exc, "code", None)
+    if isinstance(code, int) and not isinstance(code, bool):
+        d = details if isinstance(details, dict) else {}
+        name = d.get("codeName") or CODE_NAMES.get(code) or "error"
+        message = d.get("errmsg") or _first_line(exc) or name
+        return ErrorInfo(
+            code,
+            str(name),
+            clean(str(message)),
+            labels,
+            write_concern=isinstance(exc, WriteConcernError),
+            txn_aborted=txn_aborted,
+        )
+    text = clean(_cause(_first_line(exc)))
+    if isinstance(exc, ServerSelectionTimeoutError):
+        message = "No server answered within the server selection timeout"
+        return ErrorInfo(
+            None, "no server available", f"{message}: {text}" if text else message, labels, True
+        )
+    if isinstance(exc, NetworkTimeout):
+        message = "The server did not answer in time"
+        return ErrorInfo(
+            None, "network timeout", f"{message}: {text}" if text else message, labels, True
+        )
+    if isinstance(exc, AutoReconnect):
+        message = "The connection to the server was lost"
+        return ErrorInfo(
+            None, "connection lost", f"{message}: {text}" if text else message, labels, True
+        )
     if isinstance(exc, ConnectionFailure):
-        return ErrorInfo(None, type(exc).__name__, clean(str(exc)), labels, client_side=True)
+        message = "Cannot connect to the server"
+        return ErrorInfo(
+            None, "cannot connect", f"{message}: {text}" if text else message, labels, True
+        )
     if isinstance(exc, InvalidOperation):
-        return ErrorInfo(None, "InvalidOperation", clean(str(exc)), labels, client_side=True)
+        return ErrorInfo(None, "refused by the driver", text, labels, client_side=True)
     if isinstance(exc, PyMongoError):
-        return ErrorInfo(None, type(exc).__name__, clean(str(exc)), labels, client_side=True)
-    return ErrorInfo(None, type(exc).__name__, clean(str(exc)), labels, client_side=True)
+        return ErrorInfo(None, "driver error", text, labels, client_side=True)
+    return ErrorInfo(None, type(exc).__name__, text, labels, client_side=True)
+
+
+def _first_line(exc: BaseException) -> str:
+    """The exception's message without pymongo's ", full error: {...}" dump."""
+    text = str(exc.args[0]) if exc.args and isinstance(exc.args[0], str) else str(exc)
+    return text.split(", full error:", 1)[0].strip()

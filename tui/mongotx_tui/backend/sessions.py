@@ -7,8 +7,9 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..model.errors import ErrorInfo
+from ..model.errors import ErrorInfo, statement_aborts
 from ..model.lanes import Lane, OpStatus, QueuedOp, TxnOptions, TxnState
+from ..model.literals import format_value
 from ..model.ops import OpKind
 from .operations import error_info, execute
 
@@ -17,8 +18,30 @@ if TYPE_CHECKING:
     from pymongo.asynchronous.client_session import AsyncClientSession
 
 Clock = Callable[[], float]
-# Codes the server raises before it checks the session out: they leave the txn alone (§3.6).
-_BEFORE_CHECKOUT = {72, 263}
+
+
+async def server_has_transaction(
+    client: AsyncMongoClient[dict[str, Any]], lsid: Any, txn_number: int
+) -> bool | None:
+    """Ask the server whether this session's transaction is still open, without touching
+    it: `$currentOp` with `idleSessions` lists a session that holds an open transaction
+    while no statement runs, and an active one while a statement runs (the manual's
+    $currentOp page; reference §5.1). None when the server can't be asked (no privilege to
+    run $currentOp, or no reply)."""
+    pipeline = [
+        {"$currentOp": {"idleSessions": True}},
+        {"$match": {"lsid.id": lsid}},
+    ]
+    try:
+        cursor = await client.admin.aggregate(pipeline)
+        found = await cursor.to_list(None)
+    except Exception:
+        return None
+    for op in found:
+        params = (op.get("transaction") or {}).get("parameters") or {}
+        if params.get("txnNumber") == txn_number:
+            return True
+    return False
 
 
 class LaneBusy(RuntimeError):
@@ -45,6 +68,8 @@ class LaneRunner:
         self.scrub = scrub
         self.session: AsyncClientSession | None = None
         self.lock = asyncio.Lock()
+        # The workbench's record of the lsids its lanes had: lsid hex → (lane id, name).
+        self.lsids_seen: dict[str, tuple[int, str]] | None = None
 
     # -- session ----------------------------------------------------------------------
     def ensure_session(self) -> AsyncClientSession:
@@ -52,8 +77,33 @@ class LaneRunner:
             self.session = self.client.start_session()
             self.lane.session_ended = False
             self.lane.txn_state = TxnState.NONE
+            self.lane.state_note = ""
             self._sync_ids()
+            self._note_pooled()
         return self.session
+
+    def _note_pooled(self) -> None:
+        """pymongo hands out server sessions from its pool: a new lane can get the lsid an
+        ended lane (or the driver's own implicit sessions) used, and the transaction
+        numbers go on from there. Say so on the lane's session line (↺, the README explains
+        it) rather than let it look like a bug: `↺ was lane B's, txn 1 used`."""
+        lane = self.lane
+        used = self.lsids_seen.get(lane.lsid) if self.lsids_seen is not None else None
+        used_before = lane.txn_number is not None and lane.txn_number > 0
+        if used is not None and used[0] != lane.id:
+            lane.lsid_note = f"was lane {used[1]}'s"
+        elif used is not None:
+            lane.lsid_note = "pooled again"
+        elif used_before:
+            lane.lsid_note = "pooled"
+        else:
+            lane.lsid_note = ""
+        if lane.txn_number == 1:
+            lane.lsid_note += ", txn 1 used"
+        elif used_before:
+            lane.lsid_note += f", txns 1-{lane.txn_number} used"
+        if self.lsids_seen is not None and lane.lsid:
+            self.lsids_seen[lane.lsid] = (lane.id, lane.name)
 
     def _sync_ids(self) -> None:
         s = self.session
@@ -98,12 +148,7 @@ class LaneRunner:
                 max_commit_time_ms=opts.max_commit_time_ms,
             )
             self.lane.txn_options = opts
-            self.lane.txn_state = TxnState.STARTING
-            self.lane.txn_opened_at = None
-            self.lane.txn_ended_at = None
-            self.lane.server_aborted = None
-            self.lane.last_error = None
-            self.lane.view = None
+            self.lane.to_starting()
             self._sync_ids()
 
     async def commit(self) -> tuple[str, ErrorInfo | None, float]:
@@ -131,22 +176,10 @@ class LaneRunner:
             finally:
                 lane.busy = ""
             ms = (self.perf() - t0) * 1000
-            if err is None or not err.client_side:
-                # pymongo: commit leaves COMMITTED even when it raised; abort always ABORTED.
-                if err is None or commit:
-                    lane.txn_state = TxnState.COMMITTED if commit else TxnState.ABORTED
-                    lane.txn_ended_at = self.clock()
-            lane.last_error = err
-            if err is None:
-                if commit and was is TxnState.STARTING:
-                    outcome = "committed (empty: nothing was sent)"
-                elif not commit and was is TxnState.STARTING:
-                    outcome = "aborted (nothing was sent)"
-                else:
-                    outcome = "committed" if commit else "aborted"
-                lane.view = None
+            if commit:
+                outcome = lane.after_commit(was, err, self.clock())
             else:
-                outcome = err.one_line()
+                outcome = lane.after_abort(was, err, self.clock())
             return outcome, err, ms
 
     async def end_session(self) -> None:
@@ -156,10 +189,13 @@ class LaneRunner:
                 await self.session.end_session()
                 self.session = None
             if self.lane.in_txn:
+                # endSessions: the server aborts the session's open transaction
                 self.lane.txn_state = TxnState.ABORTED
                 self.lane.txn_ended_at = self.clock()
+                self.lane.state_note = "the session was ended, which aborts its transaction"
             self.lane.session_ended = True
             self.lane.view = None
+            self.lane.view_base = None
 
     # -- operations ---------------------------------------------------------------------
     async def run(self, item: QueuedOp, outside: bool = False) -> QueuedOp:
@@ -174,41 +210,68 @@ class LaneRunner:
             item.in_txn = in_txn
             item.error = None
             lane.busy = item.spec.kind.value
-            if in_txn and lane.txn_state is TxnState.STARTING:
+            if in_txn:
                 # pymongo moves to IN_PROGRESS as soon as the first statement is sent,
                 # and the server opens the snapshot and starts its lifetime clock then.
-                lane.txn_state = TxnState.IN_PROGRESS
-                lane.txn_opened_at = self.clock()
+                lane.to_in_progress(self.clock())
+            txn_number = lane.txn_number
             t0 = self.perf()
             try:
-                result, summary = await execute(self.client[self.db_name], item.spec, session)
+                values = item.spec.values()  # parsed before the clock starts: took = server
+                t0 = self.perf()
+                db = self.client[self.db_name]
+                result, summary = await execute(db, item.spec, session, values)
             except asyncio.CancelledError:
                 item.status = OpStatus.FAILED
                 item.error = ErrorInfo(None, "Cancelled", "the operation was cancelled", ())
                 raise
             except Exception as exc:
+                item.duration_ms = (self.perf() - t0) * 1000
+                aborted = None
+                if in_txn and lane.txn_state is TxnState.IN_PROGRESS:
+                    aborted = await self._aborted_after(exc, txn_number)
+                # the item, the lane's error and its state change together (no await between)
+                item.error = error_info(exc, self.scrub, aborted)
                 item.status = OpStatus.FAILED
-                item.error = error_info(exc, self.scrub)
                 lane.last_error = item.error
-                from pymongo.errors import OperationFailure
-
-                if (
-                    in_txn
-                    and isinstance(exc, OperationFailure)
-                    and exc.code not in _BEFORE_CHECKOUT
-                ):
-                    lane.server_aborted = item.error
+                if aborted:
+                    lane.to_server_aborted(item.error, self.clock())
             else:
+                item.duration_ms = (self.perf() - t0) * 1000
                 item.status = OpStatus.DONE
                 item.summary = summary
                 item.result = result
                 lane.last_error = None
             finally:
-                item.duration_ms = (self.perf() - t0) * 1000
                 item.waiting = False
                 lane.busy = ""
                 self._sync_ids()
             return item
+
+    async def _aborted_after(self, exc: BaseException, txn_number: int | None) -> bool | None:
+        """Whether the server aborted the lane's transaction after this statement error.
+
+        The code decides first (model.errors: errors raised before the session is checked
+        out leave the transaction; the others abort it, and 251 says it is gone). Then,
+        where the server lets us, $currentOp says whether the transaction is still there
+        (a failCommand error of any code leaves it open). With no reply at all (a lost
+        connection) nothing is known, and the state stays as the last reply left it.
+        """
+        code = getattr(exc, "code", None)
+        details = getattr(exc, "details", None)
+        if code is None and isinstance(details, dict):
+            code = details.get("code")
+        if code == 251:
+            return True  # NoSuchTransaction: the server itself says it has none
+        if code is None:
+            return None  # no reply (network, driver): nothing says what the server did
+        if not statement_aborts(code):
+            return False
+        asked = None
+        if self.session is not None and txn_number is not None:
+            lsid = self.session.session_id["id"]
+            asked = await server_has_transaction(self.client, lsid, txn_number)
+        return True if asked is None else not asked
 
     async def read_view(
         self, collection: str, committed_ids: list[Any], limit: int
@@ -216,15 +279,13 @@ class LaneRunner:
         """What this session reads inside its transaction, without disturbing it.
 
         Reads only after the first statement ran (never starts the snapshot early), only
-        when the lane is idle, and only while the server still has the transaction.
+        when the lane is idle, and only while the server still has the transaction. Also
+        reads, outside the transaction, the committed version of every document the view
+        holds that the committed panel's page does not show (lane.view_base), so that each
+        document is compared with its own committed version whatever page is shown.
         """
         lane = self.lane
-        if (
-            self.session is None
-            or lane.txn_state is not TxnState.IN_PROGRESS
-            or lane.server_aborted is not None
-            or self.lock.locked()
-        ):
+        if self.session is None or lane.txn_state is not TxnState.IN_PROGRESS or self.lock.locked():
             return None
         async with self.lock:
             coll = self.client[self.db_name][collection]
@@ -239,10 +300,17 @@ class LaneRunner:
                 async for d in cursor:
                     if repr(d.get("_id")) not in seen:
                         ordered.append(d)
+                shown = {repr(i) for i in committed_ids}
+                others = [d.get("_id") for d in ordered if repr(d.get("_id")) not in shown]
+                base: dict[str, dict[str, Any]] = {}
+                if others:  # no session: the committed state, not the transaction's
+                    async for d in coll.find({"_id": {"$in": others}}):
+                        base[format_value(d.get("_id"))] = d
             except Exception as exc:
                 lane.view_note = f"view unavailable: {error_info(exc, self.scrub).one_line()}"
                 return None
             lane.view_note = ""
+            lane.view_base = base
             return ordered
 
 

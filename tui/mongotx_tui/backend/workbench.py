@@ -18,6 +18,7 @@ from typing import Any
 from ..model.errors import ErrorInfo
 from ..model.journal import Journal, Played
 from ..model.lanes import LANE_COLOURS, LANE_NAMES, MAX_LANES, Lane, QueuedOp, TxnOptions
+from ..model.literals import format_short, format_value
 from ..model.naming import (
     OUTSIDE_SUFFIX,
     collection_problem,
@@ -36,7 +37,7 @@ from .connection import (
     seed_if_empty,
 )
 from .operations import error_info
-from .sessions import LaneBusy, LaneRunner
+from .sessions import LaneBusy, LaneRunner, server_has_transaction
 from .watchers import (
     CHANGE_STREAM,
     PAGE_SIZE,
@@ -83,6 +84,9 @@ class Workbench:
         self._refresher: asyncio.Task[None] | None = None
         self._counter: asyncio.Task[None] | None = None
         self._watcher: asyncio.Task[Any] | None = None  # the task running watch()
+        # lane id → (txn number, the task watching that transaction's lifetime limit)
+        self._lifetimes: dict[int, tuple[int | None, asyncio.Task[None]]] = {}
+        self.lsids_seen: dict[str, tuple[int, str]] = {}  # lsid a lane had → (its id, name)
         self.journal = Journal()
         # The committed page when the journal began: a saved scenario's setup documents.
         self.initial: tuple[str, str, list[dict[str, Any]], bool] | None = None
@@ -165,6 +169,9 @@ class Workbench:
 
     async def _leave(self, leave_open: bool = False) -> None:
         """Put the server back after a scenario, end the sessions, close the client."""
+        for _, task in self._lifetimes.values():
+            task.cancel()
+        self._lifetimes.clear()
         if self.play is not None and self.client is not None:
             try:
                 await self.play.close()
@@ -204,10 +211,14 @@ class Workbench:
         self.uri, self.client = target, client
         for lane in self.lanes:
             lane.lsid = ""
+            lane.lsid_note = ""
             lane.txn_number = None
             lane.view = None
+            lane.view_base = None
             if lane.in_txn:
                 lane.txn_state = TxnState.ABORTED
+                lane.state_note = "its session ended with the switch of deployment, which aborts it"
+        self.lsids_seen.clear()
         await self._attach(deployment)
         return deployment
 
@@ -307,6 +318,7 @@ class Workbench:
         play = ScenarioPlay(self, scenario, allow_drop)
         await play.load()
         self.play = play
+        await self.read_lifetime_limit()  # its setup may set transactionLifetimeLimitSeconds
         self.notify("scenario", None)
         return play
 
@@ -319,7 +331,85 @@ class Workbench:
         return self.journal.start(session, action, **fields)
 
     def _runner(self, lane: Lane) -> LaneRunner:
-        return LaneRunner(self.client, lane, self.db, self.clock, self.perf, self.scrub)
+        runner = LaneRunner(self.client, lane, self.db, self.clock, self.perf, self.scrub)
+        runner.lsids_seen = self.lsids_seen
+        return runner
+
+    # -- the transaction lifetime limit ----------------------------------------------------
+    @property
+    def lifetime_limit_s(self) -> float | None:
+        """The deployment's transactionLifetimeLimitSeconds (None: it could not be read)."""
+        return self.deployment.lifetime_limit_s if self.deployment is not None else None
+
+    async def read_lifetime_limit(self) -> float | None:
+        """Read the limit again (a scenario or a setParameter may have changed it)."""
+        from .connection import read_lifetime_limit
+
+        if self.deployment is None or self.client is None:
+            return None
+        self.deployment.lifetime_limit_s = await read_lifetime_limit(self.client)
+        for lane in self.lanes:
+            self.notify("lane", lane.id)
+        return self.deployment.lifetime_limit_s
+
+    def _watch_lifetime(self, lane: Lane) -> None:
+        """Watch the lane's open transaction reach the lifetime limit (one task a lane)."""
+        watched = self._lifetimes.get(lane.id)
+        if watched is not None and not watched[1].done():
+            if watched[0] == lane.txn_number:
+                return
+            watched[1].cancel()  # an older transaction's: that one has ended
+        task = asyncio.get_running_loop().create_task(self._lifetime(lane.id, lane.txn_number))
+        self._lifetimes[lane.id] = (lane.txn_number, task)
+
+    async def _lifetime(self, lane_id: int, txn_number: int | None) -> None:
+        """At the deadline, ask the server whether it has aborted the transaction
+        ($currentOp, without touching it); until it has, say it is past the limit."""
+        from ..model.lanes import TxnState
+
+        while True:
+            try:
+                lane = self.lane(lane_id)
+            except KeyError:
+                return
+            live = lane.txn_state is TxnState.IN_PROGRESS and lane.txn_number == txn_number
+            limit = self.lifetime_limit_s
+            if not live or lane.txn_opened_at is None or limit is None:
+                return
+            wait = lane.txn_opened_at + limit - self.clock()
+            if wait > 0:
+                await asyncio.sleep(min(wait, 1.0))  # the limit may be read again meanwhile
+                continue
+            runner = self.runners.get(lane_id)
+            if runner is None or runner.session is None or txn_number is None:
+                return
+            lsid = runner.session.session_id["id"]
+            has = await server_has_transaction(self.client, lsid, txn_number)
+            if lane.txn_state is not TxnState.IN_PROGRESS or lane.txn_number != txn_number:
+                return  # a reply moved it meanwhile (a commit, an abort, a 251)
+            if has is None:
+                lane.lifetime_note = "past the lifetime limit: the server will abort it"
+                self.notify("lane", lane_id)
+                return
+            if not has:
+                lane.to_expired(self.clock(), limit)
+                self._log(
+                    lane,
+                    EventKind.TXN,
+                    f"txn {txn_number} expired",
+                    f"expired — aborted by the server (transactionLifetimeLimitSeconds "
+                    f"{limit:g} s)",
+                    False,
+                    None,
+                )
+                self.notify("lane", lane_id)
+                return
+            lane.lifetime_note = (
+                "past the lifetime limit: the server still has it (its reaper runs every "
+                "half limit, at least once a second)"
+            )
+            self.notify("lane", lane_id)
+            await asyncio.sleep(0.5)
 
     def runner(self, lane_id: int) -> LaneRunner:
         if lane_id not in self.runners:
@@ -341,6 +431,9 @@ class Workbench:
         if runner is not None and runner.session is not None:
             await runner.end_session()
         self.runners.pop(lane_id, None)
+        watched = self._lifetimes.pop(lane_id, None)
+        if watched is not None:
+            watched[1].cancel()
         self.lanes = [other for other in self.lanes if other.id != lane_id]
         dropped = sum(item.status.value == "pending" for item in lane.queue)
         outcome = [f"{dropped} queued operation{'s' if dropped != 1 else ''} dropped"]
@@ -459,21 +552,107 @@ class Workbench:
         finally:
             watcher.cancel()
             self.journal.finish(entry, item.error, item.result)
+        self.after_step(lane, item, outside)
+        if item.error is None and item.in_txn:
+            await self.refresh_view(lane_id)
+        return item
+
+    def after_step(self, lane: Lane, item: QueuedOp, outside: bool = False) -> None:
+        """The timeline row of a finished operation, and what its reply started: the
+        lifetime watch of a transaction that is now open, a new lifetime limit."""
         where = "outside txn" if outside or not item.in_txn else f"txn {lane.txn_number}"
         what = f"{item.label(60, collection=False)} ({where})"
         if item.error is None:
             self._log(lane, EventKind.OP, what, item.summary, True, item.duration_ms)
         else:
-            self._log(lane, EventKind.OP, what, item.error.one_line(), False, item.duration_ms)
-        self.notify("lane", lane_id)
-        if item.error is None and item.in_txn:
-            await self.refresh_view(lane_id)
-        return item
+            outcome = item.error.one_line()
+            if item.error.txn_aborted:
+                outcome += f" · the server aborted txn {lane.txn_number}"
+            elif item.error.txn_aborted is False:
+                outcome += f" · txn {lane.txn_number} stays open"
+            self._log(lane, EventKind.OP, what, outcome, False, item.duration_ms)
+        self.notify("lane", lane.id)
+        if lane.txn_live and item.in_txn:
+            self._watch_lifetime(lane)
+        spec = item.spec
+        if (
+            spec is not None
+            and item.error is None
+            and "setParameter" in spec.texts.get("command", "")
+        ):
+            asyncio.get_running_loop().create_task(self.read_lifetime_limit())
 
     async def _mark_waiting(self, lane: Lane, item: QueuedOp) -> None:
         await asyncio.sleep(0.5)
         item.waiting = True
+        item.waiting_for = self.known_blocker(lane, item)
         self.notify("lane", lane.id)
+        if not item.waiting_for:
+            item.waiting_for = await self.reported_blocker(lane)
+            self.notify("lane", lane.id)
+
+    def known_blocker(self, lane: Lane, item: QueuedOp) -> str:
+        """The lane whose open transaction wrote a document this operation writes, when
+        the workbench knows it (from that lane's view: its changed documents, compared
+        with their committed versions, matched against this operation's filter)."""
+        from mongotx_sandbox.engine.match import matches
+
+        from ..model.lanes import view_docs
+        from ..model.ops import OpKind
+
+        spec = item.spec
+        if spec is None:
+            return ""
+        try:
+            values = spec.values()
+        except Exception:
+            return ""
+        filt = values.get("filter")
+        inserted: list[Any] = []
+        if spec.kind is OpKind.INSERT:
+            inserted = [values["document"].get("_id")]
+        elif spec.kind is OpKind.INSERT_MANY:
+            inserted = [d.get("_id") for d in values["documents"] if isinstance(d, dict)]
+        for other in self.lanes:
+            if other is lane or not other.txn_live or other.view is None:
+                continue
+            for doc in view_docs(self.page.docs, other.view, other.view_base):
+                if doc.mark == " ":
+                    continue
+                _id = doc.doc.get("_id")
+                hit = any(format_value(i) == format_value(_id) for i in inserted if i is not None)
+                if not hit and isinstance(filt, dict) and doc.committed is not None:
+                    try:
+                        hit = matches(filt, doc.committed)
+                    except Exception:
+                        hit = False
+                if hit:
+                    return (
+                        f"lane {other.name}'s open transaction (txn {other.txn_number}) "
+                        f"wrote _id {format_short(_id)}"
+                    )
+        return ""
+
+    async def reported_blocker(self, lane: Lane) -> str:
+        """What the server reports: the open transactions it has ($currentOp)."""
+        try:
+            cursor = await self.client.admin.aggregate([{"$currentOp": {"idleSessions": True}}])
+            ops = await cursor.to_list(None)
+        except Exception:
+            return "the server has not answered yet"
+        names = {lsid: name for lsid, (_, name) in self.lsids_seen.items()}
+        open_txns = []
+        for op in ops:
+            params = (op.get("transaction") or {}).get("parameters") or {}
+            lsid = (op.get("lsid") or {}).get("id")
+            if "txnNumber" not in params or lsid is None:
+                continue
+            hexid = lsid.hex() if hasattr(lsid, "hex") else str(lsid)
+            who = f"lane {names[hexid]}" if hexid in names else f"lsid {hexid[:8]}…"
+            open_txns.append(f"{who} txn {params['txnNumber']}")
+        if not open_txns:
+            return "the server reports no open transaction"
+        return "the server reports open transactions: " + ", ".join(sorted(open_txns))
 
     async def run_rest(self, lane_id: int) -> None:
         lane = self.lane(lane_id)
@@ -556,7 +735,7 @@ class Workbench:
         if (self.db, self.collection) != ns:
             return  # read from the collection watched before: a newer read follows
         lane = runner.lane
-        if view is not None or not lane.in_txn or lane.server_aborted is not None:
+        if view is not None or not lane.txn_live:
             lane.view = view
         self.notify("lane", lane_id)
 

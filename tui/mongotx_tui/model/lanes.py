@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from .errors import ErrorInfo
+from .errors import UNKNOWN_COMMIT, ErrorInfo
 from .ops import OpSpec
 
 LANE_NAMES = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -15,11 +15,35 @@ MAX_LANES = 8
 
 
 class TxnState(StrEnum):
+    """The lane's transaction as the server last reported it (see `Lane` for who moves it).
+
+    NONE → STARTING (t) → IN_PROGRESS (the first statement reached the server)
+    STARTING → COMMITTED (an empty commit: nothing sent) | ABORTED (nothing sent)
+    IN_PROGRESS → IN_PROGRESS (an error the server raised before it touched the txn)
+                | SERVER_ABORTED (a statement error after which the server aborted it)
+                | EXPIRED (past transactionLifetimeLimitSeconds, the server says it is gone)
+                | COMMITTED | COMMIT_UNKNOWN | ABORTED (commit / abort replies)
+    SERVER_ABORTED, EXPIRED → ABORTED (x, or c answered NoSuchTransaction)
+    COMMIT_UNKNOWN → COMMITTED | ABORTED | COMMIT_UNKNOWN (the commit retried)
+    COMMITTED → COMMITTED (a commit re-sent: MongoDB answers ok again)
+    """
+
     NONE = "no transaction"
     STARTING = "starting"
     IN_PROGRESS = "in progress"
+    SERVER_ABORTED = "aborted by server"
+    EXPIRED = "expired — aborted by the server"
+    COMMIT_UNKNOWN = "commit unknown"
     COMMITTED = "committed"
     ABORTED = "aborted"
+
+
+# States in which the driver still sends the lane's statements inside the transaction
+# (pymongo's session is STARTING or IN_PROGRESS until the lane commits or aborts), even
+# when the server no longer has it: those statements get 251 NoSuchTransaction.
+OPEN_STATES = frozenset(
+    {TxnState.STARTING, TxnState.IN_PROGRESS, TxnState.SERVER_ABORTED, TxnState.EXPIRED}
+)
 
 
 class OpStatus(StrEnum):
@@ -62,6 +86,7 @@ class QueuedOp:
     in_txn: bool | None = None  # whether it ran inside a transaction
     waiting: bool = False  # running longer than the blocked threshold
     result: Any = None
+    waiting_for: str = ""  # what a waiting operation waits for, as far as it is known
     step: Any = None  # the scenario Step this item plays (a loaded scenario), else None
     check: str | None = None  # scenario: None until it ran, "" as expected, else the mismatch
 
@@ -92,6 +117,10 @@ class Lane:
     txn_opened_at: float | None = None  # first statement sent (server starts its clock)
     txn_ended_at: float | None = None
     server_aborted: ErrorInfo | None = None  # the server aborted the open transaction
+    state_note: str = ""  # why the state is what it is (the reply that moved it)
+    lifetime_note: str = ""  # past the lifetime limit: what the server said (or can't say)
+    lsid_note: str = ""  # the session came from pymongo's pool: what that means here
+    view_base: dict[str, dict[str, Any]] | None = None  # committed versions of the view's ids
     last_error: ErrorInfo | None = None
     busy: str = ""  # what runs now ("" when idle)
     session_ended: bool = False
@@ -108,7 +137,124 @@ class Lane:
 
     @property
     def in_txn(self) -> bool:
-        return self.txn_state in (TxnState.STARTING, TxnState.IN_PROGRESS)
+        """The driver still runs this lane's statements inside its transaction."""
+        return self.txn_state in OPEN_STATES
+
+    @property
+    def txn_live(self) -> bool:
+        """The server has the transaction open, as far as its replies tell."""
+        return self.txn_state is TxnState.IN_PROGRESS
+
+    # -- transitions: each one follows a reply (or the lack of one: nothing sent) --------
+    def to_starting(self) -> None:
+        self.txn_state = TxnState.STARTING
+        self.txn_opened_at = None
+        self.txn_ended_at = None
+        self.server_aborted = None
+        self.state_note = ""
+        self.lifetime_note = ""
+        self.last_error = None
+        self.view = None
+        self.view_base = None
+
+    def to_in_progress(self, now: float) -> None:
+        """The first statement was sent: the server opens the snapshot and its clock."""
+        if self.txn_state is TxnState.STARTING:
+            self.txn_state = TxnState.IN_PROGRESS
+            self.txn_opened_at = now
+
+    def to_server_aborted(self, err: ErrorInfo, now: float) -> None:
+        """A statement failed and the server aborted the transaction."""
+        if self.txn_state in (TxnState.STARTING, TxnState.IN_PROGRESS):
+            self.txn_state = TxnState.SERVER_ABORTED
+            self.server_aborted = err
+            self.txn_ended_at = now
+            self.state_note = f"after {err.headline}: abort (x), then retry"
+            self.view = None
+            self.view_base = None
+
+    def to_expired(self, now: float, limit_s: float | None) -> None:
+        """Past the lifetime limit, and the server no longer has the transaction."""
+        if self.txn_state is TxnState.IN_PROGRESS:
+            self.txn_state = TxnState.EXPIRED
+            self.txn_ended_at = now
+            limit = f"{limit_s:g} s " if limit_s is not None else ""
+            self.state_note = f"past its {limit}lifetime limit: abort (x), then retry"
+            self.lifetime_note = ""
+            self.view = None
+            self.view_base = None
+
+    def after_commit(self, was: TxnState, err: ErrorInfo | None, now: float) -> str:
+        """Apply a commit's reply; returns the outcome as the timeline shows it.
+
+        Only the reply decides: ok → committed; an UnknownTransactionCommitResult label →
+        commit unknown (retry the commit); a write concern error → committed on the
+        primary, the write concern not satisfied; any other server error → aborted with
+        the reason (the server has no transaction to commit: 251, 112, …).
+        """
+        self.last_error = err
+        if err is not None and err.client_side and not err.labels:
+            return err.one_line()  # refused by the driver: nothing was sent
+        self.txn_ended_at = now
+        self.lifetime_note = ""
+        self.view = None
+        self.view_base = None
+        if err is None:
+            self.txn_state = TxnState.COMMITTED
+            if was is TxnState.STARTING:
+                self.state_note = "empty: nothing was sent"
+                return "committed (empty: nothing was sent)"
+            if was is TxnState.COMMITTED:
+                self.state_note = (
+                    "already committed: the driver re-sends commitTransaction, "
+                    "which MongoDB answers ok"
+                )
+                return self.state_note
+            if was is TxnState.COMMIT_UNKNOWN:
+                self.state_note = "the retried commit settled it: committed"
+                return "committed (the retry settled the unknown result)"
+            self.state_note = ""
+            return "committed"
+        if UNKNOWN_COMMIT in err.labels:
+            self.txn_state = TxnState.COMMIT_UNKNOWN
+            self.state_note = f"{err.headline}: it may or may not be applied; retry the commit (c)"
+            return err.one_line()
+        if err.write_concern:
+            self.txn_state = TxnState.COMMITTED
+            self.state_note = (
+                f"committed on the primary; write concern not satisfied: {err.headline}"
+            )
+            return f"committed; write concern error {err.one_line()}"
+        self.txn_state = TxnState.ABORTED
+        self.state_note = f"commit failed with {err.headline}: nothing was committed"
+        if was is TxnState.SERVER_ABORTED and self.server_aborted is not None:
+            self.state_note += f" (the server had aborted it after {self.server_aborted.headline})"
+        elif was is TxnState.EXPIRED:
+            self.state_note += " (the server had aborted it at its lifetime limit)"
+        if self.server_aborted is None:
+            self.server_aborted = err
+        return err.one_line()
+
+    def after_abort(self, was: TxnState, err: ErrorInfo | None, now: float) -> str:
+        """Apply an abort: pymongo sends abortTransaction and ignores its errors (the
+        transactions spec says so), so only a refusal by the driver keeps the state."""
+        self.last_error = err
+        if err is not None:
+            return err.one_line()
+        self.txn_state = TxnState.ABORTED
+        if was in (TxnState.STARTING, TxnState.IN_PROGRESS) or self.txn_ended_at is None:
+            self.txn_ended_at = now
+        self.lifetime_note = ""
+        self.view = None
+        self.view_base = None
+        if was is TxnState.STARTING:
+            self.state_note = "by you; nothing had been sent"
+            return "aborted (nothing was sent)"
+        if was in (TxnState.SERVER_ABORTED, TxnState.EXPIRED):
+            self.state_note = "by you, after the server had aborted it"
+            return "aborted (the server had already aborted it)"
+        self.state_note = "by you"
+        return "aborted"
 
     def time_open(self, now: float) -> float | None:
         if self.txn_opened_at is None:
@@ -116,41 +262,58 @@ class Lane:
         end = self.txn_ended_at if self.txn_ended_at is not None else now
         return max(0.0, end - self.txn_opened_at)
 
-    def time_left(self, now: float, lifetime_s: float) -> float | None:
+    def time_left(self, now: float, lifetime_s: float | None) -> float | None:
         if self.txn_state is not TxnState.IN_PROGRESS or self.txn_opened_at is None:
             return None
-        if self.server_aborted is not None:
+        if lifetime_s is None:
             return None
         return max(0.0, lifetime_s - (now - self.txn_opened_at))
 
 
-def diff_marks(
-    committed: list[dict[str, Any]], view: list[dict[str, Any]]
-) -> list[tuple[str, dict[str, Any]]]:
-    """Mark each document of a lane's view against the committed state.
+def _committed_by_id(
+    committed: list[dict[str, Any]], base: dict[str, dict[str, Any]] | None
+) -> dict[str, dict[str, Any]]:
+    """The committed version of each _id the lane can compare with: those the session's
+    view read outside its transaction (`base`), and the committed panel's page (newer)."""
+    from .literals import format_value
 
-    Returns (mark, doc) in _id order of appearance: " " same, "~" changed, "+" inserted
-    (only in the view), "-" deleted (only in the committed state).
+    out = dict(base or {})
+    out.update({format_value(d.get("_id")): d for d in committed})
+    return out
+
+
+def diff_marks(
+    committed: list[dict[str, Any]],
+    view: list[dict[str, Any]],
+    base: dict[str, dict[str, Any]] | None = None,
+) -> list[tuple[str, dict[str, Any]]]:
+    """Mark each document of a lane's view against the committed version of the same _id.
+
+    `committed` is the committed panel's page; `base` the committed versions of the view's
+    other documents (Lane.view_base), so a document off the page is compared with its own
+    committed version, not called inserted. Returns (mark, doc) in _id order of
+    appearance: " " same, "~" changed, "+" inserted (no committed version), "-" deleted (a
+    document of the page the transaction no longer sees).
     """
     from .literals import format_value
 
     def key(doc: dict[str, Any]) -> str:
         return format_value(doc.get("_id"))
 
-    base = {key(d): d for d in committed}
+    known = _committed_by_id(committed, base)
     seen: set[str] = set()
     out: list[tuple[str, dict[str, Any]]] = []
     for doc in view:
         k = key(doc)
         seen.add(k)
-        if k not in base:
+        if k not in known:
             out.append(("+", doc))
-        elif format_value(base[k]) != format_value(doc):
+        elif format_value(known[k]) != format_value(doc):
             out.append(("~", doc))
         else:
             out.append((" ", doc))
-    for k, doc in base.items():
-        if k not in seen:
+    for doc in committed:
+        if key(doc) not in seen:
             out.append(("-", doc))
     return out
 
@@ -171,15 +334,19 @@ class ViewDoc:
         return shown
 
 
-def view_docs(committed: list[dict[str, Any]], view: list[dict[str, Any]]) -> list[ViewDoc]:
+def view_docs(
+    committed: list[dict[str, Any]],
+    view: list[dict[str, Any]],
+    base: dict[str, dict[str, Any]] | None = None,
+) -> list[ViewDoc]:
     """A lane's view as ViewDocs, in diff_marks order."""
     from .literals import format_value
 
-    base = {format_value(d.get("_id")): d for d in committed}
+    known = _committed_by_id(committed, base)
     out: list[ViewDoc] = []
-    for mark, doc in diff_marks(committed, view):
+    for mark, doc in diff_marks(committed, view, base):
         if mark == "-":
             out.append(ViewDoc(mark, None, doc))
         else:
-            out.append(ViewDoc(mark, doc, base.get(format_value(doc.get("_id")))))
+            out.append(ViewDoc(mark, doc, known.get(format_value(doc.get("_id")))))
     return out

@@ -149,33 +149,36 @@ class OpSpec:
 
     def errors(self) -> dict[str, LiteralError]:
         """Field errors, cached against the texts (panels ask on every render)."""
+        return self._parsed()[1]
+
+    def _parsed(self) -> tuple[dict[str, Any], dict[str, LiteralError]]:
+        """(values, errors), parsed once per version of the texts: a big document is
+        parsed when it is typed, not again by every render and by the step that runs it."""
         key = (self.kind, self.collection, tuple(sorted(self.texts.items())))
-        cached = getattr(self, "_errors_cache", None)
+        cached = getattr(self, "_parsed_cache", None)
         if cached is not None and cached[0] == key:
             return cached[1]
-        out = self._errors()
-        object.__setattr__(self, "_errors_cache", (key, out))
-        return out
-
-    def _errors(self) -> dict[str, LiteralError]:
-        out: dict[str, LiteralError] = {}
+        values: dict[str, Any] = {}
+        errors: dict[str, LiteralError] = {}
         if not self.collection.strip() and self.kind is not OpKind.COMMAND:
-            out["collection"] = LiteralError("type a collection name", 1, 1)
-        for name in FIELDS[self.kind]:
-            _, err = validate_field(name, self.texts.get(name, ""))
-            if err is not None:
-                out[name] = err
-        return out
-
-    def values(self) -> dict[str, Any]:
-        """Parsed field values; raise the first LiteralError."""
-        out: dict[str, Any] = {}
+            errors["collection"] = LiteralError("type a collection name", 1, 1)
         for name in FIELDS[self.kind]:
             value, err = validate_field(name, self.texts.get(name, ""))
             if err is not None:
-                raise err
-            out[name] = value
-        return out
+                errors[name] = err
+            else:
+                values[name] = value
+        object.__setattr__(self, "_parsed_cache", (key, (values, errors)))
+        return values, errors
+
+    def values(self) -> dict[str, Any]:
+        """Parsed field values (a fresh copy of the top level); raise the first
+        LiteralError. The values are shared with the cache: don't change them in place."""
+        values, errors = self._parsed()
+        for name in FIELDS[self.kind]:
+            if name in errors:
+                raise errors[name]
+        return dict(values)
 
     def label(self, width: int = 60, collection: bool = True) -> str:
         """One line: `update accounts {_id: 'alice'} {$inc: ...}`."""

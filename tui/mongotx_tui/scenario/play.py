@@ -118,6 +118,8 @@ class ScenarioPlay:
         self.restored = True
         try:
             await restore(self.wb.client, self.scenario, self.prepared)
+            if self.prepared.restore:  # it set server parameters back: read the limit again
+                await self.wb.read_lifetime_limit()
         except Exception as exc:
             from ..backend.operations import error_info
 
@@ -254,6 +256,8 @@ class ScenarioPlay:
             item.waiting = False
         if lane is not None and out.error is not None and step.action == "withTransaction":
             lane.last_error = out.error
+        if lane is not None and lane.txn_live and step.spec is not None:
+            wb._watch_lifetime(lane)  # the transaction is open: watch its lifetime limit
         return out
 
     def _check(self, step: Step, out: Outcome, overlapped: bool) -> None:

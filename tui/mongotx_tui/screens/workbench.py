@@ -209,7 +209,7 @@ class WorkbenchScreen(Screen[None]):
         play = self.wb.play
         step = play.next_step if play is not None else None
         widget.next_step = step.index if step is not None else None
-        lifetime = self.wb.deployment.lifetime_limit_s if self.wb.deployment else 60.0
+        lifetime = self.wb.lifetime_limit_s
         widget.update_lane(self.wb.clock(), lifetime, self.wb.page.docs, full=full)
 
     def _show_committed(self) -> None:
@@ -578,7 +578,7 @@ class WorkbenchScreen(Screen[None]):
             reason = no_view_reason(lane, lane.view_note)
             self.notify(f"Lane {lane.name} has no view of its own: {reason}", markup=False)
             return
-        docs = view_docs(self.wb.page.docs, lane.view)
+        docs = view_docs(self.wb.page.docs, lane.view, lane.view_base)
         if not docs:
             self.notify(f"Lane {lane.name}'s transaction reads no documents in {ns}", markup=False)
             return

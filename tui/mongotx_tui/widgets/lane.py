@@ -175,7 +175,11 @@ class LaneWidget(Vertical):
         return self.query_one(QueueList)
 
     def update_lane(
-        self, now: float, lifetime_s: float, committed: list[dict] | None, full: bool = True
+        self,
+        now: float,
+        lifetime_s: float | None,
+        committed: list[dict] | None,
+        full: bool = True,
     ) -> None:
         lane = self.lane
         self.set_class(lane.in_txn, "-in-txn")
@@ -196,7 +200,9 @@ class LaneWidget(Vertical):
         else:
             error.display = False
         if full:
-            marked = diff_marks(committed or [], lane.view) if lane.view is not None else None
+            marked = None
+            if lane.view is not None:
+                marked = diff_marks(committed or [], lane.view, lane.view_base)
             self._set(".lane-view", lane_view(marked, lane.view_note, lane))
 
     def _set(self, selector: str, content: Text) -> None:

@@ -15,6 +15,9 @@ STATE_STYLE = {
     TxnState.NONE: "dim",
     TxnState.STARTING: "bold yellow",
     TxnState.IN_PROGRESS: "bold cyan",
+    TxnState.SERVER_ABORTED: "bold red",
+    TxnState.EXPIRED: "bold red",
+    TxnState.COMMIT_UNKNOWN: "bold yellow",
     TxnState.COMMITTED: "bold green",
     TxnState.ABORTED: "bold red",
 }
@@ -32,8 +35,10 @@ def badges(labels: tuple[str, ...]) -> Text:
 def error_block(err: ErrorInfo, width: int | None = None) -> Text:
     text = Text()
     text.append(f"✗ {err.headline}", style="bold red")
-    if err.client_side:
-        text.append(" (client)", style="dim")
+    if err.connection:
+        text.append(" (no reply from the server)", style="dim")
+    elif err.write_concern:
+        text.append(" (write concern error)", style="dim")
     text.append("\n")
     if err.labels:
         text.append_text(badges(err.labels))
@@ -66,7 +71,8 @@ def queue_item(index: int, item: QueuedOp, now: float, width: int, is_next: bool
             text.append("\n   ✗ invalid: " + ", ".join(errors), style="red")
         return text
     if item.status is OpStatus.RUNNING:
-        return running_item(text, str(index), item, label, now, BLOCKED_GUESS)
+        why = f": {item.waiting_for}" if item.waiting_for else ""
+        return running_item(text, str(index), item, label, now, why)
     where = " (txn)" if item.in_txn else " (no txn)"
     if item.status is OpStatus.DONE:
         text.append(f"{index} ✓ ", style="bold green")
@@ -82,9 +88,6 @@ def queue_item(index: int, item: QueuedOp, now: float, width: int, is_next: bool
         text.append(" ")
         text.append_text(badges(err.labels))
     return text
-
-
-BLOCKED_GUESS = " (another session's transaction holds the document?)"
 
 
 def running_item(text: Text, number: str, item: QueuedOp, label: str, now: float, why: str) -> Text:
@@ -119,7 +122,9 @@ def scenario_item(item: QueuedOp, label: str, now: float, is_next: bool) -> Text
         return text
     if item.status is OpStatus.RUNNING:
         until = step.expect.blocks_until
-        why = f" (the scenario expects it to wait for step {until})" if until else ""
+        why = f": {item.waiting_for}" if item.waiting_for else ""
+        if until:
+            why += f" (the scenario expects it to wait for step {until})"
         return running_item(text, number, item, label, now, why)
     outcome = item.summary if item.error is None else item.error.one_line()
     if item.check is None:
@@ -140,22 +145,30 @@ def scenario_item(item: QueuedOp, label: str, now: float, is_next: bool) -> Text
     return text
 
 
+TITLE_COLOUR = {
+    TxnState.NONE: "$text-muted",
+    TxnState.STARTING: "$warning",
+    TxnState.IN_PROGRESS: "$accent",
+    TxnState.SERVER_ABORTED: "$error",
+    TxnState.EXPIRED: "$error",
+    TxnState.COMMIT_UNKNOWN: "$warning",
+    TxnState.COMMITTED: "$success",
+    TxnState.ABORTED: "$error",
+}
+
+
 def lane_title(lane: Lane) -> str:
     """Border title markup: `Lane A · in progress · txn 3`."""
-    colour = {
-        TxnState.NONE: "$text-muted",
-        TxnState.STARTING: "$warning",
-        TxnState.IN_PROGRESS: "$accent",
-        TxnState.COMMITTED: "$success",
-        TxnState.ABORTED: "$error",
-    }[lane.txn_state]
+    colour = TITLE_COLOUR[lane.txn_state]
     title = f"Lane {lane.name} · [{colour}]{lane.txn_state.value}[/]"
     if lane.txn_number is not None and lane.txn_state is not TxnState.NONE:
         title += f" · txn {lane.txn_number}"
     return title
 
 
-def lane_header(lane: Lane, now: float, lifetime_s: float) -> Text:
+def lane_header(lane: Lane, now: float, lifetime_s: float | None) -> Text:
+    """Line 1: the session (lsid, where it came from, options); line 2: the transaction's
+    state as the server reported it, its times and the lifetime countdown."""
     text = Text(no_wrap=True, overflow="ellipsis")
     state = lane.txn_state
     lsid = lane.lsid[:8] + "…" if lane.lsid else "—"
@@ -163,28 +176,44 @@ def lane_header(lane: Lane, now: float, lifetime_s: float) -> Text:
     text.append(lsid)
     if lane.session_ended:
         text.append(" (ended)", style="dim")
+    if lane.lsid_note and not lane.session_ended:
+        text.append(f" ↺ {lane.lsid_note}", style="italic")
     text.append("  ")
     text.append(lane.txn_options.describe(), style="dim")
     text.append("\n")
-    if lane.server_aborted is not None and lane.in_txn:
-        text.append(" aborted by server ", style="bold white on red")
+    if state in (TxnState.SERVER_ABORTED, TxnState.EXPIRED):
+        text.append(f" {state.value} ", style="bold white on red")
+        text.append(" ")
+    elif state is TxnState.COMMIT_UNKNOWN:
+        text.append(" commit unknown ", style="bold black on yellow")
         text.append(" ")
     if lane.busy:
         text.append(f"⏵ {lane.busy}  ", style="yellow")
+    if lane.state_note and not lane.txn_live and state is not TxnState.NONE:
+        # the reply that moved the state comes first: it is what the user acts on
+        badge = state in (TxnState.SERVER_ABORTED, TxnState.EXPIRED, TxnState.COMMIT_UNKNOWN)
+        note = lane.state_note if badge else f"{state.value}: {lane.state_note}"
+        text.append(note + "  ", style=STATE_STYLE[state])
     opened = lane.time_open(now)
     left = lane.time_left(now, lifetime_s)
     if opened is not None:
-        text.append("open " if lane.in_txn else "was open ", style="dim")
+        text.append("open " if lane.txn_live else "was open ", style="dim")
         text.append(f"{opened:.1f} s")
-        if left is not None:
-            style = "bold red" if left < 10 else ""
-            text.append("  left ", style="dim")
-            text.append(f"{left:.0f} s", style=style)
-            text.append(f" of {lifetime_s:g} s", style="dim")
+        if lane.txn_live:
+            if lifetime_s is None:
+                text.append("  lifetime limit unknown", style="dim")
+            elif lane.lifetime_note:
+                text.append(f"  {lane.lifetime_note}", style="bold red")
+            elif left is not None:
+                style = "bold red" if left < 10 else ""
+                text.append("  left ", style="dim")
+                text.append(f"{left:.0f} s", style=style)
+                text.append(f" of {lifetime_s:g} s", style="dim")
     elif state is TxnState.STARTING:
         text.append("nothing sent yet: snapshot opens at 1st statement", style="dim")
     elif state is TxnState.NONE:
         text.append("operations run outside any transaction", style="dim")
+    text.rstrip()
     return text
 
 
@@ -201,7 +230,9 @@ def no_view_reason(lane: Lane, note: str = "") -> str:
     """Why a lane shows no view of its own (lane.view is None)."""
     if note:
         return note
-    if lane.server_aborted is not None and lane.in_txn:
+    if lane.txn_state is TxnState.EXPIRED:
+        return "the server aborted this transaction at its lifetime limit: abort it, then retry"
+    if lane.txn_state is TxnState.SERVER_ABORTED:
         return "the server aborted this transaction: abort it, then retry"
     if lane.txn_state is TxnState.STARTING:
         return "view opens after the first statement"
