@@ -180,13 +180,13 @@ async def test_quit_with_an_open_transaction_on_the_sandbox_asks() -> None:
         await until(pilot, lambda: not app.is_running, what="quit")
 
 
-async def quit_choosing(uri: str, choice: str) -> None:
+async def quit_choosing(uri: str, choice: str, limit: str = "60 s") -> None:
     """On a deployment of its own: open a transaction on alice, quit, choose."""
     app = make_app(uri)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_a_transaction_then_quit(app, pilot)
         text = message(app)
-        assert "transactionLifetimeLimitSeconds (60 s)" in text and "WriteConflict" in text
+        assert f"transactionLifetimeLimitSeconds ({limit})" in text and "WriteConflict" in text
         await pilot.click(f"#choice-{choice}")
         await until(pilot, lambda: not app.is_running, what="quit")
 
@@ -202,6 +202,17 @@ async def test_quit_on_a_deployment_aborts_or_leaves_open_as_chosen() -> None:
         await quit_choosing(uri, "leave")
         left = await open_transactions(uri)
         assert len(left) == 1 and left[0]["transaction"]["parameters"]["txnNumber"] == 1
+        # a deployment that refuses getParameter: the question says the limit is unknown
+        with MongoClient(uri) as client:
+            client.admin.command({"killAllSessions": []})  # the one left open holds alice
+            client.admin.command(
+                {
+                    "configureFailPoint": "failCommand",
+                    "mode": {"times": 1},
+                    "data": {"failCommands": ["getParameter"], "errorCode": 13},
+                }
+            )
+        await quit_choosing(uri, "abort", limit="its value, unknown here")
     finally:
         server.stop()
 

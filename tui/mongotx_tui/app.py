@@ -109,7 +109,8 @@ class MongoTxApp(App[None]):
             choices = [("quit", "Quit")]
         else:
             d = self.wb.deployment
-            limit = f"{d.lifetime_limit_s:g} s" if d is not None else "its limit"
+            seconds = self.wb.lifetime_limit_s  # None where getParameter was refused
+            limit = f"{seconds:g} s" if seconds is not None else "its value, unknown here"
             message = (
                 f"{who} on {d.uri_masked if d else 'the server'}.\n"
                 "Abort: each transaction is aborted and its session ended; nothing it wrote "
