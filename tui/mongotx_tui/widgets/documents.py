@@ -28,6 +28,9 @@ class CommittedPanel(DataTable[str]):
         super().__init__(id="committed", cursor_type="row", zebra_stripes=True)
         self.border_title = "Committed"
         self._docs: list[dict[str, Any]] = []
+        self._add_columns()
+
+    def _add_columns(self) -> None:
         self.add_column(Text("_id"), key="_id")  # Text: a str label is parsed as markup
         self.add_column(Text("document"), key="doc")
 
@@ -43,7 +46,11 @@ class CommittedPanel(DataTable[str]):
                         self.update_cell(str(i), column, text, update_width=True)
         else:
             row = self.cursor_row
-            self.clear()
+            # The columns too: clear() keeps their widths and add_row only widens them, so
+            # 'alice' replaced by 1 kept the _id column 8 wide when a page of another size
+            # came between, and not otherwise (a flaky snapshot).
+            self.clear(columns=True)
+            self._add_columns()
             for i, doc in enumerate(self._docs):
                 self.add_row(*self._cells(doc), key=str(i))
             if self._docs:
