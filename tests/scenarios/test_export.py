@@ -131,6 +131,8 @@ def test_with_transaction_script_keeps_every_session_and_the_interleaving(
         assert outcome in (expected[number], "not run"), (number, stdout)
     if DIFFERS not in stdout:
         assert final_state(uri, record) == record.final, stdout
+    else:  # how it differs: the scenario's expectation beside each later outcome
+        assert "the scenario expects: " in stdout[stdout.index(DIFFERS) :], stdout
 
 
 @pytest.mark.parametrize("aio", [False, True], ids=["sync", "async"])
@@ -194,6 +196,73 @@ def test_a_transaction_that_cannot_be_a_callback_stays_explicit_and_says_why(
     outcomes, who = txn_outcomes(stdout)
     assert who == {"T1", "T2"}
     assert outcomes == {1: "ok", 2: "ok", 3: "ok", 4: "ok", 5: "ok", 6: "ok"}, stdout
+    assert final_state(uri, record) == record.final
+
+
+ONLY_EXPLICIT = """
+name: only-explicit
+description: T1's transaction is ended with its session; R then reads.
+sessions: [T1, R]
+setup:
+  database: wt_only_explicit
+  collection: test
+  documents: [{_id: 1, value: 10}]
+steps:
+  - {session: T1, action: startTransaction}
+  - {session: T1, action: update, filter: {_id: 1}, update: {$set: {value: 11}}}
+  - {session: T1, action: endSession}
+  - {session: R, action: findOne, filter: {_id: 1}, result: {_id: 1, value: 10}}
+verdict: Ending a session aborts its transaction.
+"""
+
+
+@pytest.mark.parametrize("aio", [False, True], ids=["sync", "async"])
+def test_with_no_transaction_a_callback_the_script_still_says_why(
+    aio: bool, uri: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "only-explicit.yaml"
+    path.write_text(ONLY_EXPLICIT)
+    code = export_script(load_scenario(path), aio=aio, with_transaction=True)
+    why = "note: T1's transaction (steps 1, 2, 3) stays explicit"
+    assert why[len("note: ") :] in " ".join(code[: code.index("from __future__")].split())
+    stdout = run_script(tmp_path, code, uri)
+    assert why in stdout
+    assert txn_outcomes(stdout) == ({1: "ok", 2: "ok", 3: "ok", 4: "ok"}, {"T1", "R"})
+
+
+STILL_HELD = """
+name: still-held
+description: T2 conflicts with T1 and gives up while T1 still holds the document.
+sessions: [T1, T2]
+setup:
+  database: wt_still_held
+  collection: test
+  documents: [{_id: 1, value: 10}]
+steps:
+  - {session: T1, action: startTransaction}
+  - {session: T2, action: startTransaction}
+  - {session: T1, action: update, filter: {_id: 1}, update: {$set: {value: 11}}}
+  - {session: T2, action: update, filter: {_id: 1}, update: {$set: {value: 12}}, error: {code: 112}}
+  - {session: T2, action: abort}
+  - {session: T1, action: commit}
+verdict: T1 wins.
+"""
+
+
+@pytest.mark.parametrize("aio", [False, True], ids=["sync", "async"])
+def test_a_retry_of_with_transactions_own_that_fails_again_is_stopped_not_spun(
+    aio: bool, uri: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "still-held.yaml"
+    path.write_text(STILL_HELD)
+    scenario = load_scenario(path)
+    record = asyncio.run(run_scenario(scenario, uri))
+    stdout = run_script(tmp_path, export_script(scenario, aio=aio, with_transaction=True), uri)
+    # T1 still holds the document in step 5's turn: the retry conflicts again, and the
+    # script stops with_transaction there instead of letting it retry for 120 s.
+    assert "step 5 T2 attempt 2: update {_id: 1} {$set: {value: 12}}\n    -> error 112" in stdout
+    assert "T2: with_transaction's own retry failed too; the script stops it here" in stdout
+    assert stdout.index("stops it here") < stdout.index("step 6 T1 commit (by with_transaction)")
     assert final_state(uri, record) == record.final
 
 

@@ -135,6 +135,8 @@ class _Writer:
                 self.interleaved = True
                 interleaved.write()
                 return
+            for note in explicit_notes(self):  # no transaction can be a callback
+                self.emit(f"report({self.lit('note: ' + note)})")
         steps = self.scenario.steps
         releases: dict[int, list[Step]] = {}
         for s in steps:

@@ -31,11 +31,19 @@ class GiveUp(Exception):
 
 
 class Turns:
-    """The scenario's order of steps, kept across ${worker}s."""
+    """The scenario's order of steps, kept across ${worker}s. `expected`: what the scenario
+    expects of each step, printed next to the outcome once with_transaction's own retry
+    has made outcomes differ from the scenario's."""
 
-    def __init__(self) -> None:
+    def __init__(self, expected: dict[int, str]) -> None:
         self.current = 1  # the number of the step that may run now
         self.changed = $condition
+        self.expected = expected
+        self.differs = False  # with_transaction has retried past the scenario
+
+    def compare(self, number: int) -> None:
+        if self.differs and number in self.expected:
+            report(f"    the scenario expects: {self.expected[number]}")
 
     $def wait(self, number: int) -> None:
         """Until step `number` may run (at once if it already may)."""
@@ -61,6 +69,7 @@ class Turns:
         try:
             return ${aw}step(number, who, what, action)
         finally:
+            self.compare(number)
             ${aw}self.done(number)
 
 
@@ -193,6 +202,7 @@ class Transaction:
             f"in step {self.attempt()[-1][0]}'s turn. From here on, outcomes and data may "
             "differ from the scenario's."
         )
+        self.turns.differs = True
         return len(self.plan)
 
     $def statement(self, number: int, action: Callable[[], Any]) -> Any:
@@ -215,6 +225,7 @@ class Transaction:
             self.error_at = number
             raise
         finally:
+            self.turns.compare(number)
             ${aw}self.turns.done(number)
 
     $def end(self) -> None:

@@ -60,7 +60,13 @@ class InterleavedBody:
             if s.expect.blocks_until is not None:
                 releases.setdefault(s.expect.blocks_until, []).append(s)
         w.emit("# The steps run in the scenario's order whichever thread runs them: see Turns.")
-        w.emit("turns = Turns()")
+        w.emit("# What the scenario expects of each step, for when with_transaction's own")
+        w.emit("# retries make the outcomes differ:")
+        w.emit("turns = Turns({")
+        for s in steps:
+            if s.action != "sleep":
+                w.emit(f"{s.index}: {w.lit(s.expect.describe())},", 1)
+        w.emit("})")
         for block, reason in self.explicit:
             w.emit(f"report({w.lit('note: ' + _explicit_note(block, reason))})")
         w.emit()
