@@ -1,5 +1,7 @@
 """Every exported script (sync, async, with_transaction) runs against a sandbox and
-reproduces the scenario's outcome: the same per-step outcomes and the same final data."""
+reproduces the scenario's outcome: the same per-step outcomes and the same final data. A
+with_transaction script keeps every session and the interleaving; where with_transaction's
+own retry changes the outcome, the script says so and prints what the scenario expects."""
 
 from __future__ import annotations
 

@@ -132,10 +132,11 @@ class Transaction:
     callback again after a TransientTransactionError (from a statement or from the commit);
     its n-th call follows the plan's n-th attempt. A call past the plan is with_transaction's
     own retry, which the scenario does not have: it runs the last attempt's statements again
-    at once, in the turn of that attempt's last step, and the script says that outcomes may
-    differ from the scenario's from there on. (with_transaction would go on retrying for up
-    to 120 s while another transaction holds the document; the script gives up after one such
-    retry has failed, and says so.)"""
+    in the turn of that attempt's last step, and the script says that outcomes may differ
+    from the scenario's from there on. (with_transaction retries at once, and a retry made
+    while the other transaction still holds the document conflicts again, for up to 120 s;
+    holding it to that turn makes the output the same on every run, and the script stops
+    with_transaction after one such retry has failed, and says so.)"""
 
     def __init__(self, who: str, session: Any, turns: Turns, plan: list[list[tuple[int, str]]]) -> None:
         self.who = who
