@@ -209,6 +209,7 @@ def export_script(
     main = MAIN_ASYNC if aio else MAIN_SYNC
     if w.interleaved:  # the listener shows the commit errors with_transaction handles
         main = main.replace("MongoClient(uri)", "MongoClient(uri, event_listeners=[COMMITS])")
+        assert "event_listeners=[COMMITS]" in main, "MAIN no longer creates MongoClient(uri)"
     parts = [
         _header(scenario, filename or f"{scenario.name.replace('-', '_')}.py"),
         _explicit_comment(w),

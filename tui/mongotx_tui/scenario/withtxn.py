@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .blocks import Block, Chain, plan_chains
+from .blocks import UNKNOWN, Block, Chain, plan_chains
 from .codegen import identifier, txn_args
 from .model import Step
 
@@ -142,11 +142,7 @@ class InterleavedBody:
         w, aw = self.w, self.w.aw
         w.comment(s)
         err = block.end.expect.error if block.end is not None else None
-        if (
-            s.action == "commit"
-            and err is not None
-            and "UnknownTransactionCommitResult" in (err.labels)
-        ):
+        if s.action == "commit" and err is not None and UNKNOWN in err.labels:
             text = (
                 f"ok: with_transaction already sent commitTransaction again right after step "
                 f"{block.end.index if block.end else '?'}, as it does after "
