@@ -6,11 +6,12 @@ import re
 import textwrap
 from string import Template
 
-from .blocks import transaction_blocks
 from .codegen import Names, op_expr, txn_args
 from .model import Scenario, Step
 from .pyliteral import PyLiteral, oneline, pystr
 from .templates import HEADER, HELPERS, MAIN_ASYNC, MAIN_SYNC, PREPARE, STEP_ASYNC, STEP_SYNC
+from .txn_templates import runtime
+from .withtxn import RESERVED, InterleavedBody, explicit_notes, flat
 
 INDENT = " " * 8  # inside play()'s session block
 
@@ -25,7 +26,11 @@ class _Writer:
         self.lit = PyLiteral()
         self.lines: list[str] = []
         self.uses_pool = False
+        self.pool_workers = 0  # ThreadPoolExecutor's size; 0: its default
         self.uses_time = False
+        self.interleaved = False  # with_transaction calls on threads/tasks, in Turns
+        if with_txn:
+            self.names.taken.update(RESERVED)
 
     def emit(self, text: str = "", depth: int = 0) -> None:
         self.lines.append((INDENT + "    " * depth + text) if text else "")
@@ -132,36 +137,23 @@ class _Writer:
 
     # -- the whole body ---------------------------------------------------------------------
     def body(self) -> None:
+        if self.with_txn:
+            interleaved = InterleavedBody(self)
+            if interleaved.chains:
+                self.interleaved = True
+                interleaved.write()
+                return
+            for note in explicit_notes(self):  # no transaction can be a callback
+                self.emit(f"report({self.lit('note: ' + note)})")
         steps = self.scenario.steps
         releases: dict[int, list[Step]] = {}
         for s in steps:
             if s.expect.blocks_until is not None:
                 releases.setdefault(s.expect.blocks_until, []).append(s)
-        absorbed: dict[int, object] = {}
-        if self.with_txn:
-            for block in transaction_blocks(self.scenario):
-                for s in block.steps:
-                    absorbed[s.index] = block
-        handled_blocks: set[int] = set()
         for s in steps:
-            block = absorbed.get(s.index)
-            if block is not None:
-                self.block_step(s, block, handled_blocks)
-            elif self.with_txn and s.action in ("commit", "abort") and s.session:
-                self.emit(
-                    oneline(
-                        f"# {s.index}. {s.session}: {s.action} again; with_transaction already did"
-                    )
-                )
-                self.emit()
-            elif self.with_txn and s.expect.blocks_until is not None:
-                pass  # runs after the step that releases it (nothing blocks here)
-            else:
-                self.step(s, blocked=s.expect.blocks_until is not None)
+            self.step(s, blocked=s.expect.blocks_until is not None)
             for waiting in releases.get(s.index, []):
-                if self.with_txn:
-                    self.step(waiting)
-                elif waiting.action != "sleep":
+                if waiting.action != "sleep":
                     get = (
                         f"await blocked_{waiting.index}"
                         if self.aio
@@ -169,40 +161,6 @@ class _Writer:
                     )
                     self.emit(f"{get}  # step {waiting.index} finishes once step {s.index} has run")
                     self.emit()
-
-    def block_step(self, s: Step, block: object, handled: set[int]) -> None:
-        from .blocks import Block
-
-        assert isinstance(block, Block)
-        key = block.start.index
-        if not block.kept:
-            if key not in handled:
-                handled.add(key)
-                numbers = ", ".join(str(x.index) for x in block.steps)
-                self.emit(
-                    oneline(f"# Steps {numbers}: {block.session}'s transaction is left out. In the")
-                )
-                self.emit("# scenario it fails or is aborted; with_transaction would retry it by")
-                self.emit("# itself, which would change the outcome shown here.")
-                self.emit()
-            return
-        if s is not block.end:
-            return
-        name = f"txn_{s.index}"
-        numbers = ", ".join(str(x.index) for x in block.steps)
-        self.emit(
-            oneline(f"# Steps {numbers}: {block.session}'s transaction, run by with_transaction")
-        )
-        self.emit("# (it retries on TransientTransactionError and retries the commit on")
-        self.emit("# UnknownTransactionCommitResult).")
-        self.callback(name, block.ops)
-        opts = block.start.txn or self.scenario.session(block.session).txn
-        args = ", ".join(filter(None, [name, txn_args(opts)]))
-        call = self.call(
-            s, f"{self.session_var(s)}.with_transaction({args})", what="with_transaction"
-        )
-        self.emit(f"{self.aw}{call}")
-        self.emit()
 
 
 def docstring_text(text: str) -> str:
@@ -266,16 +224,34 @@ def export_script(
             "client": "AsyncMongoClient[dict[str, Any]]" if aio else "MongoClient[dict[str, Any]]",
         }
     )
+    main = MAIN_ASYNC if aio else MAIN_SYNC
+    if w.interleaved:  # the listener shows the commit errors with_transaction handles
+        main = main.replace("MongoClient(uri)", "MongoClient(uri, event_listeners=[COMMITS])")
+        assert "event_listeners=[COMMITS]" in main, "MAIN no longer creates MongoClient(uri)"
     parts = [
         _header(scenario, filename or f"{scenario.name.replace('-', '_')}.py"),
+        _explicit_comment(w),
         _imports(w, aio),
         helpers,
         STEP_ASYNC if aio else STEP_SYNC,
+        runtime(aio) if w.interleaved else "",
         prepare,
         _play(w, aio),
-        MAIN_ASYNC if aio else MAIN_SYNC,
+        main,
     ]
     return "".join(parts)
+
+
+def _explicit_comment(w: _Writer) -> str:
+    """At the top of a with_transaction export: the transactions that stay explicit, and why
+    (the script prints the same when it runs)."""
+    notes = explicit_notes(w) if w.with_txn else []
+    if not notes:
+        return ""
+    lines = ["", "# Not every transaction of this scenario can be a with_transaction callback:"]
+    for note in notes:
+        lines.extend("# " + line for line in textwrap.wrap(flat(note), 86))
+    return "\n".join(lines) + "\n"
 
 
 def _imports(w: _Writer, aio: bool) -> str:
@@ -287,6 +263,8 @@ def _imports(w: _Writer, aio: bool) -> str:
     std.append("from collections.abc import Callable")
     if w.uses_pool:
         std.append("from concurrent.futures import ThreadPoolExecutor")
+    if w.interleaved:
+        std.append("import threading")
     std.append("from typing import Any")
     std.extend(sorted(i for i in w.lit.imports if i.startswith("import ")))
     std = list(dict.fromkeys(std))
@@ -294,6 +272,8 @@ def _imports(w: _Writer, aio: bool) -> str:
     body = "\n".join(w.lines)
     if "ReturnDocument" in body:
         names.append("ReturnDocument")
+    if w.interleaved:
+        names.append("monitoring")
     bson = sorted(i.removeprefix("from bson import ") for i in w.lit.imports if "bson" in i)
     third = [f"from bson import {', '.join(bson)}"] if bson else []
     third.append(f"from pymongo import {', '.join(sorted(names))}")
@@ -330,7 +310,8 @@ def _play(w: _Writer, aio: bool) -> str:
     used = [v for v in w.names.sessions.values() if re.search(rf"\b{v}\b", body)]
     managers = [f"client.start_session() as {var}" for var in used]
     if w.uses_pool:
-        managers.append("ThreadPoolExecutor() as pool")
+        size = f"max_workers={w.pool_workers}" if w.pool_workers else ""
+        managers.append(f"ThreadPoolExecutor({size}) as pool")
     lines = list(w.lines)
     if not any(line.strip() and not line.strip().startswith("#") for line in lines):
         lines.append(INDENT + "pass")  # every step is left out (with_transaction)
