@@ -294,3 +294,17 @@ async def test_the_sandbox_keeps_its_documents_while_the_workbench_is_elsewhere(
             ]
     finally:
         server.stop()
+
+
+async def test_quit_asks_only_for_transactions_the_server_holds() -> None:
+    """B's transaction was aborted by the server (WriteConflict), A's by x: nothing is open
+    on the server any more, so q quits at once."""
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await walkthroughs.conflict(pilot)
+        a, b = app.wb.lanes
+        assert b.txn_state is TxnState.SERVER_ABORTED and a.txn_state is TxnState.IN_PROGRESS
+        await pilot.press("left_square_bracket", "x")
+        await until(pilot, lambda: a.txn_state is TxnState.ABORTED, what="A aborted")
+        await pilot.press("q")
+        await until(pilot, lambda: not app.is_running, what="quit without a question")

@@ -178,7 +178,7 @@ class Workbench:
             except Exception:
                 pass
         for runner in self.runners.values():
-            if leave_open and runner.lane.in_txn:
+            if leave_open and runner.lane.txn_live:
                 continue
             if runner.session is not None and not runner.lock.locked():
                 try:
@@ -189,8 +189,9 @@ class Workbench:
         await self._close_client()
 
     def open_transactions(self) -> list[Lane]:
-        """The lanes whose session has a transaction open (as far as the server said)."""
-        return [lane for lane in self.lanes if lane.in_txn]
+        """The lanes whose transaction the server holds open, as far as its replies tell (not
+        one it aborted or expired: quitting or switching loses nothing there)."""
+        return [lane for lane in self.lanes if lane.txn_live]
 
     async def switch(self, uri: str | None) -> Deployment:
         """Move the workbench to another deployment (None = the sandbox): lanes and queues
@@ -427,7 +428,7 @@ class Workbench:
         if runner is not None and runner.lock.locked():
             raise LaneBusy(f"Lane {runner.lane.name} is busy; wait or commit the other lane")
         lane = self.lane(lane_id)
-        was_open, txn = lane.in_txn, lane.txn_number
+        was_open, txn = lane.txn_live, lane.txn_number
         if runner is not None and runner.session is not None:
             await runner.end_session()
         self.runners.pop(lane_id, None)

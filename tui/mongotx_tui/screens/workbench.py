@@ -525,7 +525,7 @@ class WorkbenchScreen(Screen[None]):
         lane = self.wb.lane(lane_id)
         pending = sum(item.status.value == "pending" for item in lane.queue)
         lost = []
-        if lane.in_txn:  # ending a session aborts its open transaction
+        if lane.txn_live:  # ending a session aborts its open transaction
             lost.append(f"its open transaction (txn {lane.txn_number}) is aborted")
         if pending:
             lost.append(f"{pending} queued operation{'s are' if pending != 1 else ' is'} dropped")
