@@ -223,15 +223,20 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
+async def write_alice_and_queue_bob(app: MongoTxApp, pilot) -> str:  # type: ignore[no-untyped-def]
+    """On the sandbox: one write done (alice's note), one queued (bob); returns its URI."""
+    await ready(app, pilot)
+    await queue_op(app, pilot, filter="{_id: 'alice'}", update="{$set: {note: 'mine'}}")
+    await pilot.press("o")
+    await until(pilot, lambda: app.wb.lanes[0].queue[0].status is OpStatus.DONE)
+    await queue_op(app, pilot, filter="{_id: 'bob'}", update="{$inc: {balance: 1}}")
+    return app.wb.uri
+
+
 async def test_a_switch_that_fails_leaves_the_workbench_where_it_was() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
-        await ready(app, pilot)
-        sandbox_uri = app.wb.uri
-        await queue_op(app, pilot, filter="{_id: 'alice'}", update="{$set: {note: 'mine'}}")
-        await pilot.press("o")
-        await until(pilot, lambda: app.wb.lanes[0].queue[0].status is OpStatus.DONE)
-        await queue_op(app, pilot, filter="{_id: 'bob'}", update="{$inc: {balance: 1}}")
+        sandbox_uri = await write_alice_and_queue_bob(app, pilot)
 
         await pilot.press("f2")
         await until(pilot, lambda: app.screen.query("#uri"))
@@ -275,12 +280,7 @@ async def test_the_sandbox_keeps_its_documents_while_the_workbench_is_elsewhere(
     app = make_app()
     try:
         async with app.run_test(size=(120, 36)) as pilot:
-            await ready(app, pilot)
-            sandbox_uri = app.wb.uri
-            await queue_op(app, pilot, filter="{_id: 'alice'}", update="{$set: {note: 'mine'}}")
-            await pilot.press("o")
-            await until(pilot, lambda: app.wb.lanes[0].queue[0].status is OpStatus.DONE)
-            await queue_op(app, pilot, filter="{_id: 'bob'}", update="{$inc: {balance: 1}}")
+            sandbox_uri = await write_alice_and_queue_bob(app, pilot)
 
             await switch_to(app, pilot, other)
             assert not app.wb.is_sandbox and app.wb.uri == other

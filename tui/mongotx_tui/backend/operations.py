@@ -144,26 +144,16 @@ def error_info(exc: BaseException, scrub: Any = None, txn_aborted: bool | None =
             txn_aborted=txn_aborted,
         )
     text = clean(_cause(_first_line(exc)))
-    if isinstance(exc, ServerSelectionTimeoutError):
-        message = "No server answered within the server selection timeout"
-        return ErrorInfo(
-            None, "no server available", f"{message}: {text}" if text else message, labels, True
-        )
-    if isinstance(exc, NetworkTimeout):
-        message = "The server did not answer in time"
-        return ErrorInfo(
-            None, "network timeout", f"{message}: {text}" if text else message, labels, True
-        )
-    if isinstance(exc, AutoReconnect):
-        message = "The connection to the server was lost"
-        return ErrorInfo(
-            None, "connection lost", f"{message}: {text}" if text else message, labels, True
-        )
-    if isinstance(exc, ConnectionFailure):
-        message = "Cannot connect to the server"
-        return ErrorInfo(
-            None, "cannot connect", f"{message}: {text}" if text else message, labels, True
-        )
+    no_reply = (  # no server reply: a plain sentence (subclasses before their bases)
+        (ServerSelectionTimeoutError, "no server available", "No server answered within the server selection timeout"),
+        (NetworkTimeout, "network timeout", "The server did not answer in time"),
+        (AutoReconnect, "connection lost", "The connection to the server was lost"),
+        (ConnectionFailure, "cannot connect", "Cannot connect to the server"),
+    )  # fmt: skip
+    for cls, headline, message in no_reply:
+        if isinstance(exc, cls):
+            message = f"{message}: {text}" if text else message
+            return ErrorInfo(None, headline, message, labels, True)
     if isinstance(exc, InvalidOperation):
         return ErrorInfo(None, "refused by the driver", text, labels, client_side=True)
     if isinstance(exc, PyMongoError):
