@@ -167,7 +167,7 @@ async def interactive(skip_100k: bool) -> dict[str, str]:
             fill_s = time.perf_counter() - t_fill
             gc.collect()
             t0 = time.perf_counter()
-            await screen.open_collection("bank", "big")
+            screen.watch_worker(("bank", "big"))  # what W does
             while (screen.committed_shown_at or 0) < t0:  # the panel has shown the page
                 await asyncio.sleep(0.0005)
             ms = (time.perf_counter() - t0) * 1000

@@ -172,3 +172,23 @@ async def test_find_one_and_update_and_replace_return_the_chosen_version():
         assert await db.accounts.find_one({"_id": "bob"}) == {"_id": "bob", "name": "Robert"}
     finally:
         await wb.close()
+
+
+async def test_a_loaded_scenario_comes_with_its_committed_page():
+    """When the play is announced, the page is the scenario's, not the collection's before
+    it: the lanes and the committed panel show the same workbench (a walkthrough that went
+    on at the new play used to find alice and bob beside the scenario's lanes)."""
+    from mongotx_tui.scenario.loader import load_scenario
+
+    wb = Workbench()
+    try:
+        await wb.connect()
+        await wb.refresh_committed(0, count_now=True)
+        wb.watch_mode = "change stream"  # as the watcher of the demo collection had set it
+        assert [d["_id"] for d in wb.page.docs] == ["alice", "bob"]
+        scenario, _ = await wb.plan_scenario(load_scenario("write-conflict"), False)
+        await wb.load_scenario(scenario)
+        assert [d["_id"] for d in wb.page.docs] == [1, 2] and wb.page.total == 2
+        assert wb.watch_mode == ""  # no watcher of this collection has reported yet
+    finally:
+        await wb.close()

@@ -152,6 +152,13 @@ async def load_scenario(pilot: Any, target: str) -> None:
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked")
         await pilot.click("#choice-load")
     await until(pilot, lambda: app.wb.play is not None and app.wb.play is not old, 20)
+
+    # ...and the load worker done (lanes shown, the new watcher started): a walkthrough
+    # that went on at the first sign of the new play raced the rest of the load
+    def loading() -> bool:
+        return any(w.group == "scenario-load" and not w.is_finished for w in app.workers)
+
+    await until(pilot, lambda: not loading(), 20, "scenario loaded")
     await until(pilot, lambda: app.screen.query("LaneWidget"))
 
 

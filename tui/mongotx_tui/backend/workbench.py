@@ -318,6 +318,12 @@ class Workbench:
             await old.close()
         play = ScenarioPlay(self, scenario, allow_drop)
         await play.load()
+        # The committed panel shows the scenario's documents before the scenario is
+        # announced: the page of the collection watched before must not stand next to the
+        # new lanes (a stale page, and the snapshot race the soak found). The caller starts
+        # a new watcher; until it reports, there is no watch mode.
+        self.watch_mode = ""
+        await self.refresh_committed(0, count_now=True)
         self.play = play
         await self.read_lifetime_limit()  # its setup may set transactionLifetimeLimitSeconds
         self.notify("scenario", None)

@@ -301,13 +301,6 @@ class WorkbenchScreen(Screen[None]):
         uri = mask_uri(self.wb.requested_uri or self.wb.uri or "(sandbox)")
         self.app.push_screen(FaultScreen(title, message, uri), chosen)
 
-    async def open_collection(self, db: str, collection: str) -> None:
-        """Watch another collection: first page at once, then push (or polling)."""
-        self.wb.db, self.wb.collection = db, collection
-        self.wb.watch_mode = ""
-        await self.wb.refresh_committed(0)
-        self.watch_worker()
-
     @work(exclusive=True, group="watch", exit_on_error=False, description="watch committed")
     async def watch_worker(self, switch_to: tuple[str, str] | None = None) -> None:
         """Watch the collection; with `switch_to`, switch to that one first (exclusive:
@@ -826,7 +819,7 @@ class WorkbenchScreen(Screen[None]):
         # a new workbench: its own draft, the one before stays as it was
         self.started, self.draft_path, self._draft_version = self._scenario_stamp(), None, None
         await self._flush()
-        await self.open_collection(self.wb.db, self.wb.collection)
+        self.watch_worker()  # the scenario's collection, whose first page load showed
         if self.wb.lanes:
             self._focus_lane(self.wb.lanes[0].id)
         self.notify(f"Loaded {scenario.title}: press n to run each step", markup=False)
