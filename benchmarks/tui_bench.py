@@ -5,7 +5,7 @@
 1. cold start → workbench ready, as a ratio to a minimal Textual app that also imports
    pymongo, both headless at 120x36, alternated in the same run                 [≤ 1.3]
    "Ready" is the first paint of a screen in both: Textual's Ready for the minimal app;
-   WorkbenchReady for ours, posted when the connected workbench (sandbox started, lanes,
+   WorkbenchScreen.Ready for ours, posted when the connected workbench (sandbox started, lanes,
    first page of the collection and its count) has been laid out and painted.
 2. keypress (s) → timeline row, p50/p95, with 3 000 rows already in the timeline [p95 ≤ 60 ms]
 3. commit (c) → committed panel updated by the change stream                   [≤ 100 ms]
@@ -48,7 +48,7 @@ from mongotx_tui.app import MongoTxApp
 from mongotx_tui.config import Config
 
 class Timed(MongoTxApp):
-    def on_mongo_tx_app_workbench_ready(self, event):
+    def on_workbench_screen_ready(self, event):
         os.write(1, b"READY\n")
         self.exit()
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from mongotx_tui.cli import main
 from mongotx_tui.scenario import builtin_names
-from mongotx_tui.scenario.cli import main
 
 
 def test_other_arguments_fall_through() -> None:
@@ -78,7 +78,7 @@ def test_export_prints_a_script(flags: list[str], capsys: pytest.CaptureFixture[
 
 
 def test_run_without_uri_starts_a_sandbox() -> None:
-    code = "import sys; from mongotx_tui.scenario.cli import main; sys.exit(main(sys.argv[1:]))"
+    code = "import sys; from mongotx_tui.cli import main; sys.exit(main(sys.argv[1:]))"
     proc = subprocess.run(
         [sys.executable, "-c", code, "run", "g1a"], capture_output=True, text=True, timeout=60
     )
@@ -105,7 +105,7 @@ def test_a_closed_pipe_is_not_a_traceback() -> None:
 
 
 def test_help_lists_the_commands_one_line_each() -> None:
-    from mongotx_tui.scenario.cli import COMMAND_HELP
+    from mongotx_tui.cli import COMMAND_HELP
 
     proc = subprocess.run(
         [sys.executable, "-m", "mongotx_tui", "--help"], capture_output=True, text=True, timeout=30

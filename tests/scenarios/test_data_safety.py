@@ -21,8 +21,8 @@ import pytest
 from pymongo import MongoClient
 
 from mongotx_sandbox import ThreadedSandbox
+from mongotx_tui.cli import main
 from mongotx_tui.scenario import load_scenario
-from mongotx_tui.scenario.cli import main
 from mongotx_tui.scenario.export import export_script
 
 USER_DOCS = [

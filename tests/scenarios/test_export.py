@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from pymongo import MongoClient
 
+from mongotx_tui.backend.headless import run_scenario
 from mongotx_tui.scenario import builtin_names, load_scenario
 from mongotx_tui.scenario.blocks import plan_chains
 from mongotx_tui.scenario.export import export_script
 from mongotx_tui.scenario.record import RunRecord
-from mongotx_tui.scenario.runner import run_scenario
 
 STEP = re.compile(r"^step (\d+) .*\n    -> (.*)$", re.M)
 LABELS = ("TransientTransactionError", "UnknownTransactionCommitResult")

@@ -7,10 +7,10 @@ import sys
 
 MODULES = [
     "mongotx_tui.scenario",
-    "mongotx_tui.scenario.cli",
-    "mongotx_tui.scenario.runner",
+    "mongotx_tui.cli",
+    "mongotx_tui.backend.headless",
     "mongotx_tui.scenario.export",
-    "mongotx_tui.scenario.play",
+    "mongotx_tui.backend.play",
     "mongotx_tui.scenario.save",
 ]
 CODE = """

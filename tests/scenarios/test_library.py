@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from mongotx_tui.backend.headless import run_scenario
 from mongotx_tui.scenario import builtin_names, load_scenario
 from mongotx_tui.scenario.record import table
-from mongotx_tui.scenario.runner import run_scenario
 
 HERMITAGE = ["g0", "g1a", "g1b", "g1c", "otv", "pmp", "p4", "g-single", "g2-item", "g2"]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mongotx_tui.scenario.cli import main
+from mongotx_tui.cli import main
 from mongotx_tui.scenario.loader import MAX_FILE_BYTES, ScenarioError, load_scenario
 from mongotx_tui.scenario.yamlmarks import MAX_ALIAS_VALUES, MAX_DEPTH, MAX_STRING_CHARS
 

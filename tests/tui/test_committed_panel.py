@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from textual.app import App, ComposeResult
 
-from mongotx_tui.backend.watchers import Page
+from mongotx_tui.model.page import Page
 from mongotx_tui.widgets.documents import CommittedPanel
 
 

@@ -179,7 +179,7 @@ async def test_a_saved_workbench_replayed_by_uri_leaves_the_watched_collection_a
     """`w` records the watched collection (the user's bank.accounts) as the setup; loading
     that file again on the same deployment runs it in mongotx_bank, and `run` refuses to
     drop bank.accounts in place."""
-    from mongotx_tui.scenario.cli import main
+    from mongotx_tui.cli import main
     from mongotx_tui.scenario.save import workbench_yaml
 
     app = MongoTxApp(server, config=Config())

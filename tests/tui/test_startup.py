@@ -23,9 +23,9 @@ async def test_gc_is_back_on_once_the_workbench_is_ready() -> None:
 
 
 def test_subcommand_check_does_not_load_scenarios() -> None:
-    # `mongotx-tui` imports scenario.cli at every start to look for a subcommand.
+    # `mongotx-tui` imports mongotx_tui.cli at every start to look for a subcommand.
     code = (
-        "import sys; from mongotx_tui.scenario.cli import main; main(['x']); "
+        "import sys; from mongotx_tui.cli import main; main(['x']); "
         "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('yaml', 'textual', 'pymongo') or m.startswith('mongotx_tui.scenario.loader'))))"
     )

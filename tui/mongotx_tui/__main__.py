@@ -11,7 +11,7 @@ import sys
 
 
 def _epilog() -> str:
-    from .scenario.cli import COMMAND_HELP
+    from .cli import COMMAND_HELP
 
     width = max(map(len, COMMAND_HELP))
     lines = ["commands (`mongotx-tui COMMAND --help` for each one's options and exit codes):"]
@@ -44,7 +44,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .scenario.cli import main as scenario_main
+    from .cli import main as scenario_main
 
     # `scenarios`, `run` and `export` are subcommands; anything else opens the workbench.
     try:

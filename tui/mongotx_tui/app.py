@@ -6,14 +6,16 @@ import gc
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App, SystemCommand
-from textual.message import Message
 from textual.screen import Screen
 
 from .config import Config, load_config
 from .keys import APP_KEYS, QUEUE_KEYS, WORKBENCH_KEYS, bindings
+
+if TYPE_CHECKING:
+    from .screens.workbench import WorkbenchScreen
 
 
 class MongoTxApp(App[None]):
@@ -22,9 +24,6 @@ class MongoTxApp(App[None]):
     BINDINGS = bindings(APP_KEYS)  # type: ignore[assignment]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
-
-    class WorkbenchReady(Message):
-        """Connected, first page shown: the workbench is usable."""
 
     def __init__(
         self,
@@ -74,7 +73,7 @@ class MongoTxApp(App[None]):
             )
         self.set_timer(5, self.resume_gc)  # also when the workbench never gets ready
 
-    def on_mongo_tx_app_workbench_ready(self, _: WorkbenchReady) -> None:
+    def on_workbench_screen_ready(self, _: WorkbenchScreen.Ready) -> None:
         self.ready_at = time.perf_counter()
         self.resume_gc()
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..model.errors import CODE_NAMES, ErrorInfo
+# One table of MongoDB's code names (base/error_codes.yml), the sandbox's: the pure model
+# stays free of the server package, and the backend may start the sandbox anyway.
+from mongotx_sandbox.errors import CODE_NAMES
+
+from ..model.errors import ErrorInfo
 from ..model.ops import OpKind, OpSpec, summarize
 
 if TYPE_CHECKING:
@@ -35,7 +39,7 @@ async def execute(
     kind = spec.kind
     if kind is OpKind.COMMAND:
         result: Any = await db.command(v["command"], session=session)
-        return result, summarize(kind, result)
+        return result, summarize(kind, result)  # a reply: a document already
     coll = db[spec.collection.strip()]
     s = {"session": session}
     if kind is OpKind.INSERT:
@@ -86,7 +90,26 @@ async def execute(
         result = await coll.distinct(v["key"], v["filter"], **s)
     else:  # pragma: no cover - every kind is handled above
         raise ValueError(kind)
-    return result, summarize(kind, result)
+    return plain(result), summarize(kind, result)
+
+
+def plain(result: Any) -> Any:
+    """pymongo's result objects as the documents the scenario files name them by, so that
+    what is kept of a step (journal, checks, saved scenarios) is data, not driver objects."""
+    from pymongo.results import DeleteResult, InsertManyResult, InsertOneResult, UpdateResult
+
+    if isinstance(result, InsertOneResult):
+        return {"insertedId": result.inserted_id}
+    if isinstance(result, InsertManyResult):
+        return {"insertedIds": list(result.inserted_ids)}
+    if isinstance(result, UpdateResult):
+        out = {"matchedCount": result.matched_count, "modifiedCount": result.modified_count}
+        if result.upserted_id is not None:
+            out["upsertedId"] = result.upserted_id
+        return out
+    if isinstance(result, DeleteResult):
+        return {"deletedCount": result.deleted_count}
+    return result
 
 
 _TIMEOUTS = re.compile(r" \(configured timeouts: [^)]*\)")

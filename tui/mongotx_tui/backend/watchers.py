@@ -5,27 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from ..model.page import PAGE_SIZE, Page
 
 if TYPE_CHECKING:
     from pymongo import AsyncMongoClient
-
-PAGE_SIZE = 100
-
-
-@dataclass
-class Page:
-    """One page of the watched collection, as committed."""
-
-    docs: list[dict[str, Any]] = field(default_factory=list)
-    number: int = 0  # 0-based
-    total: int | None = None  # estimated count
-    ms: float = 0.0
-
-    @property
-    def ids(self) -> list[Any]:
-        return [d.get("_id") for d in self.docs]
 
 
 async def load_page(

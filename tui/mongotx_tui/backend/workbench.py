@@ -90,7 +90,7 @@ class Workbench:
         self.journal = Journal()
         # The committed page when the journal began: a saved scenario's setup documents.
         self.initial: tuple[str, str, list[dict[str, Any]], bool] | None = None
-        self.play: Any = None  # a loaded scenario (scenario.play.ScenarioPlay)
+        self.play: Any = None  # a loaded scenario (backend.play.ScenarioPlay)
         self.add_lane()  # two lanes from the start, connected or not
         self.add_lane()
 
@@ -290,10 +290,11 @@ class Workbench:
 
         Returns the scenario placed in its database (on a deployment other than the
         embedded sandbox, one of its own unless `in_place`) and the setup collections there
-        that hold data (scenario.setup.Occupied): loading it drops those only with consent.
+        that hold data (backend.setup.Occupied): loading it drops those only with consent.
         Raises ValueError (clear words) for a database name too long to prefix.
         """
-        from ..scenario.setup import occupied, placed, protected, run_database
+        from ..scenario.placement import placed, protected, run_database
+        from .setup import occupied
 
         own = self.is_sandbox
         database = run_database(scenario.setup.database, own=own, in_place=in_place)
@@ -307,9 +308,9 @@ class Workbench:
         """Set the scenario (placed by plan_scenario) up on this deployment and put its
         sessions and steps in lanes. On a deployment other than the embedded sandbox a
         collection holding data is dropped only if `allow_drop` names it; else
-        scenario.setup.DropRefused is raised before anything changes."""
-        from ..scenario.play import ScenarioPlay
-        from ..scenario.setup import check_consent
+        backend.setup.DropRefused is raised before anything changes."""
+        from .play import ScenarioPlay
+        from .setup import check_consent
 
         # refused before the loaded scenario is closed: a refusal leaves everything as it was
         await check_consent(self.client, scenario, own=self.is_sandbox, allow_drop=allow_drop)
@@ -359,7 +360,7 @@ class Workbench:
             self.notify("lane", lane.id)
         return self.deployment.lifetime_limit_s
 
-    def _watch_lifetime(self, lane: Lane) -> None:
+    def watch_lifetime(self, lane: Lane) -> None:
         """Watch the lane's open transaction reach the lifetime limit (one task a lane)."""
         watched = self._lifetimes.get(lane.id)
         if watched is not None and not watched[1].done():
@@ -552,7 +553,7 @@ class Workbench:
         name = f"{lane.name}{OUTSIDE_SUFFIX}" if outside else lane.name
         entry = self.journal_start(name, item.spec.kind.value, spec=item.spec.copy())
         entry.outside = outside
-        watcher = asyncio.get_running_loop().create_task(self._mark_waiting(lane, item))
+        watcher = asyncio.get_running_loop().create_task(self.mark_waiting(lane, item))
         try:
             self.notify("lane", lane_id)
             await runner.run(item, outside=outside)
@@ -580,7 +581,7 @@ class Workbench:
             self._log(lane, EventKind.OP, what, outcome, False, item.duration_ms)
         self.notify("lane", lane.id)
         if lane.txn_live and item.in_txn:
-            self._watch_lifetime(lane)
+            self.watch_lifetime(lane)
         spec = item.spec
         if (
             spec is not None
@@ -589,7 +590,7 @@ class Workbench:
         ):
             asyncio.get_running_loop().create_task(self.read_lifetime_limit())
 
-    async def _mark_waiting(self, lane: Lane, item: QueuedOp) -> None:
+    async def mark_waiting(self, lane: Lane, item: QueuedOp) -> None:
         await asyncio.sleep(0.5)
         item.waiting = True
         item.waiting_for = self.known_blocker(lane, item)

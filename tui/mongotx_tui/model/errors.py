@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# One table of MongoDB's code names (base/error_codes.yml), shared with the sandbox.
-from mongotx_sandbox.errors import CODE_NAMES as CODE_NAMES
-
 TRANSIENT = "TransientTransactionError"
 UNKNOWN_COMMIT = "UnknownTransactionCommitResult"
 

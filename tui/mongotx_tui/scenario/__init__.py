@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from .loader import ScenarioError, load_scenario, parse_scenario
     from .model import ErrorExpect, Expectation, Scenario, Step
 
-# Loaded on first use: `mongotx-tui` imports scenario.cli at every start to look for a
+# Loaded on first use: `mongotx-tui` imports mongotx_tui.cli at every start to look for a
 # subcommand, and the loader brings YAML with it.
 _HOMES = {
     "builtin_names": "library",

@@ -19,7 +19,7 @@ from .model import (
     Setup,
     Step,
 )
-from .yamlmarks import Located, plain
+from .yamlmarks import Located, Problems, plain
 
 TOP_KEYS = {"name", "title", "description", "teaches", "setup", "sessions", "steps", "verdict"}
 REQUIRED = ("name", "description", "sessions", "steps", "verdict")
@@ -33,21 +33,9 @@ ALIASES = {
 }
 TXN_KEYS = {"readConcern", "writeConcern", "maxCommitTimeMS"}
 STEP_KEYS = {"session", "action", "collection", "note", "result", "error", "blocks_until"}
-OP_FIELDS = {name for names in FIELDS.values() for name in names}
 ACTIONS = [k.value for k in OpKind] + list(TXN_ACTIONS) + list(OTHER_ACTIONS)
 MAX_SESSIONS = 16  # the workbench's 8 lanes, each with its "<lane>-out" for no-session ops
 MAX_SESSION_NAME = 64
-
-
-class Problems:
-    def __init__(self) -> None:
-        self.items: list[tuple[int, str]] = []
-
-    def add(self, line: int, problem: str) -> None:
-        self.items.append((line, problem))
-
-    def __bool__(self) -> bool:
-        return bool(self.items)
 
 
 def _line(data: Any, key: str | None = None, default: int = 1) -> int:

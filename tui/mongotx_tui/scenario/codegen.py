@@ -7,8 +7,8 @@ import keyword
 import re
 from dataclasses import dataclass, field
 
+from ..model.lanes import TxnOptions
 from ..model.ops import OpKind, OpSpec
-from .actions import TxnOptions
 from .pyliteral import PyLiteral, pystr
 
 METHODS = {

@@ -11,8 +11,7 @@ from ..model.ops import FIELDS, PLAIN, SWITCHES, OpKind, validate_field
 from .yamlmarks import plain
 
 if TYPE_CHECKING:
-    from .build import Problems
-    from .yamlmarks import Located
+    from .yamlmarks import Located, Problems
 
 
 def to_text(name: str, value: Any) -> str:

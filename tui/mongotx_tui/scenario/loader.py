@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .build import Problems, build_scenario
+from .build import build_scenario
 from .model import Scenario
-from .yamlmarks import YamlProblem, load_yaml
+from .yamlmarks import Problems, YamlProblem, load_yaml
 
 MAX_FILE_BYTES = 1024 * 1024  # the library's largest file is a few KB
 

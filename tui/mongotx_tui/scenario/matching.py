@@ -9,20 +9,8 @@ from .model import ErrorExpect, Expectation
 
 
 def normalize(result: Any) -> Any:
-    """pymongo result objects as plain documents (the names the scenario files use)."""
-    from pymongo.results import DeleteResult, InsertManyResult, InsertOneResult, UpdateResult
-
-    if isinstance(result, InsertOneResult):
-        return {"insertedId": result.inserted_id}
-    if isinstance(result, InsertManyResult):
-        return {"insertedIds": list(result.inserted_ids)}
-    if isinstance(result, UpdateResult):
-        out = {"matchedCount": result.matched_count, "modifiedCount": result.modified_count}
-        if result.upserted_id is not None:
-            out["upsertedId"] = result.upserted_id
-        return out
-    if isinstance(result, DeleteResult):
-        return {"deletedCount": result.deleted_count}
+    """A step's result (plain documents: backend.operations.plain) without the reply's
+    gossip fields, which no expectation can name."""
     if isinstance(result, dict):
         return {k: normalize(v) for k, v in result.items() if k not in _NOISE}
     if isinstance(result, list | tuple):

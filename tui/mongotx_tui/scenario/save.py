@@ -10,16 +10,33 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ..model.lanes import TxnOptions
+from ..model.journal import Journal
+from ..model.lanes import Lane, TxnOptions
 from ..model.ops import SWITCHES
+from ..model.page import PAGE_SIZE, Page
 
 if TYPE_CHECKING:
-    from ..backend.workbench import Workbench
     from ..model.journal import Played
     from .model import Scenario, Setup
+
+
+class Bench(Protocol):
+    """What saving reads of a workbench (backend.workbench.Workbench is one): saving is
+    pure, so it names what it needs instead of importing the backend."""
+
+    play: Any  # the loaded scenario's play (its .scenario), or None
+    initial: tuple[str, str, list[dict[str, Any]], bool] | None
+    db: str
+    collection: str
+    page: Page
+    lanes: list[Lane]
+    journal: Journal
+    clock: Callable[[], float]
+
 
 MAX_RESULT_ITEMS = 50  # longer results are not written as expectations
 NO_BLOCK = ("startTransaction", "sleep", "failPoint")
@@ -173,7 +190,7 @@ def _blocks(entries: list[Played], steps: list[dict[str, Any]]) -> None:
 
 
 def workbench_data(
-    wb: Workbench, *, name: str = "", title: str = "", pending: bool = False
+    wb: Bench, *, name: str = "", title: str = "", pending: bool = False
 ) -> dict[str, Any]:
     """The workbench as scenario data (a dict for YAML). `pending` adds the operations still
     queued in the lanes, after the steps that ran (drafts keep them)."""
@@ -191,7 +208,7 @@ def workbench_data(
             wb.db,
             wb.collection,
             [dict(d) for d in wb.page.docs],
-            wb.page.number == 0 and len(wb.page.docs) < 100,
+            wb.page.number == 0 and len(wb.page.docs) < PAGE_SIZE,
         )
         kept = [d for d in docs if _yamlable(d)]
         setup = {"database": db, "collection": coll, "documents": [_plain(d) for d in kept]}
@@ -272,7 +289,7 @@ def dump(data: dict[str, Any]) -> str:
     )
 
 
-def workbench_yaml(wb: Workbench, **kwargs: Any) -> str:
+def workbench_yaml(wb: Bench, **kwargs: Any) -> str:
     return dump(workbench_data(wb, **kwargs))
 
 

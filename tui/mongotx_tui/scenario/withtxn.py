@@ -16,9 +16,7 @@ from .codegen import identifier, txn_args
 from .model import Step
 
 if TYPE_CHECKING:
-    from .export import _Writer
-
-RESERVED = ("turns", "threading", "monitoring", "timed")
+    from .writer import ScriptWriter
 
 
 def flat(text: str) -> str:
@@ -26,7 +24,7 @@ def flat(text: str) -> str:
     return " ".join("".join(c if c.isprintable() else " " for c in str(text)).split())
 
 
-def explicit_notes(writer: _Writer) -> list[str]:
+def explicit_notes(writer: ScriptWriter) -> list[str]:
     """Sentences for the blocks that stay explicit (empty when every block is a callback)."""
     _, explicit = plan_chains(writer.scenario)
     return [_explicit_note(block, reason) for block, reason in explicit]
@@ -43,7 +41,7 @@ def _explicit_note(block: Block, reason: str) -> str:
 class InterleavedBody:
     """Writes play()'s body through the writer's emit/comment/call/expr."""
 
-    def __init__(self, w: _Writer) -> None:
+    def __init__(self, w: ScriptWriter) -> None:
         self.w = w
         self.chains, self.explicit = plan_chains(w.scenario)
         self.owner: dict[int, Chain] = {s.index: c for c in self.chains for s in c.steps}
@@ -91,13 +89,7 @@ class InterleavedBody:
                 if waiting.action == "sleep":
                     continue
                 w.emit(f"{aw}turns.wait_after({s.index})")
-                get = (
-                    f"await blocked_{waiting.index}"
-                    if w.aio
-                    else f"blocked_{waiting.index}.result()"
-                )
-                w.emit(f"{get}  # step {waiting.index} finishes once step {s.index} has run")
-                w.emit()
+                w.await_released(waiting, s)
         if self.waits:
             worker = "tasks" if w.aio else "threads"
             w.emit(f"# Wait for the transactions' {worker}: their errors are raised here.")

@@ -189,3 +189,16 @@ def plain(value: Any) -> Any:
     if isinstance(value, list):
         return [plain(v) for v in value]
     return value
+
+
+class Problems:
+    """What is wrong with a scenario file, each with its line."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[int, str]] = []
+
+    def add(self, line: int, problem: str) -> None:
+        self.items.append((line, problem))
+
+    def __bool__(self) -> bool:
+        return bool(self.items)

@@ -27,13 +27,12 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
+from ..scenario.placement import PREFIX
 from . import DIALOGS_CSS
 
 if TYPE_CHECKING:
+    from ..backend.setup import Occupied
     from ..scenario.model import Scenario
-    from ..scenario.setup import Occupied
-
-PREFIX = "mongotx_"  # = scenario.setup.PREFIX (not imported: the dialog opens without pymongo)
 
 
 @dataclass(frozen=True)

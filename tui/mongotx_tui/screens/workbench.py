@@ -12,6 +12,7 @@ from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, HorizontalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -26,15 +27,16 @@ from ..widgets.lane import LaneWidget, QueueList
 from ..widgets.timeline import TimelineTable
 
 if TYPE_CHECKING:
-    from ..app import MongoTxApp
     from ..backend.workbench import Workbench
     from .scenarios import Pick
 
 
 class WorkbenchScreen(Screen[None]):
+    class Ready(Message):
+        """Connected, first page shown: the workbench is usable (the app handles it)."""
+
     BINDINGS = bindings(WORKBENCH_KEYS)  # type: ignore[assignment]
     AUTO_FOCUS = "QueueList"  # the first lane's queue: where its keys act
-    app: MongoTxApp
 
     def __init__(self, wb: Workbench) -> None:
         super().__init__(id="workbench")
@@ -269,7 +271,7 @@ class WorkbenchScreen(Screen[None]):
             self._focus_lane(self.wb.lanes[0].id)
 
     def _announce_when_painted(self) -> None:
-        """Post WorkbenchReady once the connected workbench is on screen: at its next layout
+        """Post Ready once the connected workbench is on screen: at its next layout
         and paint (the layout signal, or right after the first resume's), or after the next
         refresh when nothing needed laying out."""
         signal, sent = self.screen_layout_refresh_signal, False
@@ -280,7 +282,7 @@ class WorkbenchScreen(Screen[None]):
             self._painted = lambda: None
             if not sent:
                 sent = True
-                self.app.post_message(self.app.WorkbenchReady())
+                self.app.post_message(self.Ready())
 
         self._painted = painted
         signal.subscribe(self.app, painted, immediate=True)
@@ -758,8 +760,8 @@ class WorkbenchScreen(Screen[None]):
     @work(exclusive=True, group="scenario-load", exit_on_error=False, description="load scenario")
     async def load_scenario_worker(self, target: str, in_place: bool = False) -> None:
         from ..backend.operations import error_info
+        from ..backend.setup import DropRefused
         from ..scenario.loader import ScenarioError, load_scenario
-        from ..scenario.setup import DropRefused
         from .scenarios import ConfirmDropScreen
 
         if self.wb.client is None:

@@ -10,8 +10,8 @@ from textual import on
 from textual.message import Message
 from textual.widgets import DataTable
 
-from ..backend.watchers import Page
 from ..model.literals import format_short
+from ..model.page import PAGE_SIZE, Page
 
 
 class CommittedPanel(DataTable[str]):
@@ -59,7 +59,7 @@ class CommittedPanel(DataTable[str]):
         if page.total is None:
             count = "counting…"
         else:
-            pages = max(1, -(-page.total // 100))
+            pages = max(1, -(-page.total // PAGE_SIZE))
             count = f"{page.total} docs · page {page.number + 1}/{pages}"
         self.border_subtitle = f"{count} · {mode or '…'}"
 

@@ -151,7 +151,7 @@ class _Failed(Exception):
 
 
 def _load(target: str):  # type: ignore[no-untyped-def]
-    from .loader import ScenarioError, load_scenario
+    from .scenario.loader import ScenarioError, load_scenario
 
     try:
         return load_scenario(target)
@@ -167,8 +167,8 @@ def _load(target: str):  # type: ignore[no-untyped-def]
 
 
 def _list() -> int:
-    from .library import builtin_names
-    from .loader import load_scenario
+    from .scenario.library import builtin_names
+    from .scenario.loader import load_scenario
 
     names = builtin_names()
     width = max(map(len, names))
@@ -179,8 +179,8 @@ def _list() -> int:
 
 def _where(scenario, args: argparse.Namespace) -> str:  # type: ignore[no-untyped-def]
     """The first line of a run: which deployment, which database (before anything runs)."""
-    from ..backend.connection import SANDBOX_NAME, mask_uri
-    from .setup import run_database
+    from .backend.connection import SANDBOX_NAME, mask_uri
+    from .scenario.placement import run_database
 
     named = scenario.setup.database
     if args.uri is None:
@@ -194,8 +194,8 @@ def _where(scenario, args: argparse.Namespace) -> str:  # type: ignore[no-untype
 
 
 def _refused(scenario, args: argparse.Namespace, exc) -> str:  # type: ignore[no-untyped-def]
-    from ..backend.connection import mask_uri
-    from .setup import run_database
+    from .backend.connection import mask_uri
+    from .scenario.placement import run_database
 
     own = run_database(scenario.setup.database, own=False)
     lines = [
@@ -239,16 +239,16 @@ def _error_record(target: str, failed: _Failed, scenario: Any, steps: list[Any])
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .record import StepRecord, table
-    from .runner import run_scenario
-    from .setup import DropRefused
+    from .backend.headless import run_scenario
+    from .backend.setup import DropRefused
+    from .scenario.record import StepRecord, table
 
     scenario = None
     done: list[StepRecord] = []
     try:
         scenario = _load(args.scenario)
         if args.uri is not None:
-            from ..backend.connection import BadURI, client_options, mask_uri
+            from .backend.connection import BadURI, client_options, mask_uri
 
             try:
                 client_options(args.uri)
@@ -289,8 +289,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .export import export_script
-    from .pyliteral import ExportError
+    from .scenario.export import export_script
+    from .scenario.pyliteral import ExportError
 
     try:
         scenario = _load(args.scenario)

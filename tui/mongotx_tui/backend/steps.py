@@ -7,12 +7,12 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..backend.operations import error_info, execute
-from ..backend.sessions import LaneRunner
 from ..model.errors import ErrorInfo
 from ..model.lanes import Lane, QueuedOp, TxnOptions
-from .matching import normalize
-from .model import Scenario, Step
+from ..scenario.matching import normalize
+from ..scenario.model import Scenario, Step
+from .operations import error_info, execute
+from .sessions import LaneRunner
 
 if TYPE_CHECKING:
     from pymongo import AsyncMongoClient

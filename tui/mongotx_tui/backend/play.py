@@ -12,41 +12,63 @@ finishes: on the lane's item, on a timeline row and in the journal. No textual.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..model.errors import ErrorInfo
-from ..model.lanes import OpStatus, QueuedOp
-from ..model.timeline import EventKind
-from .actions import Outcome, Sessions
-from .matching import check
-from .setup import PREFIX, Prepared, prepare, protected, restore
+from ..model.journal import Journal, Played
+from ..model.lanes import Lane, OpStatus, QueuedOp, TxnOptions
+from ..model.page import Page
+from ..model.timeline import EventKind, Timeline
+from ..scenario.placement import PREFIX, protected
+from ..scenario.schedule import SETTLE_S, STUCK_S, Schedule, judge, mismatch_text
+from .setup import Prepared, prepare, restore
+from .steps import Outcome, Sessions
 
 if TYPE_CHECKING:
-    from ..backend.workbench import Workbench
-    from .model import Scenario, Step
-
-SETTLE_S = 0.3  # a step that should block is given this long to reach the server
-STUCK_S = 10.0  # a step that has not finished by then lets the next one go
+    from ..scenario.model import Scenario, Step
+    from .sessions import LaneRunner
 
 
-def mismatch_text(step: Step, outcome: str, reason: str) -> str:
-    """What the user reads on a mismatch: `expected error 112 WriteConflict, got ok`."""
-    if "block" in reason or "wait" in reason or "finished before" in reason:
-        return reason
-    expected = step.expect.describe()
-    if step.expect.blocks_until is not None:
-        expected = expected.split(", then ", 1)[-1]
-    return f"expected {expected}, got {outcome}"
+class Bench(Protocol):
+    """What a play uses of its workbench (backend.workbench.Workbench, which loads plays:
+    named here rather than imported, so the two modules do not import each other)."""
+
+    client: Any
+    uri: str
+    db: str
+    collection: str
+    initial: Any
+    journal: Journal
+    timeline: Timeline
+    clock: Callable[[], float]
+    perf: Callable[[], float]
+    notify: Callable[[str, int | None], None]
+
+    @property
+    def is_sandbox(self) -> bool: ...
+    def scrub(self, text: str) -> str: ...
+    def lane(self, lane_id: int) -> Lane: ...
+    def runner(self, lane_id: int) -> LaneRunner: ...
+    def journal_start(self, session: str, action: str, **fields: Any) -> Played: ...
+    def watch_lifetime(self, lane: Lane) -> None: ...
+    async def mark_waiting(self, lane: Lane, item: QueuedOp) -> None: ...
+    async def replace_lanes(self, sessions: list[tuple[str, TxnOptions]]) -> list[Lane]: ...
+    async def refresh_committed(
+        self, number: int | None = None, count_now: bool = False
+    ) -> Page: ...
+    async def refresh_view(self, lane_id: int) -> None: ...
+    async def read_lifetime_limit(self) -> float | None: ...
 
 
 class ScenarioPlay:
-    def __init__(self, wb: Workbench, scenario: Scenario, allow_drop: Collection[str] = ()) -> None:
+    def __init__(self, wb: Bench, scenario: Scenario, allow_drop: Collection[str] = ()) -> None:
         """`scenario` is placed in the database it runs in (setup.placed); `allow_drop`
         names the occupied namespaces the user agreed to drop (see setup.prepare)."""
         self.wb = wb
         self.scenario = scenario
+        self.schedule = Schedule(scenario)
         self.allow_drop = frozenset(allow_drop)
         self.prepared: Prepared | None = None
         self.items: dict[int, QueuedOp] = {}  # step index -> its item in a lane
@@ -121,7 +143,7 @@ class ScenarioPlay:
             if self.prepared.restore:  # it set server parameters back: read the limit again
                 await self.wb.read_lifetime_limit()
         except Exception as exc:
-            from ..backend.operations import error_info
+            from .operations import error_info
 
             info = error_info(exc, self.wb.scrub)
             self.wb.timeline.add(
@@ -176,16 +198,12 @@ class ScenarioPlay:
         self._released[step.index] = asyncio.Event()
         return step
 
-    def _waiting_for(self, index: int) -> list[int]:
-        steps = {s.index: s for s in self.scenario.steps}
-        return [i for i in self._tasks if steps[i].expect.blocks_until == index]
-
     async def run(self, step: Step) -> None:
         """Run a taken step once the one before it has finished; check its outcome."""
         before = self._released.get(step.index - 1)
         if before is not None:
             await before.wait()
-        for index in self._waiting_for(step.index):
+        for index in self.schedule.released_by(step.index, self._tasks):
             self.blocked[index] = not self._tasks[index].done()
         blocks = step.expect.blocks_until is not None
         started = len(self.wb.journal)
@@ -205,7 +223,7 @@ class ScenarioPlay:
             await asyncio.wait({task}, timeout=SETTLE_S if blocks else STUCK_S)
             if not blocks:
                 # the steps that waited for this one finish before the next step starts
-                for index in self._waiting_for(step.index):
+                for index in self.schedule.released_by(step.index, self._tasks):
                     if index != step.index:
                         await asyncio.wait({self._tasks[index]}, timeout=STUCK_S)
             self._released[step.index].set()
@@ -233,7 +251,7 @@ class ScenarioPlay:
                 item.started_at = wb.clock()
                 item.in_txn = lane.in_txn
                 lane.busy = step.action
-            marker = asyncio.get_running_loop().create_task(wb._mark_waiting(lane, item))
+            marker = asyncio.get_running_loop().create_task(wb.mark_waiting(lane, item))
             wb.notify("lane", lane.id)
         self.sessions.client = wb.client  # the deployment may have been switched (F2)
         t0 = wb.perf()
@@ -257,17 +275,13 @@ class ScenarioPlay:
         if lane is not None and out.error is not None and step.action == "withTransaction":
             lane.last_error = out.error
         if lane is not None and lane.txn_live and step.spec is not None:
-            wb._watch_lifetime(lane)  # the transaction is open: watch its lifetime limit
+            wb.watch_lifetime(lane)  # the transaction is open: watch its lifetime limit
         return out
 
     def _check(self, step: Step, out: Outcome, overlapped: bool) -> None:
         wb = self.wb
-        reason = check(step.expect, out.error, out.result)
-        until = step.expect.blocks_until
-        if until is not None and not reason and not self.blocked.get(step.index):
-            reason = f"finished before step {until}; expected it to wait for it"
-        elif until is None and overlapped and not reason:
-            reason = "it blocked; the scenario expects it to finish at once"
+        blocked = self.blocked.get(step.index, False)
+        reason = judge(step, out.error, out.result, blocked=blocked, overlapped=overlapped)
         text = mismatch_text(step, out.summary, reason) if reason else ""
         self.checks[step.index] = text
         self.outcomes[step.index] = out.summary
@@ -328,4 +342,4 @@ class ScenarioPlay:
         wb.notify("scenario", None)
 
 
-__all__ = ["ScenarioPlay", "mismatch_text"]
+__all__ = ["ScenarioPlay"]

@@ -6,15 +6,14 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from ..backend.connection import SANDBOX_NAME
-from .actions import Outcome, Sessions
-from .matching import check, normalize
-from .model import Scenario, Step
-from .record import RunRecord, StepRecord
-from .setup import final_state, placed, prepare, restore, run_database
-
-SETTLE_S = 0.3  # how long a step that should block is given to reach the server
-TIMEOUT_S = 10.0  # a step that has not finished by then is reported as stuck
+from ..scenario.matching import normalize
+from ..scenario.model import Scenario, Step
+from ..scenario.placement import placed, run_database
+from ..scenario.record import RunRecord, StepRecord
+from ..scenario.schedule import SETTLE_S, STUCK_S, Schedule, judge
+from .connection import SANDBOX_NAME
+from .setup import final_state, prepare, restore
+from .steps import Outcome, Sessions
 
 OnStep = Callable[[StepRecord], None]
 
@@ -36,13 +35,14 @@ def _fill(rec: StepRecord, step: Step, out: Outcome) -> None:
     if out.error is not None:
         e = out.error
         rec.error = {"code": e.code, "codeName": e.code_name, "labels": list(e.labels)}
-    rec.reason = check(step.expect, out.error, out.result)
+    rec.reason = judge(step, out.error, out.result, blocked=rec.blocked, overlapped=False)
     rec.match = not rec.reason
 
 
 class ScenarioRunner:
     def __init__(self, scenario: Scenario, sessions: Sessions, timeout: float) -> None:
         self.scenario = scenario
+        self.schedule = Schedule(scenario)
         self.sessions = sessions
         self.timeout = timeout
         self.records: dict[int, StepRecord] = {}
@@ -50,7 +50,7 @@ class ScenarioRunner:
 
     async def run_steps(self, on_step: OnStep | None = None) -> list[StepRecord]:
         for step in self.scenario.steps:
-            for index in self._waiting_for(step.index):
+            for index in self.schedule.released_by(step.index, self.waiting):
                 self.records[index].blocked = not self.waiting[index].done()
             rec = self.records[step.index] = _record(step)
             if step.expect.blocks_until is not None:
@@ -67,15 +67,11 @@ class ScenarioRunner:
                 _fill(rec, step, out)
             if on_step:
                 on_step(rec)
-            for index in self._waiting_for(step.index):
+            for index in self.schedule.released_by(step.index, self.waiting):
                 await self._resolve(index, on_step)
         for index in list(self.waiting):  # pragma: no cover - the loader forbids this
             await self._resolve(index, on_step)
         return [self.records[s.index] for s in self.scenario.steps]
-
-    def _waiting_for(self, index: int) -> list[int]:
-        steps = {s.index: s for s in self.scenario.steps}
-        return [i for i in self.waiting if steps[i].expect.blocks_until == index]
 
     async def _resolve(self, index: int, on_step: OnStep | None) -> None:
         task = self.waiting.pop(index)
@@ -88,9 +84,6 @@ class ScenarioRunner:
             rec.reason = "it never finished"
         else:
             _fill(rec, step, task.result())
-            if not rec.blocked and not rec.reason:
-                rec.reason = f"finished before step {step.expect.blocks_until}; expected it to wait"
-                rec.match = False
         if on_step:
             on_step(rec)
 
@@ -127,7 +120,7 @@ async def run_scenario(
     *,
     in_place: bool = False,
     allow_drop: bool = False,
-    timeout: float = TIMEOUT_S,
+    timeout: float = STUCK_S,
     on_step: OnStep | None = None,
 ) -> RunRecord:
     """Run a scenario against `uri`, or against a sandbox started for the run.
@@ -136,7 +129,7 @@ async def run_scenario(
     (setup.run_database) unless `in_place`; there a collection holding data is dropped only
     with `allow_drop` (which implies `in_place`), else setup.DropRefused is raised.
     """
-    from ..backend.connection import make_client, mask_uri
+    from .connection import make_client, mask_uri
 
     if uri is None:
         from mongotx_sandbox import SandboxServer
