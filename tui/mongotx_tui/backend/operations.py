@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from mongotx_sandbox.errors import CODE_NAMES
 
 from ..model.errors import ErrorInfo
-from ..model.ops import OpKind, OpSpec, summarize
+from ..model.ops import OpKind, OpSpec, driver_call, summarize
 
 if TYPE_CHECKING:
     from pymongo.asynchronous.client_session import AsyncClientSession
@@ -19,78 +20,40 @@ if TYPE_CHECKING:
 FIND_LIMIT = 1000  # a find in the workbench returns at most this many documents
 
 
-def _sort(value: dict[str, Any] | None) -> list[tuple[str, Any]] | None:
-    return list(value.items()) if value else None
-
-
 async def execute(
     db: AsyncDatabase[dict[str, Any]],
     spec: OpSpec,
     session: AsyncClientSession | None,
     values: dict[str, Any] | None = None,
 ) -> tuple[Any, str]:
-    """Run the operation; return (result, summary). Raises pymongo errors.
+    """Run the operation; return (result as plain documents, summary). Raises pymongo errors.
 
+    The call comes from model.ops.driver_call, the table the export writes code from.
     `values`: the spec's parsed fields, when the caller parsed them already (so that the
     time it measures around this call is the server's round trip, not the parsing)."""
     from pymongo import ReturnDocument
 
     v = values if values is not None else spec.values()
     kind = spec.kind
-    if kind is OpKind.COMMAND:
-        result: Any = await db.command(v["command"], session=session)
-        return result, summarize(kind, result)  # a reply: a document already
-    coll = db[spec.collection.strip()]
-    s = {"session": session}
-    if kind is OpKind.INSERT:
-        # pymongo adds _id to the document it is given: give it a copy of the parsed one
-        result = await coll.insert_one(dict(v["document"]), **s)
+    call = driver_call(kind, v)
+    target: Any = db if kind is OpKind.COMMAND else db[spec.collection.strip()]
+    args = list(call.args)
+    if kind is OpKind.INSERT:  # pymongo adds _id to what it is given: give it a copy
+        args[0] = dict(args[0])
     elif kind is OpKind.INSERT_MANY:
-        docs = [dict(d) if isinstance(d, dict) else d for d in v["documents"]]
-        result = await coll.insert_many(docs, **s)
-    elif kind is OpKind.UPDATE:
-        result = await coll.update_one(v["filter"], v["update"], upsert=v["upsert"], **s)
-    elif kind is OpKind.UPDATE_MANY:
-        result = await coll.update_many(v["filter"], v["update"], upsert=v["upsert"], **s)
-    elif kind is OpKind.REPLACE:
-        result = await coll.replace_one(v["filter"], v["replacement"], upsert=v["upsert"], **s)
-    elif kind is OpKind.DELETE:
-        result = await coll.delete_one(v["filter"], **s)
-    elif kind is OpKind.DELETE_MANY:
-        result = await coll.delete_many(v["filter"], **s)
-    elif kind is OpKind.FIND:
-        limit = v["limit"] if v["limit"] else FIND_LIMIT
-        cursor = coll.find(v["filter"], v["projection"], sort=_sort(v["sort"]), **s)
-        result = await cursor.limit(min(limit, FIND_LIMIT)).to_list()
-    elif kind is OpKind.FIND_ONE:
-        result = await coll.find_one(v["filter"], v["projection"], sort=_sort(v["sort"]), **s)
-    elif kind in (OpKind.FIND_ONE_AND_UPDATE, OpKind.FIND_ONE_AND_REPLACE):
-        if kind is OpKind.FIND_ONE_AND_UPDATE:
-            method, change = coll.find_one_and_update, v["update"]
-        else:
-            method, change = coll.find_one_and_replace, v["replacement"]
-        result = await method(
-            v["filter"],
-            change,
-            projection=v["projection"],
-            sort=_sort(v["sort"]),
-            upsert=v["upsert"],
-            return_document=ReturnDocument.AFTER if v["after"] else ReturnDocument.BEFORE,
-            **s,
-        )
-    elif kind is OpKind.FIND_ONE_AND_DELETE:
-        result = await coll.find_one_and_delete(
-            v["filter"], projection=v["projection"], sort=_sort(v["sort"]), **s
-        )
-    elif kind is OpKind.AGGREGATE:
-        result = await (await coll.aggregate(v["pipeline"], **s)).to_list(FIND_LIMIT)
-    elif kind is OpKind.COUNT:
-        result = await coll.count_documents(v["filter"], **s)
-    elif kind is OpKind.DISTINCT:
-        result = await coll.distinct(v["key"], v["filter"], **s)
-    else:  # pragma: no cover - every kind is handled above
-        raise ValueError(kind)
-    return plain(result), summarize(kind, result)
+        args[0] = [dict(d) if isinstance(d, dict) else d for d in args[0]]
+    options = dict(call.options)
+    if "return_document" in options:
+        options["return_document"] = getattr(ReturnDocument, options["return_document"])
+    if kind is OpKind.FIND:  # the workbench shows at most FIND_LIMIT documents
+        options["limit"] = min(options.get("limit") or FIND_LIMIT, FIND_LIMIT)
+    result = getattr(target, call.method)(*args, session=session, **options)
+    if inspect.isawaitable(result):  # find gives its cursor at once, the others on await
+        result = await result
+    if call.listed:
+        result = await result.to_list(FIND_LIMIT)
+    result = plain(result)
+    return result, summarize(kind, result)
 
 
 def plain(result: Any) -> Any:

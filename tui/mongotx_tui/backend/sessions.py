@@ -44,6 +44,21 @@ async def server_has_transaction(
     return False
 
 
+def txn_kwargs(opts: TxnOptions) -> dict[str, Any]:
+    """Transaction options as pymongo objects, from the one table (TxnOptions.driver_args)
+    that the export writes as code."""
+    from pymongo import ReadPreference, WriteConcern
+    from pymongo.read_concern import ReadConcern
+
+    make: dict[str, Callable[[Any], Any]] = {
+        "ReadConcern": ReadConcern,
+        "WriteConcern": lambda w: WriteConcern(w=w),
+        "ReadPreference": lambda mode: getattr(ReadPreference, mode),
+        "": lambda value: value,
+    }
+    return {keyword: make[cls](arg) for keyword, cls, arg in opts.driver_args()}
+
+
 class LaneBusy(RuntimeError):
     pass
 
@@ -121,32 +136,11 @@ class LaneRunner:
 
     # -- transaction --------------------------------------------------------------------
     async def start_transaction(self, options: TxnOptions | None = None) -> None:
-        from pymongo import ReadPreference, WriteConcern
-        from pymongo.read_concern import ReadConcern
-
         self._guard("start transaction")
         async with self.lock:
             opts = options or self.lane.txn_options
             session = self.ensure_session()
-            wc = None
-            if opts.write_concern:
-                w: Any = (
-                    int(opts.write_concern) if opts.write_concern.isdigit() else opts.write_concern
-                )
-                wc = WriteConcern(w=w)
-            prefs = {
-                "primary": ReadPreference.PRIMARY,
-                "primaryPreferred": ReadPreference.PRIMARY_PREFERRED,
-                "secondary": ReadPreference.SECONDARY,
-                "secondaryPreferred": ReadPreference.SECONDARY_PREFERRED,
-                "nearest": ReadPreference.NEAREST,
-            }
-            await session.start_transaction(
-                read_concern=ReadConcern(opts.read_concern) if opts.read_concern else None,
-                write_concern=wc,
-                read_preference=prefs.get(opts.read_preference, ReadPreference.PRIMARY),
-                max_commit_time_ms=opts.max_commit_time_ms,
-            )
+            await session.start_transaction(**txn_kwargs(opts))
             self.lane.txn_options = opts
             self.lane.to_starting()
             self._sync_ids()

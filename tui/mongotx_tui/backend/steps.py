@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..model.errors import ErrorInfo
-from ..model.lanes import Lane, QueuedOp, TxnOptions
+from ..model.lanes import Lane, QueuedOp
 from ..scenario.matching import normalize
 from ..scenario.model import Scenario, Step
 from .operations import error_info, execute
-from .sessions import LaneRunner
+from .sessions import LaneRunner, txn_kwargs
 
 if TYPE_CHECKING:
     from pymongo import AsyncMongoClient
@@ -24,22 +24,6 @@ class Outcome:
     result: Any = None
     summary: str = "ok"
     ms: float | None = None
-
-
-def txn_kwargs(opts: TxnOptions) -> dict[str, Any]:
-    """Transaction options as pymongo keyword arguments (what LaneRunner passes too)."""
-    from pymongo import WriteConcern
-    from pymongo.read_concern import ReadConcern
-
-    out: dict[str, Any] = {}
-    if opts.read_concern:
-        out["read_concern"] = ReadConcern(opts.read_concern)
-    if opts.write_concern:
-        wc = opts.write_concern
-        out["write_concern"] = WriteConcern(w=int(wc) if wc.isdigit() else wc)
-    if opts.max_commit_time_ms:
-        out["max_commit_time_ms"] = opts.max_commit_time_ms
-    return out
 
 
 class Sessions:

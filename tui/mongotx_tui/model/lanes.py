@@ -72,6 +72,36 @@ class TxnOptions:
             parts.append(f"maxCommit:{self.max_commit_time_ms}ms")
         return " ".join(parts)
 
+    def driver_args(self) -> list[tuple[str, str, Any]]:
+        """The options as pymongo's start_transaction / with_transaction take them:
+        (keyword, pymongo class or "" for a plain value, argument). One table, read by the
+        backend (which makes the pymongo objects) and by the export (which writes them as
+        code). The read preference is always given, primary included: a transaction reads
+        from the primary whatever read preference the client's URI names."""
+        out: list[tuple[str, str, Any]] = []
+        if self.read_concern:
+            out.append(("read_concern", "ReadConcern", self.read_concern))
+        if self.write_concern:
+            wc = self.write_concern
+            out.append(
+                ("write_concern", "WriteConcern", int(wc) if wc.isascii() and wc.isdigit() else wc)
+            )
+        mode = READ_PREFERENCES.get(self.read_preference, "PRIMARY")
+        out.append(("read_preference", "ReadPreference", mode))
+        if self.max_commit_time_ms:
+            out.append(("max_commit_time_ms", "", int(self.max_commit_time_ms)))
+        return out
+
+
+# Read preference modes as the options name them → pymongo's ReadPreference attributes.
+READ_PREFERENCES = {
+    "primary": "PRIMARY",
+    "primaryPreferred": "PRIMARY_PREFERRED",
+    "secondary": "SECONDARY",
+    "secondaryPreferred": "SECONDARY_PREFERRED",
+    "nearest": "NEAREST",
+}
+
 
 @dataclass
 class QueuedOp:

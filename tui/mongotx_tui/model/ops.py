@@ -198,21 +198,81 @@ class OpSpec:
         return line if len(line) <= width else line[: width - 1] + "…"
 
 
+@dataclass(frozen=True)
+class DriverCall:
+    """One operation as the pymongo call that runs it, in plain values: the method of a
+    collection (of the database for a command), its positional arguments, its keyword
+    options, and whether it gives a cursor whose documents are the result."""
+
+    method: str
+    args: list[Any]
+    options: dict[str, Any]
+    listed: bool
+
+
+# kind → (pymongo method, the fields passed by position). The kind's other fields are
+# keyword options. One table: the backend runs it, the export writes it as code.
+DRIVER_METHODS: dict[OpKind, tuple[str, tuple[str, ...]]] = {
+    OpKind.INSERT: ("insert_one", ("document",)),
+    OpKind.INSERT_MANY: ("insert_many", ("documents",)),
+    OpKind.UPDATE: ("update_one", ("filter", "update")),
+    OpKind.UPDATE_MANY: ("update_many", ("filter", "update")),
+    OpKind.REPLACE: ("replace_one", ("filter", "replacement")),
+    OpKind.DELETE: ("delete_one", ("filter",)),
+    OpKind.DELETE_MANY: ("delete_many", ("filter",)),
+    OpKind.FIND: ("find", ("filter", "projection")),
+    OpKind.FIND_ONE: ("find_one", ("filter", "projection")),
+    OpKind.FIND_ONE_AND_UPDATE: ("find_one_and_update", ("filter", "update")),
+    OpKind.FIND_ONE_AND_REPLACE: ("find_one_and_replace", ("filter", "replacement")),
+    OpKind.FIND_ONE_AND_DELETE: ("find_one_and_delete", ("filter",)),
+    OpKind.AGGREGATE: ("aggregate", ("pipeline",)),
+    OpKind.COUNT: ("count_documents", ("filter",)),
+    OpKind.DISTINCT: ("distinct", ("key", "filter")),
+    OpKind.COMMAND: ("command", ("command",)),
+}
+
+
+def driver_call(kind: OpKind, values: dict[str, Any]) -> DriverCall:
+    """The call for an operation whose fields were parsed into `values` (OpSpec.values).
+    `return_document` is named by ReturnDocument's attribute ("AFTER")."""
+    method, positional = DRIVER_METHODS[kind]
+    args = [values.get(name) for name in positional]
+    while args and args[-1] is None:  # an optional trailing argument left empty
+        args.pop()
+    options: dict[str, Any] = {}
+    for name in FIELDS[kind]:
+        value = values.get(name)
+        if name in positional or value is None or value is False:
+            continue
+        if name == "sort":
+            if value:
+                options["sort"] = list(value.items())
+        elif name == "limit":
+            if value:
+                options["limit"] = int(value)
+        elif name == "after":
+            options["return_document"] = "AFTER"
+        else:  # projection, upsert
+            options[name] = value
+    return DriverCall(method, args, options, kind in (OpKind.FIND, OpKind.AGGREGATE))
+
+
 def summarize(kind: OpKind, result: Any) -> str:
-    """A short result summary for the queue and the timeline."""
+    """A short result summary for the queue and the timeline, from the result as plain
+    documents (backend.operations.plain: insertedId, matchedCount, ...)."""
     if result is None:
         return "no document" if kind.value.startswith("findOne") else "ok"
     if kind is OpKind.INSERT:
-        return f"inserted _id {format_value(result.inserted_id)}"
+        return f"inserted _id {format_value(result['insertedId'])}"
     if kind is OpKind.INSERT_MANY:
-        return f"inserted {len(result.inserted_ids)}"
+        return f"inserted {len(result['insertedIds'])}"
     if kind in (OpKind.UPDATE, OpKind.UPDATE_MANY, OpKind.REPLACE):
-        text = f"matched {result.matched_count}, modified {result.modified_count}"
-        if result.upserted_id is not None:
-            text += f", upserted {format_value(result.upserted_id)}"
+        text = f"matched {result['matchedCount']}, modified {result['modifiedCount']}"
+        if "upsertedId" in result:
+            text += f", upserted {format_value(result['upsertedId'])}"
         return text
     if kind in (OpKind.DELETE, OpKind.DELETE_MANY):
-        return f"deleted {result.deleted_count}"
+        return f"deleted {result['deletedCount']}"
     if kind in (OpKind.FIND, OpKind.AGGREGATE):
         return f"{len(result)} doc{'s' if len(result) != 1 else ''}"
     if kind is OpKind.COUNT:

@@ -8,29 +8,8 @@ import re
 from dataclasses import dataclass, field
 
 from ..model.lanes import TxnOptions
-from ..model.ops import OpKind, OpSpec
+from ..model.ops import OpKind, OpSpec, driver_call
 from .pyliteral import PyLiteral, pystr
-
-METHODS = {
-    OpKind.INSERT: "insert_one",
-    OpKind.INSERT_MANY: "insert_many",
-    OpKind.UPDATE: "update_one",
-    OpKind.UPDATE_MANY: "update_many",
-    OpKind.REPLACE: "replace_one",
-    OpKind.DELETE: "delete_one",
-    OpKind.DELETE_MANY: "delete_many",
-    OpKind.FIND: "find",
-    OpKind.FIND_ONE: "find_one",
-    OpKind.FIND_ONE_AND_UPDATE: "find_one_and_update",
-    OpKind.FIND_ONE_AND_REPLACE: "find_one_and_replace",
-    OpKind.FIND_ONE_AND_DELETE: "find_one_and_delete",
-    OpKind.AGGREGATE: "aggregate",
-    OpKind.COUNT: "count_documents",
-    OpKind.DISTINCT: "distinct",
-    OpKind.COMMAND: "command",
-}
-POSITIONAL = ("document", "documents", "filter", "key", "update", "replacement", "pipeline")
-
 
 # Names the script defines or uses, and those export.py numbers (callback_3, txn_5, ...).
 SCRIPT_NAMES = {
@@ -38,7 +17,8 @@ SCRIPT_NAMES = {
     "report", "listed", "describe_error", "session", "restore", "result", "exc",
     "DATABASE", "SETUP", "PARAMETERS", "LABELS", "sys", "time", "asyncio", "inspect",
     "datetime", "json_util", "Any", "Callable", "ThreadPoolExecutor", "MongoClient",
-    "AsyncMongoClient", "WriteConcern", "ReadConcern", "ReturnDocument", "PyMongoError",
+    "AsyncMongoClient", "WriteConcern", "ReadConcern", "ReadPreference", "ReturnDocument",
+    "PyMongoError",
     "ObjectId", "Int64", "Decimal128", "Binary", "Timestamp", "MinKey", "MaxKey",
     "PREFIX", "argparse", "arguments", "masked", "database_for", "refused", "Refused",
     "guard", "allow_drop", "uri", "args", "occupied",
@@ -86,41 +66,37 @@ class Names:
 
 
 def op_expr(spec: OpSpec, session: str, names: Names, lit: PyLiteral, aio: bool) -> str:
-    """The pymongo call for one operation, with session= on it."""
-    v = spec.values()
+    """The pymongo call for one operation, with session= on it (model.ops.driver_call: the
+    table the workbench runs it from)."""
     kind = spec.kind
+    call = driver_call(kind, spec.values())
     target = "db" if kind is OpKind.COMMAND else names.collection(spec.collection.strip())
-    args = [lit(v[f]) for f in POSITIONAL if f in v and v[f] is not None]
-    if kind is OpKind.COMMAND:
-        args = [lit(v["command"])]
-    if v.get("projection"):
-        args.append(lit(v["projection"]) if kind is OpKind.FIND else "")
-        if kind is not OpKind.FIND:
-            args[-1] = f"projection={lit(v['projection'])}"
-    if v.get("sort"):
-        args.append(f"sort={lit(list(v['sort'].items()))}")
-    if v.get("limit"):
-        args.append(f"limit={int(v['limit'])!r}")
-    if v.get("upsert"):
-        args.append("upsert=True")
-    if v.get("after"):
-        args.append("return_document=ReturnDocument.AFTER")
+    args = [lit(a) for a in call.args]
+    for name, value in call.options.items():
+        if name == "return_document":
+            args.append(f"return_document=ReturnDocument.{value}")
+        elif name == "limit":
+            args.append(f"limit={int(value)!r}")
+        else:
+            args.append(f"{name}={lit(value)}")
     args.append(f"session={session}")
-    call = f"{target}.{METHODS[kind]}({', '.join(args)})"
-    if kind in (OpKind.FIND, OpKind.AGGREGATE):
-        return f"listed({call})" if aio else f"list({call})"
-    return call
+    text = f"{target}.{call.method}({', '.join(args)})"
+    if call.listed:
+        return f"listed({text})" if aio else f"list({text})"
+    return text
 
 
 def txn_args(opts: TxnOptions) -> str:
-    """Keyword arguments for start_transaction / with_transaction; every value a literal."""
+    """Keyword arguments for start_transaction / with_transaction, every value a literal,
+    from the table the workbench starts its transactions from (TxnOptions.driver_args)."""
     parts = []
-    if opts.read_concern:
-        parts.append(f"read_concern=ReadConcern({pystr(opts.read_concern)})")
-    if opts.write_concern:
-        wc = opts.write_concern
-        w = repr(int(wc)) if wc.isascii() and wc.isdigit() else pystr(wc)
-        parts.append(f"write_concern=WriteConcern(w={w})")
-    if opts.max_commit_time_ms:
-        parts.append(f"max_commit_time_ms={int(opts.max_commit_time_ms)!r}")
+    for name, cls, arg in opts.driver_args():
+        value = repr(arg) if isinstance(arg, int) else pystr(arg)
+        if cls == "WriteConcern":
+            value = f"WriteConcern(w={value})"
+        elif cls == "ReadPreference":
+            value = f"ReadPreference.{arg}"  # an attribute name from model.lanes' table
+        elif cls:
+            value = f"{cls}({value})"
+        parts.append(f"{name}={value}")
     return ", ".join(parts)

@@ -143,6 +143,8 @@ def _imports(w: ScriptWriter, aio: bool) -> str:
     body = "\n".join(w.lines)
     if "ReturnDocument" in body:
         names.append("ReturnDocument")
+    if "ReadPreference." in body:
+        names.append("ReadPreference")
     if w.interleaved:
         names.append("monitoring")
     bson = sorted(i.removeprefix("from bson import ") for i in w.lit.imports if "bson" in i)
