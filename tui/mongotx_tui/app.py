@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
-from .config import Config, load_config
-from .keys import APP_KEYS, QUEUE_KEYS, WORKBENCH_KEYS, bindings
+from .config import Config, load_config, search_paths
+from .keys import APP_KEYS, QUEUE_KEYS, WORKBENCH_KEYS, bindings, display_key
 
 if TYPE_CHECKING:
     from .screens.workbench import WorkbenchScreen
@@ -132,8 +132,6 @@ class MongoTxApp(App[None]):
 
         note = f"Config file: {self.config.path}" if self.config.path else ""
         if not note:
-            from .config import search_paths
-
             note = "Config file (none yet): " + str(search_paths()[-1])
         self.push_screen(HelpScreen(note))
 
@@ -148,7 +146,5 @@ class MongoTxApp(App[None]):
             action = getattr(workbench, f"action_{d.action}", None)
             if action is not None:
                 key = self.effective_keys.get(d.id, d.key)
-                from .keys import display_key
-
                 yield SystemCommand(f"{d.description} ({display_key(key)})", d.help, action)
         yield SystemCommand("Help: all keys (f1)", "List every key and its id", self.action_help)

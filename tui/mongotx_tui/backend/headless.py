@@ -11,7 +11,7 @@ from ..scenario.model import Scenario, Step
 from ..scenario.placement import placed, run_database
 from ..scenario.record import RunRecord, StepRecord
 from ..scenario.schedule import SETTLE_S, STUCK_S, Schedule, judge
-from .connection import SANDBOX_NAME
+from .connection import SANDBOX_NAME, make_client, mask_uri
 from .setup import final_state, prepare, restore
 from .steps import Outcome, Sessions
 
@@ -129,7 +129,6 @@ async def run_scenario(
     (setup.run_database) unless `in_place`; there a collection holding data is dropped only
     with `allow_drop` (which implies `in_place`), else setup.DropRefused is raised.
     """
-    from .connection import make_client, mask_uri
 
     if uri is None:
         from mongotx_sandbox import SandboxServer

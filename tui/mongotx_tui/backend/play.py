@@ -17,14 +17,17 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..model.errors import ErrorInfo
+from ..model.events import Changed, Notify
 from ..model.journal import Journal, Played
 from ..model.lanes import Lane, OpStatus, QueuedOp, TxnOptions
+from ..model.ops import StepAction
 from ..model.page import Page
 from ..model.timeline import EventKind, Timeline
 from ..scenario.placement import PREFIX, protected
 from ..scenario.schedule import SETTLE_S, STUCK_S, Schedule, judge, mismatch_text
 from .setup import Prepared, prepare, restore
 from .steps import Outcome, Sessions
+from .tasks import Tasks
 
 if TYPE_CHECKING:
     from ..scenario.model import Scenario, Step
@@ -44,7 +47,8 @@ class Bench(Protocol):
     timeline: Timeline
     clock: Callable[[], float]
     perf: Callable[[], float]
-    notify: Callable[[str, int | None], None]
+    notify: Notify
+    tasks: Tasks
 
     @property
     def is_sandbox(self) -> bool: ...
@@ -111,8 +115,8 @@ class ScenarioPlay:
             wb.timeline.add(wb.clock(), "", EventKind.INFO, "scenario setup", note, True)
         for note in self.prepared.notes:
             wb.timeline.add(wb.clock(), "", EventKind.INFO, "scenario setup", note, False)
-        wb.notify("lanes", None)
-        wb.notify("timeline", None)
+        wb.notify(Changed.LANES, None)
+        wb.notify(Changed.TIMELINE, None)
 
     def setup_notes(self, own: bool) -> list[str]:
         """Where the setup ran, for the timeline (a deployment other than the sandbox)."""
@@ -149,7 +153,7 @@ class ScenarioPlay:
             self.wb.timeline.add(
                 self.wb.clock(), "", EventKind.INFO, "scenario restore", info.one_line(), False
             )
-            self.wb.notify("timeline", None)
+            self.wb.notify(Changed.TIMELINE, None)
 
     # -- state ------------------------------------------------------------------------
     @property
@@ -251,13 +255,13 @@ class ScenarioPlay:
                 item.started_at = wb.clock()
                 item.in_txn = lane.in_txn
                 lane.busy = step.action
-            marker = asyncio.get_running_loop().create_task(wb.mark_waiting(lane, item))
-            wb.notify("lane", lane.id)
+            marker = wb.tasks.spawn(wb.mark_waiting(lane, item))
+            wb.notify(Changed.LANE, lane.id)
         self.sessions.client = wb.client  # the deployment may have been switched (F2)
         t0 = wb.perf()
         try:
             out = await self.sessions.run(step, item if step.spec is not None else None)
-            if step.spec is None and step.action not in ("commit", "abort"):
+            if step.spec is None and step.action not in (StepAction.COMMIT, StepAction.ABORT):
                 out.ms = (wb.perf() - t0) * 1000  # the workbench's clock, like the lanes'
         finally:
             if marker is not None:
@@ -272,7 +276,11 @@ class ScenarioPlay:
             item.result = out.result
             item.duration_ms = out.ms
             item.waiting = False
-        if lane is not None and out.error is not None and step.action == "withTransaction":
+        if (
+            lane is not None
+            and out.error is not None
+            and step.action == StepAction.WITH_TRANSACTION
+        ):
             lane.last_error = out.error
         if lane is not None and lane.txn_live and step.spec is not None:
             wb.watch_lifetime(lane)  # the transaction is open: watch its lifetime limit
@@ -302,19 +310,21 @@ class ScenarioPlay:
             out.ms,
             check=text,
         )
-        wb.notify("timeline", None)
+        wb.notify(Changed.TIMELINE, None)
         if lane_id is not None:
-            wb.notify("lane", lane_id)
-        wb.notify("scenario", None)
-        asyncio.get_running_loop().create_task(self._refresh(step, lane_id, out.error))
+            wb.notify(Changed.LANE, lane_id)
+        wb.notify(Changed.SCENARIO, None)
+        self.wb.tasks.spawn(self._refresh(step, lane_id, out.error))
 
     async def _refresh(self, step: Step, lane_id: int | None, error: ErrorInfo | None) -> None:
         """Lane views and the committed panel follow the step (what the Workbench does)."""
         wb = self.wb
         try:
-            if step.action in ("commit", "withTransaction", "failPoint") or (
-                step.spec is not None and lane_id is not None and not wb.lane(lane_id).in_txn
-            ):
+            if step.action in (
+                StepAction.COMMIT,
+                StepAction.WITH_TRANSACTION,
+                StepAction.FAIL_POINT,
+            ) or (step.spec is not None and lane_id is not None and not wb.lane(lane_id).in_txn):
                 await wb.refresh_committed()
             if lane_id is not None and error is None and wb.lane(lane_id).in_txn:
                 await wb.refresh_view(lane_id)
@@ -338,8 +348,8 @@ class ScenarioPlay:
             failed == 0,
             check="" if failed == 0 else None,
         )
-        wb.notify("timeline", None)
-        wb.notify("scenario", None)
+        wb.notify(Changed.TIMELINE, None)
+        wb.notify(Changed.SCENARIO, None)
 
 
 __all__ = ["ScenarioPlay"]

@@ -17,6 +17,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..model.ops import StepAction
 from ..scenario.placement import protected
 
 if TYPE_CHECKING:
@@ -166,7 +167,7 @@ async def restore(
     client: AsyncMongoClient[dict[str, Any]], scenario: Scenario, prepared: Prepared
 ) -> None:
     """Turn off the fail point the scenario set and restore the parameters it changed."""
-    if any(s.action == "failPoint" for s in scenario.steps):
+    if any(s.action == StepAction.FAIL_POINT for s in scenario.steps):
         await client.admin.command({"configureFailPoint": "failCommand", "mode": "off"})
     if prepared.restore:
         await client.admin.command({"setParameter": 1, **prepared.restore})

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..model.errors import ErrorInfo
 from ..model.lanes import Lane, QueuedOp
+from ..model.ops import StepAction
 from ..scenario.matching import normalize
 from ..scenario.model import Scenario, Step
 from .operations import error_info, execute
@@ -71,26 +72,26 @@ class Sessions:
         return out
 
     async def _run(self, step: Step, item: QueuedOp | None = None) -> Outcome:
-        if step.action == "sleep":
+        if step.action == StepAction.SLEEP:
             await asyncio.sleep(step.seconds)
             return Outcome(summary=f"slept {step.seconds:g}s")
-        if step.action == "failPoint":
+        if step.action == StepAction.FAIL_POINT:
             cmd = {"configureFailPoint": "failCommand", **step.failpoint}
             return Outcome(result=await self.client.admin.command(cmd), summary="fail point set")
         runner = self.runners[step.session or ""]
         if step.spec is not None:
             item = await runner.run(item or QueuedOp(step.spec))
             return Outcome(item.error, item.result, item.summary, item.duration_ms)
-        if step.action == "startTransaction":
+        if step.action == StepAction.START_TRANSACTION:
             await runner.start_transaction(step.txn)
             if runner.lane.last_error is not None:  # pragma: no cover - LaneRunner raises
                 return Outcome(runner.lane.last_error)
             return Outcome(summary=f"txn {runner.lane.txn_number} starting")
-        if step.action in ("commit", "abort"):
-            fn = runner.commit if step.action == "commit" else runner.abort
+        if step.action in (StepAction.COMMIT, StepAction.ABORT):
+            fn = runner.commit if step.action == StepAction.COMMIT else runner.abort
             summary, err, ms = await fn()
             return Outcome(err, None, summary, ms)
-        if step.action == "endSession":
+        if step.action == StepAction.END_SESSION:
             await runner.end_session()
             return Outcome(summary="session ended")
         return await self._with_transaction(runner, step)

@@ -1,8 +1,7 @@
 """The workbench controller: connection, lanes, committed state, timeline. No textual.
 
-The UI calls these coroutines from async workers and re-renders when `notify` reports
-what changed: ("lane", lane_id), ("lanes", lane_id | None), ("committed", None),
-("timeline", None), ("connection", None), ("scenario", None).
+The UI calls these coroutines from async workers and re-renders the part `notify` says
+changed (model.events.Changed, with a lane id for LANE and LANES).
 
 Every step that runs is also written to `journal` (start order, outcome), which saving the
 workbench as a scenario and the autosaved drafts read.
@@ -16,8 +15,19 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from ..model.errors import ErrorInfo
+from ..model.events import Changed, Notify
 from ..model.journal import Journal, Played
-from ..model.lanes import LANE_COLOURS, LANE_NAMES, MAX_LANES, Lane, QueuedOp, TxnOptions
+from ..model.lanes import (
+    LANE_COLOURS,
+    LANE_NAMES,
+    MAX_LANES,
+    Lane,
+    OpStatus,
+    QueuedOp,
+    TxnOptions,
+    TxnState,
+    view_docs,
+)
 from ..model.literals import format_short, format_value
 from ..model.naming import (
     OUTSIDE_SUFFIX,
@@ -25,19 +35,22 @@ from ..model.naming import (
     database_problem,
     lane_name_problem,
 )
-from ..model.ops import OpSpec
+from ..model.ops import OpKind, OpSpec, StepAction
 from ..model.timeline import EventKind, Timeline
 from .connection import (
     BadURI,
     Deployment,
     EmbeddedSandbox,
+    client_options,
     make_client,
     probe,
+    read_lifetime_limit,
     scrub,
     seed_if_empty,
 )
 from .operations import error_info
 from .sessions import LaneBusy, LaneRunner, server_has_transaction
+from .tasks import Tasks
 from .watchers import (
     CHANGE_STREAM,
     PAGE_SIZE,
@@ -47,8 +60,6 @@ from .watchers import (
     load_page,
     watch_changes,
 )
-
-Notify = Callable[[str, int | None], None]
 
 
 class Workbench:
@@ -79,11 +90,11 @@ class Workbench:
         self.page = Page()
         self.watch_mode = ""
         self._lane_ids = 0
-        self.last_change_at: float | None = None
         self._changes_pending = False
         self._refresher: asyncio.Task[None] | None = None
         self._counter: asyncio.Task[None] | None = None
         self._watcher: asyncio.Task[Any] | None = None  # the task running watch()
+        self.tasks = Tasks()  # every background task of this workbench: close() ends them
         # lane id → (txn number, the task watching that transaction's lifetime limit)
         self._lifetimes: dict[int, tuple[int | None, asyncio.Task[None]]] = {}
         self.lsids_seen: dict[str, tuple[int, str]] = {}  # lsid a lane had → (its id, name)
@@ -147,8 +158,8 @@ class Workbench:
         self.timeline.add(
             self.clock(), "", EventKind.INFO, "connect", self.deployment.describe(), True
         )
-        self.notify("connection", None)
-        self.notify("timeline", None)
+        self.notify(Changed.CONNECTION, None)
+        self.notify(Changed.TIMELINE, None)
 
     async def _close_client(self) -> None:
         if self.client is not None:
@@ -169,8 +180,7 @@ class Workbench:
 
     async def _leave(self, leave_open: bool = False) -> None:
         """Put the server back after a scenario, end the sessions, close the client."""
-        for _, task in self._lifetimes.values():
-            task.cancel()
+        await self.tasks.cancel_all()  # lifetime watches, refreshes, counts, markers
         self._lifetimes.clear()
         if self.play is not None and self.client is not None:
             try:
@@ -199,8 +209,6 @@ class Workbench:
 
         The new deployment is reached first: one that can't be reached (a mistyped URI)
         raises and changes nothing, the workbench stays connected where it was."""
-        from ..model.lanes import TxnState
-        from .connection import client_options
 
         if uri is not None:
             client_options(uri)  # raises BadURI before anything changes
@@ -244,7 +252,7 @@ class Workbench:
         if self.journal.entries:
             return True
         return pending and any(
-            item.spec is not None and item.step is None and item.status.value == "pending"
+            item.spec is not None and item.step is None and item.status is OpStatus.PENDING
             for lane in self.lanes
             for item in lane.queue
         )
@@ -260,7 +268,7 @@ class Workbench:
         self.lanes.append(lane)
         if self.client is not None:
             self.runners[lane.id] = self._runner(lane)
-        self.notify("lanes", lane.id)
+        self.notify(Changed.LANES, lane.id)
         return lane
 
     async def replace_lanes(self, sessions: list[tuple[str, TxnOptions]]) -> list[Lane]:
@@ -282,7 +290,7 @@ class Workbench:
             self.lanes.append(lane)
             if self.client is not None:
                 self.runners[lane.id] = self._runner(lane)
-        self.notify("lanes", None)
+        self.notify(Changed.LANES, None)
         return self.lanes
 
     async def plan_scenario(self, scenario: Any, in_place: bool = False) -> tuple[Any, list[Any]]:
@@ -327,7 +335,7 @@ class Workbench:
         await self.refresh_committed(0, count_now=True)
         self.play = play
         await self.read_lifetime_limit()  # its setup may set transactionLifetimeLimitSeconds
-        self.notify("scenario", None)
+        self.notify(Changed.SCENARIO, None)
         return play
 
     # -- journal ------------------------------------------------------------------------
@@ -351,13 +359,12 @@ class Workbench:
 
     async def read_lifetime_limit(self) -> float | None:
         """Read the limit again (a scenario or a setParameter may have changed it)."""
-        from .connection import read_lifetime_limit
 
         if self.deployment is None or self.client is None:
             return None
         self.deployment.lifetime_limit_s = await read_lifetime_limit(self.client)
         for lane in self.lanes:
-            self.notify("lane", lane.id)
+            self.notify(Changed.LANE, lane.id)
         return self.deployment.lifetime_limit_s
 
     def watch_lifetime(self, lane: Lane) -> None:
@@ -367,13 +374,12 @@ class Workbench:
             if watched[0] == lane.txn_number:
                 return
             watched[1].cancel()  # an older transaction's: that one has ended
-        task = asyncio.get_running_loop().create_task(self._lifetime(lane.id, lane.txn_number))
+        task = self.tasks.spawn(self._lifetime(lane.id, lane.txn_number))
         self._lifetimes[lane.id] = (lane.txn_number, task)
 
     async def _lifetime(self, lane_id: int, txn_number: int | None) -> None:
         """At the deadline, ask the server whether it has aborted the transaction
         ($currentOp, without touching it); until it has, say it is past the limit."""
-        from ..model.lanes import TxnState
 
         while True:
             try:
@@ -397,7 +403,7 @@ class Workbench:
                 return  # a reply moved it meanwhile (a commit, an abort, a 251)
             if has is None:
                 lane.lifetime_note = "past the lifetime limit: the server will abort it"
-                self.notify("lane", lane_id)
+                self.notify(Changed.LANE, lane_id)
                 return
             if not has:
                 lane.to_expired(self.clock(), limit)
@@ -410,13 +416,13 @@ class Workbench:
                     False,
                     None,
                 )
-                self.notify("lane", lane_id)
+                self.notify(Changed.LANE, lane_id)
                 return
             lane.lifetime_note = (
                 "past the lifetime limit: the server still has it (its reaper runs every "
                 "half limit, at least once a second)"
             )
-            self.notify("lane", lane_id)
+            self.notify(Changed.LANE, lane_id)
             await asyncio.sleep(0.5)
 
     def runner(self, lane_id: int) -> LaneRunner:
@@ -443,12 +449,12 @@ class Workbench:
         if watched is not None:
             watched[1].cancel()
         self.lanes = [other for other in self.lanes if other.id != lane_id]
-        dropped = sum(item.status.value == "pending" for item in lane.queue)
+        dropped = sum(item.status is OpStatus.PENDING for item in lane.queue)
         outcome = [f"{dropped} queued operation{'s' if dropped != 1 else ''} dropped"]
         if was_open:  # endSessions aborts the session's open transaction
             outcome.insert(0, f"session ended: its open transaction (txn {txn}) aborted")
         self._log(lane, EventKind.INFO, f"remove lane {lane.name}", "; ".join(outcome), True, None)
-        self.notify("lanes", None)
+        self.notify(Changed.LANES, None)
 
     def enqueue(self, lane_id: int, spec: OpSpec, index: int | None = None) -> QueuedOp:
         lane = self.lane(lane_id)
@@ -457,7 +463,7 @@ class Workbench:
             lane.queue.append(item)
         else:
             lane.queue.insert(index, item)
-        self.notify("lane", lane_id)
+        self.notify(Changed.LANE, lane_id)
         return item
 
     def rename_lane(self, lane_id: int, name: str, colour: str) -> Lane:
@@ -490,9 +496,9 @@ class Workbench:
         else:
             what, outcome = "lane recoloured", f"{old_colour} → {colour}"
         self.timeline.add(self.clock(), name, EventKind.INFO, what, outcome)
-        self.notify("lanes", lane_id)
-        self.notify("lane", lane_id)
-        self.notify("timeline", None)
+        self.notify(Changed.LANES, lane_id)
+        self.notify(Changed.LANE, lane_id)
+        self.notify(Changed.TIMELINE, None)
         return lane
 
     # -- actions ----------------------------------------------------------------------------
@@ -500,7 +506,7 @@ class Workbench:
         self, lane: Lane, kind: EventKind, what: str, outcome: str, ok: bool, ms: float | None
     ):
         self.timeline.add(self.clock(), lane.name, kind, what, outcome, ok, ms)
-        self.notify("timeline", None)
+        self.notify(Changed.TIMELINE, None)
 
     def _needs_transactions(self) -> None:
         if self.deployment is not None and not self.deployment.transactions_supported:
@@ -514,7 +520,7 @@ class Workbench:
         runner = self.runner(lane_id)
         lane = runner.lane
         runner._guard("start transaction")
-        entry = self.journal_start(lane.name, "startTransaction", txn=options)
+        entry = self.journal_start(lane.name, StepAction.START_TRANSACTION, txn=options)
         try:
             await runner.start_transaction(options)
         except LaneBusy:
@@ -524,7 +530,7 @@ class Workbench:
             lane.last_error = info
             self.journal.finish(entry, info)
             self._log(lane, EventKind.TXN, "startTransaction", info.one_line(), False, None)
-            self.notify("lane", lane_id)
+            self.notify(Changed.LANE, lane_id)
             return
         self.journal.finish(entry)
         self._log(
@@ -535,7 +541,7 @@ class Workbench:
             True,
             None,
         )
-        self.notify("lane", lane_id)
+        self.notify(Changed.LANE, lane_id)
 
     async def step(
         self, lane_id: int, outside: bool = False, item: QueuedOp | None = None
@@ -553,9 +559,9 @@ class Workbench:
         name = f"{lane.name}{OUTSIDE_SUFFIX}" if outside else lane.name
         entry = self.journal_start(name, item.spec.kind.value, spec=item.spec.copy())
         entry.outside = outside
-        watcher = asyncio.get_running_loop().create_task(self.mark_waiting(lane, item))
+        watcher = self.tasks.spawn(self.mark_waiting(lane, item))
         try:
-            self.notify("lane", lane_id)
+            self.notify(Changed.LANE, lane_id)
             await runner.run(item, outside=outside)
         finally:
             watcher.cancel()
@@ -579,7 +585,7 @@ class Workbench:
             elif item.error.txn_aborted is False:
                 outcome += f" · txn {lane.txn_number} stays open"
             self._log(lane, EventKind.OP, what, outcome, False, item.duration_ms)
-        self.notify("lane", lane.id)
+        self.notify(Changed.LANE, lane.id)
         if lane.txn_live and item.in_txn:
             self.watch_lifetime(lane)
         spec = item.spec
@@ -588,25 +594,22 @@ class Workbench:
             and item.error is None
             and "setParameter" in spec.texts.get("command", "")
         ):
-            asyncio.get_running_loop().create_task(self.read_lifetime_limit())
+            self.tasks.spawn(self.read_lifetime_limit())
 
     async def mark_waiting(self, lane: Lane, item: QueuedOp) -> None:
         await asyncio.sleep(0.5)
         item.waiting = True
         item.waiting_for = self.known_blocker(lane, item)
-        self.notify("lane", lane.id)
+        self.notify(Changed.LANE, lane.id)
         if not item.waiting_for:
             item.waiting_for = await self.reported_blocker(lane)
-            self.notify("lane", lane.id)
+            self.notify(Changed.LANE, lane.id)
 
     def known_blocker(self, lane: Lane, item: QueuedOp) -> str:
         """The lane whose open transaction wrote a document this operation writes, when
         the workbench knows it (from that lane's view: its changed documents, compared
         with their committed versions, matched against this operation's filter)."""
         from mongotx_sandbox.engine.match import matches
-
-        from ..model.lanes import view_docs
-        from ..model.ops import OpKind
 
         spec = item.spec
         if spec is None:
@@ -680,20 +683,20 @@ class Workbench:
         lane = runner.lane
         txn = lane.txn_number
         runner._guard("commit" if commit else "abort")
-        entry = self.journal_start(lane.name, "commit" if commit else "abort")
+        entry = self.journal_start(lane.name, StepAction.COMMIT if commit else StepAction.ABORT)
         try:
             outcome, err, ms = await (runner.commit() if commit else runner.abort())
         finally:
             self.journal.finish(entry, lane.last_error)
         verb = "commitTransaction" if commit else "abortTransaction"
         self._log(lane, EventKind.TXN, f"{verb} txn {txn}", outcome, err is None, ms)
-        self.notify("lane", lane_id)
+        self.notify(Changed.LANE, lane_id)
         return outcome, err
 
     async def end_session(self, lane_id: int) -> None:
         runner = self.runner(lane_id)
         runner._guard("end session")
-        entry = self.journal_start(runner.lane.name, "endSession")
+        entry = self.journal_start(runner.lane.name, StepAction.END_SESSION)
         try:
             await runner.end_session()
         finally:
@@ -701,7 +704,7 @@ class Workbench:
         self._log(
             runner.lane, EventKind.TXN, "endSession", "session returned to the pool", True, None
         )
-        self.notify("lane", lane_id)
+        self.notify(Changed.LANE, lane_id)
 
     # -- documents ------------------------------------------------------------------------
     async def refresh_committed(self, number: int | None = None, count_now: bool = False) -> Page:
@@ -721,12 +724,12 @@ class Workbench:
         if count_now:
             page.total = await count_documents(self.client, *ns)
         self.page = page
-        self.notify("committed", None)
+        self.notify(Changed.COMMITTED, None)
         for lane in self.lanes:
             if lane.view is not None:
-                self.notify("lane", lane.id)
+                self.notify(Changed.LANE, lane.id)
         if not count_now and (self._counter is None or self._counter.done()):
-            self._counter = asyncio.get_running_loop().create_task(self._count(ns))
+            self._counter = self.tasks.spawn(self._count(ns))
         return page
 
     async def _count(self, ns: tuple[str, str]) -> None:
@@ -734,7 +737,7 @@ class Workbench:
         total = await count_documents(self.client, *ns)
         if ns == (self.db, self.collection) and total is not None:
             self.page.total = total
-            self.notify("committed", None)
+            self.notify(Changed.COMMITTED, None)
 
     async def refresh_view(self, lane_id: int) -> None:
         runner = self.runner(lane_id)
@@ -745,10 +748,9 @@ class Workbench:
         lane = runner.lane
         if view is not None or not lane.txn_live:
             lane.view = view
-        self.notify("lane", lane_id)
+        self.notify(Changed.LANE, lane_id)
 
     async def refresh_views(self) -> None:
-        from ..model.lanes import TxnState
 
         for lane in list(self.lanes):
             if lane.txn_state is TxnState.IN_PROGRESS and not lane.busy:
@@ -769,7 +771,6 @@ class Workbench:
         self._watcher = asyncio.current_task()
 
         async def on_change(change: dict[str, Any]) -> None:
-            self.last_change_at = self.perf()
             if change.get("operationType") != "poll":
                 self.timeline.add(
                     self.clock(),
@@ -780,14 +781,14 @@ class Workbench:
                     True,
                     None,
                 )
-                self.notify("timeline", None)
+                self.notify(Changed.TIMELINE, None)
             self._changes_pending = True
             if self._refresher is None or self._refresher.done():
-                self._refresher = asyncio.get_running_loop().create_task(self._refresh_loop())
+                self._refresher = self.tasks.spawn(self._refresh_loop())
 
         def on_mode(mode: str) -> None:
             self.watch_mode = mode
-            self.notify("committed", None)
+            self.notify(Changed.COMMITTED, None)
 
         try:
             await watch_changes(self.client, self.db, self.collection, on_change, on_mode)
@@ -845,7 +846,7 @@ class Workbench:
         for lane in self.lanes:
             lane.view = None
             lane.view_note = ""
-            self.notify("lane", lane.id)
+            self.notify(Changed.LANE, lane.id)
         try:
             await self.refresh_committed(0)
             await self.refresh_views()
@@ -854,8 +855,8 @@ class Workbench:
             ok, outcome = False, error_info(exc, self.scrub).one_line()
         what = f"watch {db}.{collection} (was {old})"
         self.timeline.add(self.clock(), "", EventKind.INFO, what, outcome, ok)
-        self.notify("timeline", None)
-        self.notify("committed", None)
+        self.notify(Changed.TIMELINE, None)
+        self.notify(Changed.COMMITTED, None)
         await self.watch()
 
 

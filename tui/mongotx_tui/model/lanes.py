@@ -120,11 +120,6 @@ class QueuedOp:
     step: Any = None  # the scenario Step this item plays (a loaded scenario), else None
     check: str | None = None  # scenario: None until it ran, "" as expected, else the mismatch
 
-    @property
-    def editable(self) -> bool:
-        """An operation the editor can open (not a scenario's startTransaction, commit...)."""
-        return self.spec is not None
-
     def label(self, width: int = 60, collection: bool = True) -> str:
         if self.spec is not None:
             return self.spec.label(width, collection=collection)

@@ -29,6 +29,19 @@ class OpKind(StrEnum):
     COMMAND = "command"
 
 
+class StepAction(StrEnum):
+    """What a step does besides running an operation (whose action is its OpKind): the
+    scenario format's names, which the journal and saved scenarios use too."""
+
+    START_TRANSACTION = "startTransaction"
+    COMMIT = "commit"
+    ABORT = "abort"
+    END_SESSION = "endSession"
+    WITH_TRANSACTION = "withTransaction"
+    SLEEP = "sleep"
+    FAIL_POINT = "failPoint"
+
+
 # The fields a form shows per kind, in order. Text fields hold literals (see literals.py);
 # "key" is a plain field name; "upsert" and "after" are switches.
 FIELDS: dict[OpKind, tuple[str, ...]] = {

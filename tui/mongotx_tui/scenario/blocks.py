@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..model.ops import StepAction
 from .model import Scenario, Step
 
 TRANSIENT = "TransientTransactionError"
@@ -30,7 +31,7 @@ class Block:
     def transient(self) -> bool:
         """A statement or the commit fails with TransientTransactionError: with_transaction
         would call the callback again."""
-        ends = [self.end] if self.end is not None and self.end.action == "commit" else []
+        ends = [self.end] if self.end is not None and self.end.action == StepAction.COMMIT else []
         return any(s.expect.error and TRANSIENT in s.expect.error.labels for s in self.ops + ends)
 
     @property
@@ -44,12 +45,16 @@ def transaction_blocks(scenario: Scenario) -> list[Block]:
     out: list[Block] = []
     for step in scenario.steps:
         name = step.session or ""
-        if step.action == "startTransaction":
+        if step.action == StepAction.START_TRANSACTION:
             open_[name] = Block(name, step)
             out.append(open_[name])
         elif name in open_ and step.is_op:
             open_[name].ops.append(step)
-        elif name in open_ and step.action in ("commit", "abort", "endSession"):
+        elif name in open_ and step.action in (
+            StepAction.COMMIT,
+            StepAction.ABORT,
+            StepAction.END_SESSION,
+        ):
             open_.pop(name).end = step
     return out
 
@@ -76,7 +81,7 @@ def unsupported(block: Block, scenario: Scenario) -> str | None:
             "it is never committed or aborted, and with_transaction always ends the "
             "transaction it starts"
         )
-    if block.end.action == "endSession":
+    if block.end.action == StepAction.END_SESSION:
         return (
             f"step {block.end.index} ends the session inside the transaction, and "
             "with_transaction always ends it with a commit or an abort"

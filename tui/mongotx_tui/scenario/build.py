@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..model.lanes import TxnOptions
-from ..model.ops import FIELDS, OpKind, OpSpec
+from ..model.ops import FIELDS, OpKind, OpSpec, StepAction
 from .fields import bson_value, field_texts
 from .model import (
     OTHER_ACTIONS,
@@ -260,16 +260,16 @@ def _step(index: int, data: Located, sessions: set[str], coll: str, p: Problems)
             p.add(data.line_of("session"), f"step {index}: no session named {session!r}")
         step.session = str(session)
     if action in OTHER_ACTIONS[:2]:
-        allowed |= {"seconds"} if action == "sleep" else {"mode", "data"}
+        allowed |= {"seconds"} if action == StepAction.SLEEP else {"mode", "data"}
         _other(step, data, p)
     else:
         if session is None:
             p.add(data.line, f"step {index}: {action} needs 'session'")
-        if action in ("startTransaction", "withTransaction"):
+        if action in (StepAction.START_TRANSACTION, StepAction.WITH_TRANSACTION):
             allowed |= TXN_KEYS
             if TXN_KEYS & set(data):
                 step.txn = _txn_options(data, p)
-        if action == "withTransaction":
+        if action == StepAction.WITH_TRANSACTION:
             allowed.add("ops")
             step.ops = _callback_ops(data, coll, p)
         elif action not in TXN_ACTIONS:
@@ -281,7 +281,7 @@ def _step(index: int, data: Located, sessions: set[str], coll: str, p: Problems)
 
 
 def _other(step: Step, data: Located, p: Problems) -> None:
-    if step.action == "sleep":
+    if step.action == StepAction.SLEEP:
         seconds = data.get("seconds")
         if (
             not isinstance(seconds, int | float)
@@ -388,7 +388,7 @@ def _check_blocks(steps: list[Step], p: Problems) -> None:
                 step.line, f"step {step.index}: blocks_until {until}, but there are {count} steps"
             )
             continue
-        if step.action in ("sleep", "failPoint", "startTransaction"):
+        if step.action in (StepAction.SLEEP, StepAction.FAIL_POINT, StepAction.START_TRANSACTION):
             p.add(step.line, f"step {step.index}: {step.action} cannot block")
         for later in steps[step.index : until]:
             if later.session is not None and later.session == step.session:

@@ -6,6 +6,7 @@ import re
 import textwrap
 from string import Template
 
+from ..model.ops import StepAction
 from .model import Scenario, Step
 from .templates import HEADER, HELPERS, MAIN_ASYNC, MAIN_SYNC, PREPARE, STEP_ASYNC, STEP_SYNC
 from .txn_templates import runtime
@@ -30,7 +31,7 @@ def _body(w: ScriptWriter) -> None:
     for s in steps:
         w.step(s, blocked=s.expect.blocks_until is not None)
         for waiting in releases.get(s.index, []):
-            if waiting.action != "sleep":
+            if waiting.action != StepAction.SLEEP:
                 w.await_released(waiting, s)
 
 
@@ -79,7 +80,7 @@ def export_script(
         setup=w.lit(setup),
         parameters=w.lit(scenario.setup.parameters),
     )
-    failpoint = any(s.action == "failPoint" for s in scenario.steps)
+    failpoint = any(s.action == StepAction.FAIL_POINT for s in scenario.steps)
     off = '    ${aw}client.admin.command({"configureFailPoint": "failCommand", "mode": "off"})\n'
     prepare = PREPARE.replace("$failpoint_off", off if failpoint else "")
     prepare = Template(prepare).substitute(

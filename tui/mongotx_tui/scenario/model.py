@@ -6,11 +6,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model.lanes import TxnOptions
-from ..model.ops import OpSpec
+from ..model.ops import OpSpec, StepAction
 
 # Actions that are not operations of model/ops.py.
-TXN_ACTIONS = ("startTransaction", "commit", "abort", "endSession")
-OTHER_ACTIONS = ("sleep", "failPoint", "withTransaction")
+TXN_ACTIONS = (
+    StepAction.START_TRANSACTION,
+    StepAction.COMMIT,
+    StepAction.ABORT,
+    StepAction.END_SESSION,
+)
+OTHER_ACTIONS = (StepAction.SLEEP, StepAction.FAIL_POINT, StepAction.WITH_TRANSACTION)
 
 
 @dataclass(frozen=True)
@@ -86,11 +91,11 @@ class Step:
     def label(self) -> str:
         if self.spec is not None:
             return self.spec.label(50, collection=False)
-        if self.action == "sleep":
+        if self.action == StepAction.SLEEP:
             return f"sleep {self.seconds:g}s"
-        if self.action == "failPoint":
+        if self.action == StepAction.FAIL_POINT:
             return "failPoint " + ", ".join(self.failpoint.get("data", {}).get("failCommands", []))
-        if self.action == "withTransaction":
+        if self.action == StepAction.WITH_TRANSACTION:
             return "withTransaction " + "; ".join(s.label(30, collection=False) for s in self.ops)
         return self.action
 

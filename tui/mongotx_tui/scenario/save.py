@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..model.journal import Journal
-from ..model.lanes import Lane, TxnOptions
-from ..model.ops import SWITCHES
+from ..model.lanes import Lane, OpStatus, TxnOptions
+from ..model.ops import SWITCHES, StepAction
 from ..model.page import PAGE_SIZE, Page
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ class Bench(Protocol):
 
 
 MAX_RESULT_ITEMS = 50  # longer results are not written as expectations
-NO_BLOCK = ("startTransaction", "sleep", "failPoint")
+NO_BLOCK = (StepAction.START_TRANSACTION, StepAction.SLEEP, StepAction.FAIL_POINT)
 
 
 def _yamlable(value: Any) -> bool:
@@ -105,10 +105,10 @@ def _expectation(entry: Played) -> dict[str, Any]:
         if e.labels:
             error["labels"] = list(e.labels)
         return {"error": error}
-    if entry.spec is None and entry.action != "withTransaction":
+    if entry.spec is None and entry.action != StepAction.WITH_TRANSACTION:
         return {}
     result = normalize(entry.result)
-    if entry.action == "withTransaction" and isinstance(result, dict):
+    if entry.action == StepAction.WITH_TRANSACTION and isinstance(result, dict):
         result = {"results": result.get("results")}
     if _yamlable(result):
         return {"result": _plain(result)}
@@ -119,19 +119,22 @@ def _step(entry: Played, default_collection: str, session_txn: TxnOptions | None
     out: dict[str, Any] = {}
     if entry.session:
         out["session"] = entry.session
-    out["action"] = entry.action
+    out["action"] = str(entry.action)  # a StepAction or an OpKind value: YAML writes str
     if entry.spec is not None:
         out.update(_op_fields(entry.spec, default_collection))
-    elif entry.action == "withTransaction":
+    elif entry.action == StepAction.WITH_TRANSACTION:
         out["ops"] = [
             {"action": op.kind.value, **_op_fields(op, default_collection)} for op in entry.ops
         ]
-    elif entry.action == "sleep":
+    elif entry.action == StepAction.SLEEP:
         out["seconds"] = entry.seconds
-    elif entry.action == "failPoint":
+    elif entry.action == StepAction.FAIL_POINT:
         out["mode"] = entry.failpoint.get("mode", {"times": 1})
         out["data"] = entry.failpoint.get("data", {})
-    if entry.txn is not None and entry.action in ("startTransaction", "withTransaction"):
+    if entry.txn is not None and entry.action in (
+        StepAction.START_TRANSACTION,
+        StepAction.WITH_TRANSACTION,
+    ):
         out.update(_txn(entry.txn, session_txn))
     note = entry.note
     if not entry.done:
@@ -240,7 +243,7 @@ def workbench_data(
                 (
                     e.txn
                     for e in wb.journal.entries
-                    if e.session == n and e.action == "startTransaction" and e.txn
+                    if e.session == n and e.action == StepAction.START_TRANSACTION and e.txn
                 ),
                 None,
             )
@@ -253,7 +256,7 @@ def workbench_data(
     if pending:
         for lane in wb.lanes:
             for item in lane.queue:
-                if item.status.value != "pending" or item.spec is None or item.step:
+                if item.status is not OpStatus.PENDING or item.spec is None or item.step:
                     continue  # a loaded scenario's own steps are in its file
                 step = {"session": lane.name, "action": item.spec.kind.value}
                 step.update(_op_fields(item.spec, default_coll))

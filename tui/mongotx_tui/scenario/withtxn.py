@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..model.ops import StepAction
 from .blocks import UNKNOWN, Block, Chain, plan_chains
 from .codegen import identifier, txn_args
 from .model import Step
@@ -62,7 +63,7 @@ class InterleavedBody:
         w.emit("# retries make the outcomes differ:")
         w.emit("turns = Turns({")
         for s in steps:
-            if s.action != "sleep":
+            if s.action != StepAction.SLEEP:
                 w.emit(f"{s.index}: {w.lit(s.expect.describe())},", 1)
         w.emit("})")
         for block, reason in self.explicit:
@@ -76,17 +77,17 @@ class InterleavedBody:
                 for b in chain.blocks:
                     self.ended_by[chain.session] = b
             elif (
-                s.action in ("commit", "abort")
+                s.action in (StepAction.COMMIT, StepAction.ABORT)
                 and s.session in self.ended_by
                 and s.index not in self.explicit_steps
             ):
                 self.after_with_transaction(s, self.ended_by[s.session])
             else:
-                if s.action == "startTransaction":
+                if s.action == StepAction.START_TRANSACTION:
                     self.ended_by.pop(s.session or "", None)
                 self.main_step(s)
             for waiting in releases.get(s.index, []):
-                if waiting.action == "sleep":
+                if waiting.action == StepAction.SLEEP:
                     continue
                 w.emit(f"{aw}turns.wait_after({s.index})")
                 w.await_released(waiting, s)
@@ -103,7 +104,7 @@ class InterleavedBody:
     def main_step(self, s: Step) -> None:
         w, aw = self.w, self.w.aw
         w.comment(s)
-        if s.action == "sleep":
+        if s.action == StepAction.SLEEP:
             w.uses_time = not w.aio
             sleep = "await asyncio.sleep" if w.aio else "time.sleep"
             w.emit(f"{aw}turns.wait({s.index})")
@@ -113,9 +114,9 @@ class InterleavedBody:
             w.emit()
             return
         blocked = s.expect.blocks_until is not None
-        if s.action == "withTransaction" or blocked:
+        if s.action == StepAction.WITH_TRANSACTION or blocked:
             w.emit(f"{aw}turns.wait({s.index})")
-            if s.action == "withTransaction":
+            if s.action == StepAction.WITH_TRANSACTION:
                 w.with_transaction(s, blocked)
             else:
                 w.finish_call(s, w.call(s, w.expr(s)), blocked)
@@ -134,7 +135,7 @@ class InterleavedBody:
         w, aw = self.w, self.w.aw
         w.comment(s)
         err = block.end.expect.error if block.end is not None else None
-        if s.action == "commit" and err is not None and UNKNOWN in err.labels:
+        if s.action == StepAction.COMMIT and err is not None and UNKNOWN in err.labels:
             text = (
                 f"ok: with_transaction already sent commitTransaction again right after step "
                 f"{block.end.index if block.end else '?'}, as it does after "
@@ -197,10 +198,10 @@ class InterleavedBody:
                 w.emit(f"{aw}{txn}.statement({s.index}, lambda: {expr})", depth)
             end = b.end
             assert end is not None
-            if end.action == "abort" and not b.stopped_by_error:
+            if end.action == StepAction.ABORT and not b.stopped_by_error:
                 w.comment(end, depth)
                 w.emit(f"{aw}{txn}.abort({end.index}, lambda: session.abort_transaction())", depth)
-            elif end.action == "abort":
+            elif end.action == StepAction.ABORT:
                 note = f"step {end.index} aborts after the error: with_transaction does that"
                 w.emit(f"{aw}{txn}.end()  # {note}", depth)
             else:

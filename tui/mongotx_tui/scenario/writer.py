@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+from ..model.ops import StepAction
 from .codegen import Names, op_expr, txn_args
 from .model import Scenario, Step
 from .pyliteral import PyLiteral, oneline, pystr
@@ -61,33 +62,33 @@ class ScriptWriter:
 
     # -- one step -------------------------------------------------------------------------
     def expr(self, step: Step, session: str | None = None) -> str:
-        if step.action == "failPoint":
+        if step.action == StepAction.FAIL_POINT:
             cmd = {"configureFailPoint": "failCommand", **step.failpoint}
             return f"client.admin.command({self.lit(cmd)})"
         s = session or self.session_var(step)
         if step.spec is not None:
             return op_expr(step.spec, s, self.names, self.lit, self.aio)
-        if step.action == "startTransaction":
+        if step.action == StepAction.START_TRANSACTION:
             opts = step.txn or self.scenario.session(step.session or "").txn
             return f"{s}.start_transaction({txn_args(opts)})"
-        if step.action == "commit":
+        if step.action == StepAction.COMMIT:
             return f"{s}.commit_transaction()"
-        if step.action == "abort":
+        if step.action == StepAction.ABORT:
             return f"{s}.abort_transaction()"
-        if step.action == "endSession":
+        if step.action == StepAction.END_SESSION:
             return f"{s}.end_session()"
         raise ValueError(step.action)
 
     def step(self, step: Step, blocked: bool = False) -> None:
         self.comment(step)
-        if step.action == "sleep":
+        if step.action == StepAction.SLEEP:
             self.uses_time = not self.aio
             sleep = "await asyncio.sleep" if self.aio else "time.sleep"
             self.emit(f'report("step {step.index} - sleep {step.seconds:g}s")')
             self.emit(f"{sleep}({step.seconds:g})")
             self.emit()
             return
-        if step.action == "withTransaction":
+        if step.action == StepAction.WITH_TRANSACTION:
             self.with_transaction(step, blocked)
             return
         call = self.call(step, self.expr(step))

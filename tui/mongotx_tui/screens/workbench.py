@@ -16,10 +16,11 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
-from ..backend.connection import BadURI
+from ..backend.connection import SANDBOX_NAME, BadURI, mask_uri
 from ..backend.sessions import LaneBusy
 from ..keys import WORKBENCH_KEYS, bindings
-from ..model.lanes import TxnState
+from ..model.events import Changed
+from ..model.lanes import OpStatus, QueuedOp, TxnState, view_docs
 from ..model.literals import format_value
 from ..widgets.documents import CommittedPanel
 from ..widgets.footer import KeyFooter
@@ -42,7 +43,7 @@ class WorkbenchScreen(Screen[None]):
         super().__init__(id="workbench")
         self.wb = wb
         self.active_lane_id: int | None = wb.lanes[0].id if wb.lanes else None
-        self._dirty: set[tuple[str, int | None]] = set()
+        self._dirty: set[tuple[Changed, int | None]] = set()
         self._flush_scheduled = False
         self.ready = False  # connected and the first page shown
         self._resumed = False  # has been the current screen once
@@ -134,7 +135,7 @@ class WorkbenchScreen(Screen[None]):
                 pass
 
     # -- backend → UI ----------------------------------------------------------------------
-    def _on_backend(self, kind: str, lane_id: int | None) -> None:
+    def _on_backend(self, kind: Changed, lane_id: int | None) -> None:
         self._dirty.add((kind, lane_id))
         if not self._flush_scheduled:
             self._flush_scheduled = True
@@ -144,18 +145,18 @@ class WorkbenchScreen(Screen[None]):
         self._flush_scheduled = False
         dirty, self._dirty = self._dirty, set()
         kinds = {k for k, _ in dirty}
-        if "connection" in kinds:
+        if Changed.CONNECTION in kinds:
             self._show_deployment()
-        if "lanes" in kinds or "connection" in kinds:
+        if Changed.LANES in kinds or Changed.CONNECTION in kinds:
             await self._sync_lanes()
-        if "committed" in kinds:
+        if Changed.COMMITTED in kinds:
             self._show_committed()
-        if "timeline" in kinds:
+        if Changed.TIMELINE in kinds:
             self._show_timeline()
-        if "scenario" in kinds or "lanes" in kinds:
+        if Changed.SCENARIO in kinds or Changed.LANES in kinds:
             self._show_scenario()
-        lanes = {lane_id for k, lane_id in dirty if k == "lane" and lane_id is not None}
-        if "committed" in kinds or "scenario" in kinds:
+        lanes = {lane_id for k, lane_id in dirty if k is Changed.LANE and lane_id is not None}
+        if Changed.COMMITTED in kinds or Changed.SCENARIO in kinds:
             lanes |= {lane.id for lane in self.wb.lanes}
         for lane_id in lanes:
             self._show_lane(lane_id)
@@ -289,7 +290,6 @@ class WorkbenchScreen(Screen[None]):
         self.call_after_refresh(painted)
 
     def _fault(self, title: str, message: str) -> None:
-        from ..backend.connection import mask_uri
         from .dialogs import FaultScreen
 
         def chosen(choice: str | None) -> None:
@@ -387,14 +387,12 @@ class WorkbenchScreen(Screen[None]):
         if event.action == "edit":
             from .editor import EditorScreen
 
-            if item.status.value == "running":
+            if item.status is OpStatus.RUNNING:
                 self.notify("It is running; edit it when it ends", severity="warning")
                 return
 
             def edited(spec: Any) -> None:
                 if spec is not None:
-                    from ..model.lanes import QueuedOp
-
                     queue[event.index] = QueuedOp(spec)
                     self._on_backend("lane", lane.id)
 
@@ -402,7 +400,7 @@ class WorkbenchScreen(Screen[None]):
         elif event.action == "duplicate":
             self.wb.enqueue(lane.id, item.spec.copy(), len(queue) if item.step else event.index + 1)
         elif event.action == "delete":
-            if item.status.value == "running":
+            if item.status is OpStatus.RUNNING:
                 self.notify("It is running; it can't be deleted now", severity="warning")
                 return
             del queue[event.index]
@@ -518,7 +516,7 @@ class WorkbenchScreen(Screen[None]):
             self.notify("The last lane stays", severity="warning")
             return
         lane = self.wb.lane(lane_id)
-        pending = sum(item.status.value == "pending" for item in lane.queue)
+        pending = sum(item.status is OpStatus.PENDING for item in lane.queue)
         lost = []
         if lane.txn_live:  # ending a session aborts its open transaction
             lost.append(f"its open transaction (txn {lane.txn_number}) is aborted")
@@ -560,7 +558,6 @@ class WorkbenchScreen(Screen[None]):
         self.app.push_screen(RenameLaneScreen(lane.name, lane.colour, others, locked), chosen)
 
     def action_view_docs(self) -> None:
-        from ..model.lanes import view_docs
         from ..widgets.render import no_view_reason
         from .viewdocs import LaneDocsScreen
 
@@ -707,7 +704,6 @@ class WorkbenchScreen(Screen[None]):
     def _where(self) -> str:
         """The deployment as the user should read it: "sandbox (in this process)" or the
         masked URI."""
-        from ..backend.connection import SANDBOX_NAME, mask_uri
 
         if self.wb.is_sandbox:
             return SANDBOX_NAME
@@ -733,7 +729,7 @@ class WorkbenchScreen(Screen[None]):
 
         ran = len(self.wb.journal.entries)
         queued = sum(
-            item.spec is not None and item.step is None and item.status.value == "pending"
+            item.spec is not None and item.step is None and item.status is OpStatus.PENDING
             for lane in self.wb.lanes
             for item in lane.queue
         )
@@ -914,7 +910,6 @@ class WorkbenchScreen(Screen[None]):
         except OSError as exc:
             self.notify(f"Cannot write {path}: {exc.strerror}", severity="error", markup=False)
             return
-        self.saved_path = path
         self.notify(f"Saved {len(self.wb.journal)} steps to {path}", markup=False)
 
     @work(exclusive=True, group="draft", exit_on_error=False, description="autosave draft")

@@ -15,7 +15,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..keys import QUEUE_KEYS, bindings
-from ..model.lanes import LANE_COLOURS, Lane, diff_marks
+from ..model.lanes import LANE_COLOURS, Lane, OpStatus, diff_marks
 from .render import error_block, lane_header, lane_title, lane_view, queue_item
 
 LANE_BUTTONS = (
@@ -125,7 +125,7 @@ class LaneWidget(Vertical):
         sigs = []
         for item in lane.queue:
             tick = (
-                int((now - (item.started_at or now)) * 10) if item.status.value == "running" else 0
+                int((now - (item.started_at or now)) * 10) if item.status is OpStatus.RUNNING else 0
             )
             is_next = item.step is not None and item.step.index == self.next_step
             sigs.append(
