@@ -13,7 +13,7 @@ from ..scenario.record import RunRecord, StepRecord
 from ..scenario.schedule import SETTLE_S, STUCK_S, Schedule, judge
 from .connection import SANDBOX_NAME, make_client, mask_uri
 from .setup import final_state, prepare, restore
-from .steps import Outcome, Sessions
+from .steps import Outcome, ScenarioSessions
 
 OnStep = Callable[[StepRecord], None]
 
@@ -40,7 +40,7 @@ def _fill(rec: StepRecord, step: Step, out: Outcome) -> None:
 
 
 class ScenarioRunner:
-    def __init__(self, scenario: Scenario, sessions: Sessions, timeout: float) -> None:
+    def __init__(self, scenario: Scenario, sessions: ScenarioSessions, timeout: float) -> None:
         self.scenario = scenario
         self.schedule = Schedule(scenario)
         self.sessions = sessions
@@ -104,7 +104,7 @@ async def run_on(
     prepared = await prepare(client, scenario, own=own, allow_drop=allow_drop)
     record.sandbox = prepared.sandbox
     record.notes.extend(prepared.notes)
-    sessions = Sessions(client, scenario)
+    sessions = ScenarioSessions(client, scenario)
     try:
         record.steps = await ScenarioRunner(scenario, sessions, timeout).run_steps(on_step)
     finally:

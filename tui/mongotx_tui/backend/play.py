@@ -16,22 +16,17 @@ from collections.abc import Callable, Collection
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..model.errors import ErrorInfo
 from ..model.events import Changed, Notify
 from ..model.journal import Journal, Played
-from ..model.lanes import Lane, OpStatus, QueuedOp, TxnOptions
-from ..model.ops import StepAction
-from ..model.page import Page
+from ..model.lanes import Lane, QueuedOp, TxnOptions
 from ..model.timeline import EventKind, Timeline
 from ..scenario.placement import PREFIX, protected
 from ..scenario.schedule import SETTLE_S, STUCK_S, Schedule, judge, mismatch_text
 from .setup import Prepared, prepare, restore
-from .steps import Outcome, Sessions
-from .tasks import Tasks
+from .steps import Outcome, Row, RowText
 
 if TYPE_CHECKING:
     from ..scenario.model import Scenario, Step
-    from .sessions import LaneRunner
 
 
 class Bench(Protocol):
@@ -46,24 +41,24 @@ class Bench(Protocol):
     journal: Journal
     timeline: Timeline
     clock: Callable[[], float]
-    perf: Callable[[], float]
     notify: Notify
-    tasks: Tasks
 
     @property
     def is_sandbox(self) -> bool: ...
     def scrub(self, text: str) -> str: ...
     def lane(self, lane_id: int) -> Lane: ...
-    def runner(self, lane_id: int) -> LaneRunner: ...
-    def journal_start(self, session: str, action: str, **fields: Any) -> Played: ...
-    def watch_lifetime(self, lane: Lane) -> None: ...
-    async def mark_waiting(self, lane: Lane, item: QueuedOp) -> None: ...
     async def replace_lanes(self, sessions: list[tuple[str, TxnOptions]]) -> list[Lane]: ...
-    async def refresh_committed(
-        self, number: int | None = None, count_now: bool = False
-    ) -> Page: ...
-    async def refresh_view(self, lane_id: int) -> None: ...
     async def read_lifetime_limit(self) -> float | None: ...
+    async def run_step(
+        self,
+        step: Step,
+        lane: Lane | None,
+        row: Row,
+        *,
+        item: QueuedOp | None = None,
+        outside: bool = False,
+        guard: bool = True,
+    ) -> Outcome: ...
 
 
 class ScenarioPlay:
@@ -83,7 +78,6 @@ class ScenarioPlay:
         self.blocked: dict[int, bool] = {}  # blocks_until steps still running at their step
         self._tasks: dict[int, asyncio.Future[Outcome]] = {}
         self._released: dict[int, asyncio.Event] = {}
-        self.sessions: Sessions | None = None
         self.finished = False
         self.restored = False
         self.set_up_on = ""  # the URI of the deployment the setup ran on
@@ -104,8 +98,6 @@ class ScenarioPlay:
                 item = QueuedOp(step.spec, step=step)
                 self.items[step.index] = item
                 wb.lane(self.lane_ids[step.session]).queue.append(item)
-        runners = {name: wb.runner(lane_id) for name, lane_id in self.lane_ids.items()}
-        self.sessions = Sessions(wb.client, scenario, runners)
         wb.journal.clear()
         wb.initial = None
         wb.timeline.add(
@@ -210,17 +202,6 @@ class ScenarioPlay:
         for index in self.schedule.released_by(step.index, self._tasks):
             self.blocked[index] = not self._tasks[index].done()
         blocks = step.expect.blocks_until is not None
-        started = len(self.wb.journal)
-        entry = self.wb.journal_start(
-            step.session or "",
-            step.action,
-            spec=step.spec.copy() if step.spec else None,
-            txn=step.txn,
-            ops=[s.copy() for s in step.ops],
-            seconds=step.seconds,
-            failpoint=dict(step.failpoint),
-            note=step.note,
-        )
         task = asyncio.ensure_future(self._execute(step))
         self._tasks[step.index] = task
         try:
@@ -231,63 +212,37 @@ class ScenarioPlay:
                     if index != step.index:
                         await asyncio.wait({self._tasks[index]}, timeout=STUCK_S)
             self._released[step.index].set()
-            out = await task
+            await task
         finally:
             if not task.done():
                 task.cancel()
             self._released[step.index].set()
-        self.wb.journal.finish(entry, out.error, out.result)
-        overlapped = len(self.wb.journal) > started + 1
-        self._check(step, out, overlapped)
         if self.position >= self.total and len(self.checks) >= self.total:
             await self._finish()
 
     async def _execute(self, step: Step) -> Outcome:
-        assert self.sessions is not None
-        wb = self.wb
-        item = self.items.get(step.index)
+        """The step through the workbench's one pipeline, on its lane and its queue item;
+        a busy lane is the step's error (guard=False), so the order goes on."""
         lane_id = self.lane_ids.get(step.session or "")
-        lane = wb.lane(lane_id) if lane_id is not None else None
-        marker = None
-        if item is not None and lane is not None:
-            if item.spec is None:
-                item.status = OpStatus.RUNNING
-                item.started_at = wb.clock()
-                item.in_txn = lane.in_txn
-                lane.busy = step.action
-            marker = wb.tasks.spawn(wb.mark_waiting(lane, item))
-            wb.notify(Changed.LANE, lane.id)
-        self.sessions.client = wb.client  # the deployment may have been switched (F2)
-        t0 = wb.perf()
-        try:
-            out = await self.sessions.run(step, item if step.spec is not None else None)
-            if step.spec is None and step.action not in (StepAction.COMMIT, StepAction.ABORT):
-                out.ms = (wb.perf() - t0) * 1000  # the workbench's clock, like the lanes'
-        finally:
-            if marker is not None:
-                marker.cancel()
-            if item is not None and item.spec is None and lane is not None:
-                if lane.busy == step.action:
-                    lane.busy = ""
-        if item is not None and item.spec is None:
-            item.status = OpStatus.DONE if out.error is None else OpStatus.FAILED
-            item.summary = out.summary
-            item.error = out.error
-            item.result = out.result
-            item.duration_ms = out.ms
-            item.waiting = False
-        if (
-            lane is not None
-            and out.error is not None
-            and step.action == StepAction.WITH_TRANSACTION
-        ):
-            lane.last_error = out.error
-        if lane is not None and lane.txn_live and step.spec is not None:
-            wb.watch_lifetime(lane)  # the transaction is open: watch its lifetime limit
-        return out
+        lane = self.wb.lane(lane_id) if lane_id is not None else None
+        item = self.items.get(step.index)
+        return await self.wb.run_step(step, lane, self._row(step, item), item=item, guard=False)
 
-    def _check(self, step: Step, out: Outcome, overlapped: bool) -> None:
-        wb = self.wb
+    def _row(self, step: Step, item: QueuedOp | None) -> Row:
+        """The step's timeline row, with its check: `3. update {_id: 1} (txn)`."""
+
+        def row(out: Outcome, entry: Played) -> RowText:
+            text = self._check(step, out, overlapped=entry.overlapped_by > entry.seq)
+            what = f"{step.index}. {step.label()}"
+            if out.error is None and step.spec is not None and item is not None and item.in_txn:
+                what += " (txn)"
+            kind = EventKind.TXN if step.spec is None else EventKind.OP
+            return kind, what, out.summary, out.error is None, out.ms, text
+
+        return row
+
+    def _check(self, step: Step, out: Outcome, overlapped: bool) -> str:
+        """Judge the outcome against the step's expectation; '' when it matches."""
         blocked = self.blocked.get(step.index, False)
         reason = judge(step, out.error, out.result, blocked=blocked, overlapped=overlapped)
         text = mismatch_text(step, out.summary, reason) if reason else ""
@@ -296,40 +251,8 @@ class ScenarioPlay:
         item = self.items.get(step.index)
         if item is not None:
             item.check = text
-        lane_id = self.lane_ids.get(step.session or "")
-        what = f"{step.index}. {step.label()}"
-        if out.error is None and step.spec is not None and item is not None and item.in_txn:
-            what += " (txn)"
-        wb.timeline.add(
-            wb.clock(),
-            step.session or "",
-            EventKind.TXN if step.spec is None else EventKind.OP,
-            what,
-            out.summary,
-            out.error is None,
-            out.ms,
-            check=text,
-        )
-        wb.notify(Changed.TIMELINE, None)
-        if lane_id is not None:
-            wb.notify(Changed.LANE, lane_id)
-        wb.notify(Changed.SCENARIO, None)
-        self.wb.tasks.spawn(self._refresh(step, lane_id, out.error))
-
-    async def _refresh(self, step: Step, lane_id: int | None, error: ErrorInfo | None) -> None:
-        """Lane views and the committed panel follow the step (what the Workbench does)."""
-        wb = self.wb
-        try:
-            if step.action in (
-                StepAction.COMMIT,
-                StepAction.WITH_TRANSACTION,
-                StepAction.FAIL_POINT,
-            ) or (step.spec is not None and lane_id is not None and not wb.lane(lane_id).in_txn):
-                await wb.refresh_committed()
-            if lane_id is not None and error is None and wb.lane(lane_id).in_txn:
-                await wb.refresh_view(lane_id)
-        except Exception:
-            pass
+        self.wb.notify(Changed.SCENARIO, None)
+        return text
 
     async def _finish(self) -> None:
         if self.finished:

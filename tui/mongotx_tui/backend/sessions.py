@@ -130,13 +130,13 @@ class LaneRunner:
         except Exception:
             pass
 
-    def _guard(self, what: str) -> None:
+    def guard(self, what: str) -> None:
         if self.lock.locked():
             raise LaneBusy(f"Lane {self.lane.name} is busy ({self.lane.busy}); {what} waits")
 
     # -- transaction --------------------------------------------------------------------
     async def start_transaction(self, options: TxnOptions | None = None) -> None:
-        self._guard("start transaction")
+        self.guard("start transaction")
         async with self.lock:
             opts = options or self.lane.txn_options
             session = self.ensure_session()
@@ -152,7 +152,7 @@ class LaneRunner:
         return await self._finish(commit=False)
 
     async def _finish(self, commit: bool) -> tuple[str, ErrorInfo | None, float]:
-        self._guard("commit" if commit else "abort")
+        self.guard("commit" if commit else "abort")
         async with self.lock:
             session = self.ensure_session()
             lane = self.lane
@@ -177,7 +177,7 @@ class LaneRunner:
             return outcome, err, ms
 
     async def end_session(self) -> None:
-        self._guard("end session")
+        self.guard("end session")
         async with self.lock:
             if self.session is not None:
                 await self.session.end_session()
@@ -194,15 +194,12 @@ class LaneRunner:
     # -- operations ---------------------------------------------------------------------
     async def run(self, item: QueuedOp, outside: bool = False) -> QueuedOp:
         """Run one queued operation on this session (or with no session when `outside`)."""
-        self._guard("the next operation")
+        self.guard("the next operation")
         async with self.lock:
             lane = self.lane
             session = None if outside else self.ensure_session()
             in_txn = (not outside) and lane.in_txn
-            item.status = OpStatus.RUNNING
-            item.started_at = self.clock()
-            item.in_txn = in_txn
-            item.error = None
+            item.begin(self.clock(), in_txn)
             lane.busy = item.spec.kind.value
             if in_txn:
                 # pymongo moves to IN_PROGRESS as soon as the first statement is sent,
@@ -220,21 +217,18 @@ class LaneRunner:
                 item.error = ErrorInfo(None, "Cancelled", "the operation was cancelled", ())
                 raise
             except Exception as exc:
-                item.duration_ms = (self.perf() - t0) * 1000
+                ms = (self.perf() - t0) * 1000  # the reply's time, not the $currentOp's
                 aborted = None
                 if in_txn and lane.txn_state is TxnState.IN_PROGRESS:
                     aborted = await self._aborted_after(exc, txn_number)
                 # the item, the lane's error and its state change together (no await between)
-                item.error = error_info(exc, self.scrub, aborted)
-                item.status = OpStatus.FAILED
-                lane.last_error = item.error
+                error = error_info(exc, self.scrub, aborted)
+                item.end(error, None, "", ms)
+                lane.last_error = error
                 if aborted:
-                    lane.to_server_aborted(item.error, self.clock())
+                    lane.to_server_aborted(error, self.clock())
             else:
-                item.duration_ms = (self.perf() - t0) * 1000
-                item.status = OpStatus.DONE
-                item.summary = summary
-                item.result = result
+                item.end(None, result, summary, (self.perf() - t0) * 1000)
                 lane.last_error = None
             finally:
                 item.waiting = False

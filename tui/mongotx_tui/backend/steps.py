@@ -1,15 +1,23 @@
-"""Run one scenario step on its session, through the workbench's LaneRunner."""
+"""One step on its session: the execution that every player shares.
+
+The workbench's keys and a scenario played in the workbench go through
+`Workbench.run_step`, which journals the step, follows it on the lane and the timeline and
+reads what it changed; a headless run (backend.headless) calls `execute_step` directly.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..model.errors import ErrorInfo
+from ..model.journal import Played
 from ..model.lanes import Lane, QueuedOp
 from ..model.ops import StepAction
+from ..model.timeline import EventKind
 from ..scenario.matching import normalize
 from ..scenario.model import Scenario, Step
 from .operations import error_info, execute
@@ -18,35 +26,135 @@ from .sessions import LaneRunner, txn_kwargs
 if TYPE_CHECKING:
     from pymongo import AsyncMongoClient
 
+# What a busy lane says it is busy with, per action (LaneBusy's message).
+BUSY_WITH = {
+    StepAction.START_TRANSACTION: "start transaction",
+    StepAction.COMMIT: "commit",
+    StepAction.ABORT: "abort",
+    StepAction.END_SESSION: "end session",
+}
+# Steps whose error is the lane's last error (an operation's and a commit's are set where
+# they run: LaneRunner).
+BECOMES_LAST_ERROR = (StepAction.START_TRANSACTION, StepAction.WITH_TRANSACTION)
+# Steps after which the committed page is read again (besides an operation outside a
+# transaction): what they commit or change shows at once, without waiting for the watcher.
+REFRESH_COMMITTED = (StepAction.COMMIT, StepAction.WITH_TRANSACTION, StepAction.FAIL_POINT)
+
 
 @dataclass
 class Outcome:
+    """How a step went: the server's error or the result, a one-line summary, the time."""
+
     error: ErrorInfo | None = None
     result: Any = None
-    summary: str = "ok"
+    summary: str = ""
     ms: float | None = None
 
 
-class Sessions:
-    """One LaneRunner per scenario session, all on one client (the workbench passes its
-    lanes' runners; headless runs make their own)."""
+# A step's timeline row, made from its outcome and its journal entry: (kind, what,
+# outcome, ok, ms) and, for a scenario's step, its check.
+RowText = (
+    tuple[EventKind, str, str, bool, float | None]
+    | tuple[EventKind, str, str, bool, float | None, str]
+)
+Row = Callable[[Outcome, Played], RowText]
 
-    def __init__(
-        self,
-        client: AsyncMongoClient[dict[str, Any]],
-        scenario: Scenario,
-        runners: dict[str, LaneRunner] | None = None,
-    ) -> None:
+
+async def execute_step(
+    step: Step,
+    runner: LaneRunner | None,
+    client: AsyncMongoClient[dict[str, Any]],
+    database: str,
+    *,
+    item: QueuedOp | None = None,
+    outside: bool = False,
+    perf: Callable[[], float] = time.perf_counter,
+    scrub: Callable[[str], str] | None = None,
+) -> Outcome:
+    """Run the step on `runner`'s session (an operation as `item` when given: the lane's
+    queue item; with `outside`, on no session). Errors become the outcome, never raised."""
+    t0 = perf()
+    try:
+        out = await _execute(step, runner, client, database, item, outside)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        out = Outcome(error_info(exc, scrub))
+    if out.ms is None:
+        out.ms = (perf() - t0) * 1000
+    if not out.summary:  # commit and abort bring their own (what the reply means)
+        out.summary = out.error.one_line() if out.error is not None else "ok"
+    return out
+
+
+async def _execute(
+    step: Step,
+    runner: LaneRunner | None,
+    client: AsyncMongoClient[dict[str, Any]],
+    database: str,
+    item: QueuedOp | None,
+    outside: bool,
+) -> Outcome:
+    if step.action == StepAction.SLEEP:
+        await asyncio.sleep(step.seconds)
+        return Outcome(summary=f"slept {step.seconds:g}s")
+    if step.action == StepAction.FAIL_POINT:
+        cmd = {"configureFailPoint": "failCommand", **step.failpoint}
+        return Outcome(result=await client.admin.command(cmd), summary="fail point set")
+    if runner is None:
+        raise ValueError(f"{step.action} needs a session")
+    if step.spec is not None:
+        item = await runner.run(item or QueuedOp(step.spec), outside=outside)
+        return Outcome(item.error, item.result, item.summary, item.duration_ms)
+    if step.action == StepAction.START_TRANSACTION:
+        await runner.start_transaction(step.txn)
+        return Outcome(summary=f"txn {runner.lane.txn_number} starting")
+    if step.action in (StepAction.COMMIT, StepAction.ABORT):
+        fn = runner.commit if step.action == StepAction.COMMIT else runner.abort
+        summary, err, ms = await fn()
+        return Outcome(err, None, summary, ms)
+    if step.action == StepAction.END_SESSION:
+        await runner.end_session()
+        return Outcome(summary="session ended")
+    return await _with_transaction(runner, step, client[database])
+
+
+async def _with_transaction(runner: LaneRunner, step: Step, db: Any) -> Outcome:
+    """pymongo's with_transaction around the step's ops; counts the callback's runs."""
+    attempts = 0
+
+    async def callback(session: Any) -> list[Any]:
+        nonlocal attempts
+        attempts += 1
+        return [normalize((await execute(db, spec, session))[0]) for spec in step.ops]
+
+    opts = step.txn or runner.lane.txn_options
+    async with runner.lock:
+        session = runner.ensure_session()
+        results = await session.with_transaction(callback, **txn_kwargs(opts))
+    runs = "once" if attempts == 1 else f"{attempts} times"
+    return Outcome(
+        result={"attempts": attempts, "results": results},
+        summary=f"committed; the callback ran {runs}",
+    )
+
+
+class ScenarioSessions:
+    """A headless run's sessions: one LaneRunner per scenario session, on one client."""
+
+    def __init__(self, client: AsyncMongoClient[dict[str, Any]], scenario: Scenario) -> None:
         self.client = client
-        self.scenario = scenario
-        self.runners: dict[str, LaneRunner] = dict(runners or {})
+        self.database = scenario.setup.database
+        self.runners: dict[str, LaneRunner] = {}
         for i, s in enumerate(scenario.sessions):
-            if s.name in self.runners:
-                continue
             lane = Lane(id=i + 1, name=s.name, colour="", txn_options=s.txn)
             self.runners[s.name] = LaneRunner(
-                client, lane, scenario.setup.database, time.time, time.perf_counter
+                client, lane, self.database, time.time, time.perf_counter
             )
+
+    async def run(self, step: Step) -> Outcome:
+        runner = self.runners.get(step.session or "")
+        return await execute_step(step, runner, self.client, self.database)
 
     async def close(self) -> None:
         for runner in self.runners.values():
@@ -55,63 +163,3 @@ class Sessions:
                     await runner.end_session()
                 except Exception:
                     pass
-
-    async def run(self, step: Step, item: QueuedOp | None = None) -> Outcome:
-        """Run the step; an operation runs as `item` when given (the workbench's queue item)."""
-        t0 = time.perf_counter()
-        try:
-            out = await self._run(step, item)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            out = Outcome(error_info(exc))
-        if out.ms is None:
-            out.ms = (time.perf_counter() - t0) * 1000
-        if out.error is not None:
-            out.summary = out.error.one_line()
-        return out
-
-    async def _run(self, step: Step, item: QueuedOp | None = None) -> Outcome:
-        if step.action == StepAction.SLEEP:
-            await asyncio.sleep(step.seconds)
-            return Outcome(summary=f"slept {step.seconds:g}s")
-        if step.action == StepAction.FAIL_POINT:
-            cmd = {"configureFailPoint": "failCommand", **step.failpoint}
-            return Outcome(result=await self.client.admin.command(cmd), summary="fail point set")
-        runner = self.runners[step.session or ""]
-        if step.spec is not None:
-            item = await runner.run(item or QueuedOp(step.spec))
-            return Outcome(item.error, item.result, item.summary, item.duration_ms)
-        if step.action == StepAction.START_TRANSACTION:
-            await runner.start_transaction(step.txn)
-            if runner.lane.last_error is not None:  # pragma: no cover - LaneRunner raises
-                return Outcome(runner.lane.last_error)
-            return Outcome(summary=f"txn {runner.lane.txn_number} starting")
-        if step.action in (StepAction.COMMIT, StepAction.ABORT):
-            fn = runner.commit if step.action == StepAction.COMMIT else runner.abort
-            summary, err, ms = await fn()
-            return Outcome(err, None, summary, ms)
-        if step.action == StepAction.END_SESSION:
-            await runner.end_session()
-            return Outcome(summary="session ended")
-        return await self._with_transaction(runner, step)
-
-    async def _with_transaction(self, runner: LaneRunner, step: Step) -> Outcome:
-        """pymongo's with_transaction around the step's ops; counts the callback's runs."""
-        db = self.client[self.scenario.setup.database]
-        attempts = 0
-
-        async def callback(session: Any) -> list[Any]:
-            nonlocal attempts
-            attempts += 1
-            return [normalize((await execute(db, spec, session))[0]) for spec in step.ops]
-
-        opts = step.txn or runner.lane.txn_options
-        async with runner.lock:
-            session = runner.ensure_session()
-            results = await session.with_transaction(callback, **txn_kwargs(opts))
-        runs = "once" if attempts == 1 else f"{attempts} times"
-        return Outcome(
-            result={"attempts": attempts, "results": results},
-            summary=f"committed; the callback ran {runs}",
-        )

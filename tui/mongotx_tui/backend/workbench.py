@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from ..model.errors import ErrorInfo
@@ -37,6 +37,7 @@ from ..model.naming import (
 )
 from ..model.ops import OpKind, OpSpec, StepAction
 from ..model.timeline import EventKind, Timeline
+from ..scenario.model import Step
 from .connection import (
     BadURI,
     Deployment,
@@ -50,6 +51,15 @@ from .connection import (
 )
 from .operations import error_info
 from .sessions import LaneBusy, LaneRunner, server_has_transaction
+from .steps import (
+    BECOMES_LAST_ERROR,
+    BUSY_WITH,
+    REFRESH_COMMITTED,
+    Outcome,
+    Row,
+    RowText,
+    execute_step,
+)
 from .tasks import Tasks
 from .watchers import (
     CHANGE_STREAM,
@@ -274,7 +284,7 @@ class Workbench:
     async def replace_lanes(self, sessions: list[tuple[str, TxnOptions]]) -> list[Lane]:
         """End every lane's session and put one new lane per (name, options) in their place."""
         for runner in self.runners.values():
-            runner._guard("loading a scenario")
+            runner.guard("loading a scenario")
         for runner in list(self.runners.values()):
             if runner.session is not None:
                 try:
@@ -515,39 +525,135 @@ class Workbench:
                 "standalone. Open the sandbox (F2) to try them."
             )
 
+    # -- the one step pipeline ------------------------------------------------------------
+    async def run_step(
+        self,
+        step: Step,
+        lane: Lane | None,
+        row: Row,
+        *,
+        item: QueuedOp | None = None,
+        outside: bool = False,
+        guard: bool = True,
+    ) -> Outcome:
+        """Run a step the one way every step runs, a key on a lane or a scenario's step.
+
+        Journaled (start order and outcome), run on the lane's session (backend.steps), the
+        lane's queue item following it, shown as the timeline row `row` makes of its
+        outcome; then what the reply starts (the lifetime watch of an open transaction, a
+        new lifetime limit) and the reads that follow it (the lane's view, the committed
+        page). With `guard`, a busy lane raises LaneBusy before anything happens; without,
+        that becomes the step's error (a scenario's step keeps its place in the order).
+        """
+        runner = self.runner(lane.id) if lane is not None else None
+        if guard and runner is not None:
+            runner.guard(BUSY_WITH.get(step.action, "the next operation"))
+        name = step.session or ""
+        if lane is not None:
+            name = lane.name + (OUTSIDE_SUFFIX if outside else "")
+        entry = self.journal_start(
+            name,
+            step.action,
+            spec=step.spec.copy() if step.spec else None,
+            txn=step.txn,
+            ops=[s.copy() for s in step.ops],
+            seconds=step.seconds,
+            failpoint=dict(step.failpoint),
+            note=step.note,
+        )
+        entry.outside = outside
+        marker = None
+        if item is not None and lane is not None:
+            if item.spec is None:  # an operation's item is the LaneRunner's to follow
+                item.begin(self.clock(), lane.in_txn)
+                lane.busy = step.action
+            marker = self.tasks.spawn(self.mark_waiting(lane, item))
+        if lane is not None:
+            self.notify(Changed.LANE, lane.id)
+        out: Outcome | None = None
+        try:
+            out = await execute_step(
+                step,
+                runner,
+                self.client,
+                self.db,
+                item=item if step.spec is not None else None,
+                outside=outside,
+                perf=self.perf,
+                scrub=self.scrub,
+            )
+        finally:
+            if marker is not None:
+                marker.cancel()
+            if item is not None and item.spec is None and lane is not None:
+                if lane.busy == step.action:
+                    lane.busy = ""
+            if out is None:  # cancelled
+                self.journal.finish(entry)
+        assert out is not None
+        self.journal.finish(entry, out.error, out.result)
+        if item is not None and item.spec is None:
+            item.end(out.error, out.result, out.summary, out.ms)
+        if lane is not None and out.error is not None and step.action in BECOMES_LAST_ERROR:
+            lane.last_error = out.error
+        self.timeline.add(self.clock(), lane.name if lane else name, *row(out, entry))
+        self.notify(Changed.TIMELINE, None)
+        if lane is not None:
+            self.notify(Changed.LANE, lane.id)
+            self._after(step, lane, item, out)
+        if step.action in REFRESH_COMMITTED or (
+            step.spec is not None and (outside or lane is None or not lane.in_txn)
+        ):
+            self.tasks.spawn(self._quietly(self.refresh_committed))
+        in_txn = item.in_txn if item is not None else lane is not None and lane.in_txn
+        if lane is not None and out.error is None and step.spec is not None and in_txn:
+            await self._quietly(lambda: self.refresh_view(lane.id))  # what the transaction sees now
+        return out
+
+    def _after(self, step: Step, lane: Lane, item: QueuedOp | None, out: Outcome) -> None:
+        """What a reply starts: the lifetime watch of a transaction that is now open, and
+        reading the lifetime limit again after a setParameter."""
+        if item is not None and item.spec is not None and lane.txn_live and item.in_txn:
+            self.watch_lifetime(lane)
+        if (
+            step.spec is not None
+            and out.error is None
+            and "setParameter" in step.spec.texts.get("command", "")
+        ):
+            self.tasks.spawn(self._quietly(self.read_lifetime_limit))
+
+    @staticmethod
+    async def _quietly(read: Callable[[], Awaitable[Any]]) -> None:
+        """A read that follows a step: a failure shows on the next one, not as an error.
+        (Called here, not before: a task cancelled before it starts leaves no coroutine
+        unawaited.)"""
+        try:
+            await read()
+        except Exception:
+            pass
+
+    # -- the keys on a lane ------------------------------------------------------------------
+    def _lane_step(self, lane: Lane, action: str, **fields: Any) -> Step:
+        return Step(index=0, line=0, action=action, session=lane.name, **fields)
+
     async def start_transaction(self, lane_id: int, options: TxnOptions | None = None) -> None:
         self._needs_transactions()
-        runner = self.runner(lane_id)
-        lane = runner.lane
-        runner._guard("start transaction")
-        entry = self.journal_start(lane.name, StepAction.START_TRANSACTION, txn=options)
-        try:
-            await runner.start_transaction(options)
-        except LaneBusy:
-            raise
-        except Exception as exc:
-            info = error_info(exc, self.scrub)
-            lane.last_error = info
-            self.journal.finish(entry, info)
-            self._log(lane, EventKind.TXN, "startTransaction", info.one_line(), False, None)
-            self.notify(Changed.LANE, lane_id)
-            return
-        self.journal.finish(entry)
-        self._log(
-            lane,
-            EventKind.TXN,
-            f"startTransaction txn {lane.txn_number}",
-            lane.txn_options.describe(),
-            True,
-            None,
-        )
-        self.notify(Changed.LANE, lane_id)
+        lane = self.lane(lane_id)
+
+        def row(out: Outcome, _: Played) -> RowText:
+            if out.error is not None:
+                return EventKind.TXN, "startTransaction", out.summary, False, None
+            what = f"startTransaction txn {lane.txn_number}"
+            return EventKind.TXN, what, lane.txn_options.describe(), True, None
+
+        step = self._lane_step(lane, StepAction.START_TRANSACTION, txn=options)
+        await self.run_step(step, lane, row)
 
     async def step(
         self, lane_id: int, outside: bool = False, item: QueuedOp | None = None
     ) -> QueuedOp | None:
-        runner = self.runner(lane_id)
-        lane = runner.lane
+        """Run the lane's next pending operation (or `item`); None when there is none."""
+        lane = self.lane(lane_id)
         item = item or lane.next_pending
         if item is None:
             return None
@@ -555,46 +661,30 @@ class Workbench:
             raise LaneBusy(f"Step {item.step.index} of the scenario: n runs it in order")
         if item.spec.errors():
             raise LaneBusy("This operation has invalid fields; edit it first (enter)")
-        runner._guard("the next operation")
-        name = f"{lane.name}{OUTSIDE_SUFFIX}" if outside else lane.name
-        entry = self.journal_start(name, item.spec.kind.value, spec=item.spec.copy())
-        entry.outside = outside
-        watcher = self.tasks.spawn(self.mark_waiting(lane, item))
-        try:
-            self.notify(Changed.LANE, lane_id)
-            await runner.run(item, outside=outside)
-        finally:
-            watcher.cancel()
-            self.journal.finish(entry, item.error, item.result)
-        self.after_step(lane, item, outside)
-        if item.error is None and item.in_txn:
-            await self.refresh_view(lane_id)
+        step = self._lane_step(lane, item.spec.kind.value, spec=item.spec)
+        await self.run_step(
+            step, lane, self._op_row(lane, item, outside), item=item, outside=outside
+        )
         return item
 
-    def after_step(self, lane: Lane, item: QueuedOp, outside: bool = False) -> None:
-        """The timeline row of a finished operation, and what its reply started: the
-        lifetime watch of a transaction that is now open, a new lifetime limit."""
-        where = "outside txn" if outside or not item.in_txn else f"txn {lane.txn_number}"
-        what = f"{item.label(60, collection=False)} ({where})"
-        if item.error is None:
-            self._log(lane, EventKind.OP, what, item.summary, True, item.duration_ms)
-        else:
-            outcome = item.error.one_line()
-            if item.error.txn_aborted:
+    @staticmethod
+    def _op_row(lane: Lane, item: QueuedOp, outside: bool) -> Row:
+        """An operation's timeline row: where it ran, and what the reply did to the
+        transaction."""
+
+        def row(out: Outcome, _: Played) -> RowText:
+            where = "outside txn" if outside or not item.in_txn else f"txn {lane.txn_number}"
+            what = f"{item.label(60, collection=False)} ({where})"
+            if out.error is None:
+                return EventKind.OP, what, item.summary, True, item.duration_ms
+            outcome = out.error.one_line()
+            if out.error.txn_aborted:
                 outcome += f" · the server aborted txn {lane.txn_number}"
-            elif item.error.txn_aborted is False:
+            elif out.error.txn_aborted is False:
                 outcome += f" · txn {lane.txn_number} stays open"
-            self._log(lane, EventKind.OP, what, outcome, False, item.duration_ms)
-        self.notify(Changed.LANE, lane.id)
-        if lane.txn_live and item.in_txn:
-            self.watch_lifetime(lane)
-        spec = item.spec
-        if (
-            spec is not None
-            and item.error is None
-            and "setParameter" in spec.texts.get("command", "")
-        ):
-            self.tasks.spawn(self.read_lifetime_limit())
+            return EventKind.OP, what, outcome, False, item.duration_ms
+
+        return row
 
     async def mark_waiting(self, lane: Lane, item: QueuedOp) -> None:
         await asyncio.sleep(0.5)
@@ -673,38 +763,31 @@ class Workbench:
                 break
 
     async def commit(self, lane_id: int) -> tuple[str, ErrorInfo | None]:
-        return await self._finish(lane_id, commit=True)
+        return await self._end_txn(lane_id, StepAction.COMMIT)
 
     async def abort(self, lane_id: int) -> tuple[str, ErrorInfo | None]:
-        return await self._finish(lane_id, commit=False)
+        return await self._end_txn(lane_id, StepAction.ABORT)
 
-    async def _finish(self, lane_id: int, commit: bool) -> tuple[str, ErrorInfo | None]:
-        runner = self.runner(lane_id)
-        lane = runner.lane
+    async def _end_txn(self, lane_id: int, action: StepAction) -> tuple[str, ErrorInfo | None]:
+        lane = self.lane(lane_id)
         txn = lane.txn_number
-        runner._guard("commit" if commit else "abort")
-        entry = self.journal_start(lane.name, StepAction.COMMIT if commit else StepAction.ABORT)
-        try:
-            outcome, err, ms = await (runner.commit() if commit else runner.abort())
-        finally:
-            self.journal.finish(entry, lane.last_error)
-        verb = "commitTransaction" if commit else "abortTransaction"
-        self._log(lane, EventKind.TXN, f"{verb} txn {txn}", outcome, err is None, ms)
-        self.notify(Changed.LANE, lane_id)
-        return outcome, err
+        verb = "commitTransaction" if action is StepAction.COMMIT else "abortTransaction"
+
+        def row(out: Outcome, _: Played) -> RowText:
+            return EventKind.TXN, f"{verb} txn {txn}", out.summary, out.error is None, out.ms
+
+        out = await self.run_step(self._lane_step(lane, action), lane, row)
+        return out.summary, out.error
 
     async def end_session(self, lane_id: int) -> None:
-        runner = self.runner(lane_id)
-        runner._guard("end session")
-        entry = self.journal_start(runner.lane.name, StepAction.END_SESSION)
-        try:
-            await runner.end_session()
-        finally:
-            self.journal.finish(entry)
-        self._log(
-            runner.lane, EventKind.TXN, "endSession", "session returned to the pool", True, None
-        )
-        self.notify(Changed.LANE, lane_id)
+        lane = self.lane(lane_id)
+
+        def row(out: Outcome, _: Played) -> RowText:
+            if out.error is not None:
+                return EventKind.TXN, "endSession", out.summary, False, None
+            return EventKind.TXN, "endSession", "session returned to the pool", True, None
+
+        await self.run_step(self._lane_step(lane, StepAction.END_SESSION), lane, row)
 
     # -- documents ------------------------------------------------------------------------
     async def refresh_committed(self, number: int | None = None, count_now: bool = False) -> Page:

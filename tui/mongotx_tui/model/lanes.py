@@ -120,6 +120,22 @@ class QueuedOp:
     step: Any = None  # the scenario Step this item plays (a loaded scenario), else None
     check: str | None = None  # scenario: None until it ran, "" as expected, else the mismatch
 
+    def begin(self, now: float, in_txn: bool) -> None:
+        """It is sent now (inside the lane's transaction or not)."""
+        self.status = OpStatus.RUNNING
+        self.started_at = now
+        self.in_txn = in_txn
+        self.error = None
+
+    def end(self, error: ErrorInfo | None, result: Any, summary: str, ms: float | None) -> None:
+        """Its reply came (or its error): done or failed, with what it returned."""
+        self.status = OpStatus.DONE if error is None else OpStatus.FAILED
+        self.error = error
+        self.result = result
+        self.summary = summary
+        self.duration_ms = ms
+        self.waiting = False
+
     def label(self, width: int = 60, collection: bool = True) -> str:
         if self.spec is not None:
             return self.spec.label(width, collection=collection)
