@@ -146,6 +146,7 @@ APP_KEYS: tuple[KeyDef, ...] = (
 )
 
 ALL_KEYS = APP_KEYS + WORKBENCH_KEYS + QUEUE_KEYS
+KEY_ACTIONS = {d.id: d.action for d in ALL_KEYS}  # what a key id does (the toolbar's labels)
 
 
 def bindings(defs: tuple[KeyDef, ...]) -> list[object]:

@@ -37,7 +37,7 @@ BUSY_WITH = {
 # they run: LaneRunner).
 BECOMES_LAST_ERROR = (StepAction.START_TRANSACTION, StepAction.WITH_TRANSACTION)
 # Steps after which the committed page is read again (besides an operation outside a
-# transaction): what they commit or change shows at once, without waiting for the watcher.
+# transaction) when no change stream pushes what they commit or change.
 REFRESH_COMMITTED = (StepAction.COMMIT, StepAction.WITH_TRANSACTION, StepAction.FAIL_POINT)
 
 

@@ -466,6 +466,7 @@ class Workbench:
         self._log(lane, EventKind.INFO, f"remove lane {lane.name}", "; ".join(outcome), True, None)
         self.notify(Changed.LANES, None)
 
+    # -- a lane's queue: written here only ------------------------------------------------
     def enqueue(self, lane_id: int, spec: OpSpec, index: int | None = None) -> QueuedOp:
         lane = self.lane(lane_id)
         item = QueuedOp(spec)
@@ -475,6 +476,57 @@ class Workbench:
             lane.queue.insert(index, item)
         self.notify(Changed.LANE, lane_id)
         return item
+
+    def _queued(self, lane_id: int, index: int, what: str) -> tuple[Lane, QueuedOp]:
+        """The item at `index`, if `what` may be done to it; else ValueError saying why."""
+        lane = self.lane(lane_id)
+        if not 0 <= index < len(lane.queue):
+            raise ValueError(f"Lane {lane.name} has no item {index + 1}")
+        item = lane.queue[index]
+        if item.step is not None and what != "duplicate":
+            raise ValueError(
+                f"Step {item.step.index} belongs to the scenario and stays as it is; "
+                "duplicate it (d) to change a copy"
+            )
+        if item.spec is None:
+            raise ValueError("Only operations can be duplicated")
+        if item.status is OpStatus.RUNNING and what in ("edit", "delete"):
+            raise ValueError(f"It is running; {what} it when it ends")
+        return lane, item
+
+    def check_edit(self, lane_id: int, index: int) -> OpSpec:
+        """The operation to open in the editor (ValueError when it can't be edited)."""
+        spec = self._queued(lane_id, index, "edit")[1].spec
+        assert spec is not None
+        return spec
+
+    def edit_op(self, lane_id: int, index: int, spec: OpSpec) -> None:
+        """Replace the item with a new one running `spec` (its outcome starts afresh)."""
+        lane, _ = self._queued(lane_id, index, "edit")
+        lane.queue[index] = QueuedOp(spec)
+        self.notify(Changed.LANE, lane_id)
+
+    def duplicate_op(self, lane_id: int, index: int) -> QueuedOp:
+        """A copy after it (after the queue's end for a scenario's step)."""
+        lane, item = self._queued(lane_id, index, "duplicate")
+        assert item.spec is not None
+        at = len(lane.queue) if item.step is not None else index + 1
+        return self.enqueue(lane_id, item.spec.copy(), at)
+
+    def delete_op(self, lane_id: int, index: int) -> None:
+        lane, _ = self._queued(lane_id, index, "delete")
+        del lane.queue[index]
+        self.notify(Changed.LANE, lane_id)
+
+    def move_op(self, lane_id: int, index: int, delta: int) -> int | None:
+        """Swap the item with its neighbour `delta` away; its new index (None: no move)."""
+        lane, _ = self._queued(lane_id, index, "move")
+        j = index + delta
+        if not 0 <= j < len(lane.queue):
+            return None
+        lane.queue[index], lane.queue[j] = lane.queue[j], lane.queue[index]
+        self.notify(Changed.LANE, lane_id)
+        return j
 
     def rename_lane(self, lane_id: int, name: str, colour: str) -> Lane:
         """Give a lane another name and colour; raises ValueError saying what is wrong.
@@ -601,9 +653,10 @@ class Workbench:
         if lane is not None:
             self.notify(Changed.LANE, lane.id)
             self._after(step, lane, item, out)
-        if step.action in REFRESH_COMMITTED or (
+        committed = step.action in REFRESH_COMMITTED or (
             step.spec is not None and (outside or lane is None or not lane.in_txn)
-        ):
+        )
+        if committed and not self.pushes_changes:  # else its change events re-read the page
             self.tasks.spawn(self._quietly(self.refresh_committed))
         in_txn = item.in_txn if item is not None else lane is not None and lane.in_txn
         if lane is not None and out.error is None and step.spec is not None and in_txn:

@@ -18,9 +18,9 @@ from textual.widgets import Static
 
 from ..backend.connection import SANDBOX_NAME, BadURI, mask_uri
 from ..backend.sessions import LaneBusy
-from ..keys import WORKBENCH_KEYS, bindings
+from ..keys import KEY_ACTIONS, WORKBENCH_KEYS, bindings
 from ..model.events import Changed
-from ..model.lanes import OpStatus, QueuedOp, TxnState, view_docs
+from ..model.lanes import OpStatus, TxnState, view_docs
 from ..model.literals import format_value
 from ..widgets.documents import CommittedPanel
 from ..widgets.footer import KeyFooter
@@ -357,62 +357,50 @@ class WorkbenchScreen(Screen[None]):
 
                 info = error_info(exc, self.wb.scrub)
                 self.notify(f"{info.headline}: {info.message}", severity="error", markup=False)
-            self._on_backend("lane", lane_id)
+            self._on_backend(Changed.LANE, lane_id)
 
         self.run_worker(
             guarded(), group=f"lane-{lane_id}-{what}", exit_on_error=False, description=what
         )
 
     @on(LaneWidget.Action)
-    def _lane_action(self, event: LaneWidget.Action) -> None:
+    async def _lane_action(self, event: LaneWidget.Action) -> None:
+        """A toolbar label (a key's id: the key table says what it does) or a queue key on
+        the highlighted item (the workbench changes the queue, or says why not)."""
         self.active_lane_id = event.lane_id
-        lane = self.wb.lane(event.lane_id)
         if event.index is None:
-            getattr(self, f"action_{event.action}")()
+            await self.run_action(KEY_ACTIONS[event.action])
             return
-        queue = lane.queue
-        if not (0 <= event.index < len(queue)):
-            return
-        item = queue[event.index]
-        if item.step is not None and event.action != "duplicate":
-            self.notify(
-                f"Step {item.step.index} belongs to the scenario and stays as it is; "
-                "duplicate it (d) to change a copy",
-                severity="warning",
-            )
-            return
-        if item.spec is None:
-            self.notify("Only operations can be duplicated", severity="warning")
-            return
-        if event.action == "edit":
-            from .editor import EditorScreen
+        lane_id, index = event.lane_id, event.index
+        try:
+            if event.action == "edit":
+                from .editor import EditorScreen
 
-            if item.status is OpStatus.RUNNING:
-                self.notify("It is running; edit it when it ends", severity="warning")
-                return
+                spec = self.wb.check_edit(lane_id, index)
 
-            def edited(spec: Any) -> None:
-                if spec is not None:
-                    queue[event.index] = QueuedOp(spec)
-                    self._on_backend("lane", lane.id)
+                def edited(new: Any) -> None:
+                    if new is not None:
+                        self._queue_change(lambda: self.wb.edit_op(lane_id, index, new))
 
-            self.app.push_screen(EditorScreen(lane.name, item.spec), edited)
-        elif event.action == "duplicate":
-            self.wb.enqueue(lane.id, item.spec.copy(), len(queue) if item.step else event.index + 1)
-        elif event.action == "delete":
-            if item.status is OpStatus.RUNNING:
-                self.notify("It is running; it can't be deleted now", severity="warning")
-                return
-            del queue[event.index]
-            self._on_backend("lane", lane.id)
-        elif event.action == "move":
-            j = event.index + event.delta
-            if 0 <= j < len(queue):
-                queue[event.index], queue[j] = queue[j], queue[event.index]
-                self._on_backend("lane", lane.id)
-                widget = self._lane_widget(lane.id)
-                if widget is not None:
-                    self.call_after_refresh(setattr, widget.queue, "highlighted", j)
+                lane = self.wb.lane(lane_id)
+                self.app.push_screen(EditorScreen(lane.name, spec), edited)
+            elif event.action == "duplicate":
+                self.wb.duplicate_op(lane_id, index)
+            elif event.action == "delete":
+                self.wb.delete_op(lane_id, index)
+            elif event.action == "move":
+                moved = self.wb.move_op(lane_id, index, event.delta)
+                widget = self._lane_widget(lane_id)
+                if moved is not None and widget is not None:
+                    self.call_after_refresh(setattr, widget.queue, "highlighted", moved)
+        except ValueError as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+
+    def _queue_change(self, change: Callable[[], object]) -> None:
+        try:
+            change()
+        except ValueError as exc:  # it changed meanwhile (it started running)
+            self.notify(str(exc), severity="warning", markup=False)
 
     # -- actions (keys, buttons, palette) --------------------------------------------------
     def action_add_op(self) -> None:
@@ -437,33 +425,30 @@ class WorkbenchScreen(Screen[None]):
         hint = "; n runs the scenario's next step" if self.wb.play is not None else ""
         self.notify(f"Nothing pending in this lane: add an operation (a){hint}", severity="warning")
 
-    def action_step(self) -> None:
+    def _on_lane(
+        self, what: str, make: Callable[[int], Awaitable[Any]], pending: bool = False
+    ) -> None:
+        """Run `make(lane id)` on the current lane in a worker, when connected (and, with
+        `pending`, when the lane has an operation queued)."""
         lane_id = self._lane_id()
         if lane_id is None:
             return
-        if self.wb.lane(lane_id).next_pending is None:
+        if pending and self.wb.lane(lane_id).next_pending is None:
             self._nothing_pending()
             return
-        self._run(lane_id, "step", lambda: self.wb.step(lane_id))
+        self._run(lane_id, what, lambda: make(lane_id))
+
+    def action_step(self) -> None:
+        self._on_lane("step", self.wb.step, pending=True)
 
     def action_run_outside(self) -> None:
-        lane_id = self._lane_id()
-        if lane_id is None:
-            return
-        if self.wb.lane(lane_id).next_pending is None:
-            self._nothing_pending()
-            return
-        self._run(lane_id, "outside", lambda: self.wb.step(lane_id, outside=True))
+        self._on_lane("outside", lambda lane_id: self.wb.step(lane_id, outside=True), True)
 
     def action_run_rest(self) -> None:
-        lane_id = self._lane_id()
-        if lane_id is not None:
-            self._run(lane_id, "run-rest", lambda: self.wb.run_rest(lane_id))
+        self._on_lane("run-rest", self.wb.run_rest)
 
     def action_start_txn(self) -> None:
-        lane_id = self._lane_id()
-        if lane_id is not None:
-            self._run(lane_id, "start", lambda: self.wb.start_transaction(lane_id))
+        self._on_lane("start", self.wb.start_transaction)
 
     def action_start_txn_options(self) -> None:
         from .dialogs import TxnOptionsScreen
@@ -480,26 +465,13 @@ class WorkbenchScreen(Screen[None]):
         self.app.push_screen(TxnOptionsScreen(lane.name, lane.txn_options), chosen)
 
     def action_commit(self) -> None:
-        lane_id = self._lane_id()
-        if lane_id is None:
-            return
-
-        async def commit() -> None:
-            await self.wb.commit(lane_id)
-            if not self.wb.pushes_changes:  # else the commit's change events re-read the page
-                await self.wb.refresh_committed()
-
-        self._run(lane_id, "commit", commit)
+        self._on_lane("commit", self.wb.commit)
 
     def action_abort(self) -> None:
-        lane_id = self._lane_id()
-        if lane_id is not None:
-            self._run(lane_id, "abort", lambda: self.wb.abort(lane_id))
+        self._on_lane("abort", self.wb.abort)
 
     def action_end_session(self) -> None:
-        lane_id = self._lane_id()
-        if lane_id is not None:
-            self._run(lane_id, "end", lambda: self.wb.end_session(lane_id))
+        self._on_lane("end", self.wb.end_session)
 
     def action_add_lane(self) -> None:
         lane = self.wb.add_lane()
@@ -859,7 +831,7 @@ class WorkbenchScreen(Screen[None]):
 
                 info = error_info(exc, self.wb.scrub)
                 self.notify(f"Step {step.index}: {info.headline}: {info.message}", severity="error")
-            self._on_backend("scenario", None)
+            self._on_backend(Changed.SCENARIO, None)
             if play.finished and play is self.wb.play:
                 mark = "✓" if play.passed else "✗"
                 self.notify(
@@ -870,7 +842,7 @@ class WorkbenchScreen(Screen[None]):
                     timeout=10,
                 )
 
-        self._on_backend("scenario", None)
+        self._on_backend(Changed.SCENARIO, None)
         self.run_worker(
             run(), group="scenario-steps", exit_on_error=False, description=f"step {step.index}"
         )

@@ -18,9 +18,11 @@ from ..keys import QUEUE_KEYS, bindings
 from ..model.lanes import LANE_COLOURS, Lane, OpStatus, diff_marks
 from .render import error_block, lane_header, lane_title, lane_view, queue_item
 
+# The toolbar's labels, each a key of the key table (keys.py) by its id: clicking one does
+# what the key does.
 LANE_BUTTONS = (
-    ("start_txn", "Txn"),
-    ("add_op", "+Op"),
+    ("start-txn", "Txn"),
+    ("add-op", "+Op"),
     ("step", "Step"),
     ("commit", "Commit"),
     ("abort", "Abort"),
@@ -34,7 +36,7 @@ class LaneToolbar(Static):
 
     @dataclass
     class Pressed(Message):
-        """One of the toolbar's actions was clicked."""
+        """One of the toolbar's labels was clicked: the id of the key it stands for."""
 
         action: str
 
@@ -85,7 +87,8 @@ class LaneWidget(Vertical):
 
     @dataclass
     class Action(Message):
-        """A lane action (toolbar or queue key), for the screen to run."""
+        """A lane action for the screen to run: a toolbar label (`action` is a key id,
+        `index` None) or a queue key on item `index` (edit, duplicate, delete, move)."""
 
         lane_id: int
         action: str
