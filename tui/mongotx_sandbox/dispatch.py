@@ -35,7 +35,8 @@ SNAPSHOT_READS = frozenset({"find", "aggregate", "distinct", "getMore"})
 RESUMABLE_CHANGE_STREAM_CODES = frozenset(
     {6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436, 63, 150, 13388, 234, 133}
 )
-# Generic arguments every command accepts (reference §10).
+# Without authentication mongod hands out a dummy-signed cluster time: keyId 0 and a hash
+# of 20 zero bytes (reference §1.8).
 _ZERO_HASH = Binary(bytes(20), 0)
 
 
@@ -48,7 +49,6 @@ class Connection:
         self.peer = peer
         self.app_name: str | None = None
         self.client_metadata: dict[str, Any] | None = None
-        self.hello_ok = False
 
 
 def _command_name(body: dict[str, Any]) -> str:

@@ -40,7 +40,6 @@ def hello_reply(ctx: OpContext, body: dict[str, Any], legacy: bool) -> dict[str,
     wall = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
     reply: dict[str, Any] = {}
     if body.get("helloOk"):
-        conn.hello_ok = True
         reply["helloOk"] = True
     reply[("ismaster" if legacy else "isWritablePrimary")] = True
     if state.replset is not None:

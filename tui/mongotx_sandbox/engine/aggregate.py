@@ -19,12 +19,12 @@ from bson.decimal128 import Decimal128
 from bson.int64 import Int64
 
 from ._lazy import lib as _lib
-from .compare import MISSING, canonical_key, collated_key, compare_values, is_number
+from .compare import MISSING, canonical_key, collated_key, compare_values, is_number, type_name
 from .errors import bad_value, err
 from .group import accumulate, parse_accumulators
-from .match import matches
+from .match import _eq_any, matches
 from .paths import collect_values, deep_copy
-from .project import apply_projection
+from .project import _flatten, apply_projection
 from .sort import sort_documents
 
 Lookup = Callable[[str], list[dict[str, Any]]]
@@ -48,7 +48,6 @@ SERVER_STAGES = (
     "$querySettings",
 )
 LIBRARY_STAGES = ("$redact", "$setWindowFields", "$fill")
-UNSUPPORTED_STAGES = ("$bucketAuto", "$geoNear", "$densify")
 _rng = random.Random()
 
 
@@ -162,7 +161,6 @@ def _add_fields(docs: list, spec: Any, run: _Run) -> list:
     if not isinstance(spec, dict):
         raise err(40272, "$addFields specification stage must be an object")
     # manual: $addFields "Adding Fields to an Embedded Document": {a: {b: x}} sets a.b.
-    from .project import _flatten
     from .update import _set_path
 
     flat: list[tuple[str, Any]] = []
@@ -244,7 +242,6 @@ def _replace_with(docs: list, expr: Any, run: _Run) -> list:
 
 
 def _type_label(value: Any) -> str:
-    from .compare import type_name
 
     return type_name(value)
 
@@ -447,7 +444,6 @@ def _lookup_match(cond: dict[str, Any], doc: dict[str, Any]) -> bool:
     # Equality semantics of $lookup (manual: "Equality Match with a Single Join Condition");
     # regexes in local values are compared as values, not applied as patterns.
     ((field, spec),) = cond.items()
-    from .match import _eq_any
 
     values = collect_values(doc, field.split("."))
     return any(_eq_any(values, v) for v in spec["$in"])
@@ -481,7 +477,6 @@ def _graph_lookup(docs: list, spec: Any, run: _Run) -> list:
             next_frontier = []
             for f in foreign:
                 values = collect_values(f, to_field.split("."))
-                from .match import _eq_any
 
                 if not any(_eq_any(values, v) for v in frontier):
                     continue

@@ -7,10 +7,6 @@ from typing import Any
 from .compare import MISSING
 
 
-def split_path(path: str) -> list[str]:
-    return path.split(".")
-
-
 def collect_values(value: Any, parts: list[str], i: int = 0) -> list[Any]:
     """Every value reached by ``parts`` from ``value``, traversing arrays of documents.
 
