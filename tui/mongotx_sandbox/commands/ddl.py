@@ -10,7 +10,7 @@ from ..cursors import cursor_reply, open_cursor
 from ..errors import CommandError
 from ..store import Collection, Index
 from .common import coll_name, cursor_batch_size
-from .query import refuse_snapshot_read_concern
+from .read_concern import refuse_snapshot_read_concern
 from .registry import command
 
 
