@@ -21,7 +21,7 @@ from bson.regex import Regex
 from . import engine
 from .errors import CommandError
 from .state import ServerState, images_enabled
-from .store import Collection, Index, path_value
+from .store import Collection, Index, LockHolder, path_value
 from .transactions import ServerSession, Transaction, TxnOp
 
 WRITE_CONFLICT_MSG = (
@@ -250,12 +250,12 @@ class OpContext:
                 return coll.committed(key, None)
             await self.wait_for(holder)
 
-    async def wait_for(self, txn: Transaction) -> None:
+    async def wait_for(self, holder: LockHolder) -> None:
         timeout = None if self.deadline is None else self.deadline - time.monotonic()
         if timeout is not None and timeout <= 0:
             raise CommandError(50, "operation exceeded time limit")
         try:
-            await asyncio.wait_for(txn.ended.wait(), timeout)
+            await asyncio.wait_for(holder.ended.wait(), timeout)
         except TimeoutError as exc:
             raise CommandError(50, "operation exceeded time limit") from exc
 
