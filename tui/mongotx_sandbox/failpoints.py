@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import CommandError, code_name
 
 if TYPE_CHECKING:
-    from .dispatch import Connection
+    from .connections import Connection
     from .state import ServerState
 
 NEVER_FAILED = frozenset({"configureFailPoint", "hello", "isMaster", "ismaster"})
