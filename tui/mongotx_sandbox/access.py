@@ -11,7 +11,7 @@ import asyncio
 import itertools
 import time
 from collections.abc import Hashable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from re import Pattern
 from typing import Any
 
@@ -19,9 +19,10 @@ from bson.int64 import Int64
 from bson.regex import Regex
 
 from . import engine
+from .connections import Connection
 from .errors import CommandError
 from .state import ServerState, images_enabled
-from .store import Collection, Index, path_value
+from .store import Collection, Index, LockHolder, path_value
 from .transactions import ServerSession, Transaction, TxnOp
 
 WRITE_CONFLICT_MSG = (
@@ -66,6 +67,7 @@ class OpContext:
 
     state: ServerState
     db: str
+    connection: Connection | None = None  # the client's connection (None: run internally)
     txn: Transaction | None = None
     session: ServerSession | None = None
     deadline: float | None = None  # time.monotonic() limit from maxTimeMS
@@ -77,7 +79,8 @@ class OpContext:
     collation: dict[str, Any] | None = None
     wrote: bool = False
     last_write_seq: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    # The reply's operationTime when it is not the last write's (a commit's commit time).
+    operation_time: int | None = None
 
     # ---- catalog --------------------------------------------------------------------
     def collection(self, db: str, name: str) -> Collection | None:
@@ -250,12 +253,12 @@ class OpContext:
                 return coll.committed(key, None)
             await self.wait_for(holder)
 
-    async def wait_for(self, txn: Transaction) -> None:
+    async def wait_for(self, holder: LockHolder) -> None:
         timeout = None if self.deadline is None else self.deadline - time.monotonic()
         if timeout is not None and timeout <= 0:
             raise CommandError(50, "operation exceeded time limit")
         try:
-            await asyncio.wait_for(txn.ended.wait(), timeout)
+            await asyncio.wait_for(holder.ended.wait(), timeout)
         except TimeoutError as exc:
             raise CommandError(50, "operation exceeded time limit") from exc
 

@@ -13,7 +13,6 @@ if TYPE_CHECKING:
     from .transactions import Transaction
 
 DEFAULT_FIRST_BATCH = 101
-MAX_BATCH_BYTES = 16 * 1024 * 1024
 
 
 @dataclass

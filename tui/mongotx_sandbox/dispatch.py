@@ -19,6 +19,8 @@ from bson.timestamp import Timestamp
 from . import commands
 from .access import OpContext
 from .clock import int_to_ts, ts_to_int
+from .concerns import add_write_concern_error, validate_write_concern
+from .connections import Connection
 from .errors import RETRIABLE_CODES, TRANSIENT_CODES, CloseConnection, CommandError
 from .state import ServerState
 from .transactions import ServerSession, Transaction, TxnState
@@ -35,20 +37,9 @@ SNAPSHOT_READS = frozenset({"find", "aggregate", "distinct", "getMore"})
 RESUMABLE_CHANGE_STREAM_CODES = frozenset(
     {6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436, 63, 150, 13388, 234, 133}
 )
-# Generic arguments every command accepts (reference §10).
+# Without authentication mongod hands out a dummy-signed cluster time: keyId 0 and a hash
+# of 20 zero bytes (reference §1.8).
 _ZERO_HASH = Binary(bytes(20), 0)
-
-
-class Connection:
-    """What the server knows about one client connection."""
-
-    def __init__(self, state: ServerState, peer: str) -> None:
-        self.id = state.next_connection_id
-        state.next_connection_id += 1
-        self.peer = peer
-        self.app_name: str | None = None
-        self.client_metadata: dict[str, Any] | None = None
-        self.hello_ok = False
 
 
 def _command_name(body: dict[str, Any]) -> str:
@@ -189,7 +180,7 @@ async def _run(
         _validate_in_transaction(spec, name, body, bool(start))
     else:
         if "writeConcern" in body:
-            _validate_write_concern(body["writeConcern"])
+            validate_write_concern(body["writeConcern"])
         rc = body.get("readConcern")
         if isinstance(rc, dict) and rc.get("level") == "snapshot" and name not in SNAPSHOT_READS:
             # Only find, aggregate and distinct read at a snapshot outside a transaction
@@ -206,12 +197,10 @@ async def _run(
         if max_time > 0:
             deadline = time.monotonic() + max_time / 1000
 
-    ctx = OpContext(state=state, db=db, deadline=deadline)
+    ctx = OpContext(state=state, db=db, connection=conn, deadline=deadline)
     if isinstance(body.get("let"), dict):
         ctx.let = body["let"]
     ctx.bypass_validation = body.get("bypassDocumentValidation") is True
-    ctx.extra["conn"] = conn
-    ctx.extra["command_name"] = name
     if lsid is None:
         reply = await _execute(spec, ctx, body)
     else:
@@ -252,8 +241,8 @@ async def _run(
             reply["errorLabels"] = labels
     if ctx.wrote:
         reply_ctx["operation_time"] = ctx.last_write_seq
-    if "operation_time" in ctx.extra:
-        reply_ctx["operation_time"] = ctx.extra["operation_time"]
+    if ctx.operation_time is not None:
+        reply_ctx["operation_time"] = ctx.operation_time
     return reply
 
 
@@ -329,7 +318,7 @@ def _validate_in_transaction(
     if "writeConcern" in body and name not in TXN_END:
         raise CommandError(72, "writeConcern is not allowed within a multi-statement transaction")
     if name in TXN_END and "writeConcern" in body:
-        _validate_write_concern(body["writeConcern"])
+        validate_write_concern(body["writeConcern"])
     rc = body.get("readConcern")
     if rc is not None and not start:
         raise CommandError(72, "Only the first command in a transaction may specify a readConcern")
@@ -345,37 +334,6 @@ def _validate_in_transaction(
             )
         if "afterOpTime" in rc:
             raise CommandError(72, "afterOpTime is not allowed in a transaction")
-
-
-def _validate_write_concern(wc: Any) -> None:
-    if not isinstance(wc, dict):
-        raise CommandError(14, "writeConcern must be an object")
-    w = wc.get("w", 1)
-    if not isinstance(w, int | str) or isinstance(w, bool):
-        raise CommandError(2, "w has to be a number or a string")
-    if isinstance(w, int) and w < 0:
-        raise CommandError(2, "w cannot be a negative value")
-
-
-def write_concern_error(body: dict[str, Any]) -> dict[str, Any] | None:
-    """What a one-member replica set answers for the requested write concern."""
-    wc = body.get("writeConcern")
-    if not isinstance(wc, dict):
-        return None
-    w = wc.get("w", 1)
-    if isinstance(w, int) and w > 1:
-        return {
-            "code": 100,
-            "codeName": "UnsatisfiableWriteConcern",
-            "errmsg": "Not enough data-bearing nodes",
-        }
-    if isinstance(w, str) and w != "majority":
-        return {
-            "code": 79,
-            "codeName": "UnknownReplWriteConcern",
-            "errmsg": f"No write concern mode named '{w}' found in replica set configuration",
-        }
-    return None
 
 
 async def _with_session(
@@ -402,10 +360,8 @@ async def _with_session(
     if txn.state is TxnState.COMMITTED:
         # Commit retried after success: ok again (reference §3.2).
         reply: dict[str, Any] = {"ok": 1.0}
-        wce = write_concern_error(body)
-        if wce:
-            reply["writeConcernError"] = wce
-        ctx.extra["operation_time"] = txn.commit_seq
+        add_write_concern_error(state, body, reply)
+        ctx.operation_time = txn.commit_seq
         return reply
     first = txn.snapshot is None
     if first:
@@ -562,7 +518,5 @@ async def _execute(
         await locks.before_statement(ctx, ctx.db, target)
     reply = await spec.handler(ctx, body)
     if spec.write and ctx.txn is None and "writeConcernError" not in reply:
-        wce = write_concern_error(body)
-        if wce:
-            reply["writeConcernError"] = wce
+        add_write_concern_error(ctx.state, body, reply)
     return reply

@@ -124,9 +124,5 @@ class ProtocolError(Exception):
     """A malformed message: the connection that sent it is closed."""
 
 
-def invalid_options(message: str) -> CommandError:
-    return CommandError(72, message)
-
-
 def bad_value(message: str) -> CommandError:
     return CommandError(2, message)

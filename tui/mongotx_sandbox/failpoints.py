@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import CommandError
+from .errors import CommandError, code_name
 
 if TYPE_CHECKING:
-    from .dispatch import Connection
+    from .connections import Connection
     from .state import ServerState
 
 NEVER_FAILED = frozenset({"configureFailPoint", "hello", "isMaster", "ismaster"})
@@ -117,8 +117,6 @@ def evaluate_fail_command(
     if "writeConcernError" in data:
         wce = dict(data["writeConcernError"])
         if "code" in wce and "codeName" not in wce:
-            from .errors import code_name
-
             wce["codeName"] = code_name(int(wce["code"]))
         action.write_concern_error = wce
     return action

@@ -1,19 +1,25 @@
-"""The asyncio TCP server: one task per connection, one request at a time per connection."""
+"""The asyncio TCP server: one task per connection, one request at a time per connection.
+
+The server frames messages and encodes replies; what a request means is the handler's job
+(`dispatch.handle` unless given another: a proxy, a fault injector, another member's role)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from . import dispatch
+from .connections import Connection
 from .errors import CloseConnection, CommandError, ProtocolError
 from .state import ServerState
 from .wire import (
     HEADER,
     MAX_MESSAGE_SIZE,
     OP_QUERY,
+    Request,
     build_op_msg,
     build_op_reply,
     parse_message,
@@ -21,15 +27,27 @@ from .wire import (
 
 log = logging.getLogger("mongotx_sandbox")
 
+# One decoded request in, the reply document out (None: send nothing, for moreToCome).
+# CloseConnection closes the client's connection; any other exception becomes an error reply.
+Handler = Callable[[ServerState, Connection, Request], Awaitable[dict[str, Any] | None]]
+
 
 class SandboxServer:
     """An in-process one-member replica set. `async with SandboxServer() as uri:`."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, replset: str | None = "rs0") -> None:
-        """`replset=None` runs a standalone server (to show what transactions need)."""
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        replset: str | None = "rs0",
+        handler: Handler = dispatch.handle,
+    ) -> None:
+        """`replset=None` runs a standalone server (to show what transactions need);
+        `handler` answers each request (default: the sandbox's own command path)."""
         self.host = host
         self.port = port
         self.replset = replset
+        self.handler = handler
         self.state = ServerState(replset=replset)
         self._server: asyncio.base_events.Server | None = None
         self._reaper: asyncio.Task[None] | None = None
@@ -97,8 +115,7 @@ class SandboxServer:
         task = asyncio.current_task()
         assert task is not None
         self._conn_tasks.add(task)
-        conn = dispatch.Connection(self.state, wire.peer)
-        self.state.connections[conn.id] = conn
+        conn = self.state.connect(wire.peer)
         try:
             while True:
                 message = await wire.next_message()
@@ -110,7 +127,7 @@ class SandboxServer:
                     log.info("closing connection %s: %s", conn.id, exc)
                     return
                 try:
-                    reply = await dispatch.handle(self.state, conn, request)
+                    reply = await self.handler(self.state, conn, request)
                 except CloseConnection:
                     return
                 except Exception as exc:  # one client's bad input must not kill the server
@@ -135,7 +152,7 @@ class SandboxServer:
         except (ConnectionError, asyncio.CancelledError):
             pass
         finally:
-            self.state.connections.pop(conn.id, None)
+            self.state.disconnect(conn)
             self._conn_tasks.discard(task)
             wire.close()
 

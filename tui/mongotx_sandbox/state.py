@@ -12,6 +12,7 @@ from typing import Any
 from bson.objectid import ObjectId
 
 from .clock import ClusterClock
+from .connections import Connection
 from .store import Catalog
 from .transactions import ServerSession, Transaction, TxnState
 
@@ -78,9 +79,20 @@ class ServerState:
     election_id: ObjectId = field(default_factory=lambda: ObjectId("7fffffff0000000000000001"))
     next_connection_id: int = 1
     next_cursor_id: int = 1
-    connections: dict[int, Any] = field(default_factory=dict)
+    connections: dict[int, Connection] = field(default_factory=dict)
     # DDL commands waiting for the exclusive lock: (db, coll or None) -> set when done.
     ddl_pending: dict[tuple[str, str | None], asyncio.Event] = field(default_factory=dict)
+
+    # ---- connections ----------------------------------------------------------------
+    def connect(self, peer: str) -> Connection:
+        """A new client connection, with the next connection id."""
+        conn = Connection(self.next_connection_id, peer)
+        self.next_connection_id += 1
+        self.connections[conn.id] = conn
+        return conn
+
+    def disconnect(self, conn: Connection) -> None:
+        self.connections.pop(conn.id, None)
 
     # ---- sessions -------------------------------------------------------------------
     def session(self, lsid: dict[str, Any]) -> ServerSession:

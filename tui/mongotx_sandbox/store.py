@@ -7,21 +7,28 @@ per-document lock (the WiredTiger update chain) that decides write-write conflic
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from bson.binary import Binary
 
 from . import engine
 
-if TYPE_CHECKING:
-    from .transactions import Transaction
-
 # MongoDB keeps 300 s of snapshot history by default (minSnapshotHistoryWindowInSeconds).
 HISTORY_WINDOW_SECONDS = 300.0
+
+
+class LockHolder(Protocol):
+    """Who holds a document's uncommitted write: a transaction (transactions.py). The store
+    names only what readers and waiters use, so it imports nothing above itself."""
+
+    ended: asyncio.Event  # set when the holder commits or aborts: waiters retry then
+
+    def write_set(self, coll: Collection) -> dict[Hashable, dict[str, Any] | None] | None: ...
 
 
 @dataclass(slots=True)
@@ -95,7 +102,7 @@ class Collection:
         self.chains: dict[Hashable, list[Version]] = {}
         self.indexes: dict[str, Index] = {"_id_": Index("_id_", {"_id": 1}, unique=True)}
         # Uncommitted writes: canonical _id -> the transaction holding it.
-        self.locks: dict[Hashable, Transaction] = {}
+        self.locks: dict[Hashable, LockHolder] = {}
         self.live = 0  # documents in the latest committed state
 
     @property

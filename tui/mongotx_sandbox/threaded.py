@@ -6,14 +6,21 @@ import asyncio
 import threading
 from concurrent.futures import Future
 
-from .server import SandboxServer
+from . import dispatch
+from .server import Handler, SandboxServer
 
 
 class ThreadedSandbox:
     """`with ThreadedSandbox() as uri:` — a sandbox that lives on a background thread."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, replset: str | None = "rs0") -> None:
-        self.server = SandboxServer(host, port, replset)
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        replset: str | None = "rs0",
+        handler: Handler = dispatch.handle,
+    ) -> None:
+        self.server = SandboxServer(host, port, replset, handler)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self.uri = ""

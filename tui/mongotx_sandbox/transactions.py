@@ -57,7 +57,6 @@ class Transaction:
     locked: list[tuple[Collection, Hashable]] = field(default_factory=list)
     cursors: set[int] = field(default_factory=set)
     ended: asyncio.Event = field(default_factory=asyncio.Event)
-    first_statement_failed: bool = False
     active_since: float | None = None
     time_active: float = 0.0
     commit_seq: int | None = None

@@ -6,7 +6,7 @@ Rules from ../shared/docs/mongodb-transactions.md §1 (spec: message/OP_MSG.md).
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import bson
@@ -27,7 +27,6 @@ MAX_WRITE_BATCH_SIZE = 100_000
 
 CHECKSUM_PRESENT = 1
 MORE_TO_COME = 1 << 1
-EXHAUST_ALLOWED = 1 << 16
 _KNOWN_REQUIRED_FLAGS = CHECKSUM_PRESENT | MORE_TO_COME
 
 # Keep every BSON type as it came (Binary UUIDs stay Binary, far dates stay DatetimeMS).
@@ -48,7 +47,6 @@ class Request:
     body: dict[str, Any]
     flags: int = 0
     legacy_collection: str = ""
-    sections: list[str] = field(default_factory=list)
 
     @property
     def more_to_come(self) -> bool:
@@ -131,7 +129,7 @@ def parse_op_msg(request_id: int, payload: bytes) -> Request:
         if ident in body:
             raise ProtocolError(f"field {ident!r} given both in the body and as a sequence")
         body[ident] = docs
-    return Request(request_id, OP_MSG, body, flags=flags, sections=list(sequences))
+    return Request(request_id, OP_MSG, body, flags=flags)
 
 
 def parse_op_query(request_id: int, payload: bytes) -> Request:

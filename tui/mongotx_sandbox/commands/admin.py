@@ -10,6 +10,7 @@ from typing import Any
 
 from bson.int64 import Int64
 
+from .. import topology
 from ..access import OpContext
 from ..clock import int_to_ts
 from ..errors import CommandError
@@ -29,30 +30,26 @@ def hello_reply(ctx: OpContext, body: dict[str, Any], legacy: bool) -> dict[str,
     instead of spinning (§1.6).
     """
     state = ctx.state
-    conn = ctx.extra["conn"]
-    client = body.get("client")
-    if isinstance(client, dict) and conn.client_metadata is None:
-        conn.client_metadata = client
-        app = client.get("application")
-        if isinstance(app, dict) and isinstance(app.get("name"), str):
-            conn.app_name = app["name"]
+    conn = ctx.connection
+    assert conn is not None  # dispatch gives every client command its connection
+    conn.remember_client(body.get("client"))
+    deployment = topology.of(state)
     now = int_to_ts(state.clock.now())
     wall = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
     reply: dict[str, Any] = {}
     if body.get("helloOk"):
-        conn.hello_ok = True
         reply["helloOk"] = True
     reply[("ismaster" if legacy else "isWritablePrimary")] = True
-    if state.replset is not None:
+    if deployment.set_name is not None:
         reply.update(
             {
-                "hosts": [state.host],
-                "setName": state.replset,
+                "hosts": deployment.hosts,
+                "setName": deployment.set_name,
                 "setVersion": 1,
                 "secondary": False,
-                "primary": state.host,
-                "me": state.host,
-                "electionId": state.election_id,
+                "primary": deployment.primary.host,
+                "me": deployment.me.host,
+                "electionId": deployment.election_id,
                 "lastWrite": {
                     "opTime": {"ts": now, "t": Int64(1)},
                     "lastWriteDate": wall,
@@ -119,7 +116,8 @@ async def connection_status(ctx: OpContext, body: dict[str, Any]) -> dict[str, A
 
 @command("whatsmyuri")
 async def whats_my_uri(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
-    return {"you": ctx.extra["conn"].peer, "ok": 1.0}
+    assert ctx.connection is not None  # dispatch gives every client command its connection
+    return {"you": ctx.connection.peer, "ok": 1.0}
 
 
 @command("getCmdLineOpts", admin_only=True)
@@ -188,6 +186,7 @@ async def set_parameter(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
 @command("serverStatus", informational=True)
 async def server_status(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     state = ctx.state
+    deployment = topology.of(state)
     open_txns = state.open_transactions()
     active = sum(1 for t in open_txns if t.active_since is not None)
     stats = state.stats
@@ -203,7 +202,11 @@ async def server_status(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
             "current": len(state.connections),
             "totalCreated": state.next_connection_id - 1,
         },
-        "repl": {"setName": state.replset, "isWritablePrimary": True, "hosts": [state.host]},
+        "repl": {
+            "setName": deployment.set_name,
+            "isWritablePrimary": True,
+            "hosts": deployment.hosts,
+        },
         "transactions": {
             "retriedCommandsCount": Int64(stats.retried_commands),
             "retriedStatementsCount": Int64(stats.retried_statements),
@@ -235,11 +238,10 @@ async def host_info(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _member(ctx: OpContext) -> dict[str, Any]:
-    state = ctx.state
+def _member_config(member: topology.Member) -> dict[str, Any]:
     return {
-        "_id": 0,
-        "host": state.host,
+        "_id": member.id,
+        "host": member.host,
         "arbiterOnly": False,
         "buildIndexes": True,
         "hidden": False,
@@ -254,13 +256,14 @@ def _member(ctx: OpContext) -> dict[str, Any]:
 async def repl_set_get_status(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     """What `rs.status()` shows: one healthy primary."""
     state = ctx.state
-    if state.replset is None:
+    deployment = topology.of(state)
+    if deployment.set_name is None:
         raise CommandError(76, "not running with --replSet")
     now = int_to_ts(state.clock.now())
     wall = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
     optime = {"ts": now, "t": Int64(1)}
     return {
-        "set": state.replset,
+        "set": deployment.set_name,
         "date": wall,
         "myState": 1,
         "term": Int64(1),
@@ -272,19 +275,20 @@ async def repl_set_get_status(ctx: OpContext, body: dict[str, Any]) -> dict[str,
         },
         "members": [
             {
-                "_id": 0,
-                "name": state.host,
+                "_id": member.id,
+                "name": member.host,
                 "health": 1.0,
-                "state": 1,
-                "stateStr": "PRIMARY",
-                "uptime": int(time.time() - state.started),
+                "state": member.state,
+                "stateStr": member.state_str,
+                "uptime": int(time.time() - deployment.started),
                 "optime": optime,
                 "optimeDate": wall,
-                "electionId": state.election_id,
+                "electionId": deployment.election_id,
                 "configVersion": 1,
                 "configTerm": 1,
-                "self": True,
+                "self": member.is_self,
             }
+            for member in deployment.members
         ],
         "ok": 1.0,
     }
@@ -293,14 +297,15 @@ async def repl_set_get_status(ctx: OpContext, body: dict[str, Any]) -> dict[str,
 @command("replSetGetConfig", admin_only=True)
 async def repl_set_get_config(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     """What `rs.conf()` shows: a one-member set."""
-    if ctx.state.replset is None:
+    deployment = topology.of(ctx.state)
+    if deployment.set_name is None:
         raise CommandError(76, "not running with --replSet")
     return {
         "config": {
-            "_id": ctx.state.replset,
+            "_id": deployment.set_name,
             "version": 1,
             "term": 1,
-            "members": [_member(ctx)],
+            "members": [_member_config(m) for m in deployment.members],
             "protocolVersion": Int64(1),
             "writeConcernMajorityJournalDefault": True,
             "settings": {"chainingAllowed": True, "heartbeatIntervalMillis": 2000},

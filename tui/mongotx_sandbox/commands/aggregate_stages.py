@@ -15,7 +15,7 @@ from ..clock import int_to_ts
 from ..cursors import DEFAULT_FIRST_BATCH, cursor_reply, open_cursor
 from ..errors import CommandError
 from ..state import session_key
-from .query import apply_read_concern
+from .read_concern import apply_read_concern
 
 
 def _pipeline(body: dict[str, Any]) -> list[dict[str, Any]]:

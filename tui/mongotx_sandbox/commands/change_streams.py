@@ -17,7 +17,7 @@ from bson.timestamp import Timestamp
 from .. import engine
 from ..access import OpContext, engine_error
 from ..clock import int_to_ts, ts_to_int
-from ..cursors import cursor_reply, open_cursor
+from ..cursors import Cursor, cursor_reply, open_cursor
 from ..errors import CommandError
 from ..state import OplogEntry, ServerState, session_key
 
@@ -297,7 +297,6 @@ async def open_change_stream(
     )
     if cid == 0:
         # An empty result closes a cursor; a change stream stays open: register it.
-        from ..cursors import Cursor
 
         cid = ctx.state.next_cursor_id
         ctx.state.next_cursor_id += 1

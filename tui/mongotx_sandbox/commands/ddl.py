@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from .. import locks
-from ..access import OpContext, check_namespace
+from ..access import DuplicateKey, OpContext, check_namespace
 from ..cursors import cursor_reply, open_cursor
 from ..errors import CommandError
 from ..store import Collection, Index
 from .common import coll_name, cursor_batch_size
-from .query import refuse_snapshot_read_concern
+from .read_concern import refuse_snapshot_read_concern
 from .registry import command
 
 
@@ -229,8 +229,6 @@ async def create_indexes(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]
                 if entry is None:
                     continue
                 if entry in seen:
-                    from ..access import DuplicateKey
-
                     raise DuplicateKey(coll, index, doc)
                 seen[entry] = doc
         coll.indexes[iname] = index

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from bson.timestamp import Timestamp
-
 from .. import engine
 from ..access import OpContext, engine_error
-from ..clock import int_to_ts, ts_to_int
 from ..cursors import DEFAULT_FIRST_BATCH, cursor_reply, open_cursor
 from ..errors import CommandError
 from ..state import session_key
 from .common import coll_name, get_doc, project, sort_docs
+from .read_concern import apply_read_concern, refuse_snapshot_read_concern
 from .registry import command
 
 
@@ -25,50 +23,6 @@ def _int_arg(body: dict[str, Any], name: str, default: int = 0) -> int:
     if value != int(value):
         raise CommandError(2, f"{name} must be an integer")
     return int(value)
-
-
-def apply_read_concern(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
-    """Snapshot reads outside transactions (reference §6); returns reply extras."""
-    rc = body.get("readConcern")
-    if not isinstance(rc, dict) or ctx.txn is not None:
-        return {}
-    after = rc.get("afterClusterTime")
-    if isinstance(after, Timestamp) and ts_to_int(after) > ctx.state.clock.now():
-        raise CommandError(
-            72,
-            "readConcern afterClusterTime value must not be greater than the current clusterTime",
-        )
-    level = rc.get("level")
-    if level is not None and level not in (
-        "local",
-        "majority",
-        "snapshot",
-        "available",
-        "linearizable",
-    ):
-        raise CommandError(9, f"Invalid read concern level '{level}'")
-    if level != "snapshot":
-        return {}
-    at = rc.get("atClusterTime")
-    if isinstance(at, Timestamp):
-        value = ts_to_int(at)
-        if value > ctx.state.clock.now():
-            raise CommandError(
-                72,
-                "readConcern atClusterTime value must not be greater than the current clusterTime",
-            )
-        ctx.snapshot = value
-    else:
-        ctx.snapshot = ctx.state.clock.now()
-    return {"atClusterTime": int_to_ts(ctx.snapshot)}
-
-
-def refuse_snapshot_read_concern(body: dict[str, Any], name: str) -> None:
-    rc = body.get("readConcern")
-    if isinstance(rc, dict) and rc.get("level") == "snapshot" and "autocommit" not in body:
-        raise CommandError(
-            72, f'Command {name} does not support {{ readConcern: {{ level: "snapshot" }} }}'
-        )
 
 
 def _lsid_key(ctx: OpContext) -> Any:
@@ -221,6 +175,7 @@ async def distinct(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
 
 @command("aggregate", in_transaction=True, reads=True, write=True)
 async def aggregate(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    # Loaded on the first aggregate: find, count and distinct do not pay for it.
     from .aggregate_stages import run_aggregate
 
     return await run_aggregate(ctx, body)

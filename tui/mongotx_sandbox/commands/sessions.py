@@ -9,6 +9,7 @@ from typing import Any
 from bson.binary import Binary
 
 from ..access import OpContext
+from ..concerns import add_write_concern_error
 from ..errors import CommandError
 from ..state import LOGICAL_SESSION_TIMEOUT_MINUTES, session_key
 from ..transactions import TxnState
@@ -17,31 +18,22 @@ from .registry import command
 
 @command("commitTransaction", admin_only=True, in_transaction=True, write=True)
 async def commit_transaction(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
-    from ..dispatch import write_concern_error
-
     txn = ctx.txn
     assert txn is not None  # dispatch refuses commit outside a transaction
     if txn.state is TxnState.IN_PROGRESS:
-        seq = ctx.state.commit(txn)
-        ctx.extra["operation_time"] = seq
+        ctx.operation_time = ctx.state.commit(txn)
     reply: dict[str, Any] = {"ok": 1.0}
-    wce = write_concern_error(body)
-    if wce:
-        reply["writeConcernError"] = wce
+    add_write_concern_error(ctx.state, body, reply)
     return reply
 
 
 @command("abortTransaction", admin_only=True, in_transaction=True, write=True)
 async def abort_transaction(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
-    from ..dispatch import write_concern_error
-
     txn = ctx.txn
     assert txn is not None
     ctx.state.abort(txn, "abortTransaction")
     reply: dict[str, Any] = {"ok": 1.0}
-    wce = write_concern_error(body)
-    if wce:
-        reply["writeConcernError"] = wce
+    add_write_concern_error(ctx.state, body, reply)
     return reply
 
 

@@ -17,7 +17,7 @@ from . import project as _project
 from . import sort as _sort
 from ._lazy import LazyModule
 from .active_collation import ACTIVE as _ACTIVE_COLLATION
-from .errors import EngineError, guarded
+from .errors import EngineError, guarded, translate
 
 # Loaded on first use, not here: aggregation (with $group and the expression library),
 # updates and collation rules are about 1.5 ms of imports that the workbench's cold start
@@ -113,8 +113,6 @@ def matches(
     except EngineError:
         raise
     except Exception as exc:  # last-resort guard: no Python exception may escape the engine
-        from .errors import translate
-
         raise translate(exc) from exc
 
 

@@ -23,11 +23,6 @@ from . import numeric
 from .compare import MISSING, UNDEFINED, compare_values, is_number, type_rank
 from .expressions import EXTRA_EXPRESSIONS
 
-LIBRARY_ERRORS: tuple[type[BaseException], ...] = (
-    mongomock_ng.OperationFailure,
-    NotImplementedError,
-)
-
 
 def _from_lib(value: Any) -> Any:
     return MISSING if value is NOTHING else value
@@ -61,10 +56,6 @@ def run_library_stage(
     if handler is None:
         return None
     return list(handler(docs, None, options, _lib_vars(variables)))
-
-
-def library_knows_stage(name: str) -> bool:
-    return name in _agg._PIPELINE_HANDLERS
 
 
 def geo_within(value: Any, spec: Any) -> bool:

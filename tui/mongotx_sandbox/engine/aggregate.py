@@ -19,13 +19,14 @@ from bson.decimal128 import Decimal128
 from bson.int64 import Int64
 
 from ._lazy import lib as _lib
-from .compare import MISSING, canonical_key, collated_key, compare_values, is_number
+from .compare import MISSING, canonical_key, collated_key, compare_values, is_number, type_name
 from .errors import bad_value, err
 from .group import accumulate, parse_accumulators
-from .match import matches
-from .paths import collect_values, deep_copy
-from .project import apply_projection
+from .match import _eq_any, matches
+from .paths import collect_values, deep_copy, set_path
+from .project import _flatten, apply_projection
 from .sort import sort_documents
+from .times import now_datetime, now_timestamp
 
 Lookup = Callable[[str], list[dict[str, Any]]]
 
@@ -48,7 +49,6 @@ SERVER_STAGES = (
     "$querySettings",
 )
 LIBRARY_STAGES = ("$redact", "$setWindowFields", "$fill")
-UNSUPPORTED_STAGES = ("$bucketAuto", "$geoNear", "$densify")
 _rng = random.Random()
 
 
@@ -66,8 +66,6 @@ class _Run:
 
 
 def base_variables(let: dict[str, Any] | None) -> dict[str, Any]:
-    from .update import now_datetime, now_timestamp
-
     variables: dict[str, Any] = {"NOW": now_datetime(), "CLUSTER_TIME": now_timestamp()}
     if let:
         if not isinstance(let, dict):
@@ -162,8 +160,6 @@ def _add_fields(docs: list, spec: Any, run: _Run) -> list:
     if not isinstance(spec, dict):
         raise err(40272, "$addFields specification stage must be an object")
     # manual: $addFields "Adding Fields to an Embedded Document": {a: {b: x}} sets a.b.
-    from .project import _flatten
-    from .update import _set_path
 
     flat: list[tuple[str, Any]] = []
     _flatten(spec, "", flat, True)
@@ -179,7 +175,7 @@ def _add_fields(docs: list, spec: Any, run: _Run) -> list:
                 _remove_path(new, parts)
                 continue
             try:
-                _set_path(new, parts, value)
+                set_path(new, parts, value)
             except Exception:
                 # $addFields replaces non-document intermediates (unlike $set updates).
                 _force_set(new, parts, value)
@@ -244,7 +240,6 @@ def _replace_with(docs: list, expr: Any, run: _Run) -> list:
 
 
 def _type_label(value: Any) -> str:
-    from .compare import type_name
 
     return type_name(value)
 
@@ -350,7 +345,6 @@ def _unwind(docs: list, spec: Any, run: _Run) -> list:
             28809, "expected a boolean for the preserveNullAndEmptyArrays option to $unwind stage"
         )
     parts = path[1:].split(".")
-    from .update import _set_path
 
     out = []
     for d in docs:
@@ -373,7 +367,7 @@ def _unwind(docs: list, spec: Any, run: _Run) -> list:
         else:
             new = deep_copy(d)
             if index_field:
-                _set_path(new, index_field.split("."), None)
+                set_path(new, index_field.split("."), None)
             out.append(new)
     return out
 
@@ -409,7 +403,6 @@ def _lookup(docs: list, spec: Any, run: _Run) -> list:
         raise err(40322, "$lookup with 'let' requires a 'pipeline'")
     foreign = run.foreign(spec.get("from"), "$lookup") if "from" in spec else []
     pipeline = spec.get("pipeline")
-    from .update import _set_path
 
     out = []
     for d in docs:
@@ -426,7 +419,7 @@ def _lookup(docs: list, spec: Any, run: _Run) -> list:
             joined = _run(deep_copy(joined), pipeline, _Run(run.lookup, variables))
         new = d  # docs are our own copies
         try:
-            _set_path(new, spec["as"].split("."), deep_copy(joined))
+            set_path(new, spec["as"].split("."), deep_copy(joined))
         except Exception:
             _force_set(new, spec["as"].split("."), deep_copy(joined))
         out.append(new)
@@ -447,7 +440,6 @@ def _lookup_match(cond: dict[str, Any], doc: dict[str, Any]) -> bool:
     # Equality semantics of $lookup (manual: "Equality Match with a Single Join Condition");
     # regexes in local values are compared as values, not applied as patterns.
     ((field, spec),) = cond.items()
-    from .match import _eq_any
 
     values = collect_values(doc, field.split("."))
     return any(_eq_any(values, v) for v in spec["$in"])
@@ -467,7 +459,6 @@ def _graph_lookup(docs: list, spec: Any, run: _Run) -> list:
     foreign = run.foreign(spec["from"], "$graphLookup")
     from_field = spec["connectFromField"]
     to_field = spec["connectToField"]
-    from .update import _set_path
 
     out = []
     for d in docs:
@@ -481,7 +472,6 @@ def _graph_lookup(docs: list, spec: Any, run: _Run) -> list:
             next_frontier = []
             for f in foreign:
                 values = collect_values(f, to_field.split("."))
-                from .match import _eq_any
 
                 if not any(_eq_any(values, v) for v in frontier):
                     continue
@@ -502,7 +492,7 @@ def _graph_lookup(docs: list, spec: Any, run: _Run) -> list:
                         next_frontier.append(v)
             frontier = next_frontier
             depth += 1
-        _set_path(d, spec["as"].split("."), found)
+        set_path(d, spec["as"].split("."), found)
         out.append(d)
     return out
 

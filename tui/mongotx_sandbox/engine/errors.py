@@ -63,10 +63,6 @@ class EngineError(Exception):
     def __repr__(self) -> str:
         return f"EngineError({self.code}, {self.code_name!r}, {self.message!r})"
 
-    def to_document(self) -> dict[str, Any]:
-        """The error as the fields of a command reply ({ok: 0, errmsg, code, codeName})."""
-        return {"ok": 0.0, "errmsg": self.message, "code": self.code, "codeName": self.code_name}
-
 
 def err(code: int, message: str) -> EngineError:
     """An EngineError with the standard code name of ``code``."""

@@ -14,7 +14,7 @@ from typing import Any
 from bson.int64 import Int64
 from bson.timestamp import Timestamp
 
-from .compare import MISSING, compare_values
+from .compare import MISSING, compare_values, type_name
 from .errors import err
 
 _rng = random.Random()
@@ -110,8 +110,6 @@ def _concat(ev: Callable[[Any], Any], arg: Any, doc: Any) -> Any:
         return None
     for v in values:
         if not isinstance(v, str):
-            from .compare import type_name
-
             raise err(16702, f"$concat only supports strings, not {type_name(v)}")
     return "".join(values)
 

@@ -32,7 +32,7 @@ from .compare import (
     type_rank,
 )
 from .errors import bad_value, err
-from .paths import collect_values
+from .paths import collect_values, get_path
 from .regex import compile_regex, is_regex
 
 _FAST_EQ_TYPES = (int, str, ObjectId, Int64)
@@ -497,7 +497,6 @@ def positional_index(doc: dict[str, Any], array_path: str, query: dict[str, Any]
     conditions on that array (the positional ``$`` of updates and projections).
 
     Raises ValueError when there is no such element."""
-    from .paths import get_path
 
     arr = get_path(doc, array_path)
     if not query or not isinstance(arr, list):

@@ -1,14 +1,13 @@
-"""Dotted field paths: reading candidate values the way MongoDB's query system does."""
+"""Dotted field paths: reading candidate values the way MongoDB's query system does, and
+setting a value at a path the way update operators and aggregation stages do."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from .compare import MISSING
-
-
-def split_path(path: str) -> list[str]:
-    return path.split(".")
+from .errors import err
+from .fmt import shell
 
 
 def collect_values(value: Any, parts: list[str], i: int = 0) -> list[Any]:
@@ -84,3 +83,42 @@ def deep_copy(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [deep_copy(v) for v in value]
     return value
+
+
+def cannot_create(part: str, parent_name: str, parent: Any) -> Exception:
+    return err(28, f"Cannot create field '{part}' in element {{{parent_name}: {shell(parent)}}}")
+
+
+def set_path(doc: dict[str, Any], parts: list[str], value: Any, path: str = "") -> None:
+    """Set the value at `parts`, creating documents on the way and padding arrays with null
+    up to a numeric index; 28 PathNotViable through a scalar (manual: $set "Behavior")."""
+    cur: Any = doc
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(cur, dict):
+            if last:
+                cur[part] = value
+                return
+            nxt = cur.get(part, MISSING)
+            if nxt is MISSING:
+                nxt = cur[part] = {}
+            elif not isinstance(nxt, (dict, list)):
+                raise cannot_create(parts[i + 1], part, nxt)
+            cur = nxt
+        elif isinstance(cur, list):
+            if not part.isdigit():
+                raise cannot_create(part, parts[i - 1], cur)
+            idx = int(part)
+            if idx >= len(cur):
+                cur.extend([None] * (idx + 1 - len(cur)))
+            if last:
+                cur[idx] = value
+                return
+            nxt = cur[idx]
+            if nxt is None:
+                nxt = cur[idx] = {}
+            elif not isinstance(nxt, (dict, list)):
+                raise cannot_create(parts[i + 1], part, nxt)
+            cur = nxt
+        else:  # pragma: no cover - guarded above
+            raise cannot_create(part, parts[i - 1] if i else "", cur)

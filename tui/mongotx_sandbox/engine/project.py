@@ -17,7 +17,7 @@ from bson.decimal128 import Decimal128
 from ._lazy import lib as _lib
 from .compare import MISSING, is_number
 from .errors import bad_value, err
-from .match import matches, positional_index
+from .match import matches, positional_index, value_matches
 from .paths import deep_copy
 
 INCLUDE = "include"
@@ -298,7 +298,6 @@ def _exclude_sub(v: Any, node: dict[str, Any], ctx: _Ctx, prefix: list[str]) -> 
 
 
 def _value_elem_match(cond: dict[str, Any], value: Any) -> bool:
-    from .match import value_matches
 
     first = next(iter(cond), "")
     if first[:1] == "$" and first not in ("$and", "$or", "$nor"):

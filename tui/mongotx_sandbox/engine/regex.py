@@ -8,7 +8,7 @@ from typing import Any
 
 from bson.regex import Regex
 
-from .errors import bad_value
+from .errors import bad_value, err
 
 _FLAG_LETTERS = (
     (re.IGNORECASE, "i"),
@@ -44,7 +44,6 @@ def _compile(pattern: str, flags: int) -> re.Pattern[str]:
         return re.compile(pattern, flags)
     except re.error as exc:
         # MongoDB: code 51091 "Regular expression is invalid: ..."
-        from .errors import err
 
         raise err(51091, f"Regular expression is invalid: {exc}") from exc
 

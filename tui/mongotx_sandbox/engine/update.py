@@ -16,22 +16,20 @@ order) and an empty operand such as {$set: {}} is accepted (manual: "Update Oper
 
 from __future__ import annotations
 
-import datetime
 import functools
 import itertools
 import re
-import time
 from typing import Any
 
 from bson.int64 import Int64
-from bson.timestamp import Timestamp
 
 from . import numeric
 from .compare import MISSING, compare_values, is_number, type_name
 from .errors import bad_value, err
 from .fmt import shell
 from .match import matches, positional_index, value_matches
-from .paths import deep_copy
+from .paths import deep_copy, set_path
+from .times import now_datetime, now_timestamp
 
 OPERATORS = (
     "$set",
@@ -59,16 +57,6 @@ PIPELINE_UPDATE_STAGES = (
     "$replaceWith",
 )
 _IDENT_RE = re.compile(r"^[a-z][a-zA-Z0-9]*$")
-
-
-def now_datetime() -> datetime.datetime:
-    """Current time as bson stores it: naive UTC, millisecond precision."""
-    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
-def now_timestamp() -> Timestamp:
-    return Timestamp(int(time.time()), 1)
 
 
 # ------------------------------------------------------------------------------ entry points
@@ -170,7 +158,7 @@ def upsert_seed(query: dict[str, Any] | None) -> dict[str, Any]:
     paths = sorted(seen, key=lambda p: 0 if p.split(".")[0] == "_id" else 1)
     for path in paths:
         parts = path.split(".")
-        _set_path(seed, parts, deep_copy(seen[path]), path)
+        set_path(seed, parts, deep_copy(seen[path]), path)
     return seed
 
 
@@ -442,43 +430,6 @@ def _get(doc: Any, parts: list[str]) -> Any:
     return cur
 
 
-def _cannot_create(part: str, parent_name: str, parent: Any) -> Exception:
-    return err(28, f"Cannot create field '{part}' in element {{{parent_name}: {shell(parent)}}}")
-
-
-def _set_path(doc: dict[str, Any], parts: list[str], value: Any, path: str = "") -> None:
-    cur: Any = doc
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        if isinstance(cur, dict):
-            if last:
-                cur[part] = value
-                return
-            nxt = cur.get(part, MISSING)
-            if nxt is MISSING:
-                nxt = cur[part] = {}
-            elif not isinstance(nxt, (dict, list)):
-                raise _cannot_create(parts[i + 1], part, nxt)
-            cur = nxt
-        elif isinstance(cur, list):
-            if not part.isdigit():
-                raise _cannot_create(part, parts[i - 1], cur)
-            idx = int(part)
-            if idx >= len(cur):
-                cur.extend([None] * (idx + 1 - len(cur)))
-            if last:
-                cur[idx] = value
-                return
-            nxt = cur[idx]
-            if nxt is None:
-                nxt = cur[idx] = {}
-            elif not isinstance(nxt, (dict, list)):
-                raise _cannot_create(parts[i + 1], part, nxt)
-            cur = nxt
-        else:  # pragma: no cover - guarded above
-            raise _cannot_create(part, parts[i - 1] if i else "", cur)
-
-
 def _unset_path(doc: dict[str, Any], parts: list[str]) -> None:
     parent = _get(doc, parts[:-1]) if len(parts) > 1 else doc
     last = parts[-1]
@@ -494,7 +445,7 @@ def _unset_path(doc: dict[str, Any], parts: list[str]) -> None:
 
 def _op_set(ctx: _Ctx, path: str, arg: Any) -> None:
     for parts in ctx.expand(path):
-        _set_path(ctx.doc, parts, deep_copy(arg), path)
+        set_path(ctx.doc, parts, deep_copy(arg), path)
 
 
 def _op_unset(ctx: _Ctx, path: str, arg: Any) -> None:
@@ -519,14 +470,14 @@ def _arith(ctx: _Ctx, path: str, arg: Any, op: str) -> None:
                     f"the field '{parts[-1]}' of non-numeric type {type_name(cur)}",
                 )
             value = numeric.add(cur, arg) if op == "$inc" else numeric.multiply(cur, arg)
-        _set_path(ctx.doc, parts, value, path)
+        set_path(ctx.doc, parts, value, path)
 
 
 def _op_minmax(ctx: _Ctx, path: str, arg: Any, sign: int) -> None:
     for parts in ctx.expand(path):
         cur = _get(ctx.doc, parts)
         if cur is MISSING or compare_values(arg, cur) == sign:
-            _set_path(ctx.doc, parts, deep_copy(arg), path)
+            set_path(ctx.doc, parts, deep_copy(arg), path)
 
 
 def _op_rename(ctx: _Ctx, path: str, arg: Any) -> None:
@@ -547,7 +498,7 @@ def _op_rename(ctx: _Ctx, path: str, arg: Any) -> None:
     if value is MISSING:
         return
     _unset_path(ctx.doc, src)
-    _set_path(ctx.doc, dst, value, arg)
+    set_path(ctx.doc, dst, value, arg)
 
 
 def _array_at(ctx: _Ctx, parts: list[str], op: str) -> Any:
@@ -602,7 +553,7 @@ def _op_push(ctx: _Ctx, path: str, arg: Any) -> None:
             else:
                 del arr[: max(0, len(arr) + slice_)]
         if cur is MISSING:
-            _set_path(ctx.doc, parts, arr, path)
+            set_path(ctx.doc, parts, arr, path)
 
 
 def _int_arg(value: Any, name: str) -> int:
@@ -654,7 +605,7 @@ def _op_add_to_set(ctx: _Ctx, path: str, arg: Any) -> None:
             if not any(compare_values(v, e) == 0 for e in arr):
                 arr.append(deep_copy(v))
         if cur is MISSING:
-            _set_path(ctx.doc, parts, arr, path)
+            set_path(ctx.doc, parts, arr, path)
 
 
 def _pull_matcher(cond: Any) -> Any:
@@ -714,7 +665,7 @@ def _op_pop(ctx: _Ctx, path: str, arg: Any) -> None:
 def _op_current_date(ctx: _Ctx, path: str, arg: Any) -> None:
     use_ts = isinstance(arg, dict) and arg.get("$type") == "timestamp"
     for parts in ctx.expand(path):
-        _set_path(ctx.doc, parts, now_timestamp() if use_ts else now_datetime(), path)
+        set_path(ctx.doc, parts, now_timestamp() if use_ts else now_datetime(), path)
 
 
 def _op_bit(ctx: _Ctx, path: str, arg: Any) -> None:
@@ -737,7 +688,7 @@ def _op_bit(ctx: _Ctx, path: str, arg: Any) -> None:
                 value |= int(v)
             else:
                 value ^= int(v)
-        _set_path(ctx.doc, parts, Int64(value) if is_long else value, path)
+        set_path(ctx.doc, parts, Int64(value) if is_long else value, path)
 
 
 _APPLY = {
