@@ -26,7 +26,7 @@ from mongotx_tui.config import Config
 from mongotx_tui.screens.confirm import ConfirmScreen
 from mongotx_tui.screens.editor import EditorScreen
 from mongotx_tui.screens.scenarios import ConfirmDropScreen, ScenarioPickerScreen
-from mongotx_tui.screens.workbench import WorkbenchScreen
+from mongotx_tui.screens.workbench_screen import WorkbenchScreen
 from mongotx_tui.widgets.timeline import TimelineTable
 
 USER_DOCS = [

@@ -23,7 +23,7 @@ from mongotx_tui.screens.editor import EditorScreen
 from mongotx_tui.screens.rename import RenameLaneScreen
 from mongotx_tui.screens.viewdocs import LaneDocsScreen
 from mongotx_tui.screens.watch import WatchScreen
-from mongotx_tui.screens.workbench import WorkbenchScreen
+from mongotx_tui.screens.workbench_screen import WorkbenchScreen
 from mongotx_tui.widgets.lane import LaneWidget
 from mongotx_tui.widgets.timeline import TimelineTable
 

@@ -430,7 +430,7 @@ async def test_unknown_commit_result_stays_unknown_while_retries_get_no_answer(w
 
 
 def test_which_statement_errors_abort_and_the_advice_that_follows():
-    from mongotx_tui.model.errors import ErrorInfo, statement_aborts
+    from mongotx_tui.model.error_info import ErrorInfo, statement_aborts
 
     # refused before the session is checked out: the transaction stays
     assert not any(statement_aborts(code) for code in (72, 263, 50768, 20, None))

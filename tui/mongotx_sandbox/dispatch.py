@@ -23,7 +23,7 @@ from .concerns import add_write_concern_error, validate_write_concern
 from .connections import Connection
 from .errors import RETRIABLE_CODES, TRANSIENT_CODES, CloseConnection, CommandError
 from .state import ServerState
-from .transactions import ServerSession, Transaction, TxnState
+from .transactions import ServerSession, ServerTxnState, Transaction
 from .wire import OP_QUERY, Request
 
 if TYPE_CHECKING:
@@ -357,7 +357,7 @@ async def _with_session(
         return await _retryable_write(state, spec, name, ctx, session, body, txn_number)
     txn = _begin_or_continue(state, name, session, body, txn_number)
     ctx.txn = txn
-    if txn.state is TxnState.COMMITTED:
+    if txn.state is ServerTxnState.COMMITTED:
         # Commit retried after success: ok again (reference §3.2).
         reply: dict[str, Any] = {"ok": 1.0}
         add_write_concern_error(state, body, reply)
@@ -447,9 +447,9 @@ def _begin_or_continue(
         )
     if current.open and current.expires_at <= time.monotonic():
         state.abort(current, "exceeded transactionLifetimeLimitSeconds")
-    if current.state is TxnState.ABORTED:
+    if current.state is ServerTxnState.ABORTED:
         raise CommandError(251, f"Transaction with {{ txnNumber: {txn_number} }} has been aborted.")
-    if current.state is TxnState.COMMITTED and name != "commitTransaction":
+    if current.state is ServerTxnState.COMMITTED and name != "commitTransaction":
         raise CommandError(
             256, f"Transaction with {{ txnNumber: {txn_number} }} has been committed."
         )

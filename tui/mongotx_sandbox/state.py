@@ -14,7 +14,7 @@ from bson.objectid import ObjectId
 from .clock import ClusterClock
 from .connections import Connection
 from .store import Catalog
-from .transactions import ServerSession, Transaction, TxnState
+from .transactions import ServerSession, ServerTxnState, Transaction
 
 LOGICAL_SESSION_TIMEOUT_MINUTES = 30
 
@@ -150,7 +150,7 @@ class ServerState:
                     uuid=op.coll.uuid,
                 )
             )
-        txn.state = TxnState.COMMITTED
+        txn.state = ServerTxnState.COMMITTED
         txn.commit_seq = seq
         self._end(txn)
         self.stats.total_committed += 1
@@ -161,7 +161,7 @@ class ServerState:
     def abort(self, txn: Transaction, reason: str = "") -> None:
         if not txn.open:
             return
-        txn.state = TxnState.ABORTED
+        txn.state = ServerTxnState.ABORTED
         txn.abort_reason = reason
         self._end(txn)
         self.stats.total_aborted += 1

@@ -12,7 +12,7 @@ from typing import Any
 from .store import Collection
 
 
-class TxnState(enum.Enum):
+class ServerTxnState(enum.Enum):
     """The server's transaction states (transaction_participant.cpp), minus prepare."""
 
     NONE = "none"
@@ -45,7 +45,7 @@ class Transaction:
     started_wall: float = field(default_factory=time.time)
     started_mono: float = field(default_factory=time.monotonic)
     snapshot: int | None = None
-    state: TxnState = TxnState.IN_PROGRESS
+    state: ServerTxnState = ServerTxnState.IN_PROGRESS
     abort_reason: str = ""
     writes: dict[tuple[str, str], dict[Hashable, dict[str, Any] | None]] = field(
         default_factory=dict
@@ -67,7 +67,7 @@ class Transaction:
 
     @property
     def open(self) -> bool:
-        return self.state is TxnState.IN_PROGRESS
+        return self.state is ServerTxnState.IN_PROGRESS
 
     def write_set(self, coll: Collection) -> dict[Hashable, dict[str, Any] | None] | None:
         return self.writes.get((coll.db, coll.name))
@@ -104,11 +104,11 @@ class ServerSession:
     interrupted: bool = False  # set by killSessions before it cancels `running`
 
     @property
-    def state(self) -> TxnState:
+    def state(self) -> ServerTxnState:
         if self.txn is not None and self.txn.txn_number == self.active_txn_number:
             return self.txn.state
         if self.active_txn_number in self.retryable_replies or (
             self.active_txn_number >= 0 and not self.retryable_is_txn
         ):
-            return TxnState.RETRYABLE_WRITE
-        return TxnState.NONE
+            return ServerTxnState.RETRYABLE_WRITE
+        return ServerTxnState.NONE

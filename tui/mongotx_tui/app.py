@@ -15,7 +15,7 @@ from .config import Config, load_config, search_paths
 from .keys import APP_KEYS, QUEUE_KEYS, WORKBENCH_KEYS, bindings, display_key
 
 if TYPE_CHECKING:
-    from .screens.workbench import WorkbenchScreen
+    from .screens.workbench_screen import WorkbenchScreen
 
 
 class MongoTxApp(App[None]):
@@ -47,7 +47,7 @@ class MongoTxApp(App[None]):
 
     def get_default_screen(self) -> Screen[Any]:
         """The workbench is the app's first screen (no blank screen is laid out first)."""
-        from .screens.workbench import WorkbenchScreen
+        from .screens.workbench_screen import WorkbenchScreen
 
         return WorkbenchScreen(self.wb)
 
@@ -137,7 +137,7 @@ class MongoTxApp(App[None]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        from .screens.workbench import WorkbenchScreen
+        from .screens.workbench_screen import WorkbenchScreen
 
         workbench = next((s for s in self.screen_stack if isinstance(s, WorkbenchScreen)), None)
         if workbench is None:

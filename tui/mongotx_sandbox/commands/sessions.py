@@ -12,7 +12,7 @@ from ..access import OpContext
 from ..concerns import add_write_concern_error
 from ..errors import CommandError
 from ..state import LOGICAL_SESSION_TIMEOUT_MINUTES, session_key
-from ..transactions import TxnState
+from ..transactions import ServerTxnState
 from .registry import command
 
 
@@ -20,7 +20,7 @@ from .registry import command
 async def commit_transaction(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     txn = ctx.txn
     assert txn is not None  # dispatch refuses commit outside a transaction
-    if txn.state is TxnState.IN_PROGRESS:
+    if txn.state is ServerTxnState.IN_PROGRESS:
         ctx.operation_time = ctx.state.commit(txn)
     reply: dict[str, Any] = {"ok": 1.0}
     add_write_concern_error(ctx.state, body, reply)

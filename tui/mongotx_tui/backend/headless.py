@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from ..scenario.definition import Scenario, Step
 from ..scenario.matching import normalize
-from ..scenario.model import Scenario, Step
 from ..scenario.placement import placed, run_database
 from ..scenario.record import RunRecord, StepRecord
 from ..scenario.schedule import SETTLE_S, STUCK_S, Schedule, judge

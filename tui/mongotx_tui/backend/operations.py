@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 # stays free of the server package, and the backend may start the sandbox anyway.
 from mongotx_sandbox.errors import CODE_NAMES
 
-from ..model.errors import ErrorInfo
+from ..model.error_info import ErrorInfo
 from ..model.ops import OpKind, OpSpec, driver_call, summarize
 
 if TYPE_CHECKING:

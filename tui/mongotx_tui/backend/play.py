@@ -26,7 +26,7 @@ from .setup import Prepared, prepare, restore
 from .steps import Outcome, Row, RowText
 
 if TYPE_CHECKING:
-    from ..scenario.model import Scenario, Step
+    from ..scenario.definition import Scenario, Step
 
 
 class Bench(Protocol):

@@ -23,7 +23,7 @@ from ..scenario.placement import protected
 if TYPE_CHECKING:
     from pymongo import AsyncMongoClient
 
-    from ..scenario.model import Scenario
+    from ..scenario.definition import Scenario
 
 
 @dataclass(frozen=True)

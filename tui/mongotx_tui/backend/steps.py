@@ -13,15 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..model.errors import ErrorInfo
+from ..model.error_info import ErrorInfo
 from ..model.journal import Played
 from ..model.lanes import Lane, QueuedOp
 from ..model.ops import StepAction
 from ..model.timeline import EventKind
+from ..scenario.definition import Scenario, Step
 from ..scenario.matching import normalize
-from ..scenario.model import Scenario, Step
+from .lane_runner import LaneRunner, txn_kwargs
 from .operations import error_info, execute
-from .sessions import LaneRunner, txn_kwargs
 
 if TYPE_CHECKING:
     from pymongo import AsyncMongoClient

@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
-from ..model.errors import ErrorInfo
+from ..model.error_info import ErrorInfo
 from ..model.events import Changed, Notify
 from ..model.journal import Journal, Played
 from ..model.lanes import (
@@ -37,7 +37,7 @@ from ..model.naming import (
 )
 from ..model.ops import OpKind, OpSpec, StepAction
 from ..model.timeline import EventKind, Timeline
-from ..scenario.model import Step
+from ..scenario.definition import Step
 from .connection import (
     BadURI,
     Deployment,
@@ -49,8 +49,8 @@ from .connection import (
     scrub,
     seed_if_empty,
 )
+from .lane_runner import LaneBusy, LaneRunner, server_has_transaction
 from .operations import error_info
-from .sessions import LaneBusy, LaneRunner, server_has_transaction
 from .steps import (
     BECOMES_LAST_ERROR,
     BUSY_WITH,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ErrorInfo
+from .error_info import ErrorInfo
 from .lanes import TxnOptions
 from .ops import OpSpec
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from .errors import UNKNOWN_COMMIT, ErrorInfo
+from .error_info import UNKNOWN_COMMIT, ErrorInfo
 from .ops import OpSpec
 
 LANE_NAMES = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"

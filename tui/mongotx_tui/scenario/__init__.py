@@ -10,9 +10,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .definition import ErrorExpect, Expectation, Scenario, Step
     from .library import builtin_names, find_scenario
     from .loader import ScenarioError, load_scenario, parse_scenario
-    from .model import ErrorExpect, Expectation, Scenario, Step
 
 # Loaded on first use: `mongotx-tui` imports mongotx_tui.cli at every start to look for a
 # subcommand, and the loader brings YAML with it.
@@ -22,10 +22,10 @@ _HOMES = {
     "ScenarioError": "loader",
     "load_scenario": "loader",
     "parse_scenario": "loader",
-    "ErrorExpect": "model",
-    "Expectation": "model",
-    "Scenario": "model",
-    "Step": "model",
+    "ErrorExpect": "definition",
+    "Expectation": "definition",
+    "Scenario": "definition",
+    "Step": "definition",
 }
 
 

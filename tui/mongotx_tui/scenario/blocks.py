@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..model.ops import StepAction
-from .model import Scenario, Step
+from .definition import Scenario, Step
 
 TRANSIENT = "TransientTransactionError"
 UNKNOWN = "UnknownTransactionCommitResult"

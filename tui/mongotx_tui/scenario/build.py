@@ -6,8 +6,7 @@ from typing import Any
 
 from ..model.lanes import TxnOptions
 from ..model.ops import FIELDS, OpKind, OpSpec, StepAction
-from .fields import bson_value, field_texts
-from .model import (
+from .definition import (
     OTHER_ACTIONS,
     TXN_ACTIONS,
     CollectionSetup,
@@ -19,6 +18,7 @@ from .model import (
     Setup,
     Step,
 )
+from .fields import bson_value, field_texts
 from .yamlmarks import Located, Problems, plain
 
 TOP_KEYS = {"name", "title", "description", "teaches", "setup", "sessions", "steps", "verdict"}

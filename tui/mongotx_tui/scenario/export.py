@@ -7,7 +7,7 @@ import textwrap
 from string import Template
 
 from ..model.ops import StepAction
-from .model import Scenario, Step
+from .definition import Scenario, Step
 from .templates import HEADER, HELPERS, MAIN_ASYNC, MAIN_SYNC, PREPARE, STEP_ASYNC, STEP_SYNC
 from .txn_templates import runtime
 from .withtxn import InterleavedBody, explicit_notes, flat

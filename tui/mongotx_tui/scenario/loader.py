@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from .build import build_scenario
-from .model import Scenario
+from .definition import Scenario
 from .yamlmarks import Problems, YamlProblem, load_yaml
 
 MAX_FILE_BYTES = 1024 * 1024  # the library's largest file is a few KB

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..model.errors import ErrorInfo
-from .model import ErrorExpect, Expectation
+from ..model.error_info import ErrorInfo
+from .definition import ErrorExpect, Expectation
 
 
 def normalize(result: Any) -> Any:

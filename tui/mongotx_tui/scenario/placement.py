@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from ..model.naming import MAX_DB_BYTES
 
 if TYPE_CHECKING:
-    from .model import Scenario
+    from .definition import Scenario
 
 PREFIX = "mongotx_"  # databases named so belong to mongotx-tui's scenarios
 

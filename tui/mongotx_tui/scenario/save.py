@@ -21,7 +21,7 @@ from ..model.page import PAGE_SIZE, Page
 
 if TYPE_CHECKING:
     from ..model.journal import Played
-    from .model import Scenario, Setup
+    from .definition import Scenario, Setup
 
 
 class Bench(Protocol):

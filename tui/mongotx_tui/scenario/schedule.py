@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..model.errors import ErrorInfo
+from ..model.error_info import ErrorInfo
+from .definition import Scenario, Step
 from .matching import check
-from .model import Scenario, Step
 
 SETTLE_S = 0.3  # a step that should block is given this long to reach the server
 STUCK_S = 10.0  # a step that has not finished by then is reported as stuck

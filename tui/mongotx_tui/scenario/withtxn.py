@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from ..model.ops import StepAction
 from .blocks import UNKNOWN, Block, Chain, plan_chains
 from .codegen import identifier, txn_args
-from .model import Step
+from .definition import Step
 
 if TYPE_CHECKING:
     from .writer import ScriptWriter

@@ -6,7 +6,7 @@ import textwrap
 
 from ..model.ops import StepAction
 from .codegen import Names, op_expr, txn_args
-from .model import Scenario, Step
+from .definition import Scenario, Step
 from .pyliteral import PyLiteral, oneline, pystr
 
 # Names the with_transaction export defines in the script: no session variable takes them.

@@ -32,7 +32,7 @@ from . import DIALOGS_CSS
 
 if TYPE_CHECKING:
     from ..backend.setup import Occupied
-    from ..scenario.model import Scenario
+    from ..scenario.definition import Scenario
 
 
 @dataclass(frozen=True)

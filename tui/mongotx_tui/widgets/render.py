@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.text import Text
 
-from ..model.errors import ErrorInfo
+from ..model.error_info import ErrorInfo
 from ..model.lanes import Lane, OpStatus, QueuedOp, TxnState
 from ..model.literals import format_short
 

@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from ..backend.connection import SANDBOX_NAME, BadURI, mask_uri
-from ..backend.sessions import LaneBusy
+from ..backend.lane_runner import LaneBusy
 from ..keys import KEY_ACTIONS, WORKBENCH_KEYS, bindings
 from ..model.events import Changed
 from ..model.lanes import OpStatus, TxnState, view_docs

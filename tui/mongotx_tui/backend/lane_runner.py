@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..model.errors import ErrorInfo, statement_aborts
+from ..model.error_info import ErrorInfo, statement_aborts
 from ..model.lanes import Lane, OpStatus, QueuedOp, TxnOptions, TxnState
 from ..model.literals import format_value
 from ..model.ops import OpKind
