@@ -3,8 +3,6 @@ engine level. The sandbox approximates ICU without locale tailoring (engine/coll
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from pymongo import InsertOne, MongoClient, ReturnDocument, UpdateOne
 from pymongo.collation import Collation
@@ -250,10 +248,7 @@ def test_engine_collation_validation() -> None:
     assert not engine.is_simple_collation({"locale": "en"})
 
 
-def test_fast_path_stays_fast() -> None:
+def test_simple_collation_matches_many_documents() -> None:
+    # Its speed is a figure of benchmarks/sandbox_bench.py (engine rows), not a timed assert.
     docs = [{"_id": i, "balance": i % 50} for i in range(10_000)]
-    start = time.perf_counter()
-    n = sum(engine.matches({"balance": {"$gt": 10}}, d) for d in docs)
-    elapsed = time.perf_counter() - start
-    assert n == 7800
-    assert elapsed < 0.5  # ~6 ms on a dev machine; generous for slow CI
+    assert sum(engine.matches({"balance": {"$gt": 10}}, d) for d in docs) == 7800
