@@ -70,14 +70,14 @@ class LaneRunner:
         self,
         client: AsyncMongoClient[dict[str, Any]],
         lane: Lane,
-        db_name: str,
+        database: Callable[[], str],
         clock: Clock,
         perf: Clock,
         scrub: Callable[[str], str] | None = None,
     ) -> None:
         self.client = client
         self.lane = lane
-        self.db_name = db_name
+        self.database = database  # the workbench's watched database, read when used
         self.clock = clock
         self.perf = perf
         self.scrub = scrub
@@ -90,9 +90,7 @@ class LaneRunner:
     def ensure_session(self) -> AsyncClientSession:
         if self.session is None:
             self.session = self.client.start_session()
-            self.lane.session_ended = False
-            self.lane.txn_state = TxnState.NONE
-            self.lane.state_note = ""
+            self.lane.session_started()
             self._sync_ids()
             self._note_pooled()
         return self.session
@@ -182,14 +180,11 @@ class LaneRunner:
             if self.session is not None:
                 await self.session.end_session()
                 self.session = None
-            if self.lane.in_txn:
-                # endSessions: the server aborts the session's open transaction
-                self.lane.txn_state = TxnState.ABORTED
-                self.lane.txn_ended_at = self.clock()
-                self.lane.state_note = "the session was ended, which aborts its transaction"
+            # endSessions: the server aborts the session's open transaction
+            self.lane.session_ended_by(
+                self.clock(), "the session was ended, which aborts its transaction"
+            )
             self.lane.session_ended = True
-            self.lane.view = None
-            self.lane.view_base = None
 
     # -- operations ---------------------------------------------------------------------
     async def run(self, item: QueuedOp, outside: bool = False) -> QueuedOp:
@@ -210,7 +205,7 @@ class LaneRunner:
             try:
                 values = item.spec.values()  # parsed before the clock starts: took = server
                 t0 = self.perf()
-                db = self.client[self.db_name]
+                db = self.client[self.database()]
                 result, summary = await execute(db, item.spec, session, values)
             except asyncio.CancelledError:
                 item.status = OpStatus.FAILED
@@ -276,7 +271,7 @@ class LaneRunner:
         if self.session is None or lane.txn_state is not TxnState.IN_PROGRESS or self.lock.locked():
             return None
         async with self.lock:
-            coll = self.client[self.db_name][collection]
+            coll = self.client[self.database()][collection]
             try:
                 found: dict[str, dict[str, Any]] = {}
                 if committed_ids:

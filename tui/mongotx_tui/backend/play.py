@@ -17,8 +17,9 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..model.events import Changed, Notify
-from ..model.journal import Journal, Played
+from ..model.journal import Played
 from ..model.lanes import Lane, QueuedOp, TxnOptions
+from ..model.ops import OpSpec
 from ..model.timeline import EventKind, Timeline
 from ..scenario.placement import PREFIX, protected
 from ..scenario.schedule import SETTLE_S, STUCK_S, Schedule, judge, mismatch_text
@@ -35,10 +36,6 @@ class Bench(Protocol):
 
     client: Any
     uri: str
-    db: str
-    collection: str
-    initial: Any
-    journal: Journal
     timeline: Timeline
     clock: Callable[[], float]
     notify: Notify
@@ -47,6 +44,9 @@ class Bench(Protocol):
     def is_sandbox(self) -> bool: ...
     def scrub(self, text: str) -> str: ...
     def lane(self, lane_id: int) -> Lane: ...
+    def enqueue(
+        self, lane_id: int, spec: OpSpec | None, index: int | None = None, *, step: Any = None
+    ) -> QueuedOp: ...
     async def replace_lanes(self, sessions: list[tuple[str, TxnOptions]]) -> list[Lane]: ...
     async def read_lifetime_limit(self) -> float | None: ...
     async def run_step(
@@ -88,18 +88,13 @@ class ScenarioPlay:
         own = wb.is_sandbox
         self.prepared = await prepare(wb.client, scenario, own=own, allow_drop=self.allow_drop)
         self.set_up_on = wb.uri
-        wb.db = scenario.setup.database
-        wb.collection = scenario.default_collection
         lanes = await wb.replace_lanes([(s.name, replace(s.txn)) for s in scenario.sessions])
         for lane in lanes:
             self.lane_ids[lane.name] = lane.id
         for step in scenario.steps:
             if step.session:
-                item = QueuedOp(step.spec, step=step)
+                item = wb.enqueue(self.lane_ids[step.session], step.spec, step=step)
                 self.items[step.index] = item
-                wb.lane(self.lane_ids[step.session]).queue.append(item)
-        wb.journal.clear()
-        wb.initial = None
         wb.timeline.add(
             wb.clock(), "", EventKind.INFO, f"scenario {scenario.name}", scenario.title, True
         )

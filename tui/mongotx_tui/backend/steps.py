@@ -149,7 +149,7 @@ class ScenarioSessions:
         for i, s in enumerate(scenario.sessions):
             lane = Lane(id=i + 1, name=s.name, colour="", txn_options=s.txn)
             self.runners[s.name] = LaneRunner(
-                client, lane, self.database, time.time, time.perf_counter
+                client, lane, lambda: self.database, time.time, time.perf_counter
             )
 
     async def run(self, step: Step) -> Outcome:

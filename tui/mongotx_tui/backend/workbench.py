@@ -232,11 +232,9 @@ class Workbench:
             lane.lsid = ""
             lane.lsid_note = ""
             lane.txn_number = None
-            lane.view = None
-            lane.view_base = None
-            if lane.in_txn:
-                lane.txn_state = TxnState.ABORTED
-                lane.state_note = "its session ended with the switch of deployment, which aborts it"
+            lane.session_ended_by(
+                None, "its session ended with the switch of deployment, which aborts it"
+            )
         self.lsids_seen.clear()
         await self._attach(deployment)
         return deployment
@@ -337,6 +335,11 @@ class Workbench:
             await old.close()
         play = ScenarioPlay(self, scenario, allow_drop)
         await play.load()
+        # Set up: the scenario's namespace is watched, and its journal starts empty (saving
+        # it writes the scenario's own setup, not a page of documents).
+        self.db, self.collection = scenario.setup.database, scenario.default_collection
+        self.journal.clear()
+        self.initial = None
         # The committed panel shows the scenario's documents before the scenario is
         # announced: the page of the collection watched before must not stand next to the
         # new lanes (a stale page, and the snapshot race the soak found). The caller starts
@@ -357,7 +360,7 @@ class Workbench:
         return self.journal.start(session, action, **fields)
 
     def _runner(self, lane: Lane) -> LaneRunner:
-        runner = LaneRunner(self.client, lane, self.db, self.clock, self.perf, self.scrub)
+        runner = LaneRunner(self.client, lane, lambda: self.db, self.clock, self.perf, self.scrub)
         runner.lsids_seen = self.lsids_seen
         return runner
 
@@ -467,9 +470,12 @@ class Workbench:
         self.notify(Changed.LANES, None)
 
     # -- a lane's queue: written here only ------------------------------------------------
-    def enqueue(self, lane_id: int, spec: OpSpec, index: int | None = None) -> QueuedOp:
+    def enqueue(
+        self, lane_id: int, spec: OpSpec | None, index: int | None = None, *, step: Any = None
+    ) -> QueuedOp:
+        """Queue `spec` (at `index`, else last); a loaded scenario queues its `step`s."""
         lane = self.lane(lane_id)
-        item = QueuedOp(spec)
+        item = QueuedOp(spec, step=step)
         if index is None:
             lane.queue.append(item)
         else:
@@ -977,8 +983,6 @@ class Workbench:
         self.db, self.collection = db, collection
         self.watch_mode = ""
         self.page = Page()  # nothing of the old collection stays on screen
-        for runner in self.runners.values():
-            runner.db_name = db
         for lane in self.lanes:
             lane.view = None
             lane.view_note = ""

@@ -187,6 +187,24 @@ class Lane:
         return self.txn_state is TxnState.IN_PROGRESS
 
     # -- transitions: each one follows a reply (or the lack of one: nothing sent) --------
+    def session_started(self) -> None:
+        """A new session (pymongo's, maybe pooled): no transaction on it yet."""
+        self.session_ended = False
+        self.txn_state = TxnState.NONE
+        self.state_note = ""
+
+    def session_ended_by(self, now: float | None, why: str) -> None:
+        """Its session ended (endSessions, or the client closed with a switch of
+        deployment): the server aborts an open transaction then. `now` None: the session
+        was not ended by us (the lane moves to another deployment with no session)."""
+        if self.in_txn:
+            self.txn_state = TxnState.ABORTED
+            if now is not None:
+                self.txn_ended_at = now
+            self.state_note = why
+        self.view = None
+        self.view_base = None
+
     def to_starting(self) -> None:
         self.txn_state = TxnState.STARTING
         self.txn_opened_at = None
