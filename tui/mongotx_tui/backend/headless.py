@@ -129,7 +129,6 @@ async def run_scenario(
     (setup.run_database) unless `in_place`; there a collection holding data is dropped only
     with `allow_drop` (which implies `in_place`), else setup.DropRefused is raised.
     """
-
     if uri is None:
         from mongotx_sandbox import SandboxServer
 

@@ -219,7 +219,6 @@ class Workbench:
 
         The new deployment is reached first: one that can't be reached (a mistyped URI)
         raises and changes nothing, the workbench stays connected where it was."""
-
         if uri is not None:
             client_options(uri)  # raises BadURI before anything changes
         target = uri if uri is not None else await self._sandbox_uri()
@@ -372,7 +371,6 @@ class Workbench:
 
     async def read_lifetime_limit(self) -> float | None:
         """Read the limit again (a scenario or a setParameter may have changed it)."""
-
         if self.deployment is None or self.client is None:
             return None
         self.deployment.lifetime_limit_s = await read_lifetime_limit(self.client)
@@ -393,7 +391,6 @@ class Workbench:
     async def _lifetime(self, lane_id: int, txn_number: int | None) -> None:
         """At the deadline, ask the server whether it has aborted the transaction
         ($currentOp, without touching it); until it has, say it is past the limit."""
-
         while True:
             try:
                 lane = self.lane(lane_id)

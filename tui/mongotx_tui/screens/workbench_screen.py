@@ -676,7 +676,6 @@ class WorkbenchScreen(Screen[None]):
     def _where(self) -> str:
         """The deployment as the user should read it: "sandbox (in this process)" or the
         masked URI."""
-
         if self.wb.is_sandbox:
             return SANDBOX_NAME
         d = self.wb.deployment
