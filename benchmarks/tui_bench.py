@@ -92,7 +92,8 @@ async def interactive(skip_100k: bool) -> dict[str, str]:
     from mongotx_tui import walkthroughs
     from mongotx_tui.app import MongoTxApp
     from mongotx_tui.config import Config
-    from mongotx_tui.model.lanes import TxnState
+    from mongotx_tui.model.events import Changed
+    from mongotx_tui.model.lanes import OpStatus, TxnState
     from mongotx_tui.model.ops import OpSpec
     from mongotx_tui.model.timeline import EventKind
     from mongotx_tui.widgets.timeline import TimelineTable
@@ -107,7 +108,7 @@ async def interactive(skip_100k: bool) -> dict[str, str]:
         # 3 000 rows already there: it must stay fast with thousands of rows.
         for i in range(3000):
             wb.timeline.add(time.time(), "A", EventKind.INFO, f"filler {i}", "ok")
-        wb.notify("timeline", None)
+        wb.notify(Changed.TIMELINE, None)
         await pilot.pause(0.2)
         table = screen.query_one(TimelineTable)
         for _ in range(60):
@@ -136,7 +137,7 @@ async def interactive(skip_100k: bool) -> dict[str, str]:
                 a.id, OpSpec.new("update", filter="{_id: 'bob'}", update="{$inc: {balance: 1}}")
             )
             await pilot.press("s")
-            await walkthroughs.until(pilot, lambda item=item: item.status.value == "done")
+            await walkthroughs.until(pilot, lambda item=item: item.status is OpStatus.DONE)
             await pilot.pause(0.05)
             target = 50 + i + 1
             t0 = time.perf_counter()
