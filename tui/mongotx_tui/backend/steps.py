@@ -18,13 +18,13 @@ from ..model.journal import Played
 from ..model.lanes import Lane, QueuedOp
 from ..model.ops import StepAction
 from ..model.timeline import EventKind
-from ..scenario.definition import Scenario, Step
-from ..scenario.matching import normalize
 from .lane_runner import LaneRunner, txn_kwargs
 from .operations import error_info, execute
 
 if TYPE_CHECKING:
     from pymongo import AsyncMongoClient
+
+    from ..scenario.definition import Scenario, Step
 
 # What a busy lane says it is busy with, per action (LaneBusy's message).
 BUSY_WITH = {
@@ -121,6 +121,8 @@ async def _execute(
 
 async def _with_transaction(runner: LaneRunner, step: Step, db: Any) -> Outcome:
     """pymongo's with_transaction around the step's ops; counts the callback's runs."""
+    from ..scenario.matching import normalize  # on first use: the workbench starts without
+
     attempts = 0
 
     async def callback(session: Any) -> list[Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..model.error_info import ErrorInfo
 from ..model.events import Changed, Notify
@@ -37,7 +37,6 @@ from ..model.naming import (
 )
 from ..model.ops import OpKind, OpSpec, StepAction
 from ..model.timeline import EventKind, Timeline
-from ..scenario.definition import Step
 from .connection import (
     BadURI,
     Deployment,
@@ -70,6 +69,9 @@ from .watchers import (
     load_page,
     watch_changes,
 )
+
+if TYPE_CHECKING:
+    from ..scenario.definition import Step
 
 
 class Workbench:
@@ -690,6 +692,9 @@ class Workbench:
 
     # -- the keys on a lane ------------------------------------------------------------------
     def _lane_step(self, lane: Lane, action: str, **fields: Any) -> Step:
+        """A key on a lane as a step (the format scenarios are saved in)."""
+        from ..scenario.definition import Step  # on first use: the start does without it
+
         return Step(index=0, line=0, action=action, session=lane.name, **fields)
 
     async def start_transaction(self, lane_id: int, options: TxnOptions | None = None) -> None:
