@@ -192,3 +192,20 @@ async def test_a_loaded_scenario_comes_with_its_committed_page():
         assert wb.watch_mode == ""  # no watcher of this collection has reported yet
     finally:
         await wb.close()
+
+
+async def test_close_ends_every_background_task():
+    """The lifetime watch of an open transaction, a count, a refresh: none outlives close()."""
+    wb = Workbench()
+    try:
+        await wb.connect()
+        a = wb.lanes[0]
+        await wb.start_transaction(a.id)
+        wb.enqueue(a.id, OpSpec.new("update", filter="{_id: 'alice'}", update="{$inc: {x: 1}}"))
+        await wb.step(a.id)
+        await wb.refresh_committed(0)  # starts the count task
+        running = wb.tasks.running()
+        assert running, "the lifetime watch should be running while the transaction is open"
+    finally:
+        await wb.close()
+    assert all(t.done() for t in running) and len(wb.tasks) == 0

@@ -27,6 +27,10 @@ class Tasks:
     def __len__(self) -> int:
         return len(self._running)
 
+    def running(self) -> list[asyncio.Task[Any]]:
+        """The tasks not finished yet."""
+        return [t for t in self._running if not t.done()]
+
     async def cancel_all(self, timeout: float = 5.0) -> None:
         me = asyncio.current_task()
         tasks = [t for t in self._running if t is not me and not t.done()]
