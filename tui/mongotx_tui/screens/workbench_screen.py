@@ -114,7 +114,11 @@ class WorkbenchScreen(Screen[None]):
         if self.wb.client is None:  # a real server may take seconds: show "connecting…"
             self.connect_worker()
             return
-        self._dirty |= {("connection", None), ("timeline", None), ("committed", None)}
+        self._dirty |= {
+            (Changed.CONNECTION, None),
+            (Changed.TIMELINE, None),
+            (Changed.COMMITTED, None),
+        }
         await self._flush()
         self._connected()
 
