@@ -338,14 +338,13 @@ class Workbench:
         await play.load()
         # Set up: the scenario's namespace is watched, and its journal starts empty (saving
         # it writes the scenario's own setup, not a page of documents).
-        self.db, self.collection = scenario.setup.database, scenario.default_collection
+        self._set_namespace(scenario.setup.database, scenario.default_collection)
         self.journal.clear()
         self.initial = None
         # The committed panel shows the scenario's documents before the scenario is
         # announced: the page of the collection watched before must not stand next to the
         # new lanes (a stale page, and the snapshot race the soak found). The caller starts
         # a new watcher; until it reports, there is no watch mode.
-        self.watch_mode = ""
         await self.refresh_committed(0, count_now=True)
         self.play = play
         await self.read_lifetime_limit()  # its setup may set transactionLifetimeLimitSeconds
@@ -964,6 +963,14 @@ class Workbench:
                 break
         return out[:limit]
 
+    def _set_namespace(self, db: str, collection: str) -> None:
+        """The watched namespace, written here only (watching another collection, loading
+        a scenario): no watch mode until its watcher reports, and nothing of the old
+        collection stays on screen."""
+        self.db, self.collection = db, collection
+        self.watch_mode = ""
+        self.page = Page()
+
     async def watch_collection(self, db: str, collection: str) -> None:
         """Switch the watched namespace, then watch it (long-running, like watch()).
 
@@ -982,9 +989,7 @@ class Workbench:
             raise ValueError(problem)
         await self.stop_watching()
         old = f"{self.db}.{self.collection}"
-        self.db, self.collection = db, collection
-        self.watch_mode = ""
-        self.page = Page()  # nothing of the old collection stays on screen
+        self._set_namespace(db, collection)
         for lane in self.lanes:
             lane.view = None
             lane.view_note = ""
