@@ -60,7 +60,12 @@ class Index:
         return out
 
     def entry(self, doc: dict[str, Any]) -> tuple[Hashable, ...] | None:
-        """The index key of `doc` (None when a sparse index skips it)."""
+        """The index key of `doc` (None when a sparse or partial index skips it)."""
+        partial = self.options.get("partialFilterExpression")
+        # A partial index holds only the documents its filter matches, and a unique one
+        # constrains only those (manual: "Partial Indexes", unique constraint section).
+        if partial is not None and not engine.matches(partial, doc):
+            return None
         values = []
         present = False
         for path in self.key:
