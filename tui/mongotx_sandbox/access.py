@@ -299,25 +299,39 @@ class OpContext:
         except engine.EngineError as exc:
             raise engine_error(exc) from exc
 
-    def check_unique(self, coll: Collection, key: Hashable, doc: dict[str, Any]) -> None:
-        """Raise DuplicateKey when `doc` collides on a unique secondary index."""
+    async def check_unique(
+        self,
+        coll: Collection,
+        key: Hashable,
+        before: dict[str, Any] | None,
+        doc: dict[str, Any],
+    ) -> list[tuple[Index, Hashable]]:
+        """The keys `doc` adds to unique secondary indexes, once each is free to add.
+
+        As WiredTiger does (Index.key_conflict): a key another writer still holds, or one
+        added after our snapshot, is a WriteConflict in a transaction; outside one the write
+        waits for the holder and runs again (KeyWaited), as writeConflictRetry does
+        (server: db/concurrency/exception_util.h). Then a key on another document we can see
+        is a duplicate (11000). A key the document already had is not written again.
+        """
+        added = []
         for index in coll.indexes.values():
             if not index.unique or index.name == "_id_":
                 continue
             entry = index.entry(doc)
-            if entry is None:
+            if entry is None or (before is not None and index.entry(before) == entry):
                 continue
+            txn = self.txn
+            if txn is None and (holder := index.holders.get(entry)) is not None:
+                await self.wait_for(holder)
+                raise KeyWaited
+            if index.key_conflict(entry, txn, txn.snapshot if txn is not None else None):
+                raise write_conflict()
             for other_key, other in self.scan(coll):
                 if other_key != key and index.entry(other) == entry:
                     raise DuplicateKey(coll, index, doc)
-            # Another open transaction's uncommitted entry: a conflict, as WiredTiger sees it.
-            for other_key, holder in coll.locks.items():
-                if holder is self.txn or other_key == key:
-                    continue
-                pending = (holder.write_set(coll) or {}).get(other_key)
-                if pending is not None and index.entry(pending) == entry:
-                    if self.txn is not None:
-                        raise write_conflict()
+            added.append((index, entry))
+        return added
 
     async def put(
         self,
@@ -329,22 +343,28 @@ class OpContext:
     ) -> None:
         """Write a new version (None deletes). The caller locked `key` first."""
         before = self.get(coll, key)
+        added: list[tuple[Index, Hashable]] = []
         if doc is not None:
             self.check_valid(coll, before, doc)
-            self.check_unique(coll, key, doc)
+            added = await self.check_unique(coll, key, before, doc)
         txn = self.txn
         if txn is not None:
             if op == "insert" and coll.latest_seq(key) > (txn.snapshot or 0):
                 if coll.committed(key, None) is not None or coll.locks.get(key) not in (None, txn):
                     raise write_conflict()
             txn.record(coll, key, doc)
+            for index, entry in added:
+                txn.hold_key(index, entry)
             txn.ops.append(TxnOp(op, coll, key, doc, update_description, before))
             return
         if self.state.catalog.get(coll.db, coll.name) is None:
             # Dropped while we waited: recreate implicitly, as a new insert would.
             coll = self.ensure_collection(coll.db, coll.name)
         seq = self.state.clock.tick()
-        coll.append(key, seq, doc, self.state.oldest_snapshot())
+        oldest = self.state.oldest_snapshot()
+        coll.append(key, seq, doc, oldest)
+        for index, entry in added:
+            index.note_written(entry, seq, oldest)
         self.wrote = True
         self.last_write_seq = seq
         self.state.log_write(
@@ -362,10 +382,20 @@ class OpContext:
 
     async def insert(self, coll: Collection, doc: dict[str, Any]) -> None:
         key = engine.canonical_key(doc["_id"])
-        existing = await self.lock_for_write(coll, key)
-        if existing is not None:
-            raise DuplicateKey(coll, coll.indexes["_id_"], doc)
-        await self.put(coll, key, doc, "insert")
+        while True:
+            existing = await self.lock_for_write(coll, key)
+            if existing is not None:
+                raise DuplicateKey(coll, coll.indexes["_id_"], doc)
+            try:
+                await self.put(coll, key, doc, "insert")
+            except KeyWaited:
+                continue  # the key's holder ended: insert again on what it left
+            return
+
+
+class KeyWaited(Exception):
+    """A write outside a transaction waited for the transaction holding a unique key it adds;
+    the caller runs it again on the new state, as the server's write-conflict retry does."""
 
 
 def _plain_id(query: dict[str, Any]) -> bool:

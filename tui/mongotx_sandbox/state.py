@@ -130,6 +130,8 @@ class ServerState:
                 continue
             for key, doc in ws.items():
                 coll.append(key, seq, doc, oldest)
+        for index, entry in txn.index_keys:
+            index.note_written(entry, seq, oldest)
         wall = time.time()
         for op in txn.ops:
             self.oplog.append(

@@ -42,13 +42,18 @@ class Version:
 
 @dataclass
 class Index:
-    """A secondary index's definition."""
+    """A secondary index's definition, and for a unique one who last wrote each key."""
 
     name: str
     key: dict[str, Any]
     unique: bool = False
     sparse: bool = False
     options: dict[str, Any] = field(default_factory=dict)
+    # A unique key's writers, as WiredTiger sees them: the open transaction that added the
+    # key, and the commit time of the last committed write that added it (see key_conflict).
+    holders: dict[Hashable, LockHolder] = field(default_factory=dict, compare=False, repr=False)
+    written: dict[Hashable, int] = field(default_factory=dict, compare=False, repr=False)
+    _written_limit: int = field(default=1024, compare=False, repr=False)
 
     def spec(self) -> dict[str, Any]:
         out: dict[str, Any] = {"v": 2, "key": dict(self.key), "name": self.name}
@@ -76,6 +81,33 @@ class Index:
         if self.sparse and not present:
             return None
         return tuple(values)
+
+    def key_conflict(
+        self, entry: Hashable, holder: LockHolder | None, snapshot: int | None
+    ) -> bool:
+        """Whether adding `entry` is a write conflict for `holder`'s transaction (None: a write
+        outside one) reading at `snapshot`.
+
+        Adding a key to a unique index first writes the bare key (the "prefix key") and
+        removes it again, a write that clashes with every writer of the same key whose
+        transaction overlaps this one (server: db/storage/wiredtiger/wiredtiger_index.cpp,
+        WiredTigerIndexUnique::_insert): one that added it and is still open, or committed
+        after `snapshot`, makes the write fail as a document written by either would.
+        Removing a key deletes only the key with its RecordId (_unindex there): a delete
+        alone conflicts with no one.
+        """
+        other = self.holders.get(entry)
+        if other is not None and other is not holder:
+            return True
+        return snapshot is not None and self.written.get(entry, 0) > snapshot
+
+    def note_written(self, entry: Hashable, seq: int, oldest: int) -> None:
+        """`entry` was added by a write committed at `seq`; forget what no open snapshot
+        (the oldest is `oldest`) can still conflict with."""
+        self.written[entry] = seq
+        if len(self.written) > self._written_limit:
+            self.written = {k: s for k, s in self.written.items() if s > oldest}
+            self._written_limit = max(1024, 2 * len(self.written))
 
 
 _MISSING = object()

@@ -9,7 +9,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .store import Collection
+from .store import Collection, Index
 
 
 class ServerTxnState(enum.Enum):
@@ -55,6 +55,9 @@ class Transaction:
     # Collections this transaction has used (it holds their intent locks until it ends).
     touched: set[tuple[str, str]] = field(default_factory=set)
     locked: list[tuple[Collection, Hashable]] = field(default_factory=list)
+    # Unique index keys this transaction added: they conflict with other writers of the key
+    # until it ends, and its commit stamps them with the commit time (Index.key_conflict).
+    index_keys: list[tuple[Index, Hashable]] = field(default_factory=list)
     cursors: set[int] = field(default_factory=set)
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     active_since: float | None = None
@@ -79,12 +82,21 @@ class Transaction:
             self.locked.append((coll, key))
         ws[key] = doc
 
+    def hold_key(self, index: Index, entry: Hashable) -> None:
+        if index.holders.get(entry) is not self:
+            index.holders[entry] = self
+            self.index_keys.append((index, entry))
+
     def release(self) -> None:
         """Drop every lock this transaction holds and wake whoever waits for it."""
         for coll, key in self.locked:
             if coll.locks.get(key) is self:
                 del coll.locks[key]
         self.locked.clear()
+        for index, entry in self.index_keys:
+            if index.holders.get(entry) is self:
+                del index.holders[entry]
+        self.index_keys.clear()
         self.ended.set()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
-from ..access import OpContext
+from ..access import KeyWaited, OpContext
 from ..changes import update_description
 from ..errors import CommandError
 from ..store import Collection
@@ -101,6 +101,34 @@ async def _store(
     await ctx.put(coll, key, new, op, desc)
 
 
+async def _update_one(
+    ctx: OpContext,
+    coll: Collection,
+    key: Hashable,
+    query: dict[str, Any],
+    update: Any,
+    array_filters: Any,
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """Update one document; (old, new), or None when it no longer matches the query."""
+    while True:
+        old = await _current(ctx, coll, key)
+        if old is None or not ctx.matches(query, old):
+            return None
+        new = compute_update(old, update, array_filters=array_filters, query=query, let=ctx.let)
+        if is_replacement(update):
+            new = with_id_first({**new, "_id": old["_id"]})
+        if same_document(old, new):
+            return old, new
+        check_document(new)
+        try:
+            await _store(
+                ctx, coll, key, old, new, "replace" if is_replacement(update) else "update"
+            )
+        except KeyWaited:
+            continue  # waited for a unique key's holder: read the document again
+        return old, new
+
+
 async def update_statement(
     ctx: OpContext, coll: Collection, stmt: dict[str, Any]
 ) -> tuple[int, int, Any, list[tuple[dict[str, Any] | None, dict[str, Any] | None]]]:
@@ -123,18 +151,12 @@ async def update_statement(
     n = modified = 0
     changes: list[tuple[dict[str, Any] | None, dict[str, Any] | None]] = []
     for key, _seen in candidates:
-        old = await _current(ctx, coll, key)
-        if old is None or not ctx.matches(query, old):
+        done = await _update_one(ctx, coll, key, query, update, array_filters)
+        if done is None:
             continue
-        new = compute_update(old, update, array_filters=array_filters, query=query, let=ctx.let)
-        if is_replacement(update):
-            new = with_id_first({**new, "_id": old["_id"]})
+        old, new = done
         n += 1
         if not same_document(old, new):
-            check_document(new)
-            await _store(
-                ctx, coll, key, old, new, "replace" if is_replacement(update) else "update"
-            )
             modified += 1
             changes.append((old, new))
         if not multi:
@@ -278,24 +300,18 @@ async def find_and_modify(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any
                 for d in sort_docs([d for _, d in candidates], sort, ctx.collation)
             ]
         for key, _seen in candidates:
-            old = await _current(ctx, coll, key)
-            if old is None or not ctx.matches(query, old):
-                continue
             if remove:
+                old = await _current(ctx, coll, key)
+                if old is None or not ctx.matches(query, old):
+                    continue
                 await _store(ctx, coll, key, old, None, "delete")
                 last_error = {"n": 1}
                 value = old
             else:
-                new = compute_update(
-                    old, update, array_filters=body.get("arrayFilters"), query=query, let=ctx.let
-                )
-                if is_replacement(update):
-                    new = with_id_first({**new, "_id": old["_id"]})
-                if not same_document(old, new):
-                    check_document(new)
-                    await _store(
-                        ctx, coll, key, old, new, "replace" if is_replacement(update) else "update"
-                    )
+                done = await _update_one(ctx, coll, key, query, update, body.get("arrayFilters"))
+                if done is None:
+                    continue
+                old, new = done
                 last_error = {"n": 1, "updatedExisting": True}
                 value = new if return_new else old
             break
