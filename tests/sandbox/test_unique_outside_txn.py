@@ -59,8 +59,7 @@ def _waits_for_a_transaction(sandbox: ThreadedSandbox, thread: threading.Thread)
     server's own loop (there is no client-visible sign of it yet, issue 17 D6)."""
 
     async def waiting() -> bool:
-        txns = sandbox.server.state.open_transactions()
-        return any(txn.ended._waiters for txn in txns)  # asyncio.Event's waiting tasks
+        return sandbox.server.state.waiting_for_transactions > 0
 
     while thread.is_alive():
         if sandbox.call(waiting):

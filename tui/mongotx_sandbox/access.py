@@ -257,10 +257,13 @@ class OpContext:
         timeout = None if self.deadline is None else self.deadline - time.monotonic()
         if timeout is not None and timeout <= 0:
             raise CommandError(50, "operation exceeded time limit")
+        self.state.waiting_for_transactions += 1
         try:
             await asyncio.wait_for(holder.ended.wait(), timeout)
         except TimeoutError as exc:
             raise CommandError(50, "operation exceeded time limit") from exc
+        finally:
+            self.state.waiting_for_transactions -= 1
 
     def check_valid(
         self, coll: Collection, before: dict[str, Any] | None, doc: dict[str, Any]

@@ -80,6 +80,9 @@ class ServerState:
     next_connection_id: int = 1
     next_cursor_id: int = 1
     connections: dict[int, Connection] = field(default_factory=dict)
+    # Operations waiting now for an open transaction to end (a document or a unique key it
+    # holds): what $currentOp's waitingForLock will show (issue 17, D6).
+    waiting_for_transactions: int = 0
     # DDL commands waiting for the exclusive lock: (db, coll or None) -> set when done.
     ddl_pending: dict[tuple[str, str | None], asyncio.Event] = field(default_factory=dict)
 
