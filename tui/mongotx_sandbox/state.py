@@ -14,7 +14,7 @@ from bson.objectid import ObjectId
 from .clock import ClusterClock
 from .connections import Connection
 from .store import Catalog
-from .transactions import ServerSession, ServerTxnState, Transaction
+from .transactions import ServerSession, ServerTxnState, Transaction, TxnRecord
 
 LOGICAL_SESSION_TIMEOUT_MINUTES = 30
 
@@ -60,6 +60,9 @@ class ServerState:
     catalog: Catalog = field(default_factory=Catalog)
     clock: ClusterClock = field(default_factory=ClusterClock)
     sessions: dict[Hashable, ServerSession] = field(default_factory=dict)
+    # config.transactions: one record per lsid that used a txnNumber, kept when its session
+    # is killed, ended or reaped; dropped by reap_expired once idle for the session timeout.
+    txn_records: dict[Hashable, TxnRecord] = field(default_factory=dict)
     cursors: dict[int, Any] = field(default_factory=dict)
     fail_points: dict[str, Any] = field(default_factory=dict)
     parameters: dict[str, Any] = field(
@@ -102,8 +105,35 @@ class ServerState:
         key = session_key(lsid)
         sess = self.sessions.get(key)
         if sess is None:
-            sess = self.sessions[key] = ServerSession(lsid=lsid)
-        sess.last_use = time.monotonic()
+            # A killed or reaped session comes back with its record (refreshFromStorage).
+            record = self.txn_records.setdefault(key, TxnRecord())
+            sess = self.sessions[key] = ServerSession(lsid=lsid, record=record)
+            sess.txn = record.finished_txn(lsid)
+        sess.last_use = sess.record.last_use = time.monotonic()
+        return sess
+
+    def forget_session(self, key: Hashable) -> ServerSession | None:
+        """Drop a session from memory, keeping its record (kill, end, reap).
+
+        The caller has ended its transaction: its outcome goes into the record, as the
+        commit wrote it to config.transactions. An abort caused by the kill is kept too, so
+        a retried commitTransaction or abortTransaction answers 251 "has been aborted", what
+        the in-memory session answers after killSessionsAbortUnpreparedTransactions
+        (kill_sessions_kills_transaction.js; reference §3.2, §5.2).
+        """
+        sess = self.sessions.pop(key, None)
+        if sess is None:
+            return None
+        record = sess.record
+        txn = sess.txn
+        if txn is not None and txn.txn_number == record.txn_number and not txn.open:
+            record.outcome = txn.state
+            record.commit_seq = txn.commit_seq
+        else:
+            record.outcome, record.commit_seq = ServerTxnState.NONE, None
+        if record.txn_number < 0:
+            # Never used a txnNumber: config.transactions has no entry for it.
+            self.txn_records.pop(key, None)
         return sess
 
     def oldest_snapshot(self) -> int:
@@ -232,7 +262,15 @@ class ServerState:
         for key, sess in list(self.sessions.items()):
             if sess.last_use < idle_limit and not (sess.txn and sess.txn.open):
                 if not sess.checkout.locked():
-                    del self.sessions[key]
+                    self.forget_session(key)
+        # A record goes when its session has expired: MongoDB's TTL index on
+        # config.system.sessions expires the session after logicalSessionTimeoutMinutes and
+        # the transaction reaper then deletes its config.transactions entry once older than
+        # TransactionRecordMinimumLifetimeMinutes (30 too). So records are bounded by the
+        # lsids used in the last 30 minutes, one each, holding one txnNumber's replies.
+        for key, record in list(self.txn_records.items()):
+            if key not in self.sessions and record.last_use < idle_limit:
+                del self.txn_records[key]
         return n
 
 

@@ -101,19 +101,76 @@ class Transaction:
 
 
 @dataclass
+class TxnRecord:
+    """The durable part of a session: its config.transactions entry, one per lsid.
+
+    MongoDB writes a session's last txnNumber and the outcome of what ran under it into
+    config.transactions (with the oplog) as part of the write or commit itself, so killing
+    the session or reaping it from memory does not erase it: a retried commit of a
+    committed transaction answers ok, a retried write its recorded result, an older
+    txnNumber 225 (transaction_participant.cpp refreshFromStorageIfNeeded; the manual's
+    retryable-writes page). The ServerSession shares this object, so a kill that drops the
+    in-memory session leaves the record, and a write finishing after the kill still lands
+    in it. Only the last txnNumber's replies are kept, as config.transactions does.
+    """
+
+    txn_number: int = -1
+    is_txn: bool = False
+    # Retryable writes: txnNumber -> the reply of the write executed under it.
+    replies: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # The ended transaction txn_number, kept when its in-memory session is dropped.
+    outcome: ServerTxnState = ServerTxnState.NONE
+    commit_seq: int | None = None
+    last_use: float = field(default_factory=time.monotonic)
+
+    def finished_txn(self, lsid: dict[str, Any]) -> Transaction | None:
+        """The kept outcome as an ended Transaction for a session rebuilt from the record."""
+        if not self.is_txn or self.outcome not in (
+            ServerTxnState.COMMITTED,
+            ServerTxnState.ABORTED,
+        ):
+            return None
+        txn = Transaction(lsid, self.txn_number, {}, 0.0, state=self.outcome)
+        txn.commit_seq = self.commit_seq
+        txn.ended.set()
+        return txn
+
+
+@dataclass
 class ServerSession:
-    """What the server keeps per lsid."""
+    """What the server keeps per lsid in memory; `record` is what outlives it."""
 
     lsid: dict[str, Any]
+    record: TxnRecord = field(default_factory=TxnRecord)
     last_use: float = field(default_factory=time.monotonic)
-    active_txn_number: int = -1
     txn: Transaction | None = None
-    # Retryable writes: txnNumber -> the reply of the write executed under it.
-    retryable_replies: dict[int, dict[str, Any]] = field(default_factory=dict)
-    retryable_is_txn: bool = False
     checkout: asyncio.Lock = field(default_factory=asyncio.Lock)
     running: asyncio.Task[Any] | None = None
     interrupted: bool = False  # set by killSessions before it cancels `running`
+
+    @property
+    def active_txn_number(self) -> int:
+        return self.record.txn_number
+
+    @active_txn_number.setter
+    def active_txn_number(self, value: int) -> None:
+        self.record.txn_number = value
+
+    @property
+    def retryable_replies(self) -> dict[int, dict[str, Any]]:
+        return self.record.replies
+
+    @retryable_replies.setter
+    def retryable_replies(self, value: dict[int, dict[str, Any]]) -> None:
+        self.record.replies = value
+
+    @property
+    def retryable_is_txn(self) -> bool:
+        return self.record.is_txn
+
+    @retryable_is_txn.setter
+    def retryable_is_txn(self, value: bool) -> None:
+        self.record.is_txn = value
 
     @property
     def state(self) -> ServerTxnState:

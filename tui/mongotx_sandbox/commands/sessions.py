@@ -44,20 +44,23 @@ def _lsids(value: Any, name: str) -> list[dict[str, Any]]:
 
 
 def _end(ctx: OpContext, lsid: dict[str, Any], reason: str) -> None:
-    sess = ctx.state.sessions.pop(session_key(lsid), None)
+    key = session_key(lsid)
+    sess = ctx.state.sessions.get(key)
     if sess is None:
         return
     # Ending or killing a session aborts its open transaction at once; the server would
     # reap it at the next session-cache refresh (reference §5.2: a safe simplification).
     if sess.txn is not None and sess.txn.open:
         ctx.state.abort(sess.txn, reason)
+    # The in-memory session goes; its record (config.transactions) stays.
+    ctx.state.forget_session(key)
     running = sess.running
     if running is not None and running is not asyncio.current_task() and reason != "endSessions":
         # killSessions interrupts the session's running operation with 11601 (reference §5.2).
         sess.interrupted = True
         running.cancel()
     for cursor_id, cursor in list(ctx.state.cursors.items()):
-        if getattr(cursor, "lsid_key", None) == session_key(lsid):
+        if getattr(cursor, "lsid_key", None) == key:
             del ctx.state.cursors[cursor_id]
 
 
