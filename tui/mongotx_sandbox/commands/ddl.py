@@ -9,6 +9,7 @@ from ..access import DuplicateKey, OpContext, check_namespace
 from ..cursors import cursor_reply, open_cursor
 from ..errors import CommandError
 from ..store import Collection, Index
+from . import index_specs
 from .common import coll_name, cursor_batch_size
 from .read_concern import refuse_snapshot_read_concern
 from .registry import command
@@ -44,10 +45,6 @@ _COLLMOD_OPTIONS = (
     "viewOn",
     "expireAfterSeconds",
 )
-
-
-def _index_name(key: dict[str, Any]) -> str:
-    return "_".join(f"{k}_{v}" for k, v in key.items())
 
 
 @command("create", in_transaction=True, write=True)
@@ -177,10 +174,22 @@ async def create_indexes(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]
     specs = body.get("indexes")
     if not isinstance(specs, list) or not specs:
         raise CommandError(2, "Must specify at least one index to create")
+    parsed = [index_specs.parse_spec(spec) for spec in specs]
     coll = ctx.collection(ctx.db, name)
     created_now = False
     if ctx.txn is not None:
-        if coll is not None and (ctx.txn.created.get((ctx.db, name)) is not coll or ctx.scan(coll)):
+        # Specs the collection already has are dropped before the transaction rule applies,
+        # so re-creating an existing index is a no-op even here (issue 17, D11)
+        # [srv:db/commands/create_indexes.cpp; manual, "Create Collections and Indexes in a
+        # Transaction"].
+        if (
+            coll is not None
+            and (ctx.txn.created.get((ctx.db, name)) is not coll or ctx.scan(coll))
+            and not all(
+                index_specs.already_exists(coll, spec, key, iname)
+                for spec, (key, iname) in zip(specs, parsed, strict=True)
+            )
+        ):
             raise CommandError(
                 263,
                 f"Cannot create new indexes on existing collection {ctx.db}.{name} in a "
@@ -192,32 +201,10 @@ async def create_indexes(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]
         coll = ctx.ensure_collection(ctx.db, name)
         created_now = True
     before = len(coll.indexes)
-    for spec in specs:
-        if not isinstance(spec, dict) or not isinstance(spec.get("key"), dict) or not spec["key"]:
-            raise CommandError(
-                9, "The 'key' field of an index specification must be a non-empty object"
-            )
-        key = dict(spec["key"])
-        iname = spec.get("name") or _index_name(key)
-        if not isinstance(iname, str):
-            raise CommandError(14, "index name must be a string")
-        existing = coll.indexes.get(iname)
-        same_key = next((i for i in coll.indexes.values() if i.key == key), None)
+    for spec, (key, iname) in zip(specs, parsed, strict=True):
+        if index_specs.already_exists(coll, spec, key, iname):
+            continue
         unique = bool(spec.get("unique", False))
-        if existing is not None:
-            if existing.key != key or existing.unique != unique:
-                raise CommandError(
-                    86 if existing.key != key else 85,
-                    f"An existing index has the same name as the requested index. Requested "
-                    f"index: {spec}, existing index: {existing.spec()}",
-                )
-            continue
-        if same_key is not None:
-            if same_key.unique != unique:
-                raise CommandError(
-                    85, f"Index already exists with a different name: {same_key.name}"
-                )
-            continue
         options = {
             k: v for k, v in spec.items() if k not in ("key", "name", "unique", "sparse", "v", "ns")
         }

@@ -1,0 +1,69 @@
+"""createIndexes' specs: parsing, and matching against the indexes a collection has."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import CommandError
+from ..store import Collection, Index
+
+# Fields an `{_id: 1}` spec may carry; any other is refused rather than ignored
+# [srv:db/catalog/index_key_validate.cpp validateIdIndexSpec, allowedIdIndexFieldNames].
+_ID_SPEC_FIELDS = frozenset({"key", "name", "v", "ns", "collation"})
+
+
+def index_name(key: dict[str, Any]) -> str:
+    """The name the shells and drivers give an index: `a_1_b_-1`."""
+    return "_".join(f"{k}_{v}" for k, v in key.items())
+
+
+def is_id_key(key: dict[str, Any]) -> bool:
+    """`{_id: 1}` (any numeric 1): the collection's own `_id_` index, whatever name the
+    client chose — createIndexes validates such a spec as the _id index's
+    [srv:db/commands/create_indexes.cpp parseAndValidateIndexSpecs, isIdIndexPattern]."""
+    return list(key) == ["_id"] and key["_id"] == 1 and not isinstance(key["_id"], bool)
+
+
+def parse_spec(spec: Any) -> tuple[dict[str, Any], str]:
+    """The key and name of one spec, refused as mongod refuses a malformed one."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("key"), dict) or not spec["key"]:
+        raise CommandError(
+            9, "The 'key' field of an index specification must be a non-empty object"
+        )
+    key = dict(spec["key"])
+    iname = spec.get("name") or index_name(key)
+    if not isinstance(iname, str):
+        raise CommandError(14, "index name must be a string")
+    if is_id_key(key):
+        extra = sorted(set(spec) - _ID_SPEC_FIELDS)
+        if extra:
+            raise CommandError(
+                197,
+                f"The field '{extra[0]}' is not valid for an _id index specification. "
+                f"Specification: {spec}",
+            )
+    return key, iname
+
+
+def already_exists(coll: Collection, spec: dict[str, Any], key: dict[str, Any], iname: str) -> bool:
+    """True when `coll` has this index already (createIndexes then skips it); raises when
+    an index of that name or key exists with other options."""
+    if is_id_key(key):
+        # mongod answers "all indexes already exist" for `{_id: 1}` named `_id_1` too.
+        return True
+    existing: Index | None = coll.indexes.get(iname)
+    unique = bool(spec.get("unique", False))
+    if existing is not None:
+        if existing.key != key or existing.unique != unique:
+            raise CommandError(
+                86 if existing.key != key else 85,
+                f"An existing index has the same name as the requested index. Requested "
+                f"index: {spec}, existing index: {existing.spec()}",
+            )
+        return True
+    same_key = next((i for i in coll.indexes.values() if i.key == key), None)
+    if same_key is None:
+        return False
+    if same_key.unique != unique:
+        raise CommandError(85, f"Index already exists with a different name: {same_key.name}")
+    return True
