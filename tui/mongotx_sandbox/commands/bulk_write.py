@@ -23,7 +23,7 @@ from ..access import OpContext
 from ..cursors import cursor_reply, open_cursor
 from ..errors import CommandError
 from ..state import session_key
-from .common import check_document, get_doc, with_id_first, write_collection
+from .common import check_document, get_doc, update_target, with_id_first, write_collection
 from .crud import delete_matching, is_statement_error, update_statement, write_batch
 from .registry import command
 
@@ -118,7 +118,7 @@ async def _run_op(
         await ctx.insert(coll, doc)
         return {"n": 1}
     if kind == "update":
-        coll = write_collection(ctx, db, name)
+        coll = update_target(ctx, db, name, bool(op.get("upsert", False)))
         stmt = {
             "q": get_doc(op, "filter", {}) or {},
             "u": op["updateMods"],

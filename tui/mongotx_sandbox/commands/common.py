@@ -173,6 +173,22 @@ def project(
 
 def write_collection(ctx: OpContext, db: str, name: str) -> Collection:
     """The target of a write (created implicitly), refusing what transactions may not touch."""
+    check_write_target(ctx, db, name)
+    return ctx.ensure_collection(db, name)
+
+
+def update_target(ctx: OpContext, db: str, name: str, upsert: bool) -> Collection | None:
+    """An update's collection: only an upsert creates a missing one; an update of a missing
+    collection matches nothing (issue 17, D7) [srv:db/ops/write_ops_exec.cpp
+    performSingleUpdateOp: "An update on a non-existent collection is okay"]."""
+    if upsert:
+        return write_collection(ctx, db, name)
+    check_write_target(ctx, db, name)
+    return ctx.collection(db, name)
+
+
+def check_write_target(ctx: OpContext, db: str, name: str) -> None:
+    """Refuse a write a transaction may not make to `db.name`."""
     if ctx.txn is not None:
         if name.startswith("system."):
             raise CommandError(
@@ -185,4 +201,3 @@ def write_collection(ctx: OpContext, db: str, name: str) -> Collection:
                 f"Collection '{db}.{name}' is a capped collection. Writes in transactions are "
                 "not allowed on capped collections.",
             )
-    return ctx.ensure_collection(db, name)

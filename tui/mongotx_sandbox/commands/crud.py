@@ -20,6 +20,7 @@ from .common import (
     project,
     same_document,
     sort_docs,
+    update_target,
     upsert_document,
     with_id_first,
     write_collection,
@@ -130,9 +131,10 @@ async def _update_one(
 
 
 async def update_statement(
-    ctx: OpContext, coll: Collection, stmt: dict[str, Any]
+    ctx: OpContext, coll: Collection | None, stmt: dict[str, Any]
 ) -> tuple[int, int, Any, list[tuple[dict[str, Any] | None, dict[str, Any] | None]]]:
-    """Run one update statement; returns (n, nModified, upserted _id or None, changes)."""
+    """Run one update statement; returns (n, nModified, upserted _id or None, changes).
+    `coll` is None when the collection is missing and the statement does not upsert."""
     query = get_doc(stmt, "q", {}) or {}
     update = stmt.get("u")
     if not isinstance(update, dict | list):
@@ -143,6 +145,8 @@ async def update_statement(
     if multi and is_replacement(update) and update:
         raise CommandError(9, "multi update is not supported for replacement-style update")
     ctx.use_collation(coll, stmt.get("collation"))
+    if coll is None:
+        return 0, 0, None, []
     candidates = ctx.find(coll, query)
     if not multi and stmt.get("sort") and len(candidates) > 1:
         by_doc = {id(d): k for k, d in candidates}
@@ -175,7 +179,6 @@ async def update(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     name = coll_name(body, "update")
     stmts = write_batch(body, "updates")
     ordered = body.get("ordered", True)
-    coll = write_collection(ctx, ctx.db, name)
     n = modified = 0
     upserted: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
@@ -183,6 +186,7 @@ async def update(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
         try:
             if not isinstance(stmt, dict):
                 raise CommandError(14, "update statements must be objects")
+            coll = update_target(ctx, ctx.db, name, bool(stmt.get("upsert", False)))
             sn, sm, up_id, _ = await update_statement(ctx, coll, stmt)
             n += sn
             modified += sm
@@ -285,9 +289,7 @@ async def find_and_modify(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any
         )
     if update is not None and not isinstance(update, dict | list):
         raise CommandError(14, "Update argument must be either an object or an array")
-    coll = (
-        write_collection(ctx, ctx.db, name) if (upsert or ctx.txn) else ctx.collection(ctx.db, name)
-    )
+    coll = update_target(ctx, ctx.db, name, upsert)
     last_error: dict[str, Any] = {"n": 0}
     value = None
     ctx.use_collation(coll, body.get("collation"))
