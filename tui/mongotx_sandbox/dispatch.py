@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 HELLO_NAMES = frozenset({"hello", "isMaster", "ismaster"})
 TXN_END = frozenset({"commitTransaction", "abortTransaction"})
 SNAPSHOT_READS = frozenset({"find", "aggregate", "distinct", "getMore"})
+_READ_CONCERN_LEVELS = frozenset({"local", "majority", "linearizable", "available", "snapshot"})
 # Codes after which a driver resumes a change stream: the server labels them on getMore
 # (spec: change-streams-resume-errorLabels.json; server error_labels.cpp).
 RESUMABLE_CHANGE_STREAM_CODES = frozenset(
@@ -270,9 +271,9 @@ def _validate_session_fields(
         raise CommandError(40414, "BSON field 'OperationSessionInfo.lsid.id' is missing")
     if txn_number is not None:
         if lsid is None:
-            raise CommandError(
-                50768, "Transaction number requires a session ID to also be specified"
-            )
+            # InvalidOptions (issue 17, D14) [srv:db/logical_session_id_helpers.cpp
+            # initializeOperationSessionInfo].
+            raise CommandError(72, "Transaction number requires a session ID to also be specified")
         if not isinstance(txn_number, int) or isinstance(txn_number, bool):
             raise CommandError(14, "BSON field 'txnNumber' is the wrong type, expected long")
         if txn_number < 0:
@@ -326,6 +327,14 @@ def _validate_in_transaction(
         if not isinstance(rc, dict):
             raise CommandError(14, "readConcern must be an object")
         level = rc.get("level", "local")
+        if level not in _READ_CONCERN_LEVELS:
+            # The level is parsed before any transaction rule: FailedToParse (issue 17, D14)
+            # [srv:db/repl/read_concern_args.cpp, readConcernLevels::fromString].
+            raise CommandError(
+                9,
+                "readConcern.level must be either 'local', 'majority', 'linearizable', "
+                "'available', or 'snapshot'",
+            )
         if level not in ("local", "majority", "snapshot"):
             raise CommandError(
                 72,
