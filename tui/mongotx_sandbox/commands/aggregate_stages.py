@@ -15,6 +15,7 @@ from ..clock import int_to_ts
 from ..cursors import DEFAULT_FIRST_BATCH, cursor_reply, open_cursor
 from ..errors import CommandError
 from ..state import session_key
+from .common import integer_arg
 from .read_concern import apply_read_concern
 
 
@@ -37,8 +38,8 @@ def _batch_size(body: dict[str, Any]) -> int | None:
             9, "The 'cursor' option is required, except for aggregate with the explain argument"
         )
     if isinstance(cursor, dict) and "batchSize" in cursor:
-        size = cursor["batchSize"]
-        if not isinstance(size, int) or size < 0:
+        size = integer_arg(cursor["batchSize"], "cursor.batchSize")
+        if size < 0:
             raise CommandError(2, "cursor.batchSize must not be negative")
         return size
     return DEFAULT_FIRST_BATCH

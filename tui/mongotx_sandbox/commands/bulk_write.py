@@ -23,7 +23,14 @@ from ..access import OpContext
 from ..cursors import cursor_reply, open_cursor
 from ..errors import CommandError
 from ..state import session_key
-from .common import check_document, get_doc, update_target, with_id_first, write_collection
+from .common import (
+    check_document,
+    get_doc,
+    integer_arg,
+    update_target,
+    with_id_first,
+    write_collection,
+)
 from .crud import delete_matching, is_statement_error, update_statement, write_batch
 from .registry import command
 
@@ -159,9 +166,9 @@ async def bulk_write(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     let = get_doc(body, "let")
     cursor_opts = get_doc(body, "cursor") or {}
     batch_size = cursor_opts.get("batchSize")
-    if batch_size is not None and (
-        isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 0
-    ):
+    if batch_size is not None:
+        batch_size = integer_arg(batch_size, "cursor.batchSize")
+    if batch_size is not None and batch_size < 0:
         raise CommandError(2, "cursor.batchSize must not be negative")
     parsed = [_parse_op(i, op, len(namespaces)) for i, op in enumerate(ops)]
     if let is not None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import bson
+from bson.decimal128 import Decimal128
 from bson.objectid import ObjectId
 
 from .. import engine
@@ -45,15 +47,33 @@ def get_doc(body: dict[str, Any], field: str, default: Any = None) -> Any:
     return value
 
 
+def integer_arg(value: Any, field: str) -> int:
+    """An integer argument as mongod reads one: any number with an integral value (a
+    double `2.0` too); a fractional one is refused (issue 17, D13)
+    [srv:bson/bsonelement.cpp parseIntegerElementToLong, behind the IDL's safeInt types]."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal128):
+        raise CommandError(
+            14,
+            f"BSON field '{field}' is the wrong type '{type(value).__name__}', expected types "
+            "'[long, int, decimal, double]'",
+        )
+    number = Decimal(str(value)) if isinstance(value, float) else value
+    if isinstance(number, Decimal128):
+        number = number.to_decimal()
+    if isinstance(number, Decimal) and (not number.is_finite() or number != int(number)):
+        raise CommandError(9, f"Expected an integer: {field}: {value}")
+    return int(number)
+
+
 def cursor_batch_size(body: dict[str, Any]) -> int | None:
     """The `cursor: {batchSize}` option of list commands, checked like the server does."""
     cursor = get_doc(body, "cursor")
     if not cursor or "batchSize" not in cursor:
         return None
-    size = cursor["batchSize"]
-    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+    size = integer_arg(cursor["batchSize"], "batchSize")
+    if size < 0:
         raise CommandError(51024, "BSON field 'batchSize' value must be >= 0")
-    return int(size)
+    return size
 
 
 def with_id_first(doc: dict[str, Any]) -> dict[str, Any]:

@@ -9,20 +9,24 @@ from ..access import OpContext, engine_error
 from ..cursors import DEFAULT_FIRST_BATCH, cursor_reply, open_cursor
 from ..errors import CommandError
 from ..state import session_key
-from .common import coll_name, get_doc, project, sort_docs
+from .common import coll_name, get_doc, integer_arg, project, sort_docs
 from .read_concern import apply_read_concern, refuse_snapshot_read_concern
 from .registry import command
 
 
 def _int_arg(body: dict[str, Any], name: str, default: int = 0) -> int:
     value = body.get(name, default)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise CommandError(14, f"BSON field '{name}' is the wrong type, expected a number")
-    if value != int(value):
-        raise CommandError(2, f"{name} must be an integer")
-    return int(value)
+    return default if value is None else integer_arg(value, name)
+
+
+def _batch_size(body: dict[str, Any]) -> int | None:
+    """`batchSize` of find and getMore: an integer >= 0, given or not."""
+    if body.get("batchSize") is None:
+        return None
+    size = integer_arg(body["batchSize"], "batchSize")
+    if size < 0:
+        raise CommandError(51024, "BSON field 'batchSize' value must be >= 0")
+    return size
 
 
 def _lsid_key(ctx: OpContext) -> Any:
@@ -38,11 +42,9 @@ async def find(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     projection = get_doc(body, "projection")
     skip = _int_arg(body, "skip")
     limit = _int_arg(body, "limit")
-    batch_size = body.get("batchSize")
+    batch_size = _batch_size(body)
     if skip < 0:
         raise CommandError(51024, f"BSON field 'skip' value must be >= 0, actual value '{skip}'")
-    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 0):
-        raise CommandError(51024, "BSON field 'batchSize' value must be >= 0")
     single = bool(body.get("singleBatch"))
     if limit < 0:
         limit, single = -limit, True
@@ -93,7 +95,7 @@ async def get_more(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
         )
     if ctx.txn is not None and cursor.txn is not ctx.txn:
         raise CommandError(50740, "Cannot run getMore on a cursor opened outside this transaction")
-    batch_size = body.get("batchSize")
+    batch_size = _batch_size(body)
     if "change_stream" in cursor.extra:
         stream = cursor.extra["change_stream"]
         wait_ms = body.get("maxTimeMS", 1000)
