@@ -178,6 +178,11 @@ verdict: Ending a session aborts its transaction.
 """
 
 
+def header_words(code: str) -> str:
+    """The script's opening comment and docstring as plain words (no # or line breaks)."""
+    return " ".join(code[: code.index("from __future__")].replace("#", "").split())
+
+
 @pytest.mark.parametrize("aio", [False, True], ids=["sync", "async"])
 def test_a_transaction_that_cannot_be_a_callback_stays_explicit_and_says_why(
     aio: bool, uri: str, tmp_path: Path
@@ -188,10 +193,9 @@ def test_a_transaction_that_cannot_be_a_callback_stays_explicit_and_says_why(
     record = asyncio.run(run_scenario(scenario, uri))
     assert record.passed
     code = export_script(scenario, aio=aio, with_transaction=True)
-    top = code[: code.index("from __future__")]
     why = "T1's transaction (steps 1, 3, 5) stays explicit"
-    assert why in " ".join(top.replace("#", "").split())
-    assert "ends the session inside the transaction" in " ".join(top.replace("#", "").split())
+    assert why in header_words(code)
+    assert "ends the session inside the transaction" in header_words(code)
     stdout = run_script(tmp_path, code, uri)
     assert f"note: {why}" in stdout
     assert "t1.start_transaction(" in code and "T2 commit (by with_transaction)" in stdout
@@ -226,7 +230,7 @@ def test_with_no_transaction_a_callback_the_script_still_says_why(
     path.write_text(ONLY_EXPLICIT)
     code = export_script(load_scenario(path), aio=aio, with_transaction=True)
     why = "note: T1's transaction (steps 1, 2, 3) stays explicit"
-    assert why[len("note: ") :] in " ".join(code[: code.index("from __future__")].split())
+    assert why[len("note: ") :] in header_words(code)
     stdout = run_script(tmp_path, code, uri)
     assert why in stdout
     assert txn_outcomes(stdout) == ({1: "ok", 2: "ok", 3: "ok", 4: "ok"}, {"T1", "R"})
