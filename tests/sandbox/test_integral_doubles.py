@@ -52,3 +52,11 @@ def test_client_bulk_write_batch_size(client: MongoClient, coll) -> None:  # typ
         }
     )
     assert len(reply["cursor"]["firstBatch"]) == 1
+
+
+def test_client_bulk_write_namespace_index(client: MongoClient, coll) -> None:  # type: ignore[no-untyped-def]
+    """The legacy shell sends every number as a double, the index of `nsInfo` too (the
+    jstest bulk_write_getMore.js failed on it with 14)."""
+    ops = [{"insert": 0.0, "document": {"_id": 1}}]
+    reply = client.admin.command({"bulkWrite": 1, "ops": ops, "nsInfo": [{"ns": coll.full_name}]})
+    assert reply["nInserted"] == 1 and coll.count_documents({}) == 1

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from bson.int64 import Int64
-
 from ..access import OpContext
 from ..cursors import cursor_reply, open_cursor
 from ..errors import CommandError
@@ -94,11 +92,9 @@ def _parse_op(i: int, op: Any, n_ns: int) -> tuple[str, int]:
     for key in op:
         if key not in _OP_FIELDS[kind]:
             raise CommandError(40415, f"BSON field 'bulkWrite.ops.{key}' is an unknown field.")
-    idx = op[kind]
-    if isinstance(idx, bool) or not isinstance(idx, int | Int64):
-        raise CommandError(
-            14, f"BSON field 'bulkWrite.ops.{kind}' is the wrong type, expected type 'int'"
-        )
+    # An integral double is an index too, as for every integer argument (integer_arg); the
+    # legacy shell sends its numbers as doubles (jstests bulk_write_getMore.js).
+    idx = integer_arg(op[kind], f"bulkWrite.ops.{kind}")
     if not 0 <= idx < n_ns:
         raise CommandError(2, f"BulkWrite ops entry {i} has an invalid nsInfo index.")
     required = {"insert": ("document",), "update": ("filter", "updateMods"), "delete": ("filter",)}
