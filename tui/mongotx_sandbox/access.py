@@ -21,6 +21,7 @@ from bson.regex import Regex
 from . import engine
 from .connections import Connection
 from .errors import CommandError
+from .index_keys import UNDEFINED
 from .state import ServerState, images_enabled
 from .store import Collection, Index, LockHolder, path_value
 from .transactions import ServerSession, Transaction, TxnOp
@@ -42,10 +43,23 @@ def engine_error(exc: engine.EngineError) -> CommandError:
 class DuplicateKey(CommandError):
     """E11000: a `writeErrors` entry for write commands, a command error elsewhere."""
 
-    def __init__(self, coll: Collection, index: Index, doc: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        coll: Collection,
+        index: Index,
+        doc: dict[str, Any],
+        values: tuple[Any, ...] | None = None,
+    ) -> None:
+        """`values`: the duplicated key's values (one element of an array), else read
+        from `doc`."""
         key_pattern = dict(index.key)
-        key_value = {path: path_value(doc, path) for path in index.key}
-        shown = ", ".join(f"{k}: {_short(v)}" for k, v in key_value.items())
+        if values is None:
+            values = tuple(path_value(doc, path) for path in index.key)
+        # BSON undefined (an empty array's key) has no Python value to send.
+        key_value = {
+            path: None if v is UNDEFINED else v for path, v in zip(index.key, values, strict=True)
+        }
+        shown = ", ".join(f"{k}: {_short(v)}" for k, v in zip(index.key, values, strict=True))
         message = (
             f"E11000 duplicate key error collection: {coll.ns} index: {index.name} "
             f"dup key: {{ {shown} }}"
@@ -58,6 +72,8 @@ def _short(value: Any) -> str:
         return f'"{value}"'
     if value is None:
         return "null"
+    if value is UNDEFINED:
+        return "undefined"
     return repr(value) if not isinstance(value, int | float) else str(value)
 
 
@@ -315,25 +331,38 @@ class OpContext:
         added after our snapshot, is a WriteConflict in a transaction; outside one the write
         waits for the holder and runs again (KeyWaited), as writeConflictRetry does
         (server: db/concurrency/exception_util.h). Then a key on another document we can see
-        is a duplicate (11000). A key the document already had is not written again.
+        is a duplicate (11000). A key the document already had is not written again. An
+        array gives one key per element (index_keys), so two documents sharing one element
+        are duplicates; a compound key over two arrays fails (171) on any index.
         """
         added = []
         for index in coll.indexes.values():
-            if not index.unique or index.name == "_id_":
+            if index.name == "_id_":
                 continue
-            entry = index.entry(doc)
-            if entry is None or (before is not None and index.entry(before) == entry):
+            if not index.unique:
+                if len(index.key) > 1:
+                    index.keys(doc)  # only for its parallel-arrays check (171)
+                continue
+            keys = index.keys(doc)
+            if before is not None and keys:
+                had = index.keys(before)
+                keys = {entry: values for entry, values in keys.items() if entry not in had}
+            if not keys:
                 continue
             txn = self.txn
-            if txn is None and (holder := index.holders.get(entry)) is not None:
-                await self.wait_for(holder)
-                raise KeyWaited
-            if index.key_conflict(entry, txn, txn.snapshot if txn is not None else None):
-                raise write_conflict()
+            for entry in keys:
+                if txn is None and (holder := index.holders.get(entry)) is not None:
+                    await self.wait_for(holder)
+                    raise KeyWaited
+                if index.key_conflict(entry, txn, txn.snapshot if txn is not None else None):
+                    raise write_conflict()
             for other_key, other in self.scan(coll):
-                if other_key != key and index.entry(other) == entry:
-                    raise DuplicateKey(coll, index, doc)
-            added.append((index, entry))
+                if other_key == key:
+                    continue
+                shared = keys.keys() & index.keys(other).keys()
+                if shared:
+                    raise DuplicateKey(coll, index, doc, keys[min(shared, key=repr)])
+            added.extend((index, entry) for entry in keys)
         return added
 
     async def put(

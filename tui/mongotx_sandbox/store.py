@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from bson.binary import Binary
 
 from . import engine
+from .index_keys import document_keys
 
 # MongoDB keeps 300 s of snapshot history by default (minSnapshotHistoryWindowInSeconds).
 HISTORY_WINDOW_SECONDS = 300.0
@@ -64,23 +65,15 @@ class Index:
         out.update(self.options)
         return out
 
-    def entry(self, doc: dict[str, Any]) -> tuple[Hashable, ...] | None:
-        """The index key of `doc` (None when a sparse or partial index skips it)."""
+    def keys(self, doc: dict[str, Any]) -> dict[Hashable, tuple[Any, ...]]:
+        """The keys `doc` gives this index (canonical key → its values; none when a sparse
+        or partial index skips it, several for an array: index_keys.document_keys)."""
         partial = self.options.get("partialFilterExpression")
         # A partial index holds only the documents its filter matches, and a unique one
         # constrains only those (manual: "Partial Indexes", unique constraint section).
         if partial is not None and not engine.matches(partial, doc):
-            return None
-        values = []
-        present = False
-        for path in self.key:
-            value = lookup_path(doc, path)
-            if value is not _MISSING:
-                present = True
-            values.append(engine.canonical_key(None if value is _MISSING else value))
-        if self.sparse and not present:
-            return None
-        return tuple(values)
+            return {}
+        return document_keys(list(self.key), doc, sparse=self.sparse)
 
     def key_conflict(
         self, entry: Hashable, holder: LockHolder | None, snapshot: int | None

@@ -209,15 +209,18 @@ async def create_indexes(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]
             k: v for k, v in spec.items() if k not in ("key", "name", "unique", "sparse", "v", "ns")
         }
         index = Index(iname, key, unique=unique, sparse=bool(spec.get("sparse")), options=options)
-        if unique:
-            seen: dict[Any, Any] = {}
+        if unique or len(key) > 1:
+            # The build reads every document's keys: a duplicate fails a unique index, and
+            # parallel arrays any compound one (171, raised by Index.keys).
+            seen: set[Any] = set()
             for _, doc in ctx.scan(coll):
-                entry = index.entry(doc)
-                if entry is None:
+                keys = index.keys(doc)
+                if not unique:
                     continue
-                if entry in seen:
-                    raise DuplicateKey(coll, index, doc)
-                seen[entry] = doc
+                for entry, values in keys.items():
+                    if entry in seen:
+                        raise DuplicateKey(coll, index, doc, values)
+                    seen.add(entry)
         coll.indexes[iname] = index
         if ctx.txn is None:
             ctx.state.log_write(
