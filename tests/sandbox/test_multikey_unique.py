@@ -101,3 +101,12 @@ def test_an_element_held_by_an_open_transaction_conflicts(client: MongoClient, c
         s2.abort_transaction()
         s1.commit_transaction()
     assert [d["_id"] for d in coll.find()] == [1]
+
+
+def test_a_unique_index_compares_under_its_collation(coll) -> None:  # type: ignore[no-untyped-def]
+    coll.create_index("name", unique=True, collation={"locale": "en", "strength": 2})
+    coll.insert_one({"_id": 1, "name": ["Alice", "Bob"]})
+    with pytest.raises(DuplicateKeyError):
+        coll.insert_one({"_id": 2, "name": "bob"})  # equal at strength 2 (case-insensitive)
+    coll.insert_one({"_id": 3, "name": "Carol"})
+    assert coll.count_documents({}) == 2

@@ -33,18 +33,24 @@ _MISSING = object()
 
 
 def document_keys(
-    paths: list[str], doc: dict[str, Any], *, sparse: bool
+    paths: list[str],
+    doc: dict[str, Any],
+    *,
+    sparse: bool,
+    collation: dict[str, Any] | None = None,
 ) -> dict[Hashable, tuple[Any, ...]]:
-    """Each distinct key `doc` gives the index on `paths`: canonical key → its values."""
+    """Each distinct key `doc` gives the index on `paths`: canonical key → its values.
+    Strings compare under the index's `collation` (its collation keys are what it stores:
+    server: db/query/collation/collation_index_key.cpp)."""
     raw: list[tuple[Any, ...]] = []
     _expand(list(paths), [None] * len(paths), doc, 0, sparse, raw)
-    return {tuple(_canonical(v) for v in values): values for values in raw}
+    return {tuple(_canonical(v, collation) for v in values): values for values in raw}
 
 
-def _canonical(value: Any) -> Hashable:
+def _canonical(value: Any, collation: dict[str, Any] | None) -> Hashable:
     if value is UNDEFINED:
         return (R_UNDEFINED,)
-    return engine.canonical_key(value)
+    return engine.canonical_key(value, collation=collation)
 
 
 def _expand(

@@ -73,7 +73,10 @@ class Index:
         # constrains only those (manual: "Partial Indexes", unique constraint section).
         if partial is not None and not engine.matches(partial, doc):
             return {}
-        return document_keys(list(self.key), doc, sparse=self.sparse)
+        collation = self.options.get("collation")
+        if isinstance(collation, dict) and collation.get("locale") == "simple":
+            collation = None
+        return document_keys(list(self.key), doc, sparse=self.sparse, collation=collation)
 
     def key_conflict(
         self, entry: Hashable, holder: LockHolder | None, snapshot: int | None
