@@ -10,6 +10,7 @@ workbench as a scenario and the autosaved drafts read.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Collection
 from typing import TYPE_CHECKING, Any
@@ -72,6 +73,7 @@ from .watchers import (
 
 if TYPE_CHECKING:
     from ..scenario.definition import Step
+    from .monitor import CommandMonitor
 
 
 class Workbench:
@@ -94,6 +96,7 @@ class Workbench:
         self.sandbox_port = sandbox_port
         self.notify: Notify = notify or (lambda kind, lane_id: None)
         self.client: Any = None
+        self.monitor: CommandMonitor | None = None  # made with the first client
         self.sandbox: EmbeddedSandbox | None = None
         self.deployment: Deployment | None = None
         self.lanes: list[Lane] = []
@@ -125,11 +128,36 @@ class Workbench:
     def scrub(self, text: str) -> str:
         return scrub(text, self.uri) if self.uri else text
 
+    def _listeners(self) -> list[Any]:
+        """The command monitor, listening on every client the workbench makes (one log
+        across deployments)."""
+        if self.monitor is None:
+            from .monitor import CommandMonitor  # imports pymongo: only once connecting
+
+            self.monitor = CommandMonitor(
+                self._lane_of_lsid, lambda: self.notify(Changed.MONITOR, None)
+            )
+        return [self.monitor]
+
+    def _lane_of_lsid(self, lsid: str) -> tuple[int, str] | None:
+        """The lane whose open session has this lsid (an ended lane's lsid goes back to the
+        driver's pool and may carry the workbench's own reads next)."""
+        for lane_id, runner in self.runners.items():
+            if runner.session is not None and runner.lane.lsid == lsid:
+                return lane_id, runner.lane.name
+        return None
+
+    def _monitor_tag(self, lane: Lane | None, label: str, workbench: bool = False) -> Any:
+        """Attribute the commands `lane`'s session sends meanwhile to `label`."""
+        if self.monitor is None or lane is None:
+            return contextlib.nullcontext(None)
+        return self.monitor.tagging(lane.id, label, workbench)
+
     async def connect(self) -> Deployment:
         """Start the sandbox if needed, connect, probe; raises BadURI or pymongo errors."""
         if self.client is None:
             target = await self._sandbox_uri() if self.is_sandbox else self.uri
-            client = make_client(target)
+            client = make_client(target, self._listeners())
             deployment = await self._probe(client, target, self.is_sandbox)
             self.uri, self.client = target, client
         else:
@@ -224,7 +252,7 @@ class Workbench:
         if uri is not None:
             client_options(uri)  # raises BadURI before anything changes
         target = uri if uri is not None else await self._sandbox_uri()
-        client = make_client(target)
+        client = make_client(target, self._listeners())
         deployment = await self._probe(client, target, uri is None)
         await self._leave()
         self.requested_uri = uri
@@ -627,17 +655,20 @@ class Workbench:
         if lane is not None:
             self.notify(Changed.LANE, lane.id)
         out: Outcome | None = None
+        label = item.label(40) if item is not None and item.spec is not None else step.action
         try:
-            out = await execute_step(
-                step,
-                runner,
-                self.client,
-                self.db,
-                item=item if step.spec is not None else None,
-                outside=outside,
-                perf=self.perf,
-                scrub=self.scrub,
-            )
+            with self._monitor_tag(lane, label) as tag:
+                out = await execute_step(
+                    step,
+                    runner,
+                    self.client,
+                    self.db,
+                    item=item if step.spec is not None else None,
+                    outside=outside,
+                    perf=self.perf,
+                    scrub=self.scrub,
+                )
+                self._note_retries(tag, out, item)
         finally:
             if marker is not None:
                 marker.cancel()
@@ -745,6 +776,19 @@ class Workbench:
             return EventKind.OP, what, outcome, False, item.duration_ms
 
         return row
+
+    def _note_retries(self, tag: Any, out: Outcome, item: QueuedOp | None) -> None:
+        """Say on the step when the driver sent one of its statements again (the monitor
+        saw each attempt): a retried commit or write, or with_transaction's loop."""
+        if tag is None or self.monitor is None:
+            return
+        retries = self.monitor.retries(tag)
+        if not retries:
+            return
+        note = f" · retried by the driver ×{retries}"  # noqa: RUF001 (the sign, not x)
+        out.summary += note
+        if item is not None and item.spec is not None:  # the LaneRunner ended it already
+            item.summary += note
 
     async def mark_waiting(self, lane: Lane, item: QueuedOp) -> None:
         await asyncio.sleep(0.5)
@@ -885,7 +929,8 @@ class Workbench:
     async def refresh_view(self, lane_id: int) -> None:
         runner = self.runner(lane_id)
         ns = (self.db, self.collection)
-        view = await runner.read_view(self.collection, self.page.ids, PAGE_SIZE)
+        with self._monitor_tag(runner.lane, "the workbench reads the lane's view", True):
+            view = await runner.read_view(self.collection, self.page.ids, PAGE_SIZE)
         if (self.db, self.collection) != ns:
             return  # read from the collection watched before: a newer read follows
         lane = runner.lane
