@@ -22,6 +22,7 @@ from . import engine
 from .connections import Connection
 from .errors import CommandError
 from .index_keys import UNDEFINED
+from .operations import RunningOp
 from .state import ServerState, images_enabled
 from .store import Collection, Index, LockHolder, path_value
 from .transactions import ServerSession, Transaction, TxnOp
@@ -97,6 +98,8 @@ class OpContext:
     last_write_seq: int = 0
     # The reply's operationTime when it is not the last write's (a commit's commit time).
     operation_time: int | None = None
+    # The command as $currentOp lists it (None: run internally): locks.py marks its waits.
+    op: RunningOp | None = None
 
     # ---- catalog --------------------------------------------------------------------
     def collection(self, db: str, name: str) -> Collection | None:

@@ -34,6 +34,7 @@ _BY_MODULE: dict[str, str] = {
     "replSetGetConfig saslStart saslContinue authenticate",
     "bulk_write": "bulkWrite",
     "crud": "insert update delete findAndModify findandmodify",
+    "current_op": "currentOp killOp",
     "ddl": "create drop dropDatabase listCollections listDatabases createIndexes listIndexes "
     "dropIndexes deleteIndexes collMod renameCollection",
     "failpoint": "configureFailPoint",
