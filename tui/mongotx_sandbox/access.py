@@ -461,6 +461,20 @@ def _id_point_keys(query: dict[str, Any]) -> list[Hashable] | None:
     return [engine.canonical_key(value)]
 
 
+def id_point_keys(query: dict[str, Any], collation: dict[str, Any] | None) -> list[Hashable] | None:
+    """The `_id` keys `OpContext.find` reads through the `_id_` index for `query`, or None
+    when it scans the collection (explain shows the plan)."""
+    keys = _id_point_keys(query)
+    if (
+        keys is not None
+        and collation is not None
+        and _has_string(query["_id"])
+        and not engine.is_simple_collation(collation)
+    ):
+        return None
+    return keys
+
+
 def _has_string(value: Any) -> bool:
     if isinstance(value, str):
         return True

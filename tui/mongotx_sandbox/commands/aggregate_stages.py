@@ -47,6 +47,11 @@ async def run_aggregate(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     pipeline = _pipeline(body)
     first_batch = _batch_size(body)
     stage_names = [next(iter(s)) for s in pipeline]
+    if body.get("explain") is True and ctx.txn is None:
+        # aggregate's own `explain: true`: the plan at verbosity queryPlanner (issue 17, D15).
+        from .explain import explain_aggregate
+
+        return explain_aggregate(ctx, body, "queryPlanner")
     if ctx.txn is not None:
         for bad in ("$out", "$merge", "$changeStream", "$currentOp"):
             if bad in stage_names:

@@ -37,8 +37,11 @@ _BY_MODULE: dict[str, str] = {
     "current_op": "currentOp killOp",
     "ddl": "create drop dropDatabase listCollections listDatabases createIndexes listIndexes "
     "dropIndexes deleteIndexes collMod renameCollection",
+    "explain": "explain",
     "failpoint": "configureFailPoint",
+    "list_commands": "listCommands",
     "query": "find getMore killCursors count distinct aggregate",
+    "stats": "dbStats dbstats collStats collstats validate",
     "sessions": "commitTransaction abortTransaction endSessions killSessions killAllSessions "
     "killAllSessionsByPattern refreshSessions startSession",
 }
