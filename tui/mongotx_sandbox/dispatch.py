@@ -339,7 +339,10 @@ def _validate_in_transaction(
             "Cannot run 'count' in a multi-document transaction. Please see "
             "http://dochub.mongodb.org/core/transaction-count for a recommended alternative.",
         )
-    if not spec.in_transaction and not (spec.informational and not start):
+    if not spec.in_transaction:
+        # Only the allowlisted commands run in a transaction, whether first or not: hello,
+        # ping, buildInfo too are refused (jstests commands_not_allowed_in_txn.js; srv:
+        # db/commands.cpp CommandHelpers::canUseTransactions) (issue 17, D15).
         raise CommandError(263, f"Cannot run '{name}' in a multi-document transaction.")
     if db in ("local", "config") and name not in TXN_END:
         raise CommandError(263, f"Cannot run command against the '{db}' database in a transaction.")

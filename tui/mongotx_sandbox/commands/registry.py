@@ -29,12 +29,16 @@ class CommandSpec(NamedTuple):
 # A module is imported on the first lookup of one of its names, so a session pays only for
 # the commands it sends; `command()` refuses a handler that is not listed here.
 _BY_MODULE: dict[str, str] = {
+    "apply_ops": "applyOps",
     "admin": "hello isMaster ismaster ping buildInfo buildinfo connectionStatus whatsmyuri "
     "getCmdLineOpts getParameter setParameter serverStatus hostInfo replSetGetStatus "
     "replSetGetConfig saslStart saslContinue authenticate",
     "bulk_write": "bulkWrite",
     "crud": "insert update delete findAndModify findandmodify",
     "current_op": "currentOp killOp",
+    "gridfs": "filemd5",
+    "map_reduce": "mapReduce mapreduce",
+    "two_phase": "prepareTransaction coordinateCommitTransaction",
     "ddl": "create drop dropDatabase listCollections listDatabases createIndexes listIndexes "
     "dropIndexes deleteIndexes collMod renameCollection",
     "explain": "explain",
