@@ -83,3 +83,17 @@ def test_map_reduce_answers_as_mongod_without_javascript(coll) -> None:  # type:
             "mapReduce", coll.name, map="function() {}", reduce="function() {}", out={"inline": 1}
         )
     assert info.value.code == 16149
+
+
+def test_a_read_once_find_is_refused_in_a_transaction_and_aborts_it(
+    client: MongoClient, coll
+) -> None:  # type: ignore[no-untyped-def]
+    coll.insert_one({})
+    with client.start_session() as s:
+        s.start_transaction()
+        with pytest.raises(OperationFailure) as info:
+            coll.database.command("find", coll.name, readOnce=True, session=s)
+        assert info.value.code == 263
+        with pytest.raises(OperationFailure) as info:
+            s.commit_transaction()
+        assert info.value.code == 251
