@@ -22,7 +22,7 @@ class CommandSpec(NamedTuple):
     write: bool = False  # takes a writeConcern
     admin_only: bool = False
     reads: bool = False  # supports readConcern
-    informational: bool = False  # accepted in a transaction, but not as its first command
+    informational: bool = False  # reads no data (hello, ping, …); refused in a transaction too
 
 
 # Every command name (aliases included), by the module of this package that defines it.
