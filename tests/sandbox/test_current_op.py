@@ -118,3 +118,52 @@ def test_current_op_is_admin_only_and_not_in_a_transaction(client: MongoClient, 
             client.admin.command("currentOp", session=s)
         assert info.value.code == 263
         s.abort_transaction()
+
+
+def test_kill_op_of_a_waiting_transaction_statement_aborts_its_transaction(
+    client: MongoClient, coll, uri: str
+) -> None:  # type: ignore[no-untyped-def]
+    client.admin.command("setParameter", 1, maxTransactionLockRequestTimeoutMillis=-1)
+    try:
+        s, drop_thread, drop_outcome = _blocked_drop(client, coll, uri)
+        _soon(lambda: _waiting_drops(client, coll.name), "the drop waiting for its lock")
+        other = MongoClient(uri)
+        t2 = other.start_session()
+        t2.start_transaction()
+        outcome: dict[str, Any] = {}
+
+        def first_use() -> None:
+            try:
+                other[coll.database.name][coll.name].insert_one({"_id": 2}, session=t2)
+            except OperationFailure as exc:
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=first_use)
+        thread.start()
+
+        def waiting_insert() -> list[dict[str, Any]]:
+            return list(
+                client.admin.aggregate(
+                    [
+                        {"$currentOp": {}},
+                        {"$match": {"command.insert": coll.name, "waitingForLock": True}},
+                    ]
+                )
+            )
+
+        [op] = _soon(waiting_insert, "the transaction's insert waiting for its lock")
+        assert op["transaction"]["parameters"]["txnNumber"] == 1
+        assert op["op"] == "insert" and op["lsid"]["id"] == t2.session_id["id"]
+        client.admin.command("killOp", op=op["opid"])
+        thread.join()
+        assert outcome["error"].code == 11601
+        with pytest.raises(OperationFailure) as info:
+            t2.commit_transaction()
+        assert info.value.code == 251
+        s.commit_transaction()
+        drop_thread.join()
+        assert drop_outcome["reply"]["ok"] == 1.0
+        t2.end_session()
+        other.close()
+    finally:
+        client.admin.command("setParameter", 1, maxTransactionLockRequestTimeoutMillis=5)
