@@ -167,3 +167,10 @@ def test_kill_op_of_a_waiting_transaction_statement_aborts_its_transaction(
         other.close()
     finally:
         client.admin.command("setParameter", 1, maxTransactionLockRequestTimeoutMillis=5)
+
+
+@pytest.mark.parametrize("options", [{"nosuch": True}, {"idleSessions": 1}, 5])
+def test_current_op_stage_options_are_checked(client: MongoClient, options: Any) -> None:
+    with pytest.raises(OperationFailure) as info:
+        list(client.admin.aggregate([{"$currentOp": options}]))
+    assert info.value.code == 9

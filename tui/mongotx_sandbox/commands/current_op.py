@@ -23,6 +23,19 @@ from .registry import command
 # generic arguments every command accepts [srv:db/commands/current_op_common.cpp
 # CurrentOpCommandBase::run; idl/generic_argument.idl].
 _OPTIONS = frozenset({"$all", "$ownOps", "$truncateOps"})
+# The $currentOp stage's options (all booleans).
+_STAGE_OPTIONS = frozenset(
+    {
+        "allUsers",
+        "idleConnections",
+        "idleCursors",
+        "idleSessions",
+        "localOps",
+        "truncateOps",
+        "backtrace",
+        "targetAllNodes",
+    }
+)
 _GENERIC = frozenset(
     {
         "$db",
@@ -60,7 +73,15 @@ def current_op(ctx: OpContext, options: dict[str, Any]) -> list[dict[str, Any]]:
     The sandbox has no users: `allUsers` changes nothing.
     """
     if not isinstance(options, dict):
-        raise CommandError(14, "$currentOp options must be specified in an object")
+        raise CommandError(9, "$currentOp options must be specified in an object")
+    for key, value in options.items():
+        # [srv:db/pipeline/document_source_current_op.cpp createFromBson]
+        if key not in _STAGE_OPTIONS:
+            raise CommandError(9, f"Unrecognized option '{key}' in $currentOp stage.")
+        if not isinstance(value, bool):
+            raise CommandError(
+                9, f"The '{key}' parameter of the $currentOp stage must be a boolean value"
+            )
     state = ctx.state
     now_wall = time.time()
     now_mono = time.monotonic()
