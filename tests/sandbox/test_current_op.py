@@ -174,3 +174,17 @@ def test_current_op_stage_options_are_checked(client: MongoClient, options: Any)
     with pytest.raises(OperationFailure) as info:
         list(client.admin.aggregate([{"$currentOp": options}]))
     assert info.value.code == 9
+
+
+def test_idle_cursors_are_listed_when_asked(client: MongoClient, coll) -> None:  # type: ignore[no-untyped-def]
+    coll.insert_many([{"_id": i} for i in range(5)])
+    reply = coll.database.command("find", coll.name, batchSize=2)
+    cursor_id = reply["cursor"]["id"]
+    listed = [
+        d
+        for d in client.admin.aggregate([{"$currentOp": {"idleCursors": True}}])
+        if d["type"] == "idleCursor"
+    ]
+    assert [d["cursor"]["cursorId"] for d in listed if d["ns"] == coll.full_name] == [cursor_id]
+    assert all(d["type"] != "idleCursor" for d in client.admin.aggregate([{"$currentOp": {}}]))
+    coll.database.command("killCursors", coll.name, cursors=[cursor_id])

@@ -68,7 +68,9 @@ def current_op(ctx: OpContext, options: dict[str, Any]) -> list[dict[str, Any]]:
       transaction's state too;
     - with `idleSessions` (default true), each open transaction whose session runs nothing
       (`type: "idleSession"`, `desc: "inactive transaction"`);
-    - with `idleConnections` (default false), each connection that runs nothing.
+    - with `idleConnections` (default false), each connection that runs nothing;
+    - with `idleCursors` (default false), each open cursor between its batches
+      (`type: "idleCursor"`).
 
     The sandbox has no users: `allUsers` changes nothing.
     """
@@ -106,6 +108,24 @@ def current_op(ctx: OpContext, options: dict[str, Any]) -> list[dict[str, Any]]:
             if key in busy_sessions or txn is None or not txn.open:
                 continue
             out.append(_idle_session_entry(ctx, sess, txn, now_mono))
+    if options.get("idleCursors", False):
+        for cursor in list(state.cursors.values()):
+            if "change_stream" in getattr(cursor, "extra", {}):
+                continue
+            out.append(
+                {
+                    "type": "idleCursor",
+                    "host": state.host,
+                    "ns": cursor.ns,
+                    "cursor": {
+                        "cursorId": Int64(cursor.id),
+                        "nDocsReturned": Int64(cursor.returned),
+                        "tailable": False,
+                        "awaitData": False,
+                        "noCursorTimeout": False,
+                    },
+                }
+            )
     if options.get("idleConnections", False):
         for conn in list(state.connections.values()):
             if conn.id in busy_connections:
