@@ -22,6 +22,7 @@ from . import engine
 from .connections import Connection
 from .errors import CommandError
 from .index_keys import UNDEFINED
+from .operations import RunningOp
 from .state import ServerState, images_enabled
 from .store import Collection, Index, LockHolder, path_value
 from .transactions import ServerSession, Transaction, TxnOp
@@ -97,6 +98,8 @@ class OpContext:
     last_write_seq: int = 0
     # The reply's operationTime when it is not the last write's (a commit's commit time).
     operation_time: int | None = None
+    # The command as $currentOp lists it (None: run internally): locks.py marks its waits.
+    op: RunningOp | None = None
 
     # ---- catalog --------------------------------------------------------------------
     def collection(self, db: str, name: str) -> Collection | None:
@@ -456,6 +459,20 @@ def _id_point_keys(query: dict[str, Any]) -> list[Hashable] | None:
     if isinstance(value, list) or _is_regex(value):
         return None
     return [engine.canonical_key(value)]
+
+
+def id_point_keys(query: dict[str, Any], collation: dict[str, Any] | None) -> list[Hashable] | None:
+    """The `_id` keys `OpContext.find` reads through the `_id_` index for `query`, or None
+    when it scans the collection (explain shows the plan)."""
+    keys = _id_point_keys(query)
+    if (
+        keys is not None
+        and collation is not None
+        and _has_string(query["_id"])
+        and not engine.is_simple_collation(collation)
+    ):
+        return None
+    return keys
 
 
 def _has_string(value: Any) -> bool:

@@ -28,6 +28,7 @@ from .wire import OP_QUERY, Request
 
 if TYPE_CHECKING:
     from .failpoints import FailAction
+    from .operations import RunningOp
 
 HELLO_NAMES = frozenset({"hello", "isMaster", "ismaster"})
 TXN_END = frozenset({"commitTransaction", "abortTransaction"})
@@ -64,7 +65,7 @@ async def handle(state: ServerState, conn: Connection, req: Request) -> dict[str
                     "upgrade. The sandbox accepts OP_QUERY only for hello and isMaster.",
                 )
             body.setdefault("$db", req.legacy_collection.split(".", 1)[0] or "admin")
-        reply = await _run(state, conn, req, name, body, reply_ctx)
+        reply = await _run_op(state, conn, req, name, body, reply_ctx)
     except CommandError as exc:
         reply = exc.to_reply()
         labels = exc.labels
@@ -125,6 +126,31 @@ def _labels(
     return labels
 
 
+async def _run_op(
+    state: ServerState,
+    conn: Connection,
+    req: Request,
+    name: str,
+    body: dict[str, Any],
+    reply_ctx: dict[str, Any],
+) -> dict[str, Any]:
+    """Run the command as one operation in progress: listed by $currentOp with its opid
+    while it runs; killOp makes it fail with 11601 Interrupted wherever it waits
+    [srv:db/commands/kill_op.cpp; db/operation_context.cpp checkForInterrupt] (issue 17, D6)."""
+    op = state.operations.start(name, body, conn.id, conn.peer)
+    try:
+        return await _run(state, conn, req, name, body, reply_ctx, op)
+    except asyncio.CancelledError:
+        if not op.killed:
+            raise
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        raise CommandError(11601, "operation was interrupted") from None
+    finally:
+        state.operations.finish(op)
+
+
 async def _run(
     state: ServerState,
     conn: Connection,
@@ -132,6 +158,7 @@ async def _run(
     name: str,
     body: dict[str, Any],
     reply_ctx: dict[str, Any],
+    op: RunningOp,
 ) -> dict[str, Any]:
     spec = commands.lookup(name)
     if spec is None:
@@ -198,7 +225,7 @@ async def _run(
         if max_time > 0:
             deadline = time.monotonic() + max_time / 1000
 
-    ctx = OpContext(state=state, db=db, connection=conn, deadline=deadline)
+    ctx = OpContext(state=state, db=db, connection=conn, deadline=deadline, op=op)
     if isinstance(body.get("let"), dict):
         ctx.let = body["let"]
     ctx.bypass_validation = body.get("bypassDocumentValidation") is True
@@ -312,7 +339,10 @@ def _validate_in_transaction(
             "Cannot run 'count' in a multi-document transaction. Please see "
             "http://dochub.mongodb.org/core/transaction-count for a recommended alternative.",
         )
-    if not spec.in_transaction and not (spec.informational and not start):
+    if not spec.in_transaction:
+        # Only the allowlisted commands run in a transaction, whether first or not: hello,
+        # ping, buildInfo too are refused (jstests commands_not_allowed_in_txn.js; srv:
+        # db/commands.cpp CommandHelpers::canUseTransactions) (issue 17, D15).
         raise CommandError(263, f"Cannot run '{name}' in a multi-document transaction.")
     if db in ("local", "config") and name not in TXN_END:
         raise CommandError(263, f"Cannot run command against the '{db}' database in a transaction.")

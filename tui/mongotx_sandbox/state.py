@@ -13,6 +13,7 @@ from bson.objectid import ObjectId
 
 from .clock import ClusterClock
 from .connections import Connection
+from .operations import OperationTable
 from .store import Catalog
 from .transactions import ServerSession, ServerTxnState, Transaction, TxnRecord
 
@@ -86,6 +87,8 @@ class ServerState:
     # Operations waiting now for an open transaction to end (a document or a unique key it
     # holds): what $currentOp's waitingForLock will show (issue 17, D6).
     waiting_for_transactions: int = 0
+    # The commands running now, by opid: $currentOp, currentOp and killOp (issue 17, D6).
+    operations: OperationTable = field(default_factory=OperationTable)
     # DDL commands waiting for the exclusive lock: (db, coll or None) -> set when done.
     ddl_pending: dict[tuple[str, str | None], asyncio.Event] = field(default_factory=dict)
 

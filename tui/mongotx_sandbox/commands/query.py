@@ -36,6 +36,9 @@ def _lsid_key(ctx: OpContext) -> Any:
 @command("find", in_transaction=True, reads=True)
 async def find(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     name = coll_name(body, "find")
+    if body.get("readOnce") and ctx.txn is not None:
+        # [srv:db/commands/find_cmd.cpp] readOnce cursors are not for transactions (issue 17).
+        raise CommandError(263, "The 'readOnce' option is not supported within a transaction.")
     extras = apply_read_concern(ctx, body)
     query = get_doc(body, "filter", {}) or {}
     sort = get_doc(body, "sort")
