@@ -657,3 +657,8 @@ def distinct_values(docs: list[dict[str, Any]], key: str) -> list[Any]:
     import functools
 
     return [deep_copy(v) for v in sorted(seen.values(), key=functools.cmp_to_key(compare_values))]
+
+
+def known_stage(name: str) -> bool:
+    """Whether MongoDB has a stage of this name (run here, by the library, or by the server)."""
+    return name in _HANDLERS or name in LIBRARY_STAGES or name in SERVER_STAGES
