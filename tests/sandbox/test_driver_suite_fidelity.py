@@ -189,3 +189,18 @@ def test_upsert_with_null_id(coll) -> None:  # type: ignore[no-untyped-def]
         [InsertOne({"_id": 1}), UpdateOne({"_id": None}, {"$set": {"y": 1}}, upsert=True)]
     )
     assert bulk.upserted_count == 1 and bulk.upserted_ids == {1: None}
+
+
+def test_pipeline_update_expressions_are_parsed_first(coll) -> None:  # type: ignore[no-untyped-def]
+    bad = [{"$set": {"a": {"$cond": {"if": True, "then": 1, "else": {"$nosuchop": 1}}}}}]
+    with pytest.raises(WriteError) as info:
+        coll.update_one({}, bad)
+    assert info.value.code == 168
+    # $literal keeps its argument as data; known operators pass.
+    coll.insert_one({"_id": 1, "x": [1, 2]})
+    good = [
+        {"$set": {"l": {"$literal": {"$nosuchop": 1}}}},
+        {"$set": {"m": {"$map": {"input": "$x", "as": "v", "in": {"$add": ["$$v", 1]}}}}},
+    ]
+    coll.update_one({}, good)
+    assert coll.find_one() == {"_id": 1, "x": [1, 2], "l": {"$nosuchop": 1}, "m": [2, 3]}

@@ -26,6 +26,7 @@ from bson.int64 import Int64
 from . import numeric
 from .compare import MISSING, compare_values, is_number, type_name
 from .errors import bad_value, err
+from .expression_names import check_expression
 from .fmt import shell
 from .match import matches, positional_index, value_matches
 from .paths import deep_copy, set_path
@@ -810,6 +811,10 @@ def _check_pipeline_stages(pipeline: list[Any]) -> None:
         if name not in PIPELINE_UPDATE_STAGES:
             # Server: "$match is not allowed to be used within an update" (code 72)
             raise err(72, f"{name} is not allowed to be used within an update")
+        if name != "$unset":
+            # Expressions are parsed with their stage: an unknown operator is 168 even when
+            # no document is updated [srv:db/pipeline/expression.cpp Expression::parseExpression].
+            check_expression(spec, name)
 
 
 # ------------------------------------------------------------------------------ upsert seed
