@@ -104,3 +104,13 @@ def test_split_stage_spec(coll, pipeline, code) -> None:  # type: ignore[no-unty
     with pytest.raises(OperationFailure) as info:
         coll.watch(pipeline)
     assert info.value.code == code
+
+
+def test_split_stage_needs_a_change_stream(coll) -> None:  # type: ignore[no-untyped-def]
+    coll.insert_one({})
+    with pytest.raises(OperationFailure) as info:
+        coll.aggregate([{"$match": {}}, {"$changeStreamSplitLargeEvent": {}}])
+    assert info.value.code == 20 and info.value.details["codeName"] == "IllegalOperation"
+    with pytest.raises(OperationFailure) as info:
+        coll.watch([{"$changeStreamSplitLargeEvent": {}}, {"$changeStreamSplitLargeEvent": {}}])
+    assert info.value.code == 7182802

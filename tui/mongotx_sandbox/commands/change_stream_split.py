@@ -30,9 +30,9 @@ def take_stage(pipeline: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bo
     spec = pipeline[names.index(STAGE)][STAGE]
     if not isinstance(spec, dict) or spec:
         raise CommandError(7182800, f"{STAGE} spec should be an empty object")
-    if names.count(STAGE) > 1:
-        raise CommandError(40600, f"{STAGE} can only appear once in a pipeline")
-    if names[-1] != STAGE:
+    # A second split stage fails as the first one is not last (pipeline.cpp validateCommon
+    # checks positions before single use).
+    if names[-1] != STAGE or names.count(STAGE) > 1:
         raise CommandError(7182802, f"{STAGE} must be the last stage in the pipeline")
     return pipeline[:-1], True
 
