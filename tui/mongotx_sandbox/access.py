@@ -125,8 +125,11 @@ class OpContext:
 
     def use_collation(self, coll: Collection | None, explicit: Any = None) -> dict | None:
         """Set (and return) the collation of the operation on `coll`: `explicit` (the
-        command's or statement's `collation`, validated here) or the collection's default."""
-        if explicit is None:
+        command's or statement's `collation`, validated here) or the collection's default.
+        An empty `collation: {}` is no collation: the query takes no collator from it
+        [srv:db/query/canonical_query.cpp, the collator is made only from a non-empty
+        collation] (issue 17)."""
+        if explicit is None or explicit == {}:
             explicit = coll.options.get("collation") if coll is not None else None
         elif not isinstance(explicit, dict):
             raise CommandError(

@@ -174,6 +174,7 @@ async def create_indexes(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]
     specs = body.get("indexes")
     if not isinstance(specs, list) or not specs:
         raise CommandError(2, "Must specify at least one index to create")
+    specs = [index_specs.prepare_spec(spec) for spec in specs]
     parsed = [index_specs.parse_spec(spec) for spec in specs]
     coll = ctx.collection(ctx.db, name)
     created_now = False
