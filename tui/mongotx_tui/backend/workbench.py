@@ -76,6 +76,13 @@ if TYPE_CHECKING:
     from .monitor import CommandMonitor
 
 
+# Commands that take a collection's or database's exclusive lock (locks wait for the open
+# transactions that used it: manual, "Pending DDL Operations and Transactions").
+DDL_COMMANDS = frozenset(
+    {"drop", "dropDatabase", "createIndexes", "dropIndexes", "collMod", "renameCollection"}
+)
+
+
 class Workbench:
     def __init__(
         self,
@@ -839,25 +846,45 @@ class Workbench:
         return ""
 
     async def reported_blocker(self, lane: Lane) -> str:
-        """What the server reports: the open transactions it has ($currentOp)."""
+        """What the server reports ($currentOp): whether this lane's operation waits for a
+        lock, the DDL operations waiting ahead of it, and the open transactions."""
         try:
             cursor = await self.client.admin.aggregate([{"$currentOp": {"idleSessions": True}}])
             ops = await cursor.to_list(None)
         except Exception:
             return "the server has not answered yet"
         names = {lsid: name for lsid, (_, name) in self.lsids_seen.items()}
-        open_txns = []
+
+        def who(op: dict[str, Any]) -> str:
+            lsid = (op.get("lsid") or {}).get("id")
+            hexid = lsid.hex() if hasattr(lsid, "hex") else str(lsid)
+            return f"lane {names[hexid]}" if hexid in names else f"lsid {hexid[:8]}…"
+
+        def lsid_of(op: dict[str, Any]) -> str:
+            lsid = (op.get("lsid") or {}).get("id")
+            return lsid.hex() if hasattr(lsid, "hex") else ""
+
+        open_txns, ddl, mine = [], [], None
         for op in ops:
             params = (op.get("transaction") or {}).get("parameters") or {}
-            lsid = (op.get("lsid") or {}).get("id")
-            if "txnNumber" not in params or lsid is None:
-                continue
-            hexid = lsid.hex() if hasattr(lsid, "hex") else str(lsid)
-            who = f"lane {names[hexid]}" if hexid in names else f"lsid {hexid[:8]}…"
-            open_txns.append(f"{who} txn {params['txnNumber']}")
-        if not open_txns:
+            if "txnNumber" in params and op.get("lsid") is not None:
+                open_txns.append(f"{who(op)} txn {params['txnNumber']}")
+            command = op.get("command") or {}
+            verb = next(iter(command), "")
+            if lane.lsid and lsid_of(op) == lane.lsid and op.get("active"):
+                mine = op
+            elif op.get("waitingForLock") and verb in DDL_COMMANDS:
+                ddl.append(f"{who(op)}'s {verb}")
+        parts = []
+        if mine is not None and mine.get("waitingForLock"):
+            behind = f" behind {', '.join(sorted(ddl))}" if ddl else ""
+            parts.append(f"the server reports it waiting for a lock{behind}")
+        if open_txns:
+            parts.append("open transactions: " + ", ".join(sorted(set(open_txns))))
+        elif not parts:
             return "the server reports no open transaction"
-        return "the server reports open transactions: " + ", ".join(sorted(open_txns))
+        text = "; ".join(parts)
+        return text if text.startswith("the server") else f"the server reports {text}"
 
     async def run_rest(self, lane_id: int) -> None:
         lane = self.lane(lane_id)
