@@ -174,3 +174,18 @@ def test_unchanged_catalog_commits(client: MongoClient, coll) -> None:  # type: 
     s.end_session()
     assert other.count_documents({}) == 2
     coll.database[coll.name + "_fresh"].drop()
+
+
+def test_create_indexes_on_collection_dropped_after_snapshot(client: MongoClient, coll) -> None:  # type: ignore[no-untyped-def]
+    other = coll.database[coll.name + "_gone"]
+    other.insert_one({"_id": 1})
+    coll.insert_one({"_id": 0})
+    s = _started(client, coll)
+    other.drop()
+    with pytest.raises(OperationFailure) as err:
+        coll.database.command(
+            {"createIndexes": other.name, "indexes": [{"key": {"_id": 1}, "name": "_id_"}]},
+            session=s,
+        )
+    _write_conflict(err)
+    s.end_session()

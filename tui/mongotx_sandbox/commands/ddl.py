@@ -183,6 +183,7 @@ async def create_indexes(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]
     coll = ctx.collection(ctx.db, name)
     created_now = False
     if ctx.txn is not None:
+        ctx.check_writable(ctx.db, name)  # a write acquisition, as for documents
         # Specs the collection already has are dropped before the transaction rule applies,
         # so re-creating an existing index is a no-op even here (issue 17, D11)
         # [srv:db/commands/create_indexes.cpp; manual, "Create Collections and Indexes in a
