@@ -189,3 +189,23 @@ def test_create_indexes_on_collection_dropped_after_snapshot(client: MongoClient
         )
     _write_conflict(err)
     s.end_session()
+
+
+def test_at_cluster_time_before_a_drop(client: MongoClient, coll) -> None:  # type: ignore[no-untyped-def]
+    other = coll.database[coll.name + "_then"]
+    other.insert_one({"_id": 1})
+    before_drop = client.admin.command("ping")["operationTime"]
+    other.drop()
+    with client.start_session(causal_consistency=False) as s:
+        s.start_transaction()
+        reply = coll.database.command(
+            {
+                "find": other.name,
+                "readConcern": {"level": "snapshot", "atClusterTime": before_drop},
+            },
+            session=s,
+        )
+        assert reply["cursor"]["firstBatch"] == [{"_id": 1}]
+        with pytest.raises(OperationFailure) as err:
+            other.update_one({"_id": 1}, {"$set": {"x": 1}}, session=s)
+        _write_conflict(err)

@@ -477,6 +477,18 @@ def _open_snapshot(state: ServerState, txn: Transaction, body: dict[str, Any]) -
             "clusterTime. Requested clusterTime: "
             f"{after}; current clusterTime: {int_to_ts(state.clock.now())}",
         )
+    at = rc.get("atClusterTime") if isinstance(rc, dict) else None
+    if isinstance(at, Timestamp) and rc.get("level") == "snapshot":
+        # A snapshot transaction may read at a given earlier time (the catalog too: 8.0's
+        # concurrent_drops_and_creates.js writes at a time before a drop and gets 112).
+        if ts_to_int(at) > state.clock.now():
+            state.abort(txn, "atClusterTime in the future")
+            raise CommandError(
+                72,
+                "readConcern atClusterTime value must not be greater than the current clusterTime",
+            )
+        txn.snapshot = ts_to_int(at)
+        return
     txn.snapshot = state.clock.now()
 
 

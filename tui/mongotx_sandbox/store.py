@@ -225,13 +225,15 @@ class Catalog:
     The catalog is part of a snapshot: a transaction resolves a name to the collection it
     named at its snapshot (the server's point-in-time catalog lookups,
     [srv:db/catalog/collection_catalog.cpp establishConsistentCollection]). `history` keeps,
-    per namespace changed since the oldest open snapshot, what it named before each change.
+    per namespace changed within the snapshot history (the oldest open snapshot and the
+    history window, as for documents), what it named before each change.
     """
 
     def __init__(self) -> None:
         self.dbs: dict[str, dict[str, Collection]] = {}
-        # (db, name) -> [(commit time of a change, the collection named before it)], in order.
-        self.history: dict[tuple[str, str], list[tuple[int, Collection | None]]] = {}
+        # (db, name) -> [(commit time of a change, the collection named before it, wall
+        # time)], in order.
+        self.history: dict[tuple[str, str], list[tuple[int, Collection | None, float]]] = {}
 
     def get(self, db: str, name: str) -> Collection | None:
         return self.dbs.get(db, {}).get(name)
@@ -240,7 +242,7 @@ class Catalog:
         """The collection `db.name` named at `snapshot` (None: the latest)."""
         changes = self.history.get((db, name))
         if snapshot is not None and changes and changes[-1][0] > snapshot:
-            for seq, before in changes:
+            for seq, before, _wall in changes:
                 if seq > snapshot:
                     return before
         return self.get(db, name)
@@ -251,15 +253,17 @@ class Catalog:
         return bool(changes) and changes[-1][0] > snapshot
 
     def note(self, db: str, name: str, seq: int, oldest: int) -> None:
-        """`db.name` changes at `seq` (call before the change); forget what no snapshot
-        (the oldest is `oldest`) can still resolve."""
+        """`db.name` changes at `seq` (call before the change); forget what no snapshot can
+        still resolve: older than the oldest open one (`oldest`) and the history window."""
+        now = time.time()
+        horizon = now - HISTORY_WINDOW_SECONDS
         for key in list(self.history):
-            kept = [c for c in self.history[key] if c[0] > oldest]
+            kept = [c for c in self.history[key] if c[0] > oldest or c[2] >= horizon]
             if kept:
                 self.history[key] = kept
             else:
                 del self.history[key]
-        self.history.setdefault((db, name), []).append((seq, self.get(db, name)))
+        self.history.setdefault((db, name), []).append((seq, self.get(db, name), now))
 
     def add(self, coll: Collection, seq: int = 0, oldest: int = 0) -> None:
         if seq:
