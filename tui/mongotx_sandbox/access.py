@@ -19,18 +19,14 @@ from bson.int64 import Int64
 from bson.regex import Regex
 
 from . import engine
+from .clock import int_to_ts
 from .connections import Connection
-from .errors import CommandError
+from .errors import WRITE_CONFLICT_MSG, CommandError
 from .index_keys import UNDEFINED
 from .operations import RunningOp
 from .state import ServerState, images_enabled
 from .store import Collection, Index, LockHolder, path_value
 from .transactions import ServerSession, Transaction, TxnOp
-
-WRITE_CONFLICT_MSG = (
-    "WriteConflict error: this operation conflicted with another operation. "
-    "Please retry your operation or multi-document transaction."
-)
 
 
 def write_conflict() -> CommandError:
@@ -103,12 +99,44 @@ class OpContext:
 
     # ---- catalog --------------------------------------------------------------------
     def collection(self, db: str, name: str) -> Collection | None:
-        if self.txn is not None:
-            self.txn.touched.add((db, name))
-        coll = self.state.catalog.get(db, name)
-        if coll is None and self.txn is not None:
-            coll = self.txn.created.get((db, name))
+        """`db.name` as this operation sees it: in a transaction, the collection the name
+        had at its snapshot (one it created itself first), else the latest."""
+        txn = self.txn
+        if txn is None:
+            return self.state.catalog.get(db, name)
+        txn.touched.add((db, name))
+        coll = txn.created.get((db, name))
+        if coll is None:
+            coll = self.state.catalog.at(db, name, txn.snapshot)
         return coll
+
+    def check_writable(self, db: str, name: str) -> None:
+        """A transaction writes only to the collection its snapshot names if that is still
+        the latest one, unchanged since the snapshot; otherwise WriteConflict, before any
+        document is touched [srv:db/shard_role.cpp verifyDbAndCollection: "Unable to write
+        to collection ... due to catalog changes"]. The second rule needs a point-in-time
+        read timestamp, which only level snapshot has
+        [srv:db/transaction/transaction_participant.cpp _setReadSnapshot]."""
+        txn = self.txn
+        if txn is None:
+            return
+        coll = self.collection(db, name)
+        if coll is None or txn.created.get((db, name)) is coll:
+            return
+        if self.state.catalog.get(db, name) is not coll:
+            raise CommandError(
+                112,
+                f"Unable to write to collection '{db}.{name}' due to catalog changes; please "
+                "retry the operation",
+            )
+        snapshot = txn.snapshot or 0
+        if txn.read_concern.get("level") == "snapshot" and snapshot < coll.min_valid:
+            raise CommandError(
+                112,
+                f"Unable to write to collection '{db}.{name}' due to snapshot timestamp "
+                f"{int_to_ts(snapshot)} being older than collection minimum "
+                f"{int_to_ts(coll.min_valid)}; please retry the operation",
+            )
 
     def ensure_collection(self, db: str, name: str) -> Collection:
         coll = self.collection(db, name)
@@ -118,10 +146,14 @@ class OpContext:
             return coll
         check_namespace(db, name)
         if self.txn is not None:
+            refuse_system_create(db, name)
             coll = Collection(db, name)
             self.txn.created[(db, name)] = coll
             return coll
-        return self.state.catalog.create(db, name)
+        # A new commit time: snapshots taken before it do not see the collection.
+        return self.state.catalog.create(
+            db, name, seq=self.state.clock.tick(), oldest=self.state.oldest_snapshot()
+        )
 
     def use_collation(self, coll: Collection | None, explicit: Any = None) -> dict | None:
         """Set (and return) the collation of the operation on `coll`: `explicit` (the
@@ -490,6 +522,15 @@ def _has_string(value: Any) -> bool:
 
 def _is_regex(value: Any) -> bool:
     return isinstance(value, Regex | Pattern)
+
+
+def refuse_system_create(db: str, name: str) -> None:
+    """No system collection is created in a transaction
+    [srv:db/catalog/create_collection.cpp createCollection]."""
+    if name.startswith("system."):
+        raise CommandError(
+            263, f"Cannot create system collection {db}.{name} within a transaction."
+        )
 
 
 def check_namespace(db: str, name: str) -> None:

@@ -147,7 +147,7 @@ async def _write_out(ctx: OpContext, spec: Any, docs: list[dict[str, Any]]) -> N
 
     old = ctx.state.catalog.get(db, name)
     indexes = dict(old.indexes) if old is not None else None
-    ctx.state.catalog.drop(db, name)
+    ctx.state.catalog.drop(db, name, ctx.state.clock.tick(), ctx.state.oldest_snapshot())
     coll = ctx.ensure_collection(db, name)
     if indexes:
         coll.indexes = indexes

@@ -223,6 +223,7 @@ def check_write_target(ctx: OpContext, db: str, name: str) -> None:
             raise CommandError(
                 50791, f"Cannot write to system collection {db}.{name} within a transaction."
             )
+        ctx.check_writable(db, name)
         coll = ctx.collection(db, name)
         if coll is not None and coll.options.get("capped"):
             raise CommandError(

@@ -297,6 +297,12 @@ async def find_and_modify(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any
         raise CommandError(14, "Update argument must be either an object or an array")
     if update is not None:
         parse_update(update, body.get("arrayFilters"))
+    if ctx.txn is not None and name.startswith("system."):
+        # findAndModify's own check, before the write path's 50791
+        # [srv:db/commands/find_and_modify.cpp].
+        raise CommandError(
+            50781, f"Cannot write to system collection {ctx.db}.{name} within a transaction."
+        )
     coll = update_target(ctx, ctx.db, name, upsert)
     last_error: dict[str, Any] = {"n": 0}
     value = None
