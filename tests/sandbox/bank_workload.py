@@ -56,7 +56,6 @@ class Tally:
     lock: threading.Lock = field(default_factory=threading.Lock)
     acked: set[str] = field(default_factory=set)
     duplicates: list[str] = field(default_factory=list)  # DuplicateKey on a ledger _id
-    gave_up: list[str] = field(default_factory=list)
     txn_attempts: int = 0
     commit_retries: int = 0
     statement_errors: Counter[str] = field(default_factory=Counter)  # unlabelled, pre-commit
