@@ -1,4 +1,13 @@
-"""Regular expressions: bson.regex.Regex / re.Pattern / $regex+$options to compiled Python re."""
+"""Regular expressions: bson.regex.Regex / re.Pattern / $regex+$options compiled with PCRE2.
+
+MongoDB (6.1+) runs user regexes with PCRE2 (server: util/pcre_util.cpp flagsToOptions, which
+always sets UTF and maps i/m/s/x, ignoring u; util/pcre.cpp). We use the same engine through
+the `pcre2` bindings, so syntax (lookbehind, backreferences, possessive quantifiers ...) and
+compile errors are PCRE2's, and a catastrophic pattern stops at PCRE2's match limit instead of
+running for ever. The query matcher counts any match error, the limit included, as "no match"
+(server: db/matcher/expression_leaf.cpp RegexMatchExpression::matchesSingleElement tests the
+MatchData, which is false on error); `RegexPattern.search` does the same.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +15,7 @@ import functools
 import re
 from typing import Any
 
+import pcre2
 from bson.regex import Regex
 
 from .errors import bad_value, err
@@ -17,6 +27,37 @@ _FLAG_LETTERS = (
     (re.VERBOSE, "x"),
 )
 _LETTER_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
+_PCRE2_FLAGS = (
+    (re.IGNORECASE, pcre2.IGNORECASE),
+    (re.MULTILINE, pcre2.MULTILINE),
+    (re.DOTALL, pcre2.DOTALL),
+    (re.VERBOSE, pcre2.VERBOSE),
+)
+# UTF as the server sets it; ASCII keeps UCP off, as the server does (\w, \d, [[:alpha:]]
+# stay ASCII while caseless matching still folds non-ASCII letters).
+_BASE_FLAGS = pcre2.UNICODE | pcre2.ASCII
+# util/pcre.cpp kMaxPatternLength; PCRE2 refuses a longer pattern with this message.
+_MAX_PATTERN_BYTES = 32764
+_TOO_LONG = "pattern string is longer than the limit set by the application"
+_POSITION_PREFIX = re.compile(r"^compilation failed at position \d+; ")
+
+
+class RegexPattern:
+    """A compiled user regex; `search` answers whether it matches somewhere in a string."""
+
+    __slots__ = ("_code", "flags", "pattern")
+
+    def __init__(self, code: Any, pattern: str, flags: int) -> None:
+        self._code = code
+        self.pattern = pattern
+        self.flags = flags
+
+    def search(self, text: str) -> bool:
+        try:
+            return self._code.search(text) is not None
+        except (pcre2.LibraryError, UnicodeError):
+            # The match limit (or another match-time error): no match, as the server.
+            return False
 
 
 def flags_to_string(flags: Any) -> str:
@@ -39,20 +80,32 @@ def options_to_flags(options: str) -> int:
 
 
 @functools.lru_cache(maxsize=1024)
-def _compile(pattern: str, flags: int) -> re.Pattern[str]:
+def _compile(pattern: str, flags: int) -> RegexPattern:
+    if "\x00" in pattern:
+        # RegexMatchExpression's constructor refuses it with BadValue.
+        raise bad_value("Regular expression cannot contain an embedded null byte")
+    if len(pattern.encode("utf-8", "surrogatepass")) > _MAX_PATTERN_BYTES:
+        raise err(51091, f"Regular expression is invalid: {_TOO_LONG}")
+    options = _BASE_FLAGS
+    for bit, flag in _PCRE2_FLAGS:
+        if flags & bit:
+            options |= flag
     try:
-        return re.compile(pattern, flags)
-    except re.error as exc:
-        # MongoDB: code 51091 "Regular expression is invalid: ..."
-
-        raise err(51091, f"Regular expression is invalid: {exc}") from exc
+        code = pcre2.compile(pattern, options)
+    except pcre2.PatternError as exc:
+        # MongoDB: 51091 "Regular expression is invalid: " + PCRE2's own message.
+        reason = _POSITION_PREFIX.sub("", str(exc.args[0]) if exc.args else "")
+        raise err(51091, f"Regular expression is invalid: {reason}") from None
+    except (pcre2.LibraryError, UnicodeError, ValueError):
+        raise err(51091, "Regular expression is invalid: invalid UTF string") from None
+    return RegexPattern(code, pattern, flags)
 
 
 def is_regex(value: Any) -> bool:
     return isinstance(value, (Regex, re.Pattern))
 
 
-def compile_regex(value: Any, options: str | None = None) -> re.Pattern[str]:
+def compile_regex(value: Any, options: str | None = None) -> RegexPattern:
     """Compile a Regex, re.Pattern or pattern string (with optional $options)."""
     extra = options_to_flags(options) if options else 0
     if isinstance(value, re.Pattern):
