@@ -15,7 +15,6 @@ import functools
 import re
 from typing import Any
 
-import pcre2
 from bson.regex import Regex
 
 from .errors import bad_value, err
@@ -27,19 +26,24 @@ _FLAG_LETTERS = (
     (re.VERBOSE, "x"),
 )
 _LETTER_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
-_PCRE2_FLAGS = (
-    (re.IGNORECASE, pcre2.IGNORECASE),
-    (re.MULTILINE, pcre2.MULTILINE),
-    (re.DOTALL, pcre2.DOTALL),
-    (re.VERBOSE, pcre2.VERBOSE),
+_PCRE2_NAMES = (
+    (re.IGNORECASE, "IGNORECASE"),
+    (re.MULTILINE, "MULTILINE"),
+    (re.DOTALL, "DOTALL"),
+    (re.VERBOSE, "VERBOSE"),
 )
-# UTF as the server sets it; ASCII keeps UCP off, as the server does (\w, \d, [[:alpha:]]
-# stay ASCII while caseless matching still folds non-ASCII letters).
-_BASE_FLAGS = pcre2.UNICODE | pcre2.ASCII
 # util/pcre.cpp kMaxPatternLength; PCRE2 refuses a longer pattern with this message.
 _MAX_PATTERN_BYTES = 32764
 _TOO_LONG = "pattern string is longer than the limit set by the application"
 _POSITION_PREFIX = re.compile(r"^compilation failed at position \d+; ")
+
+
+def _pcre2() -> Any:
+    """The bindings, imported on the first regex (about 15 ms the workbench's cold start
+    never needs)."""
+    import pcre2
+
+    return pcre2
 
 
 class RegexPattern:
@@ -55,7 +59,7 @@ class RegexPattern:
     def search(self, text: str) -> bool:
         try:
             return self._code.search(text) is not None
-        except (pcre2.LibraryError, UnicodeError):
+        except (_pcre2().LibraryError, UnicodeError):
             # The match limit (or another match-time error): no match, as the server.
             return False
 
@@ -86,10 +90,13 @@ def _compile(pattern: str, flags: int) -> RegexPattern:
         raise bad_value("Regular expression cannot contain an embedded null byte")
     if len(pattern.encode("utf-8", "surrogatepass")) > _MAX_PATTERN_BYTES:
         raise err(51091, f"Regular expression is invalid: {_TOO_LONG}")
-    options = _BASE_FLAGS
-    for bit, flag in _PCRE2_FLAGS:
+    pcre2 = _pcre2()
+    # UTF as the server sets it; ASCII keeps UCP off, as the server does (\w, \d, [[:alpha:]]
+    # stay ASCII while caseless matching still folds non-ASCII letters).
+    options = pcre2.UNICODE | pcre2.ASCII
+    for bit, name in _PCRE2_NAMES:
         if flags & bit:
-            options |= flag
+            options |= getattr(pcre2, name)
     try:
         code = pcre2.compile(pattern, options)
     except pcre2.PatternError as exc:
