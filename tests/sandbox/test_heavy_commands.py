@@ -4,6 +4,7 @@ item 3). Observed by the order of events, never by timing."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -52,20 +53,36 @@ def test_max_time_ms_stops_a_long_regex_scan(uri: str) -> None:
         client.close()
 
 
-def test_ping_is_answered_while_another_client_computes(uri: str, heavy) -> None:  # type: ignore[no-untyped-def]
-    """A runs the heavy pipeline in a transaction; B sees it running ($currentOp: an active
+def _aggregate(client: MongoClient, session: Any) -> None:
+    list(client.test.heavy.aggregate(_HEAVY, session=session, maxTimeMS=120_000))
+
+
+def _regex_find(client: MongoClient, session: Any) -> None:
+    # Every document runs PCRE2 to its match limit: about a minute in all.
+    query = {"s": {"$regex": "(a+)+$"}}
+    list(client.test.heavy_regex.find(query, session=session, max_time_ms=120_000))
+
+
+@pytest.mark.parametrize("run", [_aggregate, _regex_find], ids=["aggregate", "regex-find"])
+def test_ping_is_answered_while_another_client_computes(
+    uri: str, heavy, run: Callable[[MongoClient, Any], None]
+) -> None:  # type: ignore[no-untyped-def]
+    """A runs a heavy command in a transaction; B sees it running ($currentOp: an active
     operation), pings, and the ping's reply comes first; then B kills A's session."""
     a: MongoClient = MongoClient(uri)
     b: MongoClient = MongoClient(uri)
     events: list[str] = []
     outcome: dict[str, Any] = {}
+    regex = a.test.heavy_regex
+    regex.drop()
+    regex.insert_many([{"s": "a" * 26 + "b"} for _ in range(3000)])
     session = a.start_session()
     lsid = session.session_id
 
     def run_heavy() -> None:
         try:
             session.start_transaction()
-            list(a.test.heavy.aggregate(_HEAVY, session=session, maxTimeMS=120_000))
+            run(a, session)
         except OperationFailure as exc:
             outcome["code"] = exc.code
         events.append("heavy replied")
