@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import queue
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from . import engine
@@ -31,7 +32,10 @@ from . import engine
 T = TypeVar("T")
 
 _WORKERS = 4  # heavy commands beyond this many wait for a worker (their deadline runs on)
-_pool: ThreadPoolExecutor | None = None
+# Daemon threads: a computation still running when the process exits must not hold the exit
+# (a ThreadPoolExecutor's threads are joined at exit).
+_jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+_threads = 0
 _pool_lock = threading.Lock()
 _worker = threading.local()  # .loop: the event loop the current worker's command runs on
 # While a worker computes, the loop thread waits for the interpreter lock at each wake-up and
@@ -54,12 +58,31 @@ def _busy(delta: int) -> None:
             sys.setswitchinterval(_saved_interval)
 
 
-def _executor() -> ThreadPoolExecutor:
-    global _pool
+def _serve_jobs() -> None:
+    while True:
+        _jobs.get()()
+
+
+def _submit(fn: Callable[[], T]) -> Future[T]:
+    """`fn()` on a worker thread; its outcome in the returned future."""
+    global _threads
+    future: Future[T] = Future()
+
+    def job() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(fn())
+        except BaseException as exc:  # handed to the awaiting command
+            future.set_exception(exc)
+
     with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="mongotx-compute")
-        return _pool
+        if _threads < _WORKERS:
+            _threads += 1
+            name = f"mongotx-compute-{_threads}"
+            threading.Thread(target=_serve_jobs, name=name, daemon=True).start()
+    _jobs.put(job)
+    return future
 
 
 async def compute(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -81,7 +104,7 @@ async def compute(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
             engine.interrupt.leave(token)
             _worker.loop = None
 
-    future = asyncio.wrap_future(_executor().submit(context.run, work))
+    future = asyncio.wrap_future(_submit(lambda: context.run(work)))
     try:
         return await future
     except asyncio.CancelledError:
@@ -101,10 +124,9 @@ def on_loop(fn: Callable[[], T]) -> T:
     done: Future[T] = Future()
 
     def run() -> None:
-        if interrupt is not None and interrupt.killed:
-            done.cancel()
-            return
         try:
+            if interrupt is not None:
+                interrupt.check()  # killed or past its deadline: it reads nothing more
             done.set_result(fn())
         except BaseException as exc:  # handed to the worker, which raises it
             done.set_exception(exc)
