@@ -108,3 +108,18 @@ def test_ping_is_answered_while_another_client_computes(
         session.end_session()
         a.close()
         b.close()
+
+
+def test_get_more_await_time_is_no_limit_on_filtering(client: MongoClient) -> None:
+    """A change stream's getMore maxTimeMS is its await time: events already there are
+    filtered whatever it is (here far longer than 1 ms for 2,000 events)."""
+    coll = client.test.await_filter
+    coll.drop()
+    coll.insert_one({"_id": -1})
+    pipeline = [{"$match": {"operationType": "insert"}}]
+    with coll.watch(pipeline, max_await_time_ms=1, batch_size=5000) as stream:
+        coll.insert_many([{"_id": i} for i in range(2000)])
+        change = None
+        while change is None:
+            change = stream.try_next()
+        assert change["fullDocument"] == {"_id": 0}

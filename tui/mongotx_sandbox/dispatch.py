@@ -525,8 +525,12 @@ async def _execute(
         from . import locks
 
         await locks.before_statement(ctx, ctx.db, target)
-    # maxTimeMS reaches the engine's interrupt points (engine/interrupt.py) for this command.
-    token = engine.interrupt.enter(engine.Interrupt(ctx.deadline)) if ctx.deadline else None
+    # maxTimeMS reaches the engine's interrupt points (engine/interrupt.py) for this command;
+    # not getMore's, which is the await time of a change stream or tailable cursor (manual:
+    # getMore, maxTimeMS) and not a limit on filtering the events found meanwhile.
+    token = None
+    if ctx.deadline is not None and spec.name != "getMore":
+        token = engine.interrupt.enter(engine.Interrupt(ctx.deadline))
     try:
         reply = await spec.handler(ctx, body)
     finally:
