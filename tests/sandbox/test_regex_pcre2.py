@@ -62,3 +62,32 @@ def test_catastrophic_pattern_hits_the_match_limit(uri: str) -> None:
         assert [d["_id"] for d in found] == [2]
     finally:
         client.close()
+
+
+def test_regex_match_expression_runs_on_pcre2(uri: str) -> None:
+    # $regexMatch reports PCRE2's match limit as an error, unlike the query matcher
+    # (server: db/exec/expression/evaluate_regex.cpp, execute: 51156).
+    client: MongoClient = MongoClient(uri, socketTimeoutMS=60_000)
+    try:
+        coll = client.test.regex_match_expr
+        coll.drop()
+        coll.insert_one({"_id": 1, "s": "abc", "t": "a" * 40 + "b"})
+
+        def run(spec: dict) -> list:  # type: ignore[type-arg]
+            return list(coll.aggregate([{"$project": {"_id": 0, "m": {"$regexMatch": spec}}}]))
+
+        assert run({"input": "$s", "regex": "(?<w>ab)c"}) == [{"m": True}]
+        assert run({"input": "$s", "regex": "^AB", "options": "i"}) == [{"m": True}]
+        assert run({"input": "$missing", "regex": "a"}) == [{"m": False}]
+        with pytest.raises(OperationFailure) as info:
+            run({"input": "$t", "regex": "(a+)+$"})
+        assert info.value.code == 51156
+        assert info.value.details["errmsg"] == (
+            "Error occurred while executing the regular expression in $regexMatch. "
+            "Result code: match limit exceeded"
+        )
+        with pytest.raises(OperationFailure) as info:
+            run({"input": "$s", "regex": "[)"})
+        assert info.value.code == 51111
+    finally:
+        client.close()

@@ -17,7 +17,7 @@ from typing import Any
 
 from bson.regex import Regex
 
-from .errors import bad_value, err
+from .errors import EngineError, bad_value, err
 
 _FLAG_LETTERS = (
     (re.IGNORECASE, "i"),
@@ -55,6 +55,10 @@ class RegexPattern:
         self._code = code
         self.pattern = pattern
         self.flags = flags
+
+    def search_or_raise(self, text: str) -> bool:
+        """search, with a match-time error (the match limit) raised as the bindings' own."""
+        return self._code.search(text) is not None
 
     def search(self, text: str) -> bool:
         try:
@@ -106,6 +110,52 @@ def _compile(pattern: str, flags: int) -> RegexPattern:
     except (pcre2.LibraryError, UnicodeError, ValueError):
         raise err(51091, "Regular expression is invalid: invalid UTF string") from None
     return RegexPattern(code, pattern, flags)
+
+
+def expression_search(op: str, text: Any, pattern: Any, options: Any) -> bool:
+    """$regexMatch's answer for evaluated arguments (None: null or missing), with the
+    server's checks in its order (server: db/exec/expression/evaluate_regex.cpp,
+    extractRegexAndOptions, compile, extractInputField, execute)."""
+    if pattern is not None and not isinstance(pattern, str | Regex):
+        raise err(51105, f"{op} needs 'regex' to be of type string or regex")
+    if options is not None and not isinstance(options, str):
+        raise err(51106, f"{op} needs 'options' to be of type string")
+    flags = ""
+    if isinstance(pattern, Regex):
+        flags = flags_to_string(pattern.flags)
+        if options is not None and flags:
+            raise err(
+                51107, f"{op}: found regex option(s) specified in both 'regex' and 'option' fields"
+            )
+        pattern = pattern.pattern
+    if options is not None:
+        flags = options
+    if pattern is not None and "\x00" in pattern:
+        raise err(51109, f"{op}: regular expression cannot contain an embedded null byte")
+    if "\x00" in flags:
+        raise err(51110, f"{op}: regular expression options cannot contain an embedded null byte")
+    compiled = None
+    if pattern is not None:
+        for letter in flags:
+            if letter not in _LETTER_FLAGS and letter != "u":
+                raise err(51108, f"{op} invalid flag in regex options: {letter}")
+        try:
+            compiled = _compile(pattern, options_to_flags(flags))
+        except EngineError as exc:
+            reason = exc.message.removeprefix("Regular expression is invalid: ")
+            raise err(51111, f"Invalid Regex in {op}: {reason}") from None
+    if text is not None and not isinstance(text, str):
+        raise err(51104, f"{op} needs 'input' to be of type string")
+    if text is None or compiled is None:
+        return False
+    try:
+        return compiled.search_or_raise(text)
+    except _pcre2().LibraryError as exc:
+        # Unlike the query matcher, the expression reports the match limit as an error.
+        raise err(
+            51156,
+            f"Error occurred while executing the regular expression in {op}. Result code: {exc}",
+        ) from None
 
 
 def is_regex(value: Any) -> bool:
