@@ -57,7 +57,7 @@ async def find(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     bounds = min_max.parse(coll, body)
     # Without a sort, natural order: the scan can stop once skip + limit documents matched.
     early = skip + limit if limit and not sort and bounds is None else 0
-    docs = [d for _, d in ctx.find(coll, query, limit=early)]
+    docs = [d for _, d in await ctx.find_off_loop(coll, query, limit=early)]
     if bounds is not None:
         docs = bounds.apply(docs)
     docs = sort_docs(docs, sort, ctx.collation)
@@ -154,7 +154,7 @@ async def count(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     limit = abs(_int_arg(body, "limit"))
     coll = ctx.collection(ctx.db, name)
     ctx.use_collation(coll, body.get("collation"))
-    n = ctx.count(coll) if not query else len(ctx.find(coll, query))
+    n = ctx.count(coll) if not query else len(await ctx.find_off_loop(coll, query))
     n = max(0, n - skip)
     if limit:
         n = min(n, limit)
@@ -171,7 +171,7 @@ async def distinct(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     query = get_doc(body, "query", {}) or {}
     coll = ctx.collection(ctx.db, name)
     ctx.use_collation(coll, body.get("collation"))
-    docs = [d for _, d in ctx.find(coll, query)]
+    docs = [d for _, d in await ctx.find_off_loop(coll, query)]
     try:
         values = engine.distinct_values(docs, key, collation=ctx.collation)
     except engine.EngineError as exc:
