@@ -73,6 +73,10 @@ class ServerState:
             "transactionLifetimeLimitSeconds": 60,
             "maxTransactionLockRequestTimeoutMillis": 5,
             "minSnapshotHistoryWindowInSeconds": 300,
+            # Server-side JavaScript (mapReduce), defaults from query_knobs.idl and SERVER-68766.
+            "internalQueryJavaScriptFnTimeoutMillis": 60_000,
+            "internalQueryJavaScriptHeapSizeLimitMB": 100,
+            "mrEnableSingleReduceOptimization": False,
             "enableTestCommands": True,
         }
     )
