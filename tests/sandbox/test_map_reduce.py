@@ -9,6 +9,8 @@ since 4.4).
 from __future__ import annotations
 
 import datetime
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +21,7 @@ from bson.binary import Binary
 from bson.code import Code
 from bson.int64 import Int64
 from bson.objectid import ObjectId
+from bson.timestamp import Timestamp
 from pymongo import MongoClient
 from pymongo.errors import OperationFailure
 
@@ -177,6 +180,20 @@ def test_bad_arguments_are_refused_as_mongod_parses_them(coll) -> None:  # type:
         ({"map": "f", "reduce": "f", "out": 5}, 2),
         ({"map": "f", "reduce": "f", "out": {"inline": 1}, "limit": 0}, 15958),
         ({"map": "f", "reduce": "f", "out": {"inline": 1}, "sort": {}}, 15976),
+        # Read concern: local and available only, no afterClusterTime (map_reduce_command_base.h).
+        (
+            {"map": "f", "reduce": "f", "out": {"inline": 1}, "readConcern": {"level": "majority"}},
+            72,
+        ),
+        (
+            {
+                "map": "f",
+                "reduce": "f",
+                "out": {"inline": 1},
+                "readConcern": {"afterClusterTime": Timestamp(1, 1)},
+            },
+            72,
+        ),
         # Output to a collection: parsed, then not supported by the sandbox.
         ({"map": "f", "reduce": "f", "out": {"replace": "target"}}, 115),
         ({"map": "f", "reduce": "f", "out": "target"}, 115),
@@ -279,3 +296,26 @@ def test_refused_in_a_transaction_with_263(client: MongoClient, coll) -> None:  
         assert "Cannot run 'mapReduce' in a multi-document transaction." in str(info.value)
         s.commit_transaction()  # the refusal left the transaction open, as mongod does
     assert coll.count_documents({}) == 2
+
+
+_LAZY = """
+import sys
+from pymongo import MongoClient
+from mongotx_sandbox import ThreadedSandbox
+
+with ThreadedSandbox() as uri, MongoClient(uri) as client:
+    client.test.lazy.insert_one({"x": 1})
+    before = "py_mini_racer" in sys.modules
+    reply = client.test.command(
+        "mapReduce", "lazy", map="function() { emit(this.x, 1); }",
+        reduce="function(k, v) { return 1; }", out={"inline": 1},
+    )
+    print(before, "py_mini_racer" in sys.modules, reply["results"])
+"""
+
+
+def test_the_javascript_engine_loads_on_the_first_map_reduce_only() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", _LAZY], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
+    assert out.strip() == "False True [{'_id': 1.0, 'value': 1.0}]"

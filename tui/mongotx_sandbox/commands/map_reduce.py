@@ -75,6 +75,7 @@ _CHUNK = 1000
 async def map_reduce(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     """Refused in a transaction (263) and with a txnNumber outside one (50768) by dispatch,
     as mongod's command table does."""
+    _check_read_concern(body)
     key = "mapReduce" if "mapReduce" in body else "mapreduce"
     name = coll_name(body, key)
     job = _parse(body)
@@ -103,6 +104,22 @@ async def map_reduce(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
             code_name_override="BSONObjectTooLarge",
         )
     return reply
+
+
+def _check_read_concern(body: dict[str, Any]) -> None:
+    """Only levels local and available, and no afterClusterTime (no causally consistent
+    mapReduce since 4.2) [srv:db/commands/query_cmd/map_reduce_command_base.h
+    supportsReadConcern, allowsAfterClusterTime; db/read_concern_mongod.cpp]."""
+    rc = body.get("readConcern")
+    if not isinstance(rc, dict):
+        return
+    level = rc.get("level")
+    if level is not None and level not in ("local", "available"):
+        raise CommandError(
+            72, f'Command mapReduce does not support {{ readConcern: {{ level: "{level}" }} }}'
+        )
+    if "afterClusterTime" in rc:
+        raise CommandError(72, "afterClusterTime is not allowed for this command")
 
 
 def _parse(body: dict[str, Any]) -> dict[str, Any]:
