@@ -319,3 +319,20 @@ def test_the_javascript_engine_loads_on_the_first_map_reduce_only() -> None:
         [sys.executable, "-c", _LAZY], capture_output=True, text=True, timeout=120, check=True
     ).stdout
     assert out.strip() == "False True [{'_id': 1.0, 'value': 1.0}]"
+
+
+def test_hostile_javascript_fails_its_command_only(coll) -> None:  # type: ignore[no-untyped-def]
+    coll.insert_one({"x": 1})
+    cyclic = _failure(coll, "function() { var a = {}; a.self = a; emit(1, a); }")
+    assert cyclic.code == 139 and "RangeError" in str(cyclic)
+    huge = _failure(coll, "function() { emit(1, 'x'.repeat(1 << 29)); }")
+    assert huge.code == 139 and "RangeError" in str(huge)
+    # The globals are the user's to change; a lone surrogate is U+FFFD in UTF-8.
+    coll.insert_one({"x": 2})
+    reply = _mr(
+        coll,
+        "function() { JSON = Object = Array = Number = null; emit('\\ud800', {n: [this.x]}); }",
+        "function(k, vs) { return vs.length; }",
+    )
+    assert reply["results"] == [{"_id": "\ufffd", "value": 2.0}]
+    assert coll.database.command("ping")["ok"] == 1

@@ -149,6 +149,11 @@ def loads(text: str) -> Any:
 # emit time (expression_js_emit.cpp), reduce(key, values) per key, finalize(key, value).
 PRELUDE = r"""
 var __T = '\u0000';
+// The driver's own references: user code may reassign the globals.
+var __parse = JSON.parse.bind(JSON), __stringify = JSON.stringify.bind(JSON);
+var __has = Function.prototype.call.bind(Object.prototype.hasOwnProperty);
+var __define = Object.defineProperty, __keys = Object.keys, __isArray = Array.isArray;
+var __isInteger = Number.isInteger, __isFinite = Number.isFinite;
 function NumberLong(v) {
   if (!(this instanceof NumberLong)) return new NumberLong(v);
   var b = typeof v === 'string' ? BigInt(v) : BigInt(Math.trunc(Number(v === undefined ? 0 : v)));
@@ -231,12 +236,12 @@ Array.contains = function(a, x) { return a.indexOf(x) >= 0; };
 Array.unique = function(a) { return a.filter(function(x, i) { return a.indexOf(x) === i; }); };
 
 function __markInt(holder, key) {
-  if (!Object.prototype.hasOwnProperty.call(holder, '__ints'))
-    Object.defineProperty(holder, '__ints', {value: new Set(), enumerable: false});
+  if (!__has(holder, '__ints'))
+    __define(holder, '__ints', {value: new Set(), enumerable: false});
   holder.__ints.add(key);
 }
 function __rev(key, v) {
-  if (v === null || typeof v !== 'object' || Array.isArray(v) || !Object.prototype.hasOwnProperty.call(v, __T)) return v;
+  if (v === null || typeof v !== 'object' || __isArray(v) || !__has(v, __T)) return v;
   var x = v.v;
   switch (v[__T]) {
     case 'i': __markInt(this, key); return x;
@@ -260,10 +265,11 @@ function __enc(v, holder, key, depth) {
   if (v === null) return null;
   switch (typeof v) {
     case 'number':
-      if (holder && holder.__ints && holder.__ints.has(key) && Number.isInteger(v) && v >= -2147483648 && v <= 2147483647)
+      if (holder && holder.__ints && holder.__ints.has(key) && __isInteger(v) && v >= -2147483648 && v <= 2147483647)
         return {'\u0000': 'int', v: v};
-      return Number.isFinite(v) ? v : {'\u0000': 'dbl', v: String(v)};
-    case 'string': case 'boolean': return v;
+      return __isFinite(v) ? v : {'\u0000': 'dbl', v: String(v)};
+    case 'string': return v.toWellFormed();  // a lone surrogate becomes U+FFFD, as UTF-8 needs
+    case 'boolean': return v;
     case 'undefined': case 'symbol': return {'\u0000': 'undef'};
     case 'function': return {'\u0000': 'code', v: String(v)};
     case 'bigint': return {'\u0000': 'long', v: String(BigInt.asIntN(64, v))};
@@ -279,20 +285,20 @@ function __enc(v, holder, key, depth) {
   if (v instanceof Code) return {'\u0000': 'code', v: v.code};
   if (v === MinKey) return {'\u0000': 'min'};
   if (v === MaxKey) return {'\u0000': 'max'};
-  if (Array.isArray(v)) {
-    var a = new Array(v.length);
+  if (__isArray(v)) {
+    var a = [];
     for (var i = 0; i < v.length; i++) a[i] = __enc(v[i], v, String(i), depth + 1);
     return a;
   }
-  var o = {}, ks = Object.keys(v);
-  for (var j = 0; j < ks.length; j++) o[ks[j]] = __enc(v[ks[j]], v, ks[j], depth + 1);
+  var o = {}, ks = __keys(v);
+  for (var j = 0; j < ks.length; j++) o[ks[j].toWellFormed()] = __enc(v[ks[j]], v, ks[j], depth + 1);
   return o;
 }
 function __text(e) { try { return String(e); } catch (x) { return 'exception'; } }
 function __fail(e) {
-  if (e !== null && typeof e === 'object' && e.__code) return JSON.stringify({error: [e.__code, e.message]});
-  if (e !== null && typeof e === 'object') return JSON.stringify({error: [139, 'uncaught exception: ' + __text(e)]});
-  return JSON.stringify({error: [8, 'uncaught exception: ' + __text(e)]});
+  if (e !== null && typeof e === 'object' && e.__code) return __stringify({error: [e.__code, e.message]});
+  if (e !== null && typeof e === 'object') return __stringify({error: [139, 'uncaught exception: ' + __text(e)]});
+  return __stringify({error: [8, 'uncaught exception: ' + __text(e)]});
 }
 var __src = {}, __fns = {}, __emits = null;
 function __compile(name) {
@@ -303,17 +309,17 @@ function __compile(name) {
 }
 function __callable(name) {
   try { return [__compile(name)]; }
-  catch (e) { return [null, JSON.stringify({error: [139, __text(e)]})]; }
+  catch (e) { return [null, __stringify({error: [139, __text(e)]})]; }
 }
 function emit(k, v) {
   if (arguments.length !== 2) { var e = new Error('emit takes 2 args'); e.__code = 31220; throw e; }
   __emits.push([__enc(k === undefined ? null : k, null, '', 0), __enc(v, null, '', 0)]);
 }
 function __setup(s) {
-  var a = JSON.parse(s, __rev);
+  var a = __parse(s, __rev);
   __src = a.fns;
   var scope = a.scope || {};
-  Object.keys(scope).forEach(function(k) {
+  __keys(scope).forEach(function(k) {
     var v = scope[k];
     if (v instanceof Code) { try { v = (0, eval)('(' + v.code + '\n)'); } catch (e) { /* stays Code */ } }
     globalThis[k] = v;
@@ -321,8 +327,8 @@ function __setup(s) {
   return '{"ok":null}';
 }
 function __map(s) {
-  var docs = JSON.parse(s, __rev), out = [];
-  if (docs.length === 0) return JSON.stringify({ok: out});
+  var docs = __parse(s, __rev), out = [];
+  if (docs.length === 0) return __stringify({ok: out});
   var c = __callable('map');
   if (!c[0]) return c[1];
   for (var i = 0; i < docs.length; i++) {
@@ -331,11 +337,11 @@ function __map(s) {
     out.push(__emits);
   }
   __emits = null;
-  return JSON.stringify({ok: out});
+  return __stringify({ok: out});
 }
 function __apply(name, s) {
-  var calls = JSON.parse(s, __rev), out = [];
-  if (calls.length === 0) return JSON.stringify({ok: out});
+  var calls = __parse(s, __rev), out = [];
+  if (calls.length === 0) return __stringify({ok: out});
   var c = __callable(name);
   if (!c[0]) return c[1];
   for (var i = 0; i < calls.length; i++) {
@@ -343,7 +349,7 @@ function __apply(name, s) {
     try { r = c[0](calls[i][0], calls[i][1]); } catch (e) { return __fail(e); }
     out.push(__enc(r, null, '', 0));
   }
-  return JSON.stringify({ok: out});
+  return __stringify({ok: out});
 }
 function __reduce(s) { return __apply('reduce', s); }
 function __finalize(s) { return __apply('finalize', s); }

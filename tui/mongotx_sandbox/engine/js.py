@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from types import TracebackType
 from typing import Any
 
@@ -100,8 +101,6 @@ class JsRuntime:
         terminated after `timeout` seconds (JsTimeout) or at the heap limit (JsOutOfMemory).
         Cancelling the awaiting task terminates the call too."""
         # A JSON string literal is a JavaScript string literal (U+2028/9 included since ES2019).
-        import json
-
         result = await self._eval(f"{function}({json.dumps(argument)})", timeout)
         if not isinstance(result, str):
             raise JsFailed()
