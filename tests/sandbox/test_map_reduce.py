@@ -112,6 +112,17 @@ def test_query_sort_and_limit_choose_the_input(coll) -> None:  # type: ignore[no
     assert sorted(r["_id"] for r in reply["results"]) == [6.0, 8.0, 10.0]
 
 
+def test_keys_group_under_the_collation(coll) -> None:  # type: ignore[no-untyped-def]
+    coll.insert_many([{"w": "Apple"}, {"w": "apple"}, {"w": "pear"}])
+    reply = _mr(
+        coll,
+        "function() { emit(this.w, 1); }",
+        "function(k, vs) { return Array.sum(vs); }",
+        collation={"locale": "en", "strength": 2},
+    )
+    assert sorted(r["value"] for r in reply["results"]) == [1.0, 2.0]
+
+
 def test_reduce_runs_for_a_single_value_unless_the_pre_44_optimization_is_on(
     coll, parameters
 ) -> None:  # type: ignore[no-untyped-def]

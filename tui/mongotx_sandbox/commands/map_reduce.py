@@ -234,7 +234,7 @@ async def _run(ctx: OpContext, job: dict[str, Any], docs: list[dict[str, Any]]) 
         for start in range(0, len(docs), _CHUNK):
             for emits in await calls.call("__map", mrjs.dumps(docs[start : start + _CHUNK])):
                 for key, value in emits:
-                    _group(groups, key, value)
+                    _group(groups, key, value, ctx.collation)
         reduced = await _reduce(ctx, calls, list(groups.values()))
         if job["finalize"] is not None:
             reduced = await _each(calls, "__finalize", reduced)
@@ -242,9 +242,16 @@ async def _run(ctx: OpContext, job: dict[str, Any], docs: list[dict[str, Any]]) 
     return [{"_id": key, "value": value} for key, value in pairs]
 
 
-def _group(groups: dict[Hashable, tuple[Any, list[Any]]], key: Any, value: Any) -> None:
+def _group(
+    groups: dict[Hashable, tuple[Any, list[Any]]],
+    key: Any,
+    value: Any,
+    collation: dict[str, Any] | None,
+) -> None:
+    """Keys group as $group's do, under the command's collation (map_reduce_agg.cpp gives
+    the pipeline the collation's collator)."""
     try:
-        canonical = engine.canonical_key(key)
+        canonical = engine.canonical_key(key, collation=collation)
     except engine.EngineError as exc:
         raise engine_error(exc) from exc
     entry = groups.get(canonical)
@@ -307,6 +314,9 @@ class _Calls:
 
     def _timeout(self) -> tuple[float, bool]:
         """The time this call may take, and whether maxTimeMS is what bounds it."""
+        if self.ctx.op is not None and self.ctx.op.killed:
+            # killOp cancels the task; this catches a kill landing between two calls.
+            raise CommandError(11601, "operation was interrupted")
         if self.ctx.deadline is None:
             return self.fn_limit, False
         remaining = self.ctx.deadline - time.monotonic()

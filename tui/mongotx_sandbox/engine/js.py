@@ -110,9 +110,10 @@ class JsRuntime:
         import py_mini_racer as mr
 
         try:
-            if timeout is None:
+            # asyncio.timeout, not wait_for: 3.11's wait_for returns the result of a call
+            # that ends as the task is cancelled, losing a killOp that lands then.
+            async with asyncio.timeout(timeout):
                 return await self._racer.eval_cancelable(code)
-            return await asyncio.wait_for(self._racer.eval_cancelable(code), max(timeout, 0.0))
         except TimeoutError as exc:
             raise JsTimeout() from exc
         except mr.JSOOMException as exc:
