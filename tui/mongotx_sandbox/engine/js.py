@@ -48,12 +48,11 @@ async def _load() -> Any:
         def load() -> Any:
             try:
                 import py_mini_racer
-                from py_mini_racer import _mini_racer
 
                 py_mini_racer.init_mini_racer(ignore_duplicate_init=True)
             except Exception as exc:  # ImportError, or no V8 build for this platform
                 raise JsUnavailable() from exc
-            return _mini_racer
+            return py_mini_racer
 
         _loaded = await asyncio.to_thread(load)
     return _loaded
@@ -62,19 +61,17 @@ async def _load() -> Any:
 class JsRuntime:
     """One V8 isolate with a heap limit; `async with await JsRuntime.open(...)`."""
 
-    def __init__(self, racer: Any, maker: Any) -> None:
+    def __init__(self, racer: Any) -> None:
         self._racer = racer
-        self._maker = maker
 
     @classmethod
     async def open(cls, heap_limit_bytes: int) -> JsRuntime:
         module = await _load()
-        maker = module._make_context(asyncio.get_running_loop())
-        context = maker.__enter__()
-        racer = module.MiniRacer(context)
+        # Made inside a coroutine, a MiniRacer delivers its results to the running loop.
+        racer = module.MiniRacer()
         if heap_limit_bytes > 0:
             racer.set_hard_memory_limit(heap_limit_bytes)
-        return cls(racer, maker)
+        return cls(racer)
 
     async def __aenter__(self) -> JsRuntime:
         return self
@@ -90,7 +87,6 @@ class JsRuntime:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self._racer.close()
-            self._maker.__exit__(None, None, None)
 
     async def run(self, script: str, timeout: float | None) -> None:
         """Evaluate `script` (definitions) within `timeout` seconds."""
