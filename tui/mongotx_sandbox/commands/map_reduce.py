@@ -84,7 +84,7 @@ async def map_reduce(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     if coll is not None and coll.is_view:
         raise CommandError(166, "mapReduce on a view is not supported")
     ctx.use_collation(coll, body.get("collation"))
-    docs = [d for _, d in ctx.find(coll, job["query"])]
+    docs = [d for _, d in await ctx.find_off_loop(coll, job["query"])]
     docs = sort_docs(docs, job["sort"], ctx.collation)
     if job["limit"] is not None:
         docs = docs[: job["limit"]]
