@@ -143,7 +143,10 @@ class Workbench:
             from .monitor import CommandMonitor  # imports pymongo: only once connecting
 
             self.monitor = CommandMonitor(
-                self._lane_of_lsid, lambda: self.notify(Changed.MONITOR, None)
+                self._lane_of_lsid,
+                lambda: self.notify(Changed.MONITOR, None),
+                self.clock,
+                self.perf,
             )
         return [self.monitor]
 
