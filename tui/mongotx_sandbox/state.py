@@ -77,6 +77,9 @@ class ServerState:
             "internalQueryJavaScriptFnTimeoutMillis": 60_000,
             "internalQueryJavaScriptHeapSizeLimitMB": 100,
             "mrEnableSingleReduceOptimization": False,
+            # Idle cursors: cursor_server_params.idl (cursors.expire_idle).
+            "cursorTimeoutMillis": 600_000,
+            "enableTimeoutOfInactiveSessionCursors": False,
             "enableTestCommands": True,
         }
     )
