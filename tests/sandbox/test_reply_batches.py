@@ -162,3 +162,28 @@ def test_change_stream_batches_are_capped(coll) -> None:  # type: ignore[no-unty
     assert seen == list(range(5))
     assert len(sizes) > 1 and all(s <= LIMIT for s in sizes)
     db.command({"killCursors": coll.name, "cursors": [cid]})
+
+
+def test_split_event_fragments_continue_in_the_next_batch(coll) -> None:  # type: ignore[no-untyped-def]
+    db = coll.database
+    coll.insert_one({"_id": 1, "a": "x" * 8_000_000})
+    pipeline = [
+        {"$changeStream": {"fullDocument": "updateLookup"}},
+        {"$changeStreamSplitLargeEvent": {}},
+    ]
+    cid = db.command({"aggregate": coll.name, "pipeline": pipeline, "cursor": {}})["cursor"]["id"]
+    coll.update_one({"_id": 1}, {"$set": {"b": "y" * 8_000_000}})
+    coll.update_one({"_id": 1}, {"$set": {"c": 1}})
+    batches = []
+    while sum(len(b) for b in batches) < 3:
+        reply = db.command({"getMore": cid, "collection": coll.name, "maxTimeMS": 5000})
+        batches.append(reply["cursor"]["nextBatch"])
+    # 8 MB of updateDescription, then a 16 MB fullDocument: one fragment per batch; the
+    # next event carries the 16 MB document too, so it comes alone.
+    assert [[e.get("splitEvent") for e in b] for b in batches] == [
+        [{"fragment": 1, "of": 2}],
+        [{"fragment": 2, "of": 2}],
+        [None],
+    ]
+    assert all(_doc_bytes(b) <= LIMIT for b in batches)
+    db.command({"killCursors": coll.name, "cursors": [cid]})

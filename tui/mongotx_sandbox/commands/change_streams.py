@@ -256,11 +256,25 @@ class ChangeStream:
             if (entry.seq, index) <= (seq0, idx0) or not self._wanted(entry):
                 continue
             event = self._event(entry, index)
-            outs = self._apply_pipeline(event)
-            if not all(size.add(e) for e in outs):
+            before = self.last_token, self.resume_split
+            self.last_token = event["_id"]
+            outs = self._apply_pipeline(event)  # a split event's fragments move last_token on
+            fits = 0
+            while fits < len(outs) and size.add(outs[fits]):
+                fits += 1
+            if fits < len(outs):
+                # The next getMore starts with what did not fit: the event, or the rest of
+                # its fragments (resumed as from the last fragment sent).
+                self.last_token, self.resume_split = before
+                if fits:
+                    point = (entry.seq, index)
+                    done = before[1][1] if before[1] and before[1][0] == point else 0
+                    out.extend(outs[:fits])
+                    self.last_token = outs[fits - 1]["_id"]
+                    self.resume_split = (point, done + fits)
+                    self.position = (entry.seq, index - 1)
                 break
             self.position = (entry.seq, index)
-            self.last_token = event["_id"]
             out.extend(outs)
             if self._invalidates(entry):
                 invalidate = {
