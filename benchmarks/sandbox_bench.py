@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import subprocess
+import sys
 import threading
 import time
 
@@ -17,8 +19,8 @@ from pymongo.errors import OperationFailure
 from mongotx_sandbox import ThreadedSandbox
 
 
-def rss_mb() -> float:
-    with open(f"/proc/{os.getpid()}/statm") as f:
+def rss_mb(pid: int | None = None) -> float:
+    with open(f"/proc/{pid or os.getpid()}/statm") as f:
         pages = int(f.read().split()[1])
     return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
 
@@ -142,13 +144,48 @@ def heavy_rows(uri: str, seconds: float) -> list[tuple[str, str, str]]:
     return rows
 
 
+def history_rss_row(updates: int) -> tuple[str, str, str]:
+    """RSS of a sandbox in its own process (so the figure is the server's alone) before and
+    after `updates` $inc on one 1 MB document, with the default history window (issue 16).
+
+    The document is an array of 90,000 numbers (1 MB of BSON): each update copies it, where
+    a long string would be shared between versions and hide the cost of history.
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mongotx_sandbox", "--port", "0"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        client: MongoClient = MongoClient(proc.stdout.readline().strip())
+        client.admin.command("ping")
+        before = rss_mb(proc.pid)
+        coll = client.bench.history
+        coll.insert_one({"_id": 1, "n": 0, "pad": list(range(90_000))})
+        t0 = time.perf_counter()
+        for _ in range(updates):
+            coll.update_one({"_id": 1}, {"$inc": {"n": 1}})
+        seconds = time.perf_counter() - t0
+        after = rss_mb(proc.pid)
+        client.close()
+    finally:
+        proc.terminate()
+        proc.wait()
+    return (
+        f"server RSS after {updates:,} updates of a 1 MB doc",
+        f"{after:.0f} MB",
+        f"+{after - before:.0f} MB from {before:.0f} MB in {seconds:.0f} s; goal ≤ +100 MB",
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--docs", type=int, default=10_000)
     parser.add_argument("--rss-docs", type=int, default=100_000)
     parser.add_argument("--heavy-seconds", type=float, default=10.0)
+    parser.add_argument("--history-updates", type=int, default=1000)
     args = parser.parse_args()
     rows: list[tuple[str, str, str]] = engine_rows()
+    rows.append(history_rss_row(args.history_updates))
     with ThreadedSandbox() as uri:
         client: MongoClient = MongoClient(uri)
         coll = client.bench.docs

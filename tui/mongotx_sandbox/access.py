@@ -455,9 +455,10 @@ class OpContext:
             coll = self.ensure_collection(coll.db, coll.name)
         seq = self.state.clock.tick()
         oldest = self.state.oldest_snapshot()
-        coll.append(key, seq, doc, oldest)
+        coll.append(key, seq, doc, self.state.catalog.version_history)
         for index, entry in added:
             index.note_written(entry, seq, oldest)
+        self.state.oldest_timestamp(oldest)  # drop what the window no longer needs
         self.wrote = True
         self.last_write_seq = seq
         self.state.log_write(

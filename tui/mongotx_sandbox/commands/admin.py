@@ -132,14 +132,17 @@ async def get_cmd_line_opts(ctx: OpContext, body: dict[str, Any]) -> dict[str, A
 _SETTABLE = {
     "transactionLifetimeLimitSeconds": 1,  # minimum (transaction_participant.idl)
     "maxTransactionLockRequestTimeoutMillis": None,
-    "minSnapshotHistoryWindowInSeconds": 0,
+    "minSnapshotHistoryWindowInSeconds": 0,  # validator gte: 0 (snapshot_window_options.idl)
     # Server-side JavaScript limits (query_knobs.idl) and the single-value reduce switch
     # (SERVER-68766); mapReduce reads them.
     "internalQueryJavaScriptFnTimeoutMillis": 1,
     "internalQueryJavaScriptHeapSizeLimitMB": 1,
     "mrEnableSingleReduceOptimization": None,
+    # Idle cursors (cursor_server_params.idl; cursors.expire_idle).
+    "cursorTimeoutMillis": None,
+    "enableTimeoutOfInactiveSessionCursors": None,
 }
-_BOOLEAN = frozenset({"mrEnableSingleReduceOptimization"})
+_BOOLEAN = frozenset({"mrEnableSingleReduceOptimization", "enableTimeoutOfInactiveSessionCursors"})
 
 
 @command("getParameter", admin_only=True)

@@ -137,7 +137,7 @@ async def run_aggregate(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
         ctx.state,
         ns,
         result,
-        first_batch=first_batch or None,
+        first_batch=first_batch,
         lsid_key=session_key(ctx.session.lsid) if ctx.session else None,
         txn=ctx.txn,
     )
