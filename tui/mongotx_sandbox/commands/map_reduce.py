@@ -27,7 +27,7 @@ from ..engine import js
 from ..errors import CommandError
 from ..wire import MAX_BSON_OBJECT_SIZE
 from . import map_reduce_js as mrjs
-from .common import coll_name, get_doc, integer_arg, sort_docs
+from .common import GENERIC_ARGUMENTS, coll_name, get_doc, integer_arg, sort_docs
 from .registry import command
 
 _FIELDS = frozenset(
@@ -44,26 +44,6 @@ _FIELDS = frozenset(
         "verbose",
         "bypassDocumentValidation",
         "jsMode",
-    }
-)
-_GENERIC = frozenset(
-    {
-        "$db",
-        "$clusterTime",
-        "$readPreference",
-        "$client",
-        "lsid",
-        "txnNumber",
-        "autocommit",
-        "startTransaction",
-        "stmtId",
-        "maxTimeMS",
-        "readConcern",
-        "writeConcern",
-        "comment",
-        "apiVersion",
-        "apiStrict",
-        "apiDeprecationErrors",
     }
 )
 # Documents (map) or keys (reduce, finalize) per call into the engine: few crossings, and a
@@ -127,7 +107,7 @@ def _parse(body: dict[str, Any]) -> dict[str, Any]:
     for field in body:
         if (
             field not in _FIELDS
-            and field not in _GENERIC
+            and field not in GENERIC_ARGUMENTS
             and field not in ("mapReduce", "mapreduce")
         ):
             raise CommandError(40415, f"BSON field 'mapReduce.{field}' is an unknown field.")
