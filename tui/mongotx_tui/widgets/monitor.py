@@ -21,6 +21,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Static
 
+from ..keys import MONITOR_KEYS, bindings
 from ..model.monitor import CommandRecord
 from .render import fmt_ms
 
@@ -41,7 +42,7 @@ TITLES = {
     "reply": "reply",
     "fields": "fields",
 }
-WIDTHS = {"time": 12, "lane": LANE_WIDTH, "name": 20, "lsid": 8, "txn": 3, "ms": 6}
+WIDTHS = {"time": 12, "lane": LANE_WIDTH, "name": 21, "lsid": 8, "txn": 3, "ms": 6}
 GAP = 1  # cells between columns
 
 
@@ -53,9 +54,13 @@ def column_widths(width: int) -> dict[str, int]:
     """Each column's width at `width` cells: the reply (codes and labels: what people
     read) takes what the fixed columns leave, before the concern fields."""
     keys = COLUMNS[_mode(width)]
-    fixed = sum(WIDTHS[k] for k in keys if k in WIDTHS) + GAP * (len(keys) - 1)
-    rest = max(12, width - fixed)
     widths = {k: WIDTHS[k] for k in keys if k in WIDTHS}
+    rest = width - sum(widths.values()) - GAP * (len(keys) - 1)
+    if rest < 16:  # narrow: the command's name gives the reply room, down to 10 cells
+        given = min(widths["name"] - 10, 16 - rest)
+        widths["name"] -= given
+        rest += given
+    rest = max(6, rest)
     if "fields" in keys:
         widths["fields"] = min(36, rest // 3)
         widths["reply"] = rest - widths["fields"] - GAP
@@ -88,6 +93,10 @@ def line(parts: dict[str, Text], widths: dict[str, int]) -> Text:
     out = Text(no_wrap=True, overflow="ellipsis")
     for n, (key, width) in enumerate(widths.items()):
         cell = parts[key].copy()
+        head, mark, attempt = cell.plain.rpartition(" #")
+        if mark and cell.cell_len > width:  # a narrow column keeps the retry's number
+            keep = max(1, width - len(attempt) - 2)
+            cell = Text(f"{head[: keep - 1]}…#{attempt}", style=cell.style)
         cell.truncate(width, overflow="ellipsis", pad=True)
         if n:
             out.append(" " * GAP)
@@ -106,9 +115,7 @@ class MonitorLines(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False, id="monitor-page-down"),
         Binding("home", "edge(0)", "First", show=False, id="monitor-first"),
         Binding("end", "edge(1)", "Last", show=False, id="monitor-last"),
-        Binding("enter", "select", "Open command", id="monitor-open"),
-        Binding("f", "filter_lane", "Filter lane", id="monitor-filter-lane"),
-        Binding("i", "toggle_internal", "Own traffic", id="monitor-internal"),
+        *bindings(MONITOR_KEYS),
     ]
 
     class Selected(Message):
