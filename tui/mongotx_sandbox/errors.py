@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import traceback
 from typing import Any
 
 # Names from the server's base/error_codes.yml (see ../shared/docs/mongodb-transactions.md §9).
@@ -48,6 +50,7 @@ CODE_NAMES: dict[int, str] = {
     166: "CommandNotSupportedOnView",
     168: "InvalidPipelineOperator",
     189: "PrimarySteppedDown",
+    205: "ClusterTimeFailsRateLimiter",
     217: "IncompleteTransactionHistory",
     225: "TransactionTooOld",
     239: "SnapshotTooOld",
@@ -126,3 +129,24 @@ class ProtocolError(Exception):
 
 def bad_value(message: str) -> CommandError:
     return CommandError(2, message)
+
+
+_log = logging.getLogger("mongotx_sandbox")
+_REPORTED: set[str] = set()
+
+
+def internal_error(command: str, exc: BaseException) -> CommandError:
+    """A bug of ours, not a client's mistake: InternalError 1 with no Python text.
+
+    Logged once per command name, with the exception's type and stack but never its
+    message, which may quote the client's data."""
+    if command not in _REPORTED:
+        _REPORTED.add(command)
+        stack = "".join(traceback.format_tb(exc.__traceback__))
+        _log.error(
+            "internal error in command %s (%s); please report it:\n%s",
+            command,
+            type(exc).__name__,
+            stack,
+        )
+    return CommandError(1, f"An internal error occurred while running {command}")
