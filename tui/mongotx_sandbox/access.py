@@ -112,7 +112,7 @@ class OpContext:
         elif not isinstance(explicit, dict):
             raise CommandError(
                 14,
-                f"BSON field 'collation' is the wrong type '{type(explicit).__name__}', "
+                f"BSON field 'collation' is the wrong type '{engine.type_name(explicit)}', "
                 "expected type 'object'",
             )
         if explicit is not None:

@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from bson.int64 import Int64
 
+from .engine import type_name as bson_type_name
+from .errors import CommandError
+
 if TYPE_CHECKING:
     from .state import ServerState
     from .transactions import Transaction
@@ -80,3 +83,30 @@ def cursor_reply(
     }
     cursor.update(extra)
     return {"cursor": cursor, "ok": 1.0}
+
+
+def cursor_ids(value: Any) -> list[int]:
+    """killCursors' `cursors`: an array of cursor ids (IDL array<long>: a required array of
+    numbers) [srv:db/query/kill_cursors.idl]."""
+    if value is None:
+        raise CommandError(
+            40414, "BSON field 'killCursors.cursors' is missing but a required field"
+        )
+    if not isinstance(value, list):
+        raise CommandError(
+            14,
+            f"BSON field 'killCursors.cursors' is the wrong type '{bson_type_name(value)}', "
+            "expected type 'array'",
+        )
+    ids = []
+    for i, cid in enumerate(value):
+        if isinstance(cid, float) and cid.is_integer():
+            cid = int(cid)
+        if not isinstance(cid, int) or isinstance(cid, bool):
+            raise CommandError(
+                14,
+                f"BSON field 'killCursors.cursors.{i}' is the wrong type "
+                f"'{bson_type_name(cid)}', expected type 'long'",
+            )
+        ids.append(int(cid))
+    return ids

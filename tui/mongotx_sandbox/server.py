@@ -13,7 +13,7 @@ from typing import Any
 
 from . import dispatch
 from .connections import Connection
-from .errors import CloseConnection, CommandError, ProtocolError
+from .errors import CloseConnection, ProtocolError, internal_error
 from .state import ServerState
 from .wire import (
     HEADER,
@@ -130,12 +130,9 @@ class SandboxServer:
                     reply = await self.handler(self.state, conn, request)
                 except CloseConnection:
                     return
-                except Exception as exc:  # one client's bad input must not kill the server
-                    log.exception("internal error on %s", next(iter(request.body), "?"))
-                    reply = CommandError(
-                        1, f"internal sandbox error: {type(exc).__name__}: {exc}"
-                    ).to_reply()
-                if reply is None:
+                except Exception as exc:  # another handler's bug must not kill the server
+                    reply = internal_error("?", exc).to_reply()
+                if reply is None or request.more_to_come:
                     continue
                 try:
                     if request.op_code == OP_QUERY:
@@ -143,11 +140,7 @@ class SandboxServer:
                     else:
                         data = build_op_msg(request.request_id, reply)
                 except Exception as exc:
-                    log.exception("could not encode reply")
-                    data = build_op_msg(
-                        request.request_id,
-                        CommandError(1, f"reply could not be encoded: {exc}").to_reply(),
-                    )
+                    data = build_op_msg(request.request_id, internal_error("?", exc).to_reply())
                 await wire.send(data)
         except (ConnectionError, asyncio.CancelledError):
             pass

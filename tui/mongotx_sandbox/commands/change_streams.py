@@ -272,7 +272,10 @@ async def open_change_stream(
         raise CommandError(40573, "The $changeStream stage is only supported on replica sets")
     if next(iter(pipeline[0])) != "$changeStream":
         raise CommandError(40602, "$changeStream is only valid as the first stage in a pipeline.")
-    options = pipeline[0]["$changeStream"] or {}
+    options = pipeline[0]["$changeStream"]
+    if not isinstance(options, dict):
+        # [srv:db/pipeline/document_source_change_stream.cpp createFromBson]
+        raise CommandError(50808, "$changeStream stage expects a document as argument")
     target = body.get("aggregate")
     if options.get("allChangesForCluster"):
         if ctx.db != "admin":

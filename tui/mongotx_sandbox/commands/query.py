@@ -6,7 +6,7 @@ from typing import Any
 
 from .. import engine
 from ..access import OpContext, engine_error
-from ..cursors import DEFAULT_FIRST_BATCH, cursor_reply, open_cursor
+from ..cursors import DEFAULT_FIRST_BATCH, cursor_ids, cursor_reply, open_cursor
 from ..errors import CommandError
 from ..state import session_key
 from .common import coll_name, get_doc, integer_arg, project, sort_docs
@@ -120,8 +120,8 @@ async def get_more(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
 async def kill_cursors(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     coll_name(body, "killCursors")
     killed, not_found = [], []
-    for cid in body.get("cursors") or []:
-        cursor = ctx.state.cursors.pop(int(cid), None)
+    for cid in cursor_ids(body.get("cursors")):
+        cursor = ctx.state.cursors.pop(cid, None)
         if cursor is None:
             not_found.append(cid)
         else:
