@@ -17,7 +17,7 @@ from bson.timestamp import Timestamp
 from .. import engine
 from ..access import OpContext, engine_error
 from ..clock import int_to_ts, ts_to_int
-from ..cursors import Cursor, cursor_reply, open_cursor
+from ..cursors import Cursor, cursor_reply, new_cursor_id, open_cursor
 from ..errors import CommandError
 from ..state import OplogEntry, ServerState, session_key
 
@@ -301,7 +301,12 @@ async def open_change_stream(
     if cid == 0:
         # An empty result closes a cursor; a change stream stays open: register it.
 
-        cid = ctx.state.next_cursor_id
-        ctx.state.next_cursor_id += 1
-        ctx.state.cursors[cid] = Cursor(cid, ns, [], extra={"change_stream": stream})
+        cid = new_cursor_id(ctx.state)
+        ctx.state.cursors[cid] = Cursor(
+            cid,
+            ns,
+            [],
+            lsid_key=session_key(ctx.session.lsid) if ctx.session else None,
+            extra={"change_stream": stream},
+        )
     return cursor_reply(ns, batch, cid, True, postBatchResumeToken=stream.resume_token())

@@ -6,7 +6,7 @@ from typing import Any
 
 from .. import engine
 from ..access import OpContext, engine_error
-from ..cursors import DEFAULT_FIRST_BATCH, cursor_ids, cursor_reply, open_cursor
+from ..cursors import DEFAULT_FIRST_BATCH, check_owner, cursor_ids, cursor_reply, open_cursor
 from ..errors import CommandError
 from ..state import session_key
 from .common import coll_name, get_doc, integer_arg, project, sort_docs
@@ -89,12 +89,7 @@ async def get_more(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
             13,
             f"Requested getMore on namespace '{ns}', but cursor belongs to a different namespace {cursor.ns}",
         )
-    if cursor.txn is not None and cursor.txn is not ctx.txn:
-        raise CommandError(
-            50740, "Cannot run getMore on a cursor in a multi-document transaction outside of it"
-        )
-    if ctx.txn is not None and cursor.txn is not ctx.txn:
-        raise CommandError(50740, "Cannot run getMore on a cursor opened outside this transaction")
+    check_owner(cursor, _lsid_key(ctx), ctx.txn)
     batch_size = _batch_size(body)
     if "change_stream" in cursor.extra:
         stream = cursor.extra["change_stream"]
