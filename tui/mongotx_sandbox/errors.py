@@ -17,8 +17,10 @@ CODE_NAMES: dict[int, str] = {
     11: "UserNotFound",
     13: "Unauthorized",
     14: "TypeMismatch",
+    15: "Overflow",
     18: "AuthenticationFailed",
     20: "IllegalOperation",
+    22: "InvalidBSON",
     24: "LockTimeout",
     26: "NamespaceNotFound",
     27: "IndexNotFound",
@@ -124,7 +126,15 @@ class CloseConnection(Exception):
 
 
 class ProtocolError(Exception):
-    """A malformed message: the connection that sent it is closed."""
+    """A malformed message. Without a code the connection that sent it is closed (mongod's
+    ConnectionFatalMessageParseError: flags, checksum, too many sequences); with one it is
+    answered with that error, as mongod answers other parse errors (invalid BSON)."""
+
+    def __init__(self, message: str, *, code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.more_to_come = False  # set once the flags are read: then nothing is answered
 
 
 def bad_value(message: str) -> CommandError:

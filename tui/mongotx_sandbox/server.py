@@ -13,7 +13,7 @@ from typing import Any
 
 from . import dispatch
 from .connections import Connection
-from .errors import CloseConnection, ProtocolError, internal_error
+from .errors import CloseConnection, CommandError, ProtocolError, internal_error
 from .state import ServerState
 from .wire import (
     HEADER,
@@ -121,11 +121,16 @@ class SandboxServer:
                 message = await wire.next_message()
                 if message is None:
                     return
+                header = HEADER.unpack_from(message)
                 try:
-                    request = parse_message(HEADER.unpack_from(message), message[HEADER.size :])
+                    request = parse_message(header, message[HEADER.size :])
                 except ProtocolError as exc:
-                    log.info("closing connection %s: %s", conn.id, exc)
-                    return
+                    if exc.code is None:
+                        log.info("closing connection %s: %s", conn.id, exc)
+                        return
+                    if not exc.more_to_come:
+                        await wire.send(_parse_error(header, exc))
+                    continue
                 try:
                     reply = await self.handler(self.state, conn, request)
                 except CloseConnection:
@@ -148,6 +153,15 @@ class SandboxServer:
             self.state.disconnect(conn)
             self._conn_tasks.discard(task)
             wire.close()
+
+
+def _parse_error(header: tuple[int, int, int, int], exc: ProtocolError) -> bytes:
+    """mongod answers a request it could not parse, unless the error is connection-fatal
+    [srv:db/service_entry_point_common.cpp receivedCommands]."""
+    reply = CommandError(exc.code or 1, exc.message).to_reply()
+    if header[3] == OP_QUERY:
+        return build_op_reply(header[1], reply)
+    return build_op_msg(header[1], reply)
 
 
 class _WireProtocol(asyncio.Protocol):
