@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -54,6 +55,11 @@ class SandboxServer:
         self._conn_tasks: set[asyncio.Task[Any]] = set()
 
     @property
+    def listens_everywhere(self) -> bool:
+        """Bound to the wildcard address: every interface, reachable from other machines."""
+        return self.host in ("0.0.0.0", "::", "")
+
+    @property
     def uri(self) -> str:
         if self.replset is None:
             return f"mongodb://{self.state.host}/"
@@ -66,7 +72,7 @@ class SandboxServer:
         sock = self._server.sockets[0]
         port = sock.getsockname()[1]
         self.port = port
-        host = self.host if self.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        host = self.host if not self.listens_everywhere else _machine_name()
         if ":" in host:
             host = f"[{host}]"  # an IPv6 address, as URIs and hello's hosts write it
         self.state.host = f"{host}:{port}".lower()
@@ -153,6 +159,19 @@ class SandboxServer:
             self.state.disconnect(conn)
             self._conn_tasks.discard(task)
             wire.close()
+
+
+def _machine_name() -> str:
+    """The name other machines reach this one by, for a server on every interface: a replica
+    set member is named by host name, as replSetInitiate names itself when not bound to
+    localhost only [manual: rs.initiate(), "IP Binding"; SERVER-31464]. A name that does not
+    resolve would strand drivers, so then the loopback address."""
+    name = socket.gethostname()
+    try:
+        socket.getaddrinfo(name, None)
+    except OSError:
+        return "127.0.0.1"
+    return name
 
 
 def _parse_error(header: tuple[int, int, int, int], exc: ProtocolError) -> bytes:
