@@ -70,6 +70,9 @@ async def create(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
         ):
             raise CommandError(14, "'viewOn' must be a string and 'pipeline' an array")
         options.setdefault("pipeline", [])
+        from .view_specs import check_view_pipeline
+
+        check_view_pipeline(ctx.db, name, options["pipeline"])
     if ctx.txn is not None:
         coll = Collection(ctx.db, name, options)
         ctx.txn.created[(ctx.db, name)] = coll
