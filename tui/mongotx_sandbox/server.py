@@ -10,6 +10,7 @@ import contextlib
 import logging
 import socket
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from . import dispatch
@@ -17,8 +18,11 @@ from .connections import Connection
 from .errors import CloseConnection, CommandError, ProtocolError, internal_error
 from .state import ServerState
 from .wire import (
+    EXHAUST_ALLOWED,
     HEADER,
     MAX_MESSAGE_SIZE,
+    MORE_TO_COME,
+    OP_MSG,
     OP_QUERY,
     Request,
     build_op_msg,
@@ -137,28 +141,53 @@ class SandboxServer:
                     if not exc.more_to_come:
                         await wire.send(_parse_error(header, exc))
                     continue
-                try:
-                    reply = await self.handler(self.state, conn, request)
-                except CloseConnection:
-                    return
-                except Exception as exc:  # another handler's bug must not kill the server
-                    reply = internal_error("?", exc).to_reply()
-                if reply is None or request.more_to_come:
-                    continue
-                try:
-                    if request.op_code == OP_QUERY:
-                        data = build_op_reply(request.request_id, reply)
-                    else:
-                        data = build_op_msg(request.request_id, reply)
-                except Exception as exc:
-                    data = build_op_msg(request.request_id, internal_error("?", exc).to_reply())
-                await wire.send(data)
+                response_to = request.request_id
+                while True:
+                    try:
+                        reply = await self.handler(self.state, conn, request)
+                    except CloseConnection:
+                        return
+                    except Exception as exc:  # another handler's bug must not kill the server
+                        reply = internal_error("?", exc).to_reply()
+                    if reply is None or request.more_to_come:
+                        break
+                    streams = _exhausts(request, reply)
+                    data = _encode(request, response_to, reply, streams)
+                    await wire.send(data)
+                    if not streams:
+                        break
+                    # Exhaust: the same getMore runs again unasked; each reply answers the
+                    # one before it (its responseTo is that reply's requestId).
+                    response_to = int.from_bytes(data[4:8], "little", signed=True)
+                    request = replace(request, body=dict(request.body))
         except (ConnectionError, asyncio.CancelledError):
             pass
         finally:
             self.state.disconnect(conn)
             self._conn_tasks.discard(task)
             wire.close()
+
+
+def _exhausts(request: Request, reply: dict[str, Any]) -> bool:
+    """A getMore sent with exhaustAllowed streams its batches: while its cursor stays open,
+    mongod flags each reply moreToCome and runs the getMore again without a new request
+    [srv:db/commands/getmore_cmd.cpp: isExhaust() and a live cursor -> setNextInvocation;
+    db/service_entry_point_common.cpp shouldRunAgainForExhaust]. A find never streams."""
+    if request.op_code != OP_MSG or not request.flags & EXHAUST_ALLOWED:
+        return False
+    if next(iter(request.body), None) != "getMore" or reply.get("ok") != 1:
+        return False
+    cursor = reply.get("cursor")
+    return isinstance(cursor, dict) and cursor.get("id", 0) != 0
+
+
+def _encode(request: Request, response_to: int, reply: dict[str, Any], more: bool) -> bytes:
+    try:
+        if request.op_code == OP_QUERY:
+            return build_op_reply(response_to, reply)
+        return build_op_msg(response_to, reply, flags=MORE_TO_COME if more else 0)
+    except Exception as exc:
+        return build_op_msg(response_to, internal_error("?", exc).to_reply())
 
 
 def _machine_name() -> str:

@@ -28,6 +28,7 @@ MAX_WRITE_BATCH_SIZE = 100_000
 
 CHECKSUM_PRESENT = 1
 MORE_TO_COME = 1 << 1
+EXHAUST_ALLOWED = 1 << 16
 _KNOWN_REQUIRED_FLAGS = CHECKSUM_PRESENT | MORE_TO_COME
 
 # Keep every BSON type as it came (Binary UUIDs stay Binary, far dates stay DatetimeMS).
@@ -221,12 +222,18 @@ def _next_id() -> int:
     return _REPLY_ID
 
 
-def build_op_msg(response_to: int, doc: dict[str, Any]) -> bytes:
-    """One kind-0 section, flags 0, no checksum: the only reply shape pymongo accepts."""
+def build_op_msg(response_to: int, doc: dict[str, Any], flags: int = 0) -> bytes:
+    """One kind-0 section, no checksum: the only reply shape pymongo accepts. Flags 0, or
+    moreToCome for an exhaust stream's replies but its last."""
     body = encode_document(doc)
     length = HEADER.size + 4 + 1 + len(body)
     return b"".join(
-        (HEADER.pack(length, _next_id(), response_to, OP_MSG), b"\x00\x00\x00\x00\x00", body)
+        (
+            HEADER.pack(length, _next_id(), response_to, OP_MSG),
+            struct.pack("<I", flags),
+            b"\x00",
+            body,
+        )
     )
 
 
