@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,7 +17,7 @@ from pymongo.synchronous.database import Database
 
 from .events import EventLog
 from .options import concerns, transaction_options
-from .requirements import Unsupported
+from .requirements import DriverLacks, Unsupported
 from .target import CLIENT_DEFAULTS
 
 _COLL_OPTIONS = ("readConcern", "writeConcern", "readPreference")
@@ -115,6 +116,13 @@ class EntityMap:
                 kwargs["snapshot"] = value
             elif key == "defaultTransactionOptions":
                 kwargs["default_transaction_options"] = transaction_options(value)
+            elif key == "snapshotTime":
+                # A snapshot session reading at a given time (a saved getSnapshotTime result).
+                if "snapshot_time" not in inspect.signature(client.start_session).parameters:
+                    raise DriverLacks(
+                        "start_session(snapshot_time=...) (sessionOptions.snapshotTime)"
+                    )
+                kwargs["snapshot_time"] = self.lookup(value) if isinstance(value, str) else value
             else:
                 raise Unsupported(f"runner lacks sessionOptions.{key}")
         session = client.start_session(**kwargs)

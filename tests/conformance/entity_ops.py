@@ -13,6 +13,7 @@ from pymongo.synchronous.database import Database
 
 from . import results
 from .crud_ops import write_models
+from .requirements import DriverLacks
 
 if TYPE_CHECKING:
     from .operations import OpContext
@@ -86,6 +87,15 @@ def abort_transaction(session: ClientSession, kw: dict[str, Any], ctx: OpContext
 
 def end_session(session: ClientSession, kw: dict[str, Any], ctx: OpContext) -> Any:
     session.end_session()
+
+
+def get_snapshot_time(session: ClientSession, kw: dict[str, Any], ctx: OpContext) -> Any:
+    """The snapshot time of a snapshot session, through pymongo's public API when it has one
+    (`ClientSession.snapshot_time`); never read from pymongo's private state."""
+    if not hasattr(type(session), "snapshot_time"):
+        raise DriverLacks("ClientSession.snapshot_time (getSnapshotTime)")
+    value = session.snapshot_time  # type: ignore[attr-defined]
+    return value() if callable(value) else value
 
 
 def with_transaction(session: ClientSession, kw: dict[str, Any], ctx: OpContext) -> Any:

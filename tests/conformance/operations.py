@@ -188,6 +188,7 @@ OPERATIONS: dict[str, dict[type, Spec]] = {
     "commitTransaction": {ClientSession: (ent.commit_transaction, set(), {})},
     "abortTransaction": {ClientSession: (ent.abort_transaction, set(), {})},
     "endSession": {ClientSession: (ent.end_session, set(), {})},
+    "getSnapshotTime": {ClientSession: (ent.get_snapshot_time, set(), {})},
     "withTransaction": {ClientSession: (ent.with_transaction, _TXN | {"callback"}, _TXN_RENAME)},
     "iterateUntilDocumentOrError": {ChangeStream: (ent.iterate_until_document_or_error, set(), {})},
     "iterateOnce": {ChangeStream: (ent.iterate_once, set(), {})},

@@ -13,6 +13,16 @@ class Unsupported(Exception):
     """The runner (not the server) lacks something a test needs; reported as a failure."""
 
 
+class DriverLacks(Exception):
+    """The installed pymongo itself lacks an API a test needs (the runner would use it if it
+    were there); reported as a skip that names the pymongo version and the API."""
+
+    def __init__(self, what: str) -> None:
+        import pymongo
+
+        super().__init__(f"pymongo {pymongo.version} lacks {what}")
+
+
 def parse_version(text: str) -> tuple[int, int, int]:
     """'4.1.8' → (4, 1, 8); missing parts are zero, suffixes ('-rc0') are dropped."""
     parts = [int(p.split("-")[0]) for p in str(text).split(".")[:3]]

@@ -19,16 +19,14 @@ from bson.int64 import Int64
 from bson.regex import Regex
 
 from . import engine
+from .clock import int_to_ts
 from .connections import Connection
-from .errors import CommandError
+from .errors import WRITE_CONFLICT_MSG, CommandError
+from .index_keys import UNDEFINED
+from .operations import RunningOp
 from .state import ServerState, images_enabled
 from .store import Collection, Index, LockHolder, path_value
 from .transactions import ServerSession, Transaction, TxnOp
-
-WRITE_CONFLICT_MSG = (
-    "WriteConflict error: this operation conflicted with another operation. "
-    "Please retry your operation or multi-document transaction."
-)
 
 
 def write_conflict() -> CommandError:
@@ -42,10 +40,23 @@ def engine_error(exc: engine.EngineError) -> CommandError:
 class DuplicateKey(CommandError):
     """E11000: a `writeErrors` entry for write commands, a command error elsewhere."""
 
-    def __init__(self, coll: Collection, index: Index, doc: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        coll: Collection,
+        index: Index,
+        doc: dict[str, Any],
+        values: tuple[Any, ...] | None = None,
+    ) -> None:
+        """`values`: the duplicated key's values (one element of an array), else read
+        from `doc`."""
         key_pattern = dict(index.key)
-        key_value = {path: path_value(doc, path) for path in index.key}
-        shown = ", ".join(f"{k}: {_short(v)}" for k, v in key_value.items())
+        if values is None:
+            values = tuple(path_value(doc, path) for path in index.key)
+        # BSON undefined (an empty array's key) has no Python value to send.
+        key_value = {
+            path: None if v is UNDEFINED else v for path, v in zip(index.key, values, strict=True)
+        }
+        shown = ", ".join(f"{k}: {_short(v)}" for k, v in zip(index.key, values, strict=True))
         message = (
             f"E11000 duplicate key error collection: {coll.ns} index: {index.name} "
             f"dup key: {{ {shown} }}"
@@ -58,6 +69,8 @@ def _short(value: Any) -> str:
         return f'"{value}"'
     if value is None:
         return "null"
+    if value is UNDEFINED:
+        return "undefined"
     return repr(value) if not isinstance(value, int | float) else str(value)
 
 
@@ -81,15 +94,49 @@ class OpContext:
     last_write_seq: int = 0
     # The reply's operationTime when it is not the last write's (a commit's commit time).
     operation_time: int | None = None
+    # The command as $currentOp lists it (None: run internally): locks.py marks its waits.
+    op: RunningOp | None = None
 
     # ---- catalog --------------------------------------------------------------------
     def collection(self, db: str, name: str) -> Collection | None:
-        if self.txn is not None:
-            self.txn.touched.add((db, name))
-        coll = self.state.catalog.get(db, name)
-        if coll is None and self.txn is not None:
-            coll = self.txn.created.get((db, name))
+        """`db.name` as this operation sees it: in a transaction, the collection the name
+        had at its snapshot (one it created itself first), else the latest."""
+        txn = self.txn
+        if txn is None:
+            return self.state.catalog.get(db, name)
+        txn.touched.add((db, name))
+        coll = txn.created.get((db, name))
+        if coll is None:
+            coll = self.state.catalog.at(db, name, txn.snapshot)
         return coll
+
+    def check_writable(self, db: str, name: str) -> None:
+        """A transaction writes only to the collection its snapshot names if that is still
+        the latest one, unchanged since the snapshot; otherwise WriteConflict, before any
+        document is touched [srv:db/shard_role.cpp verifyDbAndCollection: "Unable to write
+        to collection ... due to catalog changes"]. The second rule needs a point-in-time
+        read timestamp, which only level snapshot has
+        [srv:db/transaction/transaction_participant.cpp _setReadSnapshot]."""
+        txn = self.txn
+        if txn is None:
+            return
+        coll = self.collection(db, name)
+        if coll is None or txn.created.get((db, name)) is coll:
+            return
+        if self.state.catalog.get(db, name) is not coll:
+            raise CommandError(
+                112,
+                f"Unable to write to collection '{db}.{name}' due to catalog changes; please "
+                "retry the operation",
+            )
+        snapshot = txn.snapshot or 0
+        if txn.read_concern.get("level") == "snapshot" and snapshot < coll.min_valid:
+            raise CommandError(
+                112,
+                f"Unable to write to collection '{db}.{name}' due to snapshot timestamp "
+                f"{int_to_ts(snapshot)} being older than collection minimum "
+                f"{int_to_ts(coll.min_valid)}; please retry the operation",
+            )
 
     def ensure_collection(self, db: str, name: str) -> Collection:
         coll = self.collection(db, name)
@@ -99,15 +146,22 @@ class OpContext:
             return coll
         check_namespace(db, name)
         if self.txn is not None:
+            refuse_system_create(db, name)
             coll = Collection(db, name)
             self.txn.created[(db, name)] = coll
             return coll
-        return self.state.catalog.create(db, name)
+        # A new commit time: snapshots taken before it do not see the collection.
+        return self.state.catalog.create(
+            db, name, seq=self.state.clock.tick(), oldest=self.state.oldest_snapshot()
+        )
 
     def use_collation(self, coll: Collection | None, explicit: Any = None) -> dict | None:
         """Set (and return) the collation of the operation on `coll`: `explicit` (the
-        command's or statement's `collation`, validated here) or the collection's default."""
-        if explicit is None:
+        command's or statement's `collation`, validated here) or the collection's default.
+        An empty `collation: {}` is no collation: the query takes no collator from it
+        [srv:db/query/canonical_query.cpp, the collator is made only from a non-empty
+        collation] (issue 17)."""
+        if explicit is None or explicit == {}:
             explicit = coll.options.get("collation") if coll is not None else None
         elif not isinstance(explicit, dict):
             raise CommandError(
@@ -315,25 +369,38 @@ class OpContext:
         added after our snapshot, is a WriteConflict in a transaction; outside one the write
         waits for the holder and runs again (KeyWaited), as writeConflictRetry does
         (server: db/concurrency/exception_util.h). Then a key on another document we can see
-        is a duplicate (11000). A key the document already had is not written again.
+        is a duplicate (11000). A key the document already had is not written again. An
+        array gives one key per element (index_keys), so two documents sharing one element
+        are duplicates; a compound key over two arrays fails (171) on any index.
         """
         added = []
         for index in coll.indexes.values():
-            if not index.unique or index.name == "_id_":
+            if index.name == "_id_":
                 continue
-            entry = index.entry(doc)
-            if entry is None or (before is not None and index.entry(before) == entry):
+            if not index.unique:
+                if len(index.key) > 1:
+                    index.keys(doc)  # only for its parallel-arrays check (171)
+                continue
+            keys = index.keys(doc)
+            if before is not None and keys:
+                had = index.keys(before)
+                keys = {entry: values for entry, values in keys.items() if entry not in had}
+            if not keys:
                 continue
             txn = self.txn
-            if txn is None and (holder := index.holders.get(entry)) is not None:
-                await self.wait_for(holder)
-                raise KeyWaited
-            if index.key_conflict(entry, txn, txn.snapshot if txn is not None else None):
-                raise write_conflict()
+            for entry in keys:
+                if txn is None and (holder := index.holders.get(entry)) is not None:
+                    await self.wait_for(holder)
+                    raise KeyWaited
+                if index.key_conflict(entry, txn, txn.snapshot if txn is not None else None):
+                    raise write_conflict()
             for other_key, other in self.scan(coll):
-                if other_key != key and index.entry(other) == entry:
-                    raise DuplicateKey(coll, index, doc)
-            added.append((index, entry))
+                if other_key == key:
+                    continue
+                shared = keys.keys() & index.keys(other).keys()
+                if shared:
+                    raise DuplicateKey(coll, index, doc, keys[min(shared, key=repr)])
+            added.extend((index, entry) for entry in keys)
         return added
 
     async def put(
@@ -429,6 +496,20 @@ def _id_point_keys(query: dict[str, Any]) -> list[Hashable] | None:
     return [engine.canonical_key(value)]
 
 
+def id_point_keys(query: dict[str, Any], collation: dict[str, Any] | None) -> list[Hashable] | None:
+    """The `_id` keys `OpContext.find` reads through the `_id_` index for `query`, or None
+    when it scans the collection (explain shows the plan)."""
+    keys = _id_point_keys(query)
+    if (
+        keys is not None
+        and collation is not None
+        and _has_string(query["_id"])
+        and not engine.is_simple_collation(collation)
+    ):
+        return None
+    return keys
+
+
 def _has_string(value: Any) -> bool:
     if isinstance(value, str):
         return True
@@ -441,6 +522,15 @@ def _has_string(value: Any) -> bool:
 
 def _is_regex(value: Any) -> bool:
     return isinstance(value, Regex | Pattern)
+
+
+def refuse_system_create(db: str, name: str) -> None:
+    """No system collection is created in a transaction
+    [srv:db/catalog/create_collection.cpp createCollection]."""
+    if name.startswith("system."):
+        raise CommandError(
+            263, f"Cannot create system collection {db}.{name} within a transaction."
+        )
 
 
 def check_namespace(db: str, name: str) -> None:

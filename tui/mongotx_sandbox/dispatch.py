@@ -36,6 +36,7 @@ from .wire import OP_QUERY, Request
 
 if TYPE_CHECKING:
     from .failpoints import FailAction
+    from .operations import RunningOp
 
 HELLO_NAMES = frozenset({"hello", "isMaster", "ismaster"})
 TXN_END = frozenset({"commitTransaction", "abortTransaction"})
@@ -72,7 +73,7 @@ async def handle(state: ServerState, conn: Connection, req: Request) -> dict[str
                     "upgrade. The sandbox accepts OP_QUERY only for hello and isMaster.",
                 )
             body.setdefault("$db", req.legacy_collection.split(".", 1)[0] or "admin")
-        reply = await _run(state, conn, req, name, body, reply_ctx)
+        reply = await _run_op(state, conn, req, name, body, reply_ctx)
     except CommandError as exc:
         reply = exc.to_reply()
         labels = exc.labels
@@ -142,6 +143,31 @@ def _labels(
     return labels
 
 
+async def _run_op(
+    state: ServerState,
+    conn: Connection,
+    req: Request,
+    name: str,
+    body: dict[str, Any],
+    reply_ctx: dict[str, Any],
+) -> dict[str, Any]:
+    """Run the command as one operation in progress: listed by $currentOp with its opid
+    while it runs; killOp makes it fail with 11601 Interrupted wherever it waits
+    [srv:db/commands/kill_op.cpp; db/operation_context.cpp checkForInterrupt] (issue 17, D6)."""
+    op = state.operations.start(name, body, conn.id, conn.peer)
+    try:
+        return await _run(state, conn, req, name, body, reply_ctx, op)
+    except asyncio.CancelledError:
+        if not op.killed:
+            raise
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        raise CommandError(11601, "operation was interrupted") from None
+    finally:
+        state.operations.finish(op)
+
+
 async def _run(
     state: ServerState,
     conn: Connection,
@@ -149,6 +175,7 @@ async def _run(
     name: str,
     body: dict[str, Any],
     reply_ctx: dict[str, Any],
+    op: RunningOp,
 ) -> dict[str, Any]:
     spec = commands.lookup(name)
     if spec is None:
@@ -217,7 +244,7 @@ async def _run(
             if max_time_always_times_out(state):
                 raise CommandError(50, "operation exceeded time limit")
 
-    ctx = OpContext(state=state, db=db, connection=conn, deadline=deadline)
+    ctx = OpContext(state=state, db=db, connection=conn, deadline=deadline, op=op)
     if isinstance(body.get("let"), dict):
         ctx.let = body["let"]
     ctx.bypass_validation = body.get("bypassDocumentValidation") is True
@@ -361,10 +388,19 @@ def _validate_in_transaction(
             "Cannot run 'count' in a multi-document transaction. Please see "
             "http://dochub.mongodb.org/core/transaction-count for a recommended alternative.",
         )
-    if not spec.in_transaction and not (spec.informational and not start):
+    if not spec.in_transaction:
+        # Only the allowlisted commands run in a transaction, whether first or not: hello,
+        # ping, buildInfo too are refused (jstests commands_not_allowed_in_txn.js; srv:
+        # db/commands.cpp CommandHelpers::canUseTransactions) (issue 17, D15).
         raise CommandError(263, f"Cannot run '{name}' in a multi-document transaction.")
     if db in ("local", "config") and name not in TXN_END:
         raise CommandError(263, f"Cannot run command against the '{db}' database in a transaction.")
+    if body.get(name) == "system.profile":
+        # [srv:db/commands.cpp CommandHelpers::canUseTransactions] (issue 17, D9)
+        raise CommandError(
+            263,
+            f"Cannot run command against the '{db}.system.profile' collection in a transaction.",
+        )
     if "writeConcern" in body and name not in TXN_END:
         raise CommandError(72, "writeConcern is not allowed within a multi-statement transaction")
     if name in TXN_END and "writeConcern" in body:
@@ -413,6 +449,7 @@ async def _with_session(
     txn_number = int(txn_number)
     if "autocommit" not in body:
         return await _retryable_write(state, spec, name, ctx, session, body, txn_number)
+    _check_api_params(name, session, body, txn_number)
     txn = _begin_or_continue(state, name, session, body, txn_number)
     ctx.txn = txn
     if txn.state is ServerTxnState.COMMITTED:
@@ -426,6 +463,10 @@ async def _with_session(
         _open_snapshot(state, txn, body)
     txn.active_since = time.monotonic()
     try:
+        _check_create_read_concern(name, txn)
+        if spec.reads and body.get(name) == "system.views":
+            # [srv:db/db_raii.cpp getLockModeForQuery] (issue 17, D9)
+            raise CommandError(51071, "Cannot query system.views within a transaction")
         reply = await _execute(spec, ctx, body)
     except CommandError as exc:
         if txn.open:
@@ -445,6 +486,64 @@ async def _with_session(
     return reply
 
 
+_API_PARAMS = ("apiVersion", "apiStrict", "apiDeprecationErrors")
+
+
+def _api_params(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: body[k] for k in _API_PARAMS if k in body}
+
+
+def _check_api_params(
+    name: str, session: ServerSession, body: dict[str, Any], txn_number: int
+) -> None:
+    """Every statement of a transaction, commit and abort included, carries the API
+    parameters its first statement gave, or none if it gave none: APIMismatchError,
+    before the session's transaction is touched (issue 17, D8)
+    [srv:db/service_entry_point_common.cpp CheckoutSessionAndInvokeCommand::_checkOutSession;
+    jstests api_params_transaction.js]. The 4.7-era rule that refused any API parameter
+    on a continuing statement (4937700) is gone since 5.0: drivers with a declared server
+    API send it on every command (versioned-api spec, transaction handling)."""
+    txn = session.txn
+    if (
+        body.get("startTransaction")
+        or txn is None
+        or not txn.open
+        or txn.txn_number != txn_number
+        or _api_params(body) == txn.api_params
+    ):
+        return
+    raise CommandError(
+        347,
+        f"API parameter mismatch: {name} used params {_bson_text(_api_params(body))}, the "
+        f"transaction's first command used {_bson_text(txn.api_params)}",
+    )
+
+
+def _bson_text(doc: dict[str, Any]) -> str:
+    """A small document as the server's BSONObj::toString writes it."""
+    if not doc:
+        return "{}"
+    parts = [
+        f'{k}: "{v}"' if isinstance(v, str) else f"{k}: {str(v).lower()}" for k, v in doc.items()
+    ]
+    return "{ " + ", ".join(parts) + " }"
+
+
+def _check_create_read_concern(name: str, txn: Transaction) -> None:
+    """create and createIndexes run only in a transaction whose read concern is local (or
+    given no level); checked once the transaction is unstashed, before the command itself
+    (so before its own refusals, such as system collections)
+    [srv:db/service_entry_point_common.cpp _checkOutSession, isCreate; jstests
+    commands_in_txns_read_concern.js]."""
+    level = txn.read_concern.get("level")
+    if name in ("create", "createIndexes") and level not in (None, "local"):
+        raise CommandError(
+            72,
+            f"Command {name} does not support this transaction's "
+            f'{{ readConcern: {{ level: "{level}" }} }} :: caused by :: read concern not supported',
+        )
+
+
 def _open_snapshot(state: ServerState, txn: Transaction, body: dict[str, Any]) -> None:
     """The snapshot is taken by the transaction's first statement (reference §3.3)."""
     rc = body.get("readConcern") or {}
@@ -457,6 +556,18 @@ def _open_snapshot(state: ServerState, txn: Transaction, body: dict[str, Any]) -
             "clusterTime. Requested clusterTime: "
             f"{after}; current clusterTime: {int_to_ts(state.clock.now())}",
         )
+    at = rc.get("atClusterTime") if isinstance(rc, dict) else None
+    if isinstance(at, Timestamp) and rc.get("level") == "snapshot":
+        # A snapshot transaction may read at a given earlier time (the catalog too: 8.0's
+        # concurrent_drops_and_creates.js writes at a time before a drop and gets 112).
+        if ts_to_int(at) > state.clock.now():
+            state.abort(txn, "atClusterTime in the future")
+            raise CommandError(
+                72,
+                "readConcern atClusterTime value must not be greater than the current clusterTime",
+            )
+        txn.snapshot = ts_to_int(at)
+        return
     txn.snapshot = state.clock.now()
 
 
@@ -490,6 +601,7 @@ def _begin_or_continue(
             lsid=session.lsid,
             txn_number=txn_number,
             read_concern={k: v for k, v in rc.items() if k == "level"},
+            api_params=_api_params(body),
             lifetime_seconds=float(state.parameters["transactionLifetimeLimitSeconds"]),
         )
         session.txn = txn

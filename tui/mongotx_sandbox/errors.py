@@ -64,6 +64,7 @@ CODE_NAMES: dict[int, str] = {
     263: "OperationNotSupportedInTransaction",
     267: "PreparedTransactionInProgress",
     290: "TransactionExceededLifetimeLimitSeconds",
+    347: "APIMismatchError",
     352: "UnsupportedOpQueryCommand",
     9001: "SocketException",
     10107: "NotWritablePrimary",
@@ -83,6 +84,11 @@ RETRIABLE_CODES = frozenset(
     {6, 7, 89, 91, 134, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436, 10058}
 )
 # Codes that are TransientTransactionError for any statement of a transaction (§3.12).
+WRITE_CONFLICT_MSG = (
+    "WriteConflict error: this operation conflicted with another operation. "
+    "Please retry your operation or multi-document transaction."
+)
+
 TRANSIENT_CODES = frozenset({112, 24, 267, 239, 246, 250, 272, 343, 249})
 
 

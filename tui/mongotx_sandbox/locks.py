@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING
 
 from .errors import CommandError
@@ -31,6 +31,24 @@ def _pending(ctx: OpContext, db: str, name: str) -> asyncio.Event | None:
     return pending.get((db, name)) or pending.get((db, None))
 
 
+@contextmanager
+def _waiting(ctx: OpContext, resource: str, mode: str) -> Iterator[None]:
+    """While the operation waits for a lock, $currentOp lists it with `waitingForLock: true`
+    and the lock it wants [srv:db/curop.cpp CurOp::reportState, "waitingForLock" from
+    Locker::isWaitingForLock] (issue 17, D6)."""
+    op = ctx.op
+    if op is None:
+        yield
+        return
+    op.waiting_for_lock = True
+    op.lock = (resource, mode)
+    op.lock_waits += 1
+    try:
+        yield
+    finally:
+        op.waiting_for_lock = False
+
+
 @asynccontextmanager
 async def exclusive(ctx: OpContext, db: str, name: str | None) -> AsyncIterator[None]:
     """Hold the pending exclusive lock on `db.name` (or the whole `db`) while transactions
@@ -38,8 +56,10 @@ async def exclusive(ctx: OpContext, db: str, name: str | None) -> AsyncIterator[
     released = asyncio.Event()
     key: Namespace = (db, name)
     previous = ctx.state.ddl_pending.get(key)
+    resource = "Database" if name is None else "Collection"
     if previous is not None:
-        await _wait(ctx, previous)  # one DDL at a time per namespace
+        with _waiting(ctx, resource, "W"):
+            await _wait(ctx, previous)  # one DDL at a time per namespace
     ctx.state.ddl_pending[key] = released
     try:
         while True:
@@ -54,7 +74,10 @@ async def exclusive(ctx: OpContext, db: str, name: str | None) -> AsyncIterator[
             )
             if blocker is None:
                 break
-            await ctx.wait_for(blocker)
+            with _waiting(ctx, resource, "W"):
+                await ctx.wait_for(blocker)
+        if ctx.op is not None:
+            ctx.op.lock = (resource, "W")
         yield
     finally:
         if ctx.state.ddl_pending.get(key) is released:
@@ -75,17 +98,20 @@ async def before_statement(ctx: OpContext, db: str, name: str | None) -> None:
         limit_ms = float(ctx.state.parameters["maxTransactionLockRequestTimeoutMillis"])
         if limit_ms >= 0:
             try:
-                await asyncio.wait_for(event.wait(), limit_ms / 1000)
+                with _waiting(ctx, "Collection", "w"):
+                    await asyncio.wait_for(event.wait(), limit_ms / 1000)
             except TimeoutError:
                 raise CommandError(
                     24, f"Unable to acquire IX lock on '{{{db}.{name}}}' within {limit_ms:g}ms."
                 ) from None
         else:
-            await event.wait()
+            with _waiting(ctx, "Collection", "w"):
+                await event.wait()
         txn.touched.add((db, name))
         return
     while event is not None:
-        await _wait(ctx, event)
+        with _waiting(ctx, "Collection", "w"):
+            await _wait(ctx, event)
         event = _pending(ctx, db, name)
 
 

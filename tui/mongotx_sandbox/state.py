@@ -13,6 +13,8 @@ from bson.objectid import ObjectId
 
 from .clock import ClusterClock
 from .connections import Connection
+from .errors import WRITE_CONFLICT_MSG, CommandError
+from .operations import OperationTable
 from .store import Catalog
 from .transactions import ServerSession, ServerTxnState, Transaction, TxnRecord
 
@@ -86,6 +88,8 @@ class ServerState:
     # Operations waiting now for an open transaction to end (a document or a unique key it
     # holds): what $currentOp's waitingForLock will show (issue 17, D6).
     waiting_for_transactions: int = 0
+    # The commands running now, by opid: $currentOp, currentOp and killOp (issue 17, D6).
+    operations: OperationTable = field(default_factory=OperationTable)
     # DDL commands waiting for the exclusive lock: (db, coll or None) -> set when done.
     ddl_pending: dict[tuple[str, str | None], asyncio.Event] = field(default_factory=dict)
 
@@ -150,13 +154,24 @@ class ServerState:
 
     # ---- transaction end ------------------------------------------------------------
     def commit(self, txn: Transaction) -> int:
-        """Make a transaction's writes visible at one new commit time."""
+        """Make a transaction's writes visible at one new commit time.
+
+        A collection the transaction created whose name another operation created, dropped
+        or renamed since the snapshot makes the commit fail with WriteConflict: the first
+        to commit a catalog change to a namespace wins (jstests concurrent_drops_and_creates.js,
+        8.0 version: a create outside the transaction, then the transaction's implicit create
+        of the same name, and its commit fails with WriteConflict)."""
+        snapshot = txn.snapshot or 0
+        for db, name in txn.created:
+            if self.catalog.get(db, name) is not None or self.catalog.changed_since(
+                db, name, snapshot
+            ):
+                raise CommandError(112, WRITE_CONFLICT_MSG)
         has_writes = any(txn.writes.values()) or bool(txn.created)
         seq = self.clock.tick() if has_writes else self.clock.now()
-        for (db, name), coll in txn.created.items():
-            if self.catalog.get(db, name) is None:
-                self.catalog.add(coll)
         oldest = self.oldest_snapshot()
+        for coll in txn.created.values():
+            self.catalog.add(coll, seq, oldest)
         for (db, name), ws in txn.writes.items():
             coll = self.catalog.get(db, name) or txn.created.get((db, name))
             if coll is None:

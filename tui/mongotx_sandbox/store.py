@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from bson.binary import Binary
 
 from . import engine
+from .index_keys import document_keys
 
 # MongoDB keeps 300 s of snapshot history by default (minSnapshotHistoryWindowInSeconds).
 HISTORY_WINDOW_SECONDS = 300.0
@@ -64,23 +65,18 @@ class Index:
         out.update(self.options)
         return out
 
-    def entry(self, doc: dict[str, Any]) -> tuple[Hashable, ...] | None:
-        """The index key of `doc` (None when a sparse or partial index skips it)."""
+    def keys(self, doc: dict[str, Any]) -> dict[Hashable, tuple[Any, ...]]:
+        """The keys `doc` gives this index (canonical key → its values; none when a sparse
+        or partial index skips it, several for an array: index_keys.document_keys)."""
         partial = self.options.get("partialFilterExpression")
         # A partial index holds only the documents its filter matches, and a unique one
         # constrains only those (manual: "Partial Indexes", unique constraint section).
         if partial is not None and not engine.matches(partial, doc):
-            return None
-        values = []
-        present = False
-        for path in self.key:
-            value = lookup_path(doc, path)
-            if value is not _MISSING:
-                present = True
-            values.append(engine.canonical_key(None if value is _MISSING else value))
-        if self.sparse and not present:
-            return None
-        return tuple(values)
+            return {}
+        collation = self.options.get("collation")
+        if isinstance(collation, dict) and collation.get("locale") == "simple":
+            collation = None
+        return document_keys(list(self.key), doc, sparse=self.sparse, collation=collation)
 
     def key_conflict(
         self, entry: Hashable, holder: LockHolder | None, snapshot: int | None
@@ -141,6 +137,10 @@ class Collection:
         # Uncommitted writes: canonical _id -> the transaction holding it.
         self.locks: dict[Hashable, LockHolder] = {}
         self.live = 0  # documents in the latest committed state
+        # The commit time of its last catalog change (an index built or dropped, collMod): a
+        # transaction reading at an older point-in-time may not write to it
+        # [srv:db/shard_role.cpp verifyDbAndCollection, getMinimumValidSnapshot].
+        self.min_valid = 0
 
     @property
     def is_view(self) -> bool:
@@ -216,32 +216,83 @@ class Collection:
 
 
 class Catalog:
-    """Databases and their collections (committed ones; a transaction keeps its own new ones)."""
+    """Databases and their collections (committed ones; a transaction keeps its own new ones).
+
+    The catalog is part of a snapshot: a transaction resolves a name to the collection it
+    named at its snapshot (the server's point-in-time catalog lookups,
+    [srv:db/catalog/collection_catalog.cpp establishConsistentCollection]). `history` keeps,
+    per namespace changed within the snapshot history (the oldest open snapshot and the
+    history window, as for documents), what it named before each change.
+    """
 
     def __init__(self) -> None:
         self.dbs: dict[str, dict[str, Collection]] = {}
+        # (db, name) -> [(commit time of a change, the collection named before it, wall
+        # time)], in order.
+        self.history: dict[tuple[str, str], list[tuple[int, Collection | None, float]]] = {}
 
     def get(self, db: str, name: str) -> Collection | None:
         return self.dbs.get(db, {}).get(name)
 
-    def add(self, coll: Collection) -> None:
+    def at(self, db: str, name: str, snapshot: int | None) -> Collection | None:
+        """The collection `db.name` named at `snapshot` (None: the latest)."""
+        changes = self.history.get((db, name))
+        if snapshot is not None and changes and changes[-1][0] > snapshot:
+            for seq, before, _wall in changes:
+                if seq > snapshot:
+                    return before
+        return self.get(db, name)
+
+    def changed_since(self, db: str, name: str, snapshot: int) -> bool:
+        """Whether `db.name` was created, dropped or renamed after `snapshot`."""
+        changes = self.history.get((db, name))
+        return bool(changes) and changes[-1][0] > snapshot
+
+    def note(self, db: str, name: str, seq: int, oldest: int) -> None:
+        """`db.name` changes at `seq` (call before the change); forget what no snapshot can
+        still resolve: older than the oldest open one (`oldest`) and the history window."""
+        now = time.time()
+        horizon = now - HISTORY_WINDOW_SECONDS
+        for key in list(self.history):
+            kept = [c for c in self.history[key] if c[0] > oldest or c[2] >= horizon]
+            if kept:
+                self.history[key] = kept
+            else:
+                del self.history[key]
+        self.history.setdefault((db, name), []).append((seq, self.get(db, name), now))
+
+    def add(self, coll: Collection, seq: int = 0, oldest: int = 0) -> None:
+        if seq:
+            self.note(coll.db, coll.name, seq, oldest)
         self.dbs.setdefault(coll.db, {})[coll.name] = coll
 
-    def create(self, db: str, name: str, options: dict[str, Any] | None = None) -> Collection:
+    def create(
+        self,
+        db: str,
+        name: str,
+        options: dict[str, Any] | None = None,
+        seq: int = 0,
+        oldest: int = 0,
+    ) -> Collection:
         coll = Collection(db, name, options)
-        self.add(coll)
+        self.add(coll, seq, oldest)
         return coll
 
-    def drop(self, db: str, name: str) -> Collection | None:
+    def drop(self, db: str, name: str, seq: int = 0, oldest: int = 0) -> Collection | None:
         colls = self.dbs.get(db)
         if not colls or name not in colls:
             return None
+        if seq:
+            self.note(db, name, seq, oldest)
         coll = colls.pop(name)
         if not colls:
             del self.dbs[db]
         return coll
 
-    def drop_db(self, db: str) -> list[Collection]:
+    def drop_db(self, db: str, seq: int = 0, oldest: int = 0) -> list[Collection]:
+        if seq:
+            for name in self.dbs.get(db, {}):
+                self.note(db, name, seq, oldest)
         return list(self.dbs.pop(db, {}).values())
 
     def collections(self, db: str) -> list[Collection]:

@@ -42,6 +42,8 @@ class Transaction:
     txn_number: int
     read_concern: dict[str, Any]
     lifetime_seconds: float
+    # The first statement's apiVersion, apiStrict and apiDeprecationErrors (those given).
+    api_params: dict[str, Any] = field(default_factory=dict)
     started_wall: float = field(default_factory=time.time)
     started_mono: float = field(default_factory=time.monotonic)
     snapshot: int | None = None

@@ -94,6 +94,15 @@ WORKBENCH_KEYS: tuple[KeyDef, ...] = (
     KeyDef(
         "refresh", "f5", "refresh", "Refresh", False, "Re-read the committed panel and lane views"
     ),
+    KeyDef(
+        "command-monitor",
+        "m",
+        "toggle_monitor",
+        "Monitor",
+        False,
+        "Show or hide the command monitor (in the timeline's place): every command sent and "
+        "its reply; in it, enter opens one, f filters by lane, i shows the workbench's own",
+    ),
     KeyDef("connect", "f2", "connect", "Connect", False, "Switch deployment (URI or the sandbox)"),
     KeyDef(
         "load-scenario",

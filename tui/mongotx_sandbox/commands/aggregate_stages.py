@@ -7,11 +7,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from bson.int64 import Int64
-
 from .. import engine
 from ..access import OpContext, engine_error
-from ..clock import int_to_ts
 from ..cursors import DEFAULT_FIRST_BATCH, cursor_reply, open_cursor
 from ..errors import CommandError
 from ..state import session_key
@@ -50,6 +47,11 @@ async def run_aggregate(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     pipeline = _pipeline(body)
     first_batch = _batch_size(body)
     stage_names = [next(iter(s)) for s in pipeline]
+    if body.get("explain") is True and ctx.txn is None:
+        # aggregate's own `explain: true`: the plan at verbosity queryPlanner (issue 17, D15).
+        from .explain import explain_aggregate
+
+        return explain_aggregate(ctx, body, "queryPlanner")
     if ctx.txn is not None:
         for bad in ("$out", "$merge", "$changeStream", "$currentOp"):
             if bad in stage_names:
@@ -65,6 +67,8 @@ async def run_aggregate(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
             raise CommandError(
                 73, "$currentOp must be run against the 'admin' database with {aggregate: 1}"
             )
+        from .current_op import current_op
+
         docs = current_op(ctx, pipeline[0]["$currentOp"] or {})
         pipeline = pipeline[1:]
         ns = "admin.$cmd.aggregate"
@@ -143,58 +147,12 @@ async def _write_out(ctx: OpContext, spec: Any, docs: list[dict[str, Any]]) -> N
 
     old = ctx.state.catalog.get(db, name)
     indexes = dict(old.indexes) if old is not None else None
-    ctx.state.catalog.drop(db, name)
+    ctx.state.catalog.drop(db, name, ctx.state.clock.tick(), ctx.state.oldest_snapshot())
     coll = ctx.ensure_collection(db, name)
     if indexes:
         coll.indexes = indexes
     for doc in docs:
         await ctx.insert(coll, with_id_first(dict(doc)))
-
-
-def current_op(ctx: OpContext, options: dict[str, Any]) -> list[dict[str, Any]]:
-    """$currentOp: open transactions as idle sessions (reference §5.1), running ones active."""
-    out: list[dict[str, Any]] = []
-    if not options.get("idleSessions", True):
-        sessions = [s for s in ctx.state.sessions.values() if s.checkout.locked()]
-    else:
-        sessions = list(ctx.state.sessions.values())
-    now_wall = time.time()
-    now_mono = time.monotonic()
-    for sess in sessions:
-        txn = sess.txn
-        if txn is None or not txn.open:
-            continue
-        active = txn.active_since is not None
-        open_us = int((now_mono - txn.started_mono) * 1e6)
-        active_us = int((txn.time_active + ((now_mono - txn.active_since) if active else 0)) * 1e6)
-        params: dict[str, Any] = {"txnNumber": Int64(txn.txn_number), "autocommit": False}
-        if txn.read_concern:
-            params["readConcern"] = dict(txn.read_concern)
-        entry: dict[str, Any] = {
-            "type": "op" if active else "idleSession",
-            "host": ctx.state.host,
-            "desc": "conn" if active else "inactive transaction",
-            "active": active,
-            "lsid": dict(sess.lsid),
-            "transaction": {
-                "parameters": params,
-                "readTimestamp": int_to_ts(txn.snapshot or 0),
-                "startWallClockTime": _iso(txn.started_wall),
-                "timeOpenMicros": Int64(open_us),
-                "timeActiveMicros": Int64(active_us),
-                "timeInactiveMicros": Int64(max(0, open_us - active_us)),
-                "expiryTime": _iso(txn.started_wall + txn.lifetime_seconds),
-            },
-            "waitingForLock": False,
-            "locks": {},
-        }
-        out.append(entry)
-    _ = now_wall
-    return out
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def list_local_sessions(ctx: OpContext, options: dict[str, Any]) -> list[dict[str, Any]]:

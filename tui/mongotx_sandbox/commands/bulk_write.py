@@ -29,7 +29,7 @@ from .common import (
     with_id_first,
     write_collection,
 )
-from .crud import delete_matching, is_statement_error, update_statement, write_batch
+from .crud import NO_UPSERT, delete_matching, is_statement_error, update_statement, write_batch
 from .registry import command
 
 CURSOR_NS = "admin.$cmd.bulkWrite"
@@ -133,7 +133,7 @@ async def _run_op(
         }
         n, modified, upserted_id, _ = await update_statement(ctx, coll, stmt)
         item: dict[str, Any] = {"n": n, "nModified": modified}
-        if upserted_id is not None:
+        if upserted_id is not NO_UPSERT:
             item["n"] = 1
             item["upserted"] = {"_id": upserted_id}
         return item

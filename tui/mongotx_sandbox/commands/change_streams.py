@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import bson
 from bson.int64 import Int64
 from bson.timestamp import Timestamp
 
@@ -20,6 +21,7 @@ from ..clock import int_to_ts, ts_to_int
 from ..cursors import Cursor, cursor_reply, new_cursor_id, open_cursor
 from ..errors import CommandError
 from ..state import OplogEntry, ServerState, session_key
+from . import change_stream_split as split_event
 
 
 def _token(seq: int, index: int) -> dict[str, Any]:
@@ -28,12 +30,22 @@ def _token(seq: int, index: int) -> dict[str, Any]:
 
 def _parse_token(token: Any) -> tuple[int, int]:
     data = token.get("_data") if isinstance(token, dict) else None
-    if not isinstance(data, str) or len(data) != 24:
+    # 24 hex digits; a split event's fragment appends 4 more (change_stream_split.py).
+    if not isinstance(data, str) or len(data) not in (24, 28):
         raise CommandError(260, "Invalid resume token: the sandbox cannot decode it")
     try:
-        return int(data[:16], 16), int(data[16:], 16)
+        return int(data[:16], 16), int(data[16:24], 16)
     except ValueError as exc:
         raise CommandError(260, "Invalid resume token") from exc
+
+
+# An invalidate event's token: its index has this bit (see _pending).
+_INVALIDATE_INDEX = 1 << 20
+
+
+def _is_invalidate_token(token: Any) -> bool:
+    _, index = _parse_token(token)
+    return _INVALIDATE_INDEX <= index < 1 << 31
 
 
 # Shown without showExpandedEvents; the rest (create, createIndexes, …) only with it.
@@ -74,8 +86,16 @@ class ChangeStream:
         self.position: tuple[int, int] = (state.clock.now(), 1 << 31)
         self.invalidated = False
         token = options.get("resumeAfter") or options.get("startAfter")
+        # $changeStreamSplitLargeEvent: split events over the limit; resuming from a
+        # fragment replays its event and skips the fragments up to the token's.
+        self.splits = bool(options.get("splitLargeEvent"))
+        self.resume_split: tuple[tuple[int, int], int] | None = None
         if token is not None:
             self.position = _parse_token(token)
+            fragment = split_event.token_fragment(token)
+            if fragment is not None:
+                self.resume_split = (self.position, fragment + 1)
+                self.position = (self.position[0], self.position[1] - 1)
         elif isinstance(options.get("startAtOperationTime"), Timestamp):
             self.position = (ts_to_int(options["startAtOperationTime"]) - 1, 1 << 31)
         self.last_token = _token(*self.position)
@@ -158,6 +178,48 @@ class ChangeStream:
         return None
 
     def _apply_pipeline(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        return self._split(self._transform(event))
+
+    def _split(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Large events as fragments when the stream asked for them, else refused."""
+        out: list[dict[str, Any]] = []
+        for event in events:
+            if not self.splits:
+                split_event.check_size(event)
+                out.append(event)
+                continue
+            skip = 0
+            if self.resume_split is not None:
+                point, skip = self.resume_split
+                self.resume_split = None
+                if _parse_token(event["_id"]) != point:
+                    skip = 0
+            if len(bson.encode(event)) <= split_event.MAX_EVENT_SIZE:
+                if skip:
+                    raise CommandError(
+                        280,
+                        "Attempted to resume from a split event fragment, but the event in the "
+                        "resumed stream was not large enough to be split",
+                        labels=["NonResumableChangeStreamError"],
+                        code_name_override="ChangeStreamFatalError",
+                    )
+                out.append(event)
+                continue
+            fragments = split_event.split(event, skip)
+            if not fragments:
+                raise CommandError(
+                    280,
+                    "Attempted to resume from a split event, but the resumed stream produced a "
+                    "different split. Ensure that the pipeline used to resume is the same as the "
+                    "original",
+                    labels=["NonResumableChangeStreamError"],
+                    code_name_override="ChangeStreamFatalError",
+                )
+            out.extend(fragments)
+            self.last_token = fragments[-1]["_id"]
+        return out
+
+    def _transform(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         if not self.pipeline:
             return [event]
         try:
@@ -196,7 +258,7 @@ class ChangeStream:
             out.extend(self._apply_pipeline(event))
             if self._invalidates(entry):
                 invalidate = {
-                    "_id": _token(entry.seq, index + (1 << 20)),
+                    "_id": _token(entry.seq, index + _INVALIDATE_INDEX),
                     "operationType": "invalidate",
                     "clusterTime": int_to_ts(entry.seq),
                     "wallTime": event["wallTime"],
@@ -265,6 +327,20 @@ _KNOWN_STAGES = frozenset(
 )
 
 
+def _check_read_concern(body: dict[str, Any]) -> None:
+    """A change stream reads at majority: an explicit other level is refused
+    [srv:db/pipeline/document_source_change_stream.h supportsReadConcern,
+    lite_parsed_document_source.h onlySingleReadConcernSupported]."""
+    read_concern = body.get("readConcern")
+    level = read_concern.get("level") if isinstance(read_concern, dict) else None
+    if level is not None and level != "majority":
+        raise CommandError(
+            72,
+            "Aggregation stage $changeStream cannot run with a readConcern other than "
+            f"'majority'. Current readConcern: {level}",
+        )
+
+
 async def open_change_stream(
     ctx: OpContext, body: dict[str, Any], pipeline: list[dict[str, Any]], first_batch: int | None
 ) -> dict[str, Any]:
@@ -285,8 +361,28 @@ async def open_change_stream(
         db, coll = ctx.db, None
     else:
         db, coll = ctx.db, target
-    _check_pipeline(pipeline[1:])
-    stream = ChangeStream(ctx.state, db, coll, pipeline[1:], options)
+    _check_read_concern(body)
+    if options.get("resumeAfter") is not None and _is_invalidate_token(options["resumeAfter"]):
+        # [srv:db/pipeline/document_source_change_stream.cpp: only startAfter may resume
+        # after an invalidate event]
+        raise CommandError(
+            260,
+            "Attempting to resume a change stream using 'resumeAfter' is not allowed from an "
+            "invalidate notification.",
+            code_name_override="InvalidResumeToken",
+        )
+    stages, splits = split_event.take_stage(pipeline[1:])
+    _check_pipeline(stages)
+    token = options.get("resumeAfter") or options.get("startAfter")
+    if not splits and token is not None and split_event.token_fragment(token) is not None:
+        raise CommandError(
+            280,
+            "To resume from a split event, the $changeStream pipeline must include a "
+            "$changeStreamSplitLargeEvent stage",
+            labels=["NonResumableChangeStreamError"],
+            code_name_override="ChangeStreamFatalError",
+        )
+    stream = ChangeStream(ctx.state, db, coll, stages, {**options, "splitLargeEvent": splits})
     batch = stream._pending(first_batch or None) if first_batch else []
     ns = f"{ctx.db}.{target if isinstance(target, str) else '$cmd.aggregate'}"
     _, cid = open_cursor(

@@ -137,6 +137,15 @@ def compute_update(
         raise engine_error(exc) from exc
 
 
+def parse_update(update: Any, array_filters: Any) -> None:
+    """Refuse a malformed update before matching anything, as mongod does (issue 17): an
+    unknown modifier is 9 FailedToParse on an empty collection too."""
+    try:
+        engine.parse_update(update, array_filters)
+    except engine.EngineError as exc:
+        raise engine_error(exc) from exc
+
+
 def is_replacement(update: Any) -> bool:
     return isinstance(update, dict) and not any(k.startswith("$") for k in update)
 
@@ -216,6 +225,7 @@ def check_write_target(ctx: OpContext, db: str, name: str) -> None:
             raise CommandError(
                 50791, f"Cannot write to system collection {db}.{name} within a transaction."
             )
+        ctx.check_writable(db, name)
         coll = ctx.collection(db, name)
         if coll is not None and coll.options.get("capped"):
             raise CommandError(

@@ -17,6 +17,7 @@ from .common import (
     get_doc,
     get_list,
     is_replacement,
+    parse_update,
     project,
     same_document,
     sort_docs,
@@ -130,10 +131,14 @@ async def _update_one(
         return old, new
 
 
+# update_statement's "nothing upserted" (an upserted `_id` may itself be null, issue 17).
+NO_UPSERT: Any = object()
+
+
 async def update_statement(
     ctx: OpContext, coll: Collection | None, stmt: dict[str, Any]
 ) -> tuple[int, int, Any, list[tuple[dict[str, Any] | None, dict[str, Any] | None]]]:
-    """Run one update statement; returns (n, nModified, upserted _id or None, changes).
+    """Run one update statement; returns (n, nModified, upserted _id or NO_UPSERT, changes).
     `coll` is None when the collection is missing and the statement does not upsert."""
     query = get_doc(stmt, "q", {}) or {}
     update = stmt.get("u")
@@ -144,9 +149,10 @@ async def update_statement(
     array_filters = stmt.get("arrayFilters")
     if multi and is_replacement(update) and update:
         raise CommandError(9, "multi update is not supported for replacement-style update")
+    parse_update(update, array_filters)
     ctx.use_collation(coll, stmt.get("collation"))
     if coll is None:
-        return 0, 0, None, []
+        return 0, 0, NO_UPSERT, []
     candidates = ctx.find(coll, query)
     if not multi and stmt.get("sort") and len(candidates) > 1:
         by_doc = {id(d): k for k, d in candidates}
@@ -171,7 +177,7 @@ async def update_statement(
         await ctx.insert(coll, doc)
         changes.append((None, doc))
         return 0, 0, doc["_id"], changes
-    return n, modified, None, changes
+    return n, modified, NO_UPSERT, changes
 
 
 @command("update", in_transaction=True, retryable_write=True, write=True)
@@ -190,7 +196,7 @@ async def update(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
             sn, sm, up_id, _ = await update_statement(ctx, coll, stmt)
             n += sn
             modified += sm
-            if up_id is not None:
+            if up_id is not NO_UPSERT:
                 n += 1
                 upserted.append({"index": i, "_id": up_id})
         except CommandError as exc:
@@ -289,6 +295,14 @@ async def find_and_modify(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any
         )
     if update is not None and not isinstance(update, dict | list):
         raise CommandError(14, "Update argument must be either an object or an array")
+    if update is not None:
+        parse_update(update, body.get("arrayFilters"))
+    if ctx.txn is not None and name.startswith("system."):
+        # findAndModify's own check, before the write path's 50791
+        # [srv:db/commands/find_and_modify.cpp].
+        raise CommandError(
+            50781, f"Cannot write to system collection {ctx.db}.{name} within a transaction."
+        )
     coll = update_target(ctx, ctx.db, name, upsert)
     last_error: dict[str, Any] = {"n": 0}
     value = None

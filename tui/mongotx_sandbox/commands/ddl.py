@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import locks
-from ..access import DuplicateKey, OpContext, check_namespace
+from ..access import DuplicateKey, OpContext, check_namespace, refuse_system_create
 from ..cursors import cursor_reply, open_cursor
 from ..errors import CommandError
 from ..store import Collection, Index
@@ -51,11 +51,7 @@ _COLLMOD_OPTIONS = (
 async def create(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     name = coll_name(body, "create")
     check_namespace(ctx.db, name)
-    if ctx.txn is not None and ctx.txn.read_concern.get("level", "local") != "local":
-        # Reference §3.9: explicit create in a transaction needs read concern local.
-        raise CommandError(
-            263, "Cannot create a collection in a transaction with a read concern other than local"
-        )
+    # (A transaction whose read concern is not local was refused before: dispatch.py.)
     if ctx.collection(ctx.db, name) is not None:
         raise CommandError(48, f"Collection {ctx.db}.{name} already exists.")
     options = {k: v for k, v in body.items() if k in _CREATE_OPTIONS}
@@ -74,13 +70,18 @@ async def create(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
 
         check_view_pipeline(ctx.db, name, options["pipeline"])
     if ctx.txn is not None:
+        if "timeseries" in options:
+            # [srv:db/catalog/create_collection.cpp createCollection] (issue 17, D10)
+            raise CommandError(
+                263, "Cannot create a time-series collection in a multi-document transaction."
+            )
+        refuse_system_create(ctx.db, name)  # issue 17, D9
         coll = Collection(ctx.db, name, options)
         ctx.txn.created[(ctx.db, name)] = coll
     else:
-        ctx.state.catalog.create(ctx.db, name, options)
-        ctx.state.log_write(
-            ctx.state.clock.tick(), "create", ctx.db, name, extra={"operationDescription": options}
-        )
+        seq = ctx.state.clock.tick()
+        ctx.state.catalog.create(ctx.db, name, options, seq, ctx.state.oldest_snapshot())
+        ctx.state.log_write(seq, "create", ctx.db, name, extra={"operationDescription": options})
     return {"ok": 1.0}
 
 
@@ -88,20 +89,24 @@ async def create(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
 async def drop(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     name = coll_name(body, "drop")
     await _wait_for_transactions(ctx, ctx.db, name)
-    coll = ctx.state.catalog.drop(ctx.db, name)
+    coll = ctx.state.catalog.get(ctx.db, name)
     if coll is None:
         # 7.0+ answers ok for a missing collection (drop is idempotent since 7.0).
         return {"ok": 1.0}
-    ctx.state.log_write(ctx.state.clock.tick(), "drop", ctx.db, name, uuid=coll.uuid)
+    seq = ctx.state.clock.tick()
+    ctx.state.catalog.drop(ctx.db, name, seq, ctx.state.oldest_snapshot())
+    ctx.state.log_write(seq, "drop", ctx.db, name, uuid=coll.uuid)
     return {"nIndexesWas": len(coll.indexes), "ns": coll.ns, "ok": 1.0}
 
 
 @command("dropDatabase", write=True)
 async def drop_database(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     await _wait_for_transactions(ctx, ctx.db, None)
-    dropped = ctx.state.catalog.drop_db(ctx.db)
-    if dropped:
+    dropped: list[Collection] = []
+    if ctx.state.catalog.collections(ctx.db):
         seq = ctx.state.clock.tick()
+        dropped = ctx.state.catalog.drop_db(ctx.db, seq, ctx.state.oldest_snapshot())
+    if dropped:
         for coll in dropped:
             ctx.state.log_write(seq, "drop", ctx.db, coll.name, uuid=coll.uuid)
         ctx.state.log_write(seq, "dropDatabase", ctx.db, "")
@@ -177,10 +182,12 @@ async def create_indexes(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]
     specs = body.get("indexes")
     if not isinstance(specs, list) or not specs:
         raise CommandError(2, "Must specify at least one index to create")
+    specs = [index_specs.prepare_spec(spec) for spec in specs]
     parsed = [index_specs.parse_spec(spec) for spec in specs]
     coll = ctx.collection(ctx.db, name)
     created_now = False
     if ctx.txn is not None:
+        ctx.check_writable(ctx.db, name)  # a write acquisition, as for documents
         # Specs the collection already has are dropped before the transaction rule applies,
         # so re-creating an existing index is a no-op even here (issue 17, D11)
         # [srv:db/commands/create_indexes.cpp; manual, "Create Collections and Indexes in a
@@ -198,7 +205,14 @@ async def create_indexes(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]
                 f"Cannot create new indexes on existing collection {ctx.db}.{name} in a "
                 "multi-document transaction.",
             )
-    else:
+    elif coll is None or not all(
+        index_specs.already_exists(coll, spec, key, iname)
+        for spec, (key, iname) in zip(specs, parsed, strict=True)
+    ):
+        # Indexes that all exist already need no exclusive lock: the command answers at once
+        # even beside a transaction that wrote to the collection (issue 17, D5)
+        # [srv:db/commands/create_indexes.cpp runCreateIndexesWithCoordinator: existing
+        # specs are removed under an intent lock before the exclusive one is asked for].
         await _wait_for_transactions(ctx, ctx.db, name)
     if coll is None:
         coll = ctx.ensure_collection(ctx.db, name)
@@ -212,19 +226,23 @@ async def create_indexes(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]
             k: v for k, v in spec.items() if k not in ("key", "name", "unique", "sparse", "v", "ns")
         }
         index = Index(iname, key, unique=unique, sparse=bool(spec.get("sparse")), options=options)
-        if unique:
-            seen: dict[Any, Any] = {}
+        if unique or len(key) > 1:
+            # The build reads every document's keys: a duplicate fails a unique index, and
+            # parallel arrays any compound one (171, raised by Index.keys).
+            seen: set[Any] = set()
             for _, doc in ctx.scan(coll):
-                entry = index.entry(doc)
-                if entry is None:
+                keys = index.keys(doc)
+                if not unique:
                     continue
-                if entry in seen:
-                    raise DuplicateKey(coll, index, doc)
-                seen[entry] = doc
+                for entry, values in keys.items():
+                    if entry in seen:
+                        raise DuplicateKey(coll, index, doc, values)
+                    seen.add(entry)
         coll.indexes[iname] = index
         if ctx.txn is None:
+            coll.min_valid = seq = ctx.state.clock.tick()
             ctx.state.log_write(
-                ctx.state.clock.tick(),
+                seq,
                 "createIndexes",
                 ctx.db,
                 name,
@@ -285,8 +303,9 @@ async def drop_indexes(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
             raise CommandError(27, f"index not found with name [{iname}]")
     for iname in names:
         spec = coll.indexes.pop(iname).spec()
+        coll.min_valid = seq = ctx.state.clock.tick()
         ctx.state.log_write(
-            ctx.state.clock.tick(),
+            seq,
             "dropIndexes",
             ctx.db,
             name,
@@ -312,7 +331,8 @@ async def coll_mod(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
                 72, f"collMod option '{key}' is not supported by the mongotx sandbox"
             )
         coll.options[key] = value
-    ctx.state.log_write(ctx.state.clock.tick(), "modify", ctx.db, name)
+    coll.min_valid = seq = ctx.state.clock.tick()
+    ctx.state.log_write(seq, "modify", ctx.db, name)
     return {"ok": 1.0}
 
 
@@ -337,13 +357,17 @@ async def rename_collection(ctx: OpContext, body: dict[str, Any]) -> dict[str, A
         if not body.get("dropTarget"):
             raise CommandError(48, f"Target namespace {target} exists")
         await _wait_for_transactions(ctx, dst_db, dst_name)
-        ctx.state.catalog.drop(dst_db, dst_name)
-    ctx.state.catalog.drop(src_db, src_name)
+    # Both names change at one commit time: a snapshot before it still resolves the source
+    # name to this collection and the target name to what it held.
+    seq = ctx.state.clock.tick()
+    oldest = ctx.state.oldest_snapshot()
+    ctx.state.catalog.drop(dst_db, dst_name, seq, oldest)
+    ctx.state.catalog.drop(src_db, src_name, seq, oldest)
     coll.db, coll.name = dst_db, dst_name
-    ctx.state.catalog.add(coll)
+    ctx.state.catalog.add(coll, seq, oldest)
     to = {"db": dst_db, "coll": dst_name}
     ctx.state.log_write(
-        ctx.state.clock.tick(),
+        seq,
         "rename",
         src_db,
         src_name,

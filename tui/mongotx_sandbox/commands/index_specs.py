@@ -6,6 +6,7 @@ from typing import Any
 
 from ..errors import CommandError
 from ..store import Collection, Index
+from .index_options import check_options, is_text_key
 
 # Fields an `{_id: 1}` spec may carry; any other is refused rather than ignored
 # [srv:db/catalog/index_key_validate.cpp validateIdIndexSpec, allowedIdIndexFieldNames].
@@ -45,6 +46,12 @@ def parse_spec(spec: Any) -> tuple[dict[str, Any], str]:
     return key, iname
 
 
+def prepare_spec(spec: Any) -> dict[str, Any]:
+    """One spec as mongod stores it: checked, named, a text index's key rewritten."""
+    _key, iname = parse_spec(spec)
+    return check_options({**spec, "name": iname})
+
+
 def already_exists(coll: Collection, spec: dict[str, Any], key: dict[str, Any], iname: str) -> bool:
     """True when `coll` has this index already (createIndexes then skips it); raises when
     an index of that name or key exists with other options."""
@@ -60,10 +67,36 @@ def already_exists(coll: Collection, spec: dict[str, Any], key: dict[str, Any], 
                 f"An existing index has the same name as the requested index. Requested "
                 f"index: {spec}, existing index: {existing.spec()}",
             )
+        if _text_options(existing.options) != _text_options(spec):
+            raise CommandError(
+                85,
+                "An equivalent index already exists with the same name but different options. "
+                f"Requested index: {spec}, existing index: {existing.spec()}",
+            )
         return True
     same_key = next((i for i in coll.indexes.values() if i.key == key), None)
     if same_key is None:
+        text = next((i for i in coll.indexes.values() if is_text_key(i.key)), None)
+        if text is not None and is_text_key(key):
+            # [srv:db/catalog/index_catalog_impl.cpp _doesSpecConflictWithExisting]
+            raise CommandError(
+                67,
+                "only one text index per collection allowed, found existing text index "
+                f'"{text.name}"',
+            )
         return False
     if same_key.unique != unique:
         raise CommandError(85, f"Index already exists with a different name: {same_key.name}")
+    if _text_options(same_key.options) != _text_options(spec):
+        # A text index's weights and languages are options of the one `_fts` key
+        # [srv:db/index/index_descriptor.cpp compareIndexOptions].
+        raise CommandError(
+            85,
+            "An equivalent index already exists with a different name and options. "
+            f"Requested index: {spec}, existing index: {same_key.spec()}",
+        )
     return True
+
+
+def _text_options(options: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(options.get(k) for k in ("weights", "default_language", "language_override"))

@@ -9,6 +9,7 @@ from ..access import OpContext, engine_error
 from ..cursors import DEFAULT_FIRST_BATCH, check_owner, cursor_ids, cursor_reply, open_cursor
 from ..errors import CommandError
 from ..state import session_key
+from . import min_max
 from .common import coll_name, get_doc, integer_arg, project, sort_docs
 from .read_concern import apply_read_concern, refuse_snapshot_read_concern
 from .registry import command
@@ -36,6 +37,9 @@ def _lsid_key(ctx: OpContext) -> Any:
 @command("find", in_transaction=True, reads=True)
 async def find(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     name = coll_name(body, "find")
+    if body.get("readOnce") and ctx.txn is not None:
+        # [srv:db/commands/find_cmd.cpp] readOnce cursors are not for transactions (issue 17).
+        raise CommandError(263, "The 'readOnce' option is not supported within a transaction.")
     extras = apply_read_concern(ctx, body)
     query = get_doc(body, "filter", {}) or {}
     sort = get_doc(body, "sort")
@@ -50,9 +54,12 @@ async def find(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
         limit, single = -limit, True
     coll = ctx.collection(ctx.db, name)
     ctx.use_collation(coll, body.get("collation"))
+    bounds = min_max.parse(coll, body)
     # Without a sort, natural order: the scan can stop once skip + limit documents matched.
-    early = skip + limit if limit and not sort else 0
+    early = skip + limit if limit and not sort and bounds is None else 0
     docs = [d for _, d in ctx.find(coll, query, limit=early)]
+    if bounds is not None:
+        docs = bounds.apply(docs)
     docs = sort_docs(docs, sort, ctx.collation)
     if skip:
         docs = docs[skip:]

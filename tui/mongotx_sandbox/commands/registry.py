@@ -22,22 +22,30 @@ class CommandSpec(NamedTuple):
     write: bool = False  # takes a writeConcern
     admin_only: bool = False
     reads: bool = False  # supports readConcern
-    informational: bool = False  # accepted in a transaction, but not as its first command
+    informational: bool = False  # reads no data (hello, ping, …); refused in a transaction too
 
 
 # Every command name (aliases included), by the module of this package that defines it.
 # A module is imported on the first lookup of one of its names, so a session pays only for
 # the commands it sends; `command()` refuses a handler that is not listed here.
 _BY_MODULE: dict[str, str] = {
+    "apply_ops": "applyOps",
     "admin": "hello isMaster ismaster ping buildInfo buildinfo connectionStatus whatsmyuri "
     "getCmdLineOpts getParameter setParameter serverStatus hostInfo replSetGetStatus "
     "replSetGetConfig saslStart saslContinue authenticate",
     "bulk_write": "bulkWrite",
     "crud": "insert update delete findAndModify findandmodify",
+    "current_op": "currentOp killOp",
+    "gridfs": "filemd5",
+    "map_reduce": "mapReduce mapreduce",
+    "two_phase": "prepareTransaction coordinateCommitTransaction",
     "ddl": "create drop dropDatabase listCollections listDatabases createIndexes listIndexes "
     "dropIndexes deleteIndexes collMod renameCollection",
+    "explain": "explain",
     "failpoint": "configureFailPoint",
+    "list_commands": "listCommands",
     "query": "find getMore killCursors count distinct aggregate",
+    "stats": "dbStats dbstats collStats collstats validate",
     "sessions": "commitTransaction abortTransaction endSessions killSessions killAllSessions "
     "killAllSessionsByPattern refreshSessions startSession",
 }

@@ -37,6 +37,7 @@ __all__ = [
     "distinct_values",
     "is_simple_collation",
     "matches",
+    "parse_update",
     "run_pipeline",
     "sort_documents",
     "type_name",
@@ -140,6 +141,13 @@ def apply_update(
         is_upsert_insert=is_upsert_insert,
         variables=variables,
     )
+
+
+@guarded
+def parse_update(update: Any, array_filters: list[dict[str, Any]] | None = None) -> None:
+    """Refuse a malformed update (operators, arrayFilters, pipeline stages) before any
+    document is matched, as mongod parses it first."""
+    _update.parse_update(update, array_filters)
 
 
 @guarded

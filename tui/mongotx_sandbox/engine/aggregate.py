@@ -22,7 +22,7 @@ from bson.int64 import Int64
 
 from ._lazy import lib as _lib
 from .compare import MISSING, canonical_key, collated_key, compare_values, is_number, type_name
-from .errors import bad_value, err
+from .errors import EngineError, bad_value, err
 from .group import accumulate, parse_accumulators
 from .match import _eq_any, matches
 from .paths import collect_values, deep_copy, set_path
@@ -115,6 +115,11 @@ def _run(docs: list[dict[str, Any]], pipeline: Any, run: _Run, top: bool = False
         raise err(14, "'pipeline' option must be specified as an array")
     stages = [_stage_name(s) for s in pipeline]
     for i, (name, _) in enumerate(stages):
+        if name == "$changeStreamSplitLargeEvent":
+            # [srv:db/pipeline/pipeline.cpp validateTopLevelPipeline: kRequiresChangeStream]
+            raise EngineError(
+                20, "IllegalOperation", f"{name} can only be used in a $changeStream pipeline"
+            )
         if name in SERVER_STAGES:
             if name in ("$out", "$merge") and i != len(stages) - 1:
                 raise err(40601, f"{name} can only be the final stage in the pipeline")
@@ -672,3 +677,8 @@ def distinct_values(docs: list[dict[str, Any]], key: str) -> list[Any]:
     import functools
 
     return [deep_copy(v) for v in sorted(seen.values(), key=functools.cmp_to_key(compare_values))]
+
+
+def known_stage(name: str) -> bool:
+    """Whether MongoDB has a stage of this name (run here, by the library, or by the server)."""
+    return name in _HANDLERS or name in LIBRARY_STAGES or name in SERVER_STAGES

@@ -26,6 +26,7 @@ from bson.int64 import Int64
 from . import numeric
 from .compare import MISSING, compare_values, is_number, type_name
 from .errors import bad_value, err
+from .expression_names import check_expression
 from .fmt import shell
 from .match import matches, positional_index, value_matches
 from .paths import deep_copy, set_path
@@ -81,6 +82,45 @@ def apply_update(
     if not update or next(iter(update))[:1] != "$":
         # A document without operators is a replacement (update command's `u: {...}`).
         return apply_replacement(doc, update)
+    ops, filters = _parse_operators(update, array_filters)
+    new = deep_copy(doc)
+    old_id = doc.get("_id", MISSING)
+    ctx = _Ctx(new, query, filters, is_upsert_insert, doc)
+    for op, path, arg in sorted(ops, key=lambda t: _path_sort_key(t[1])):
+        if op == "$setOnInsert" and not is_upsert_insert:
+            continue
+        _APPLY[op](ctx, path, arg)
+    _check_id(old_id, new, is_upsert_insert)
+    if is_upsert_insert and "_id" in new:
+        new = _id_first(new)
+    return new
+
+
+def parse_update(
+    update: dict[str, Any] | list[dict[str, Any]],
+    array_filters: list[dict[str, Any]] | None = None,
+) -> None:
+    """Refuse a malformed update before any document is read: mongod parses the update
+    (operators, arrayFilters, pipeline stages) when it builds the update plan, so an unknown
+    modifier fails with 9 even when nothing matches (server: db/update/update_driver.cpp
+    UpdateDriver::parse, called from db/ops/parsed_update.cpp ParsedUpdate::parseUpdate)."""
+    if isinstance(update, list):
+        if array_filters:
+            raise err(72, "arrayFilters may not be specified for pipeline-style updates")
+        _check_pipeline_stages(update)
+        return
+    if not isinstance(update, dict):
+        raise err(9, "Update argument must be either an object or an array")
+    if update and next(iter(update))[:1] == "$":
+        _parse_operators(update, array_filters)
+    else:
+        _parse_array_filters(array_filters)
+
+
+def _parse_operators(
+    update: dict[str, Any], array_filters: list[dict[str, Any]] | None
+) -> tuple[list[tuple[str, str, Any]], dict[str, dict]]:
+    """The (operator, path, argument) list and the array filters by identifier."""
     ops = _parse(update)
     filters = _parse_array_filters(array_filters)
     _check_conflicts(ops)
@@ -97,18 +137,7 @@ def apply_update(
                 f"The array filter for identifier '{ident}' was not used in the update "
                 f"{shell(update)}",
             )
-
-    new = deep_copy(doc)
-    old_id = doc.get("_id", MISSING)
-    ctx = _Ctx(new, query, filters, is_upsert_insert, doc)
-    for op, path, arg in sorted(ops, key=lambda t: _path_sort_key(t[1])):
-        if op == "$setOnInsert" and not is_upsert_insert:
-            continue
-        _APPLY[op](ctx, path, arg)
-    _check_id(old_id, new, is_upsert_insert)
-    if is_upsert_insert and "_id" in new:
-        new = _id_first(new)
-    return new
+    return ops, filters
 
 
 def apply_replacement(doc: dict[str, Any], replacement: dict[str, Any]) -> dict[str, Any]:
@@ -742,15 +771,7 @@ def _apply_pipeline(
 ) -> dict[str, Any]:
     from .aggregate import base_variables, run_with_variables
 
-    for stage in pipeline:
-        if not isinstance(stage, dict) or len(stage) != 1:
-            raise err(
-                40323, "A pipeline stage specification object must contain exactly one field."
-            )
-        name = next(iter(stage))
-        if name not in PIPELINE_UPDATE_STAGES:
-            # Server: "$match is not allowed to be used within an update" (code 72)
-            raise err(72, f"{name} is not allowed to be used within an update")
+    _check_pipeline_stages(pipeline)
     out = run_with_variables([doc], pipeline, variables or base_variables(None))
     if len(out) != 1:  # pragma: no cover - these stages are one-to-one
         raise err(1, "update pipeline did not produce exactly one document")
@@ -763,6 +784,37 @@ def _apply_pipeline(
     if "_id" in new:
         new = _id_first(new)
     return new
+
+
+def _check_pipeline_stages(pipeline: list[Any]) -> None:
+    """Each stage parses as one (40323, 40324 for an unknown name, the stage's own code for a
+    spec of the wrong type), then must be one an update allows (72) [server:
+    db/update/pipeline_executor.cpp PipelineExecutor, Pipeline::parse; the stages'
+    createFromBson: document_source_add_fields.cpp 40272, document_source_project.cpp
+    15969 and 31002 for $unset]."""
+    from .aggregate import known_stage
+
+    for stage in pipeline:
+        if not isinstance(stage, dict) or len(stage) != 1:
+            raise err(
+                40323, "A pipeline stage specification object must contain exactly one field."
+            )
+        name, spec = next(iter(stage.items()))
+        if not known_stage(name):
+            raise err(40324, f"Unrecognized pipeline stage name: '{name}'")
+        if name in ("$set", "$addFields") and not isinstance(spec, dict):
+            raise err(40272, f"{name} specification stage must be an object, got {type_name(spec)}")
+        if name == "$project" and not isinstance(spec, dict):
+            raise err(15969, "$project specification must be an object")
+        if name == "$unset" and not isinstance(spec, str | list):
+            raise err(31002, "$unset specification must be a string or an array")
+        if name not in PIPELINE_UPDATE_STAGES:
+            # Server: "$match is not allowed to be used within an update" (code 72)
+            raise err(72, f"{name} is not allowed to be used within an update")
+        if name != "$unset":
+            # Expressions are parsed with their stage: an unknown operator is 168 even when
+            # no document is updated [srv:db/pipeline/expression.cpp Expression::parseExpression].
+            check_expression(spec, name)
 
 
 # ------------------------------------------------------------------------------ upsert seed

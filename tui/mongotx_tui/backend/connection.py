@@ -77,11 +77,15 @@ def client_options(uri: str) -> dict[str, Any]:
     return extra
 
 
-def make_client(uri: str) -> AsyncMongoClient[dict[str, Any]]:
-    """Create the app's one client; call this on the running loop (it is bound to it)."""
+def make_client(uri: str, listeners: list[Any] | None = None) -> AsyncMongoClient[dict[str, Any]]:
+    """Create the app's one client; call this on the running loop (it is bound to it).
+    `listeners`: pymongo event listeners (the command monitor)."""
     from pymongo import AsyncMongoClient
 
-    return AsyncMongoClient(uri, appname="mongotx-tui", tz_aware=True, **client_options(uri))
+    extra = client_options(uri)
+    if listeners:
+        extra["event_listeners"] = listeners
+    return AsyncMongoClient(uri, appname="mongotx-tui", tz_aware=True, **extra)
 
 
 SANDBOX_NAME = "sandbox (in this process)"  # the embedded sandbox, wherever it is named

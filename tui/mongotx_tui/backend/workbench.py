@@ -10,6 +10,7 @@ workbench as a scenario and the autosaved drafts read.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Collection
 from typing import TYPE_CHECKING, Any
@@ -72,6 +73,14 @@ from .watchers import (
 
 if TYPE_CHECKING:
     from ..scenario.definition import Step
+    from .monitor import CommandMonitor
+
+
+# Commands that take a collection's or database's exclusive lock (locks wait for the open
+# transactions that used it: manual, "Pending DDL Operations and Transactions").
+DDL_COMMANDS = frozenset(
+    {"drop", "dropDatabase", "createIndexes", "dropIndexes", "collMod", "renameCollection"}
+)
 
 
 class Workbench:
@@ -94,6 +103,7 @@ class Workbench:
         self.sandbox_port = sandbox_port
         self.notify: Notify = notify or (lambda kind, lane_id: None)
         self.client: Any = None
+        self.monitor: CommandMonitor | None = None  # made with the first client
         self.sandbox: EmbeddedSandbox | None = None
         self.deployment: Deployment | None = None
         self.lanes: list[Lane] = []
@@ -125,11 +135,36 @@ class Workbench:
     def scrub(self, text: str) -> str:
         return scrub(text, self.uri) if self.uri else text
 
+    def _listeners(self) -> list[Any]:
+        """The command monitor, listening on every client the workbench makes (one log
+        across deployments)."""
+        if self.monitor is None:
+            from .monitor import CommandMonitor  # imports pymongo: only once connecting
+
+            self.monitor = CommandMonitor(
+                self._lane_of_lsid, lambda: self.notify(Changed.MONITOR, None)
+            )
+        return [self.monitor]
+
+    def _lane_of_lsid(self, lsid: str) -> tuple[int, str] | None:
+        """The lane whose open session has this lsid (an ended lane's lsid goes back to the
+        driver's pool and may carry the workbench's own reads next)."""
+        for lane_id, runner in self.runners.items():
+            if runner.session is not None and runner.lane.lsid == lsid:
+                return lane_id, runner.lane.name
+        return None
+
+    def _monitor_tag(self, lane: Lane | None, label: str, workbench: bool = False) -> Any:
+        """Attribute the commands `lane`'s session sends meanwhile to `label`."""
+        if self.monitor is None or lane is None:
+            return contextlib.nullcontext(None)
+        return self.monitor.tagging(lane.id, label, workbench)
+
     async def connect(self) -> Deployment:
         """Start the sandbox if needed, connect, probe; raises BadURI or pymongo errors."""
         if self.client is None:
             target = await self._sandbox_uri() if self.is_sandbox else self.uri
-            client = make_client(target)
+            client = make_client(target, self._listeners())
             deployment = await self._probe(client, target, self.is_sandbox)
             self.uri, self.client = target, client
         else:
@@ -224,7 +259,7 @@ class Workbench:
         if uri is not None:
             client_options(uri)  # raises BadURI before anything changes
         target = uri if uri is not None else await self._sandbox_uri()
-        client = make_client(target)
+        client = make_client(target, self._listeners())
         deployment = await self._probe(client, target, uri is None)
         await self._leave()
         self.requested_uri = uri
@@ -627,17 +662,20 @@ class Workbench:
         if lane is not None:
             self.notify(Changed.LANE, lane.id)
         out: Outcome | None = None
+        label = item.label(40) if item is not None and item.spec is not None else step.action
         try:
-            out = await execute_step(
-                step,
-                runner,
-                self.client,
-                self.db,
-                item=item if step.spec is not None else None,
-                outside=outside,
-                perf=self.perf,
-                scrub=self.scrub,
-            )
+            with self._monitor_tag(lane, label) as tag:
+                out = await execute_step(
+                    step,
+                    runner,
+                    self.client,
+                    self.db,
+                    item=item if step.spec is not None else None,
+                    outside=outside,
+                    perf=self.perf,
+                    scrub=self.scrub,
+                )
+                self._note_retries(tag, out, item)
         finally:
             if marker is not None:
                 marker.cancel()
@@ -746,6 +784,19 @@ class Workbench:
 
         return row
 
+    def _note_retries(self, tag: Any, out: Outcome, item: QueuedOp | None) -> None:
+        """Say on the step when the driver sent one of its statements again (the monitor
+        saw each attempt): a retried commit or write, or with_transaction's loop."""
+        if tag is None or self.monitor is None:
+            return
+        retries = self.monitor.retries(tag)
+        if not retries:
+            return
+        note = f" · retried by the driver ×{retries}"  # noqa: RUF001 (the sign, not x)
+        out.summary += note
+        if item is not None and item.spec is not None:  # the LaneRunner ended it already
+            item.summary += note
+
     async def mark_waiting(self, lane: Lane, item: QueuedOp) -> None:
         await asyncio.sleep(0.5)
         item.waiting = True
@@ -795,25 +846,45 @@ class Workbench:
         return ""
 
     async def reported_blocker(self, lane: Lane) -> str:
-        """What the server reports: the open transactions it has ($currentOp)."""
+        """What the server reports ($currentOp): whether this lane's operation waits for a
+        lock, the DDL operations waiting ahead of it, and the open transactions."""
         try:
             cursor = await self.client.admin.aggregate([{"$currentOp": {"idleSessions": True}}])
             ops = await cursor.to_list(None)
         except Exception:
             return "the server has not answered yet"
         names = {lsid: name for lsid, (_, name) in self.lsids_seen.items()}
-        open_txns = []
+
+        def who(op: dict[str, Any]) -> str:
+            lsid = (op.get("lsid") or {}).get("id")
+            hexid = lsid.hex() if hasattr(lsid, "hex") else str(lsid)
+            return f"lane {names[hexid]}" if hexid in names else f"lsid {hexid[:8]}…"
+
+        def lsid_of(op: dict[str, Any]) -> str:
+            lsid = (op.get("lsid") or {}).get("id")
+            return lsid.hex() if hasattr(lsid, "hex") else ""
+
+        open_txns, ddl, mine = [], [], None
         for op in ops:
             params = (op.get("transaction") or {}).get("parameters") or {}
-            lsid = (op.get("lsid") or {}).get("id")
-            if "txnNumber" not in params or lsid is None:
-                continue
-            hexid = lsid.hex() if hasattr(lsid, "hex") else str(lsid)
-            who = f"lane {names[hexid]}" if hexid in names else f"lsid {hexid[:8]}…"
-            open_txns.append(f"{who} txn {params['txnNumber']}")
-        if not open_txns:
+            if "txnNumber" in params and op.get("lsid") is not None:
+                open_txns.append(f"{who(op)} txn {params['txnNumber']}")
+            command = op.get("command") or {}
+            verb = next(iter(command), "")
+            if lane.lsid and lsid_of(op) == lane.lsid and op.get("active"):
+                mine = op
+            elif op.get("waitingForLock") and verb in DDL_COMMANDS:
+                ddl.append(f"{who(op)}'s {verb}")
+        parts = []
+        if mine is not None and mine.get("waitingForLock"):
+            behind = f" behind {', '.join(sorted(ddl))}" if ddl else ""
+            parts.append(f"the server reports it waiting for a lock{behind}")
+        if open_txns:
+            parts.append("open transactions: " + ", ".join(sorted(set(open_txns))))
+        elif not parts:
             return "the server reports no open transaction"
-        return "the server reports open transactions: " + ", ".join(sorted(open_txns))
+        text = "; ".join(parts)
+        return text if text.startswith("the server") else f"the server reports {text}"
 
     async def run_rest(self, lane_id: int) -> None:
         lane = self.lane(lane_id)
@@ -885,7 +956,8 @@ class Workbench:
     async def refresh_view(self, lane_id: int) -> None:
         runner = self.runner(lane_id)
         ns = (self.db, self.collection)
-        view = await runner.read_view(self.collection, self.page.ids, PAGE_SIZE)
+        with self._monitor_tag(runner.lane, "the workbench reads the lane's view", True):
+            view = await runner.read_view(self.collection, self.page.ids, PAGE_SIZE)
         if (self.db, self.collection) != ns:
             return  # read from the collection watched before: a newer read follows
         lane = runner.lane

@@ -16,6 +16,7 @@ class Changed(StrEnum):
     TIMELINE = "timeline"  # rows added
     CONNECTION = "connection"  # the deployment
     SCENARIO = "scenario"  # the loaded scenario and its progress
+    MONITOR = "monitor"  # commands sent or answered (the command monitor)
 
 
 Notify = Callable[[Changed, int | None], None]

@@ -29,6 +29,8 @@ from ..widgets.timeline import TimelineTable
 
 if TYPE_CHECKING:
     from ..backend.workbench import Workbench
+    from ..model.monitor import CommandRecord
+    from ..widgets.monitor import CommandMonitorTable
     from .scenarios import Pick
 
 
@@ -52,6 +54,8 @@ class WorkbenchScreen(Screen[None]):
         self.started = self._scenario_stamp()  # when this workbench began: its draft's title
         self.draft_path: Path | None = None  # this workbench's draft, once written
         self._draft_version: object = None
+        self._monitor_lane: int | None = None  # the command monitor's lane filter
+        self._monitor_internal = False  # it lists the workbench's own traffic too
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -157,6 +161,8 @@ class WorkbenchScreen(Screen[None]):
             self._show_committed()
         if Changed.TIMELINE in kinds:
             self._show_timeline()
+        if Changed.MONITOR in kinds:
+            self._show_monitor()
         if Changed.SCENARIO in kinds or Changed.LANES in kinds:
             self._show_scenario()
         lanes = {lane_id for k, lane_id in dirty if k is Changed.LANE and lane_id is not None}
@@ -223,6 +229,75 @@ class WorkbenchScreen(Screen[None]):
         panel = self.query_one(CommittedPanel)
         panel.show(f"{self.wb.db}.{self.wb.collection}", self.wb.page, self.wb.watch_mode)
         self.committed_shown_at = self.wb.perf()
+
+    # -- the command monitor ------------------------------------------------------------------
+    # Mounted on first use and imported then (the workbench starts without it); its
+    # messages reach the handlers below by name.
+    def _monitor_table(self) -> CommandMonitorTable | None:
+        found = self.query("#monitor")
+        return found.first() if found else None  # type: ignore[return-value]
+
+    async def action_toggle_monitor(self) -> None:
+        """Show the command monitor in the timeline's place (mounted the first time: the
+        workbench starts without it), or the timeline again."""
+        timeline = self.query_one(TimelineTable)
+        table = self._monitor_table()
+        if table is None:
+            from ..widgets.monitor import CommandMonitorTable
+
+            table = CommandMonitorTable()
+            await self.query_one("#bottom", Horizontal).mount(table)
+        elif table.display:
+            table.display, timeline.display = False, True
+            timeline.focus()
+            return
+        table.display, timeline.display = True, False
+        table.focus()
+        self._show_monitor(reset=True)
+
+    def _show_monitor(self, reset: bool = False) -> None:
+        table = self._monitor_table()
+        monitor = self.wb.monitor
+        if table is None or not table.display or monitor is None:
+            return
+        lane, internal = self._monitor_lane, self._monitor_internal
+
+        def keep(record: CommandRecord) -> bool:
+            return (internal or not record.internal) and (lane is None or record.lane_id == lane)
+
+        colours = {ln.name: ln.colour for ln in self.wb.lanes}
+        table.show(monitor.log.records, keep, colours, reset=reset)
+        names = {ln.id: ln.name for ln in self.wb.lanes}
+        where = f"lane {names.get(lane, '?')}" if lane is not None else "all lanes"
+        own = "with" if internal else "without"
+        table.border_subtitle = (
+            f"{where} · {own} the workbench's own · {len(monitor.log):,} kept · f lane  i own"
+        )
+
+    def on_command_monitor_table_filter(self, event: CommandMonitorTable.Filter) -> None:
+        if event.lane:
+            ids: list[int | None] = [None, *(lane.id for lane in self.wb.lanes)]
+            at = ids.index(self._monitor_lane) if self._monitor_lane in ids else 0
+            self._monitor_lane = ids[(at + 1) % len(ids)]
+        else:
+            self._monitor_internal = not self._monitor_internal
+        self._show_monitor(reset=True)
+
+    def on_command_monitor_table_selected(self, event: CommandMonitorTable.Selected) -> None:
+        from .dialogs import DocumentScreen
+
+        r = event.record
+        who = f"lane {r.lane}" + (f" · {r.step}" if r.step else "") if r.lane else "the workbench"
+        title = f"{r.name} on {r.database} · {who}"
+        if r.attempt > 1:
+            title += f" · attempt {r.attempt} (sent again by the driver)"
+        if r.sensitive:
+            title += " · its body and reply are redacted by the driver (credentials)"
+        took = f" in {r.duration_ms:.1f} ms" if r.duration_ms is not None else ""
+        reply: dict[str, Any] = r.reply if r.reply is not None else {"no reply": r.outcome()}
+        self.app.push_screen(
+            DocumentScreen(r.command, title, compare=reply, compare_title=f"Reply{took}")
+        )
 
     def _show_timeline(self) -> None:
         colours = {lane.name: lane.colour for lane in self.wb.lanes}

@@ -97,7 +97,9 @@ def running_item(text: Text, number: str, item: QueuedOp, label: str, now: float
     text.append(f"{number} {frame} ", style="bold yellow")
     text.append(label, style="bold")
     if item.waiting:
-        text.append(f"\n   ⏳ waiting {elapsed:.1f} s: blocked by the server{why}", style="yellow")
+        # What $currentOp said speaks for the server itself; else the server holds it back.
+        words = why[2:] if why.startswith(": the server") else f"blocked by the server{why}"
+        text.append(f"\n   ⏳ waiting {elapsed:.1f} s: {words}", style="yellow")
     else:
         text.append(f"\n   running {elapsed:.1f} s", style="yellow")
     return text

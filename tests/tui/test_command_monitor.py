@@ -1,0 +1,110 @@
+"""The command monitor lists what pymongo's command monitoring reported, attributed to the
+lane whose session sent it: the real app, the embedded sandbox over a socket, real
+pymongo, keys pressed with a Pilot (issue 11, item 1)."""
+
+from __future__ import annotations
+
+from tuihelpers import queue_op, ready, until
+
+from mongotx_tui.app import MongoTxApp
+from mongotx_tui.config import Config
+from mongotx_tui.model.lanes import OpStatus, TxnState
+from mongotx_tui.screens.dialogs import DocumentScreen
+from mongotx_tui.widgets.monitor import CommandMonitorTable
+
+
+def make_app() -> MongoTxApp:
+    return MongoTxApp(config=Config())
+
+
+def rows(table: CommandMonitorTable) -> list[dict[str, str]]:
+    """Each row as column key → text."""
+    keys = [str(c.key.value) for c in table.ordered_columns]
+    return [
+        dict(zip(keys, map(str, table.get_row_at(i)), strict=True)) for i in range(table.row_count)
+    ]
+
+
+async def test_a_commit_retried_by_the_driver_is_two_attempts_of_one_step() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(app, pilot)
+        a = app.wb.lanes[0]
+        await pilot.press("t")
+        await queue_op(app, pilot, filter="{_id: 'alice'}", update="{$inc: {balance: 1}}")
+        await pilot.press("s")
+        await until(pilot, lambda: a.queue[0].status is OpStatus.DONE)
+        # The commit's first reply is lost: pymongo retries commitTransaction once.
+        await app.wb.client.admin.command(
+            {
+                "configureFailPoint": "failCommand",
+                "mode": {"times": 1},
+                "data": {"failCommands": ["commitTransaction"], "closeConnection": True},
+            }
+        )
+        await pilot.press("c")
+        await until(pilot, lambda: a.txn_state is TxnState.COMMITTED, what="A committed")
+
+        assert app.wb.monitor is not None
+        commits = [r for r in app.wb.monitor.log if r.name == "commitTransaction"]
+        assert [(r.lane, r.attempt, r.ok) for r in commits] == [("A", 1, False), ("A", 2, True)]
+        assert commits[0].failure and commits[0].reply is None  # no reply came
+        assert commits[0].step_id == commits[1].step_id
+        assert commits[0].txn_number == commits[1].txn_number == a.txn_number
+        (row,) = [e for e in app.wb.timeline.after(0) if e.what.startswith("commitTransaction")]
+        assert row.outcome == "committed · retried by the driver ×1"  # noqa: RUF001
+
+        await pilot.press("m")
+        table = app.screen.query_one(CommandMonitorTable)
+        await until(pilot, lambda: table.row_count >= 3, what="monitor rows")
+        shown = rows(table)
+        names = [r["name"] for r in shown]
+        assert "update" in names and "commitTransaction" in names
+        assert "commitTransaction #2" in names
+        retried = shown[names.index("commitTransaction #2")]
+        assert retried["lane"] == "A" and retried["reply"] == "ok"
+        first = shown[names.index("commitTransaction")]
+        assert first["reply"].startswith("no reply: AutoReconnect")
+        # The lane's own traffic only: the fail point and the panels' reads are hidden.
+        assert "configureFailPoint" not in names and "find" not in " ".join(names)
+
+        table.move_cursor(row=names.index("commitTransaction #2"))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, DocumentScreen), what="details")
+        screen = app.screen
+        assert isinstance(screen, DocumentScreen)
+        assert "attempt 2 (sent again by the driver)" in screen.title_text
+        assert screen.doc["commitTransaction"] == 1 and "lsid" in screen.doc
+        assert '"txnNumber"' in screen.json
+        await pilot.press("escape")
+
+
+async def test_the_filters_show_one_lane_or_the_workbench_s_own_traffic_too() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(app, pilot)
+        a, b = app.wb.lanes[:2]
+        await queue_op(app, pilot, filter="{_id: 'alice'}")
+        await pilot.press("s")
+        await until(pilot, lambda: a.queue[0].status is OpStatus.DONE)
+        await pilot.press("right_square_bracket")
+        await queue_op(app, pilot, filter="{_id: 'bob'}")
+        await pilot.press("s")
+        await until(pilot, lambda: b.queue[0].status is OpStatus.DONE)
+
+        await pilot.press("m")
+        table = app.screen.query_one(CommandMonitorTable)
+        await until(pilot, lambda: table.row_count == 2, what="both lanes' updates")
+        assert [r["lane"] for r in rows(table)] == ["A", "B"]
+        await pilot.press("f")  # lane A only
+        await until(pilot, lambda: table.row_count == 1)
+        assert rows(table)[0]["lane"] == "A"
+        assert "lane A" in str(table.border_subtitle)
+        await pilot.press("f", "f")  # lane B, then all lanes again
+        await until(pilot, lambda: table.row_count == 2)
+        await pilot.press("i")  # and the workbench's own: the panels' reads, hello…
+        await until(pilot, lambda: table.row_count > 2)
+        assert any(r["lane"] == "·" for r in rows(table))
+        # m again: the timeline is back in its place
+        await pilot.press("m")
+        assert not table.display and app.screen.query_one("#timeline").display
