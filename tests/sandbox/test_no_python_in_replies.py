@@ -135,3 +135,21 @@ def test_a_handler_bug_is_an_internal_error_without_python_text() -> None:
             assert raw.read_message()[0] == raw.request_id
         finally:
             raw.close()
+
+
+@pytest.mark.parametrize(
+    "stage",
+    [
+        {"$project": {"x": {"$mergeObjects": math.nan}}},
+        {"$project": {"x": {"$switch": "x"}}},
+        {"$project": {"x": {"$size": ["x"]}}},
+        {"$project": {"x": {"$concatArrays": [1.5]}}},
+        {"$project": {"x": {"$reduce": True}}},
+        {"$fill": "x"},
+    ],
+)
+def test_query_engine_errors_carry_no_python(raw: RawClient, stage: dict) -> None:
+    raw.command({"insert": "expr", "documents": [{"a": 1}]}, db="t")
+    reply = raw.command({"aggregate": "expr", "pipeline": [stage], "cursor": {}}, db="t")
+    assert reply["ok"] == 0 and reply["code"] != 1, reply
+    assert python_text(reply["errmsg"]) is None, reply["errmsg"]

@@ -75,6 +75,8 @@ async def handle(state: ServerState, conn: Connection, req: Request) -> dict[str
             body.setdefault("$db", req.legacy_collection.split(".", 1)[0] or "admin")
         reply = await _run_op(state, conn, req, name, body, reply_ctx)
     except CommandError as exc:
+        if exc.code == 1:  # an InternalError raised below (the engine's): a bug, logged once
+            exc = internal_error(name if commands.lookup(name) else "?", exc.__cause__ or exc)
         reply = exc.to_reply()
         labels = exc.labels
         if labels is None:
