@@ -10,8 +10,11 @@ from urllib.parse import urlparse
 
 import bson
 from bson.binary import Binary
+from bson.codec_options import CodecOptions, DatetimeConversion
 
 _HEADER = struct.Struct("<iiii")
+# Dates outside Python's range (DatetimeMS) decode as they are.
+_CODEC = CodecOptions(datetime_conversion=DatetimeConversion.DATETIME_AUTO)
 
 
 class RawClient:
@@ -36,12 +39,16 @@ class RawClient:
         return buf
 
     def read_reply(self) -> dict[str, Any]:
-        length, _rid, _resp, op = _HEADER.unpack(self._recv_exact(16))
+        return self.read_message()[1]
+
+    def read_message(self) -> tuple[int, dict[str, Any]]:
+        """The next reply: (responseTo, document)."""
+        length, _rid, response_to, op = _HEADER.unpack(self._recv_exact(16))
         payload = self._recv_exact(length - 16)
         if op == 2013:
-            return bson.decode(payload[5:])
+            return response_to, bson.decode(payload[5:], codec_options=_CODEC)
         if op == 1:
-            return bson.decode(payload[20:])
+            return response_to, bson.decode(payload[20:], codec_options=_CODEC)
         raise AssertionError(f"unexpected opCode {op}")
 
     def op_msg(self, body: dict[str, Any], flags: int = 0) -> bytes:

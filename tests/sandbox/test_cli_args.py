@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 
@@ -57,3 +58,29 @@ def test_ipv6_host_gives_a_uri_drivers_accept() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_every_interface_prints_the_real_address_and_warns() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mongotx_sandbox", "--host", "0.0.0.0", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        uri = proc.stdout.readline().strip()
+        port = int(uri.rsplit(":", 1)[1].split("/")[0])
+        with MongoClient("127.0.0.1", port, directConnection=True) as client:
+            assert client.admin.command("ping")["ok"] == 1
+    finally:
+        proc.terminate()
+        _, errors = proc.communicate(timeout=10)
+    name = socket.gethostname().lower()
+    try:
+        socket.getaddrinfo(name, None)
+    except OSError:
+        name = "127.0.0.1"  # a host name that does not resolve is not offered
+    assert uri.startswith(f"mongodb://{name}:"), uri
+    assert errors.startswith("mongotx-sandbox: warning: listening on every interface"), errors
+    assert "no authentication" in errors

@@ -74,6 +74,15 @@ def main(argv: list[str] | None = None) -> int:
             )
             raise SystemExit(1) from None
         print(uri, flush=True)
+        if server.listens_everywhere:
+            print(
+                f"mongotx-sandbox: warning: listening on every interface ({args.host} port "
+                f"{server.port}): any machine that can reach this one can read and change the "
+                f"sandbox's data, which has no authentication. Others reach it as "
+                f"{server.state.host}. Use --host 127.0.0.1 to keep it to this machine.",
+                file=sys.stderr,
+                flush=True,
+            )
         try:
             await server.serve_forever()
         finally:

@@ -24,7 +24,7 @@ from .connections import Connection
 from .errors import WRITE_CONFLICT_MSG, CommandError
 from .index_keys import UNDEFINED
 from .operations import RunningOp
-from .state import ServerState, images_enabled
+from .state import ServerState, images_enabled, session_key
 from .store import Collection, Index, LockHolder, path_value
 from .transactions import ServerSession, Transaction, TxnOp
 
@@ -97,6 +97,11 @@ class OpContext:
     # The command as $currentOp lists it (None: run internally): locks.py marks its waits.
     op: RunningOp | None = None
 
+    @property
+    def session_key(self) -> Hashable | None:
+        """The session's key (a cursor it opens belongs to it), None without a session."""
+        return session_key(self.session.lsid) if self.session is not None else None
+
     # ---- catalog --------------------------------------------------------------------
     def collection(self, db: str, name: str) -> Collection | None:
         """`db.name` as this operation sees it: in a transaction, the collection the name
@@ -166,7 +171,7 @@ class OpContext:
         elif not isinstance(explicit, dict):
             raise CommandError(
                 14,
-                f"BSON field 'collation' is the wrong type '{type(explicit).__name__}', "
+                f"BSON field 'collation' is the wrong type '{engine.type_name(explicit)}', "
                 "expected type 'object'",
             )
         if explicit is not None:

@@ -9,10 +9,12 @@ it abort the transaction.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from typing import TYPE_CHECKING, Any
 
 from bson.binary import Binary
+from bson.decimal128 import Decimal128
 from bson.int64 import Int64
 from bson.timestamp import Timestamp
 
@@ -21,7 +23,13 @@ from .access import OpContext
 from .clock import int_to_ts, ts_to_int
 from .concerns import add_write_concern_error, validate_write_concern
 from .connections import Connection
-from .errors import RETRIABLE_CODES, TRANSIENT_CODES, CloseConnection, CommandError
+from .errors import (
+    RETRIABLE_CODES,
+    TRANSIENT_CODES,
+    CloseConnection,
+    CommandError,
+    internal_error,
+)
 from .state import ServerState
 from .transactions import ServerSession, ServerTxnState, Transaction
 from .wire import OP_QUERY, Request
@@ -67,13 +75,22 @@ async def handle(state: ServerState, conn: Connection, req: Request) -> dict[str
             body.setdefault("$db", req.legacy_collection.split(".", 1)[0] or "admin")
         reply = await _run_op(state, conn, req, name, body, reply_ctx)
     except CommandError as exc:
+        if exc.code == 1:  # an InternalError raised below (the engine's): a bug, logged once
+            exc = internal_error(name if commands.lookup(name) else "?", exc.__cause__ or exc)
         reply = exc.to_reply()
         labels = exc.labels
         if labels is None:
             labels = _labels(name, body, exc.code, None)
         if labels:
             reply["errorLabels"] = labels
+    except (CloseConnection, asyncio.CancelledError):
+        raise
+    except Exception as exc:  # a bug of ours: InternalError, logged once, no Python text
+        known = commands.lookup(name) is not None
+        reply = internal_error(name if known else "?", exc).to_reply()
     if req.more_to_come:
+        # A moreToCome message is never answered, not even with an error: a reply would
+        # be read as the answer to the client's next request (spec: message/OP_MSG.md).
         return None
     if state.replset is not None:
         # A standalone mongod sends no cluster time (causal-consistency spec).
@@ -110,6 +127,8 @@ def _labels(
     is_txn = has_txn_number and "autocommit" in body
     spec = commands.lookup(name)
     wce_code = wce.get("code") if wce else None
+    if not isinstance(wce_code, int):
+        wce_code = None  # a fail point's writeConcernError may hold anything
     if is_txn:
         if name in TXN_END:
             if code in TRANSIENT_CODES or (code == 251 and wce is None):
@@ -218,12 +237,14 @@ async def _run(
             )
 
     deadline = None
-    max_time = body.get("maxTimeMS")
-    if max_time is not None:
-        if not isinstance(max_time, int | float) or isinstance(max_time, bool) or max_time < 0:
-            raise CommandError(2, "maxTimeMS must be a non-negative integer")
-        if max_time > 0:
-            deadline = time.monotonic() + max_time / 1000
+    max_time = _max_time_ms(body["maxTimeMS"]) if "maxTimeMS" in body else 0
+    if max_time > 0:
+        deadline = time.monotonic() + max_time / 1000
+        if state.fail_points:
+            from .failpoints import max_time_always_times_out
+
+            if max_time_always_times_out(state):
+                raise CommandError(50, "operation exceeded time limit")
 
     ctx = OpContext(state=state, db=db, connection=conn, deadline=deadline, op=op)
     if isinstance(body.get("let"), dict):
@@ -274,6 +295,26 @@ async def _run(
     return reply
 
 
+def _max_time_ms(value: Any) -> int:
+    """maxTimeMS as mongod parses it: a number, whole, in [0, 2^31-1]; NaN is not whole
+    and infinity is out of range [srv:db/query/max_time_ms_parser.cpp parseMaxTimeMS]."""
+    if isinstance(value, Decimal128):
+        value = float(value.to_decimal())
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise CommandError(2, "maxTimeMS must be a number")
+    if isinstance(value, float) and math.isnan(value):
+        as_long = 0  # safeNumberLong
+    elif isinstance(value, float) and math.isinf(value):
+        as_long = 2**63 - 1 if value > 0 else -(2**63)
+    else:
+        as_long = int(value)
+    if not 0 <= as_long <= 2**31 - 1:
+        raise CommandError(2, f"{as_long} value for maxTimeMS is out of range [0, 2147483647]")
+    if isinstance(value, float) and not value.is_integer():
+        raise CommandError(2, "maxTimeMS has non-integral value")
+    return as_long
+
+
 async def _checkout(session: ServerSession, ctx: OpContext) -> None:
     """One operation per session at a time: later ones wait (reference §3.2)."""
     if ctx.deadline is None:
@@ -296,6 +337,16 @@ def _validate_session_fields(
 ) -> None:
     if lsid is not None and (not isinstance(lsid, dict) or "id" not in lsid):
         raise CommandError(40414, "BSON field 'OperationSessionInfo.lsid.id' is missing")
+    if lsid is not None:
+        # The session id is a UUID (binData), and uid a SHA-256 (binData)
+        # [srv:db/session/logical_session_id.idl LogicalSessionFromClient].
+        for key in ("id", "uid"):
+            if key in lsid and not isinstance(lsid[key], bytes):
+                raise CommandError(
+                    14,
+                    f"BSON field 'OperationSessionInfo.lsid.{key}' is the wrong type "
+                    f"'{engine.type_name(lsid[key])}', expected type 'binData'",
+                )
     if txn_number is not None:
         if lsid is None:
             # InvalidOptions (issue 17, D14) [srv:db/logical_session_id_helpers.cpp
@@ -622,9 +673,37 @@ async def _retryable_write(
         session.active_txn_number = txn_number
         session.retryable_is_txn = False
         session.retryable_replies = {}
+    hook = None
+    if "onPrimaryTransactionalWrite" in state.fail_points:
+        from .failpoints import on_primary_transactional_write
+
+        hook = on_primary_transactional_write(state)
+    if hook is not None and hook.fail_code is not None:
+        # failBeforeCommitExceptionCode: the write fails before it commits, nothing applies
+        # and nothing is recorded, so a retry runs it.
+        if hook.close:
+            raise CloseConnection()
+        return _failed_write(name, hook.fail_code, f"{_sid(session)}:{txn_number}")
     reply = await _execute(spec, ctx, body)
     if reply.get("ok"):
         session.retryable_replies[txn_number] = dict(reply)
+    if hook is not None and hook.close:
+        raise CloseConnection()  # applied and recorded; the client never hears of it
+    return reply
+
+
+def _failed_write(name: str, code: int, txn: str) -> dict[str, Any]:
+    """The reply of a retryable write the onPrimaryTransactionalWrite fail point failed: a
+    statement's error is a write error of insert, update and delete, a command error of the
+    others [srv:db/ops/write_ops_exec.cpp handleError]."""
+    message = f"Failing write for {txn} due to failpoint. The write must not be reflected."
+    if name not in ("insert", "update", "delete"):
+        raise CommandError(code, message)
+    reply: dict[str, Any] = {"n": 0}
+    if name == "update":
+        reply["nModified"] = 0
+    reply["writeErrors"] = [{"index": 0, "code": code, "errmsg": message}]
+    reply["ok"] = 1.0
     return reply
 
 
@@ -632,7 +711,7 @@ async def _execute(
     spec: commands.CommandSpec, ctx: OpContext, body: dict[str, Any]
 ) -> dict[str, Any]:
     target = body.get(spec.name)
-    if isinstance(target, str) and ctx.state.ddl_pending:
+    if type(target) is str and ctx.state.ddl_pending:
         # Only DDL (ddl.py, which loads locks.py) makes statements wait: imported here.
         from . import locks
 

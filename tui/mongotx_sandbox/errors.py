@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import traceback
 from typing import Any
 
 # Names from the server's base/error_codes.yml (see ../shared/docs/mongodb-transactions.md §9).
@@ -15,8 +17,10 @@ CODE_NAMES: dict[int, str] = {
     11: "UserNotFound",
     13: "Unauthorized",
     14: "TypeMismatch",
+    15: "Overflow",
     18: "AuthenticationFailed",
     20: "IllegalOperation",
+    22: "InvalidBSON",
     24: "LockTimeout",
     26: "NamespaceNotFound",
     27: "IndexNotFound",
@@ -49,6 +53,7 @@ CODE_NAMES: dict[int, str] = {
     166: "CommandNotSupportedOnView",
     168: "InvalidPipelineOperator",
     189: "PrimarySteppedDown",
+    205: "ClusterTimeFailsRateLimiter",
     217: "IncompleteTransactionHistory",
     225: "TransactionTooOld",
     239: "SnapshotTooOld",
@@ -129,8 +134,37 @@ class CloseConnection(Exception):
 
 
 class ProtocolError(Exception):
-    """A malformed message: the connection that sent it is closed."""
+    """A malformed message. Without a code the connection that sent it is closed (mongod's
+    ConnectionFatalMessageParseError: flags, checksum, too many sequences); with one it is
+    answered with that error, as mongod answers other parse errors (invalid BSON)."""
+
+    def __init__(self, message: str, *, code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.more_to_come = False  # set once the flags are read: then nothing is answered
 
 
 def bad_value(message: str) -> CommandError:
     return CommandError(2, message)
+
+
+_log = logging.getLogger("mongotx_sandbox")
+_REPORTED: set[str] = set()
+
+
+def internal_error(command: str, exc: BaseException) -> CommandError:
+    """A bug of ours, not a client's mistake: InternalError 1 with no Python text.
+
+    Logged once per command name, with the exception's type and stack but never its
+    message, which may quote the client's data."""
+    if command not in _REPORTED:
+        _REPORTED.add(command)
+        stack = "".join(traceback.format_tb(exc.__traceback__))
+        _log.error(
+            "internal error in command %s (%s); please report it:\n%s",
+            command,
+            type(exc).__name__,
+            stack,
+        )
+    return CommandError(1, f"An internal error occurred while running {command}")

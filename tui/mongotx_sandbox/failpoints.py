@@ -6,6 +6,7 @@ error leaves the transaction exactly as it was.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,14 @@ if TYPE_CHECKING:
 NEVER_FAILED = frozenset({"configureFailPoint", "hello", "isMaster", "ismaster"})
 # failGetMoreAfterCursorCheckout fails getMore with data.errorCode (used by the change
 # stream resume spec tests); it takes the same data as failCommand, for getMore only.
-FAIL_POINTS = ("failCommand", "failGetMoreAfterCursorCheckout")
+# onPrimaryTransactionalWrite and maxTimeAlwaysTimeOut are the test-only fail points the
+# drivers' own tests use (retryable writes README; pymongo's maxTimeMS tests).
+FAIL_POINTS = (
+    "failCommand",
+    "failGetMoreAfterCursorCheckout",
+    "onPrimaryTransactionalWrite",
+    "maxTimeAlwaysTimeOut",
+)
 
 
 @dataclass
@@ -68,9 +76,64 @@ def configure(state: ServerState, name: str, mode: Any, data: Any) -> None:
         not isinstance(commands, list) or not all(isinstance(c, str) for c in commands)
     ):
         raise CommandError(2, "'failCommands' must be an array of command names")
-    if data.get("blockConnection") and not isinstance(data.get("blockTimeMS"), int | float):
-        raise CommandError(2, "'blockTimeMS' is required with 'blockConnection'")
     state.fail_points[name] = fp
+
+
+def _integer(value: Any) -> int | None:
+    """bsonExtractIntegerField: an int, or a double with an integral value; else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _fires(state: ServerState, name: str) -> FailPoint | None:
+    """Whether fail point `name` fires now, counting its times / skip (FailPoint::shouldFail)."""
+    fp = state.fail_points.get(name)
+    if fp is None:
+        return None
+    if fp.mode == "skip":
+        if fp.count > 0:
+            fp.count -= 1
+            return None
+    elif fp.mode == "times":
+        fp.count -= 1
+        if fp.count <= 0:
+            state.fail_points.pop(name, None)
+    return fp
+
+
+def max_time_always_times_out(state: ServerState) -> bool:
+    """maxTimeAlwaysTimeOut: an operation with a deadline finds it expired at its first
+    interrupt check [srv:db/operation_context.cpp OperationContext::hasDeadlineExpired]."""
+    return _fires(state, "maxTimeAlwaysTimeOut") is not None
+
+
+@dataclass
+class TransactionalWriteAction:
+    close: bool
+    fail_code: int | None
+
+
+def on_primary_transactional_write(state: ServerState) -> TransactionalWriteAction | None:
+    """onPrimaryTransactionalWrite fires when a retryable write (txnNumber, no transaction)
+    commits. closeConnection (default true) ends the connection after the write; with
+    failBeforeCommitExceptionCode the write fails with that code and is not applied
+    [srv:db/transaction_participant.cpp onWriteOpCompletedOnPrimary; retryable-writes
+    tests README]."""
+    fp = _fires(state, "onPrimaryTransactionalWrite")
+    if fp is None:
+        return None
+    code = fp.data.get("failBeforeCommitExceptionCode")
+    if isinstance(code, float) and math.isfinite(code):
+        code = int(code)
+    return TransactionalWriteAction(
+        close=fp.data.get("closeConnection", True) is not False,
+        fail_code=code if isinstance(code, int) and not isinstance(code, bool) else None,
+    )
 
 
 def evaluate_fail_command(
@@ -97,26 +160,35 @@ def evaluate_fail_command(
         coll = body.get(name)
         if not isinstance(coll, str) or f"{body.get('$db')}.{coll}" != namespace:
             return None
-    if fp.mode == "skip":
-        if fp.count > 0:
-            fp.count -= 1
-            return None
-    elif fp.mode == "times":
-        fp.count -= 1
-        if fp.count <= 0:
-            state.fail_points.pop(fp_name, None)
-    action = FailAction(after_checkout=fp_name != "failCommand")
-    if data.get("closeConnection"):
-        action.close = True
-    if data.get("blockConnection"):
-        action.block_ms = float(data.get("blockTimeMS") or 0)
-    if "errorCode" in data:
-        action.error_code = int(data["errorCode"])
-    if "errorLabels" in data:
-        action.error_labels = list(data["errorLabels"])
-    if "writeConcernError" in data:
-        wce = dict(data["writeConcernError"])
-        if "code" in wce and "codeName" not in wce:
-            wce["codeName"] = code_name(int(wce["code"]))
+    # The data is read as mongod reads it when the fail point is checked: a field of the
+    # wrong type counts as absent, and the fail point fires only with closeConnection,
+    # blockConnection or an integer errorCode; an unusable errorCode ("x") fails nothing
+    # [srv:db/commands.cpp CommandHelpers::evaluateFailCommandFailPoint]. configureFailPoint
+    # itself checks only mode and that data is an object [srv:util/fail_point.cpp parseBSON].
+    close = data.get("closeConnection") is True
+    block = data.get("blockConnection") is True
+    error_code = _integer(data.get("errorCode"))
+    wce = data.get("writeConcernError")
+    if not (close or block or error_code is not None or isinstance(wce, dict)):
+        return None
+    if _fires(state, fp_name) is None:
+        return None
+    action = FailAction(after_checkout=fp_name != "failCommand", close=close)
+    if block:
+        block_ms = _integer(data.get("blockTimeMS"))
+        if block_ms is None:
+            raise CommandError(72, "must specify 'blockTimeMS' when 'blockConnection' is true")
+        if block_ms < 0:
+            raise CommandError(72, "'blockTimeMS' must be non-negative")
+        action.block_ms = float(block_ms)
+    action.error_code = error_code
+    labels = data.get("errorLabels")
+    if isinstance(labels, list):
+        action.error_labels = [label for label in labels if isinstance(label, str)]
+    if isinstance(wce, dict):
+        wce = dict(wce)
+        code = _integer(wce.get("code"))
+        if code is not None and "codeName" not in wce:
+            wce["codeName"] = code_name(code)
         action.write_concern_error = wce
     return action

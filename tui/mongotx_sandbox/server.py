@@ -8,17 +8,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from . import dispatch
 from .connections import Connection
 from .cursors import expire_idle
-from .errors import CloseConnection, CommandError, ProtocolError
+from .errors import CloseConnection, CommandError, ProtocolError, internal_error
 from .state import ServerState
 from .wire import (
+    EXHAUST_ALLOWED,
     HEADER,
     MAX_MESSAGE_SIZE,
+    MORE_TO_COME,
+    OP_MSG,
     OP_QUERY,
     Request,
     build_op_msg,
@@ -55,6 +60,11 @@ class SandboxServer:
         self._conn_tasks: set[asyncio.Task[Any]] = set()
 
     @property
+    def listens_everywhere(self) -> bool:
+        """Bound to the wildcard address: every interface, reachable from other machines."""
+        return self.host in ("0.0.0.0", "::", "")
+
+    @property
     def uri(self) -> str:
         if self.replset is None:
             return f"mongodb://{self.state.host}/"
@@ -67,7 +77,7 @@ class SandboxServer:
         sock = self._server.sockets[0]
         port = sock.getsockname()[1]
         self.port = port
-        host = self.host if self.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        host = self.host if not self.listens_everywhere else _machine_name()
         if ":" in host:
             host = f"[{host}]"  # an IPv6 address, as URIs and hello's hosts write it
         self.state.host = f"{host}:{port}".lower()
@@ -124,40 +134,85 @@ class SandboxServer:
                 message = await wire.next_message()
                 if message is None:
                     return
+                header = HEADER.unpack_from(message)
                 try:
-                    request = parse_message(HEADER.unpack_from(message), message[HEADER.size :])
+                    request = parse_message(header, message[HEADER.size :])
                 except ProtocolError as exc:
-                    log.info("closing connection %s: %s", conn.id, exc)
-                    return
-                try:
-                    reply = await self.handler(self.state, conn, request)
-                except CloseConnection:
-                    return
-                except Exception as exc:  # one client's bad input must not kill the server
-                    log.exception("internal error on %s", next(iter(request.body), "?"))
-                    reply = CommandError(
-                        1, f"internal sandbox error: {type(exc).__name__}: {exc}"
-                    ).to_reply()
-                if reply is None:
+                    if exc.code is None:
+                        log.info("closing connection %s: %s", conn.id, exc)
+                        return
+                    if not exc.more_to_come:
+                        await wire.send(_parse_error(header, exc))
                     continue
-                try:
-                    if request.op_code == OP_QUERY:
-                        data = build_op_reply(request.request_id, reply)
-                    else:
-                        data = build_op_msg(request.request_id, reply)
-                except Exception as exc:
-                    log.exception("could not encode reply")
-                    data = build_op_msg(
-                        request.request_id,
-                        CommandError(1, f"reply could not be encoded: {exc}").to_reply(),
-                    )
-                await wire.send(data)
+                response_to = request.request_id
+                while True:
+                    try:
+                        reply = await self.handler(self.state, conn, request)
+                    except CloseConnection:
+                        return
+                    except Exception as exc:  # another handler's bug must not kill the server
+                        reply = internal_error("?", exc).to_reply()
+                    if reply is None or request.more_to_come:
+                        break
+                    streams = _exhausts(request, reply)
+                    data = _encode(request, response_to, reply, streams)
+                    await wire.send(data)
+                    if not streams:
+                        break
+                    # Exhaust: the same getMore runs again unasked; each reply answers the
+                    # one before it (its responseTo is that reply's requestId).
+                    response_to = int.from_bytes(data[4:8], "little", signed=True)
+                    request = replace(request, body=dict(request.body))
         except (ConnectionError, asyncio.CancelledError):
             pass
         finally:
             self.state.disconnect(conn)
             self._conn_tasks.discard(task)
             wire.close()
+
+
+def _exhausts(request: Request, reply: dict[str, Any]) -> bool:
+    """A getMore sent with exhaustAllowed streams its batches: while its cursor stays open,
+    mongod flags each reply moreToCome and runs the getMore again without a new request
+    [srv:db/commands/getmore_cmd.cpp: isExhaust() and a live cursor -> setNextInvocation;
+    db/service_entry_point_common.cpp shouldRunAgainForExhaust]. A find never streams."""
+    if request.op_code != OP_MSG or not request.flags & EXHAUST_ALLOWED:
+        return False
+    if next(iter(request.body), None) != "getMore" or reply.get("ok") != 1:
+        return False
+    cursor = reply.get("cursor")
+    return isinstance(cursor, dict) and cursor.get("id", 0) != 0
+
+
+def _encode(request: Request, response_to: int, reply: dict[str, Any], more: bool) -> bytes:
+    try:
+        if request.op_code == OP_QUERY:
+            return build_op_reply(response_to, reply)
+        return build_op_msg(response_to, reply, flags=MORE_TO_COME if more else 0)
+    except Exception as exc:
+        return build_op_msg(response_to, internal_error("?", exc).to_reply())
+
+
+def _machine_name() -> str:
+    """The name other machines reach this one by, for a server on every interface: a replica
+    set member is named by host name, as replSetInitiate names itself when not bound to
+    localhost only [manual: rs.initiate(), "IP Binding"; SERVER-31464]. A name that does not
+    resolve would strand drivers, so then the loopback address."""
+    name = socket.gethostname()
+    try:
+        socket.getaddrinfo(name, None)
+    except OSError:
+        return "127.0.0.1"
+    return name
+
+
+def _parse_error(header: tuple[int, int, int, int], exc: ProtocolError) -> bytes:
+    """mongod answers a request it could not parse, unless the error is connection-fatal
+    [srv:db/service_entry_point_common.cpp receivedCommands]."""
+    reply = CommandError(exc.code or 1, exc.message).to_reply()
+    if header[3] == OP_QUERY:
+        return build_op_reply(header[1], reply)
+    return build_op_msg(header[1], reply)
 
 
 class _WireProtocol(asyncio.Protocol):

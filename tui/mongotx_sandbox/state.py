@@ -90,7 +90,6 @@ class ServerState:
     started: float = field(default_factory=time.time)
     election_id: ObjectId = field(default_factory=lambda: ObjectId("7fffffff0000000000000001"))
     next_connection_id: int = 1
-    next_cursor_id: int = 1
     connections: dict[int, Connection] = field(default_factory=dict)
     # Operations waiting now for an open transaction to end (a document or a unique key it
     # holds): what $currentOp's waitingForLock will show (issue 17, D6).

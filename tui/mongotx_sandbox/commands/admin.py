@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import math
 import os
 import platform
 import time
@@ -187,6 +188,10 @@ async def set_parameter(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
             continue
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise CommandError(14, f"parameter {key} must be a number")
+        if isinstance(value, float) and not math.isfinite(value):
+            # An int parameter coerces its value; NaN and infinity do not coerce
+            # [srv:idl/server_parameter_with_storage.h set, BSONElement::coerce].
+            raise CommandError(2, f"Invalid value for parameter {key}: {value}")
         minimum = _SETTABLE[key]
         if minimum is not None and value < minimum:
             raise CommandError(2, f"{key} must be at least {minimum}")

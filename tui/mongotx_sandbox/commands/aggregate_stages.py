@@ -11,7 +11,6 @@ from .. import engine, offload
 from ..access import OpContext, engine_error
 from ..cursors import DEFAULT_FIRST_BATCH, cursor_reply, open_cursor
 from ..errors import CommandError
-from ..state import session_key
 from .common import integer_arg
 from .read_concern import apply_read_concern
 
@@ -138,7 +137,7 @@ async def run_aggregate(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
         ns,
         result,
         first_batch=first_batch,
-        lsid_key=session_key(ctx.session.lsid) if ctx.session else None,
+        lsid_key=ctx.session_key,
         txn=ctx.txn,
     )
     return cursor_reply(ns, batch, cid, True, **extras)

@@ -20,7 +20,6 @@ from typing import Any
 from ..access import OpContext
 from ..cursors import cursor_reply, open_cursor
 from ..errors import CommandError
-from ..state import session_key
 from .common import (
     check_document,
     get_doc,
@@ -218,7 +217,7 @@ async def bulk_write(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
         CURSOR_NS,
         results,
         first_batch=batch_size,
-        lsid_key=session_key(ctx.session.lsid) if ctx.session else None,
+        lsid_key=ctx.session_key,
         txn=ctx.txn if ctx.txn is not None and ctx.txn.open else None,
     )
     reply = cursor_reply(CURSOR_NS, batch, cursor_id, True)

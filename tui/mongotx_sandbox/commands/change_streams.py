@@ -18,9 +18,9 @@ from bson.timestamp import Timestamp
 from .. import engine
 from ..access import OpContext, engine_error
 from ..clock import int_to_ts, ts_to_int
-from ..cursors import BatchBytes, Cursor, cursor_reply, open_cursor
+from ..cursors import BatchBytes, Cursor, cursor_reply, new_cursor_id, open_cursor
 from ..errors import CommandError
-from ..state import OplogEntry, ServerState, session_key
+from ..state import OplogEntry, ServerState
 from . import change_stream_split as split_event
 
 
@@ -368,7 +368,10 @@ async def open_change_stream(
         raise CommandError(40573, "The $changeStream stage is only supported on replica sets")
     if next(iter(pipeline[0])) != "$changeStream":
         raise CommandError(40602, "$changeStream is only valid as the first stage in a pipeline.")
-    options = pipeline[0]["$changeStream"] or {}
+    options = pipeline[0]["$changeStream"]
+    if not isinstance(options, dict):
+        # [srv:db/pipeline/document_source_change_stream.cpp createFromBson]
+        raise CommandError(50808, "$changeStream stage expects a document as argument")
     target = body.get("aggregate")
     if options.get("allChangesForCluster"):
         if ctx.db != "admin":
@@ -408,19 +411,18 @@ async def open_change_stream(
         [],
         first_batch=None,
         single_batch=False,
-        lsid_key=session_key(ctx.session.lsid) if ctx.session else None,
+        lsid_key=ctx.session_key,
         extra={"change_stream": stream},
     )
     if cid == 0:
         # An empty result closes a cursor; a change stream stays open: register it.
 
-        cid = ctx.state.next_cursor_id
-        ctx.state.next_cursor_id += 1
+        cid = new_cursor_id(ctx.state)
         ctx.state.cursors[cid] = Cursor(
             cid,
             ns,
             [],
-            lsid_key=session_key(ctx.session.lsid) if ctx.session else None,
+            lsid_key=ctx.session_key,
             extra={"change_stream": stream},
         )
     return cursor_reply(ns, batch, cid, True, postBatchResumeToken=stream.resume_token())

@@ -42,8 +42,10 @@ GENERIC_ARGUMENTS = frozenset(
 
 def coll_name(body: dict[str, Any], name: str) -> str:
     value = body.get(name)
-    if not isinstance(value, str) or not value:
-        raise CommandError(73, f"collection name has invalid type {type(value).__name__}")
+    if type(value) is not str or not value:
+        # Code is a str subclass to Python, a javascript value to mongod
+        # [srv:db/commands.cpp CommandHelpers::parseNsCollectionRequired].
+        raise CommandError(73, f"collection name has invalid type {engine.type_name(value)}")
     return value
 
 
@@ -56,7 +58,7 @@ def get_list(body: dict[str, Any], field: str, required: bool = True) -> list[An
             40414 if value is None else 14,
             f"BSON field '{field}' is missing but a required field"
             if value is None
-            else f"BSON field '{field}' is the wrong type '{type(value).__name__}', expected type 'array'",
+            else f"BSON field '{field}' is the wrong type '{engine.type_name(value)}', expected type 'array'",
         )
     return value
 
@@ -66,7 +68,7 @@ def get_doc(body: dict[str, Any], field: str, default: Any = None) -> Any:
     if value is not None and not isinstance(value, dict):
         raise CommandError(
             14,
-            f"BSON field '{field}' is the wrong type '{type(value).__name__}', expected type 'object'",
+            f"BSON field '{field}' is the wrong type '{engine.type_name(value)}', expected type 'object'",
         )
     return value
 
@@ -78,7 +80,7 @@ def integer_arg(value: Any, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal128):
         raise CommandError(
             14,
-            f"BSON field '{field}' is the wrong type '{type(value).__name__}', expected types "
+            f"BSON field '{field}' is the wrong type '{engine.type_name(value)}', expected types "
             "'[long, int, decimal, double]'",
         )
     number = Decimal(str(value)) if isinstance(value, float) else value

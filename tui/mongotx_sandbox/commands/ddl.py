@@ -66,6 +66,9 @@ async def create(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
         ):
             raise CommandError(14, "'viewOn' must be a string and 'pipeline' an array")
         options.setdefault("pipeline", [])
+        from .view_specs import check_view_pipeline
+
+        check_view_pipeline(ctx.db, name, options["pipeline"])
     if ctx.txn is not None:
         if "timeseries" in options:
             # [srv:db/catalog/create_collection.cpp createCollection] (issue 17, D10)
@@ -145,7 +148,9 @@ async def list_collections(ctx: OpContext, body: dict[str, Any]) -> dict[str, An
         infos.append({"name": info["name"], "type": info["type"]} if name_only else info)
     batch_size = cursor_batch_size(body)
     ns = f"{ctx.db}.$cmd.listCollections"
-    batch, cid = open_cursor(ctx.state, ns, infos, first_batch=batch_size)
+    batch, cid = open_cursor(
+        ctx.state, ns, infos, first_batch=batch_size, lsid_key=ctx.session_key, txn=ctx.txn
+    )
     return cursor_reply(ns, batch, cid, True)
 
 
@@ -266,7 +271,9 @@ async def list_indexes(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     specs = [i.spec() for i in coll.indexes.values()]
     batch_size = cursor_batch_size(body)
     ns = f"{ctx.db}.{name}"
-    batch, cid = open_cursor(ctx.state, ns, specs, first_batch=batch_size)
+    batch, cid = open_cursor(
+        ctx.state, ns, specs, first_batch=batch_size, lsid_key=ctx.session_key, txn=ctx.txn
+    )
     return cursor_reply(ns, batch, cid, True)
 
 

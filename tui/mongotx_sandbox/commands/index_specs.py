@@ -33,7 +33,7 @@ def parse_spec(spec: Any) -> tuple[dict[str, Any], str]:
         )
     key = dict(spec["key"])
     iname = spec.get("name") or index_name(key)
-    if not isinstance(iname, str):
+    if type(iname) is not str:  # Code is a str subclass to Python, javascript to mongod
         raise CommandError(14, "index name must be a string")
     if is_id_key(key):
         extra = sorted(set(spec) - _ID_SPEC_FIELDS)

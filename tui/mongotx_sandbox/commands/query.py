@@ -7,9 +7,8 @@ from typing import Any
 
 from .. import engine
 from ..access import OpContext, engine_error
-from ..cursors import DEFAULT_FIRST_BATCH, cursor_reply, open_cursor
+from ..cursors import DEFAULT_FIRST_BATCH, check_owner, cursor_ids, cursor_reply, open_cursor
 from ..errors import CommandError
-from ..state import session_key
 from . import min_max
 from .common import coll_name, get_doc, integer_arg, project, sort_docs
 from .read_concern import apply_read_concern, refuse_snapshot_read_concern
@@ -29,10 +28,6 @@ def _batch_size(body: dict[str, Any]) -> int | None:
     if size < 0:
         raise CommandError(51024, "BSON field 'batchSize' value must be >= 0")
     return size
-
-
-def _lsid_key(ctx: OpContext) -> Any:
-    return session_key(ctx.session.lsid) if ctx.session is not None else None
 
 
 @command("find", in_transaction=True, reads=True)
@@ -78,7 +73,7 @@ async def find(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
         docs,
         first_batch=first,
         single_batch=single,
-        lsid_key=_lsid_key(ctx),
+        lsid_key=ctx.session_key,
         txn=ctx.txn,
         no_timeout=bool(body.get("noCursorTimeout")),
     )
@@ -100,12 +95,7 @@ async def get_more(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
             13,
             f"Requested getMore on namespace '{ns}', but cursor belongs to a different namespace {cursor.ns}",
         )
-    if cursor.txn is not None and cursor.txn is not ctx.txn:
-        raise CommandError(
-            50740, "Cannot run getMore on a cursor in a multi-document transaction outside of it"
-        )
-    if ctx.txn is not None and cursor.txn is not ctx.txn:
-        raise CommandError(50740, "Cannot run getMore on a cursor opened outside this transaction")
+    check_owner(cursor, ctx.session_key, ctx.txn)
     batch_size = _batch_size(body)
     if "change_stream" in cursor.extra:
         stream = cursor.extra["change_stream"]
@@ -134,8 +124,8 @@ async def get_more(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
 async def kill_cursors(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     coll_name(body, "killCursors")
     killed, not_found = [], []
-    for cid in body.get("cursors") or []:
-        cursor = ctx.state.cursors.pop(int(cid), None)
+    for cid in cursor_ids(body.get("cursors")):
+        cursor = ctx.state.cursors.pop(cid, None)
         if cursor is None:
             not_found.append(cid)
         else:

@@ -8,6 +8,7 @@ from typing import Any
 
 from bson.binary import Binary
 
+from .. import engine
 from ..access import OpContext
 from ..concerns import add_write_concern_error
 from ..errors import CommandError
@@ -40,6 +41,16 @@ async def abort_transaction(ctx: OpContext, body: dict[str, Any]) -> dict[str, A
 def _lsids(value: Any, name: str) -> list[dict[str, Any]]:
     if not isinstance(value, list) or not all(isinstance(v, dict) and "id" in v for v in value):
         raise CommandError(14, f"'{name}' must be an array of session ids")
+    for v in value:
+        # Each is a LogicalSessionFromClient: id a UUID, uid a SHA-256, both binData
+        # [srv:db/session/logical_session_id.idl].
+        for key in ("id", "uid"):
+            if key in v and not isinstance(v[key], bytes):
+                raise CommandError(
+                    14,
+                    f"BSON field '{name}.{key}' is the wrong type "
+                    f"'{engine.type_name(v[key])}', expected type 'binData'",
+                )
     return value
 
 

@@ -10,7 +10,9 @@ refused here; the server handles or refuses them.
 
 from __future__ import annotations
 
+import decimal
 import itertools
+import math
 import random
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any
@@ -296,6 +298,19 @@ def _int_spec(spec: Any, stage: str) -> int:
         code = 15957 if stage == "$limit" else 15972
         raise err(code, f"the {stage[1:]} must be specified as a number")
     value = spec.to_decimal() if isinstance(spec, Decimal128) else spec
+    if isinstance(value, float | decimal.Decimal) and not math.isfinite(value):
+        # parseIntegerElementToLong's reasons, behind 5107201/5107200
+        # [srv:db/pipeline/document_source_limit.cpp, document_source_skip.cpp createFromBson].
+        reason = (
+            "Expected an integer, but found NaN in"
+            if value != value
+            else ("Cannot represent as a 64-bit integer")
+        )
+        shown = f"{value}.0" if isinstance(value, float) else str(value)
+        raise err(
+            5107201 if stage == "$limit" else 5107200,
+            f"invalid argument to {stage} stage: {reason}: {stage}: {shown}",
+        )
     if value != int(value):
         raise err(
             15957 if stage == "$limit" else 15972,

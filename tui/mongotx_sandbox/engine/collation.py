@@ -31,6 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .active_collation import ACTIVE, StringKey
+from .compare import type_name
 from .errors import EngineError
 
 _FIELDS = (
@@ -62,7 +63,7 @@ def _type_error(field: str, expected: str, value: Any) -> EngineError:
     return EngineError(
         14,
         "TypeMismatch",
-        f"BSON field 'collation.{field}' is the wrong type '{type(value).__name__}', "
+        f"BSON field 'collation.{field}' is the wrong type '{type_name(value)}', "
         f"expected type '{expected}'",
     )
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from bson.binary import Binary
 from bson.code import Code
+from bson.datetime_ms import DatetimeMS
 from bson.dbref import DBRef
 from bson.decimal128 import Decimal128
 from bson.int64 import Int64
@@ -98,6 +99,7 @@ _EXACT_RANKS: dict[type, int] = {
     ObjectId: R_OID,
     bool: R_BOOL,
     datetime.datetime: R_DATE,
+    DatetimeMS: R_DATE,
     Timestamp: R_TIMESTAMP,
     Regex: R_REGEX,
     _RE_PATTERN: R_REGEX,
@@ -183,10 +185,18 @@ def _binary_parts(value: Any) -> tuple[int, int, bytes]:
     return len(value), 0, bytes(value)
 
 
-def _naive_utc(value: datetime.datetime) -> datetime.datetime:
+_EPOCH = datetime.datetime(1970, 1, 1)
+_MICRO = datetime.timedelta(microseconds=1)
+
+
+def _naive_utc(value: datetime.datetime | DatetimeMS) -> int:
+    """A date as microseconds since the epoch. A BSON date outside Python's datetime range
+    (years 1-9999) arrives as DatetimeMS and is as valid a date to mongod as any other."""
+    if isinstance(value, DatetimeMS):
+        return int(value) * 1000
     if value.tzinfo is not None:
-        return value.astimezone(datetime.UTC).replace(tzinfo=None)
-    return value
+        value = value.astimezone(datetime.UTC).replace(tzinfo=None)
+    return (value - _EPOCH) // _MICRO
 
 
 def _regex_parts(value: Any) -> tuple[str, str]:
@@ -437,7 +447,7 @@ def bson_type_code(value: Any) -> int:
         return 5
     if isinstance(value, ObjectId):
         return 7
-    if isinstance(value, datetime.datetime):
+    if isinstance(value, datetime.datetime | DatetimeMS):
         return 9
     if isinstance(value, (Regex, _RE_PATTERN)):
         return 11

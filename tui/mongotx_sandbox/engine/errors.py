@@ -108,11 +108,65 @@ def _code_from_message(message: str, default: int) -> int:
     return default
 
 
+# Python's words that the library's own checks let through (issue 16, item 6): a type
+# shown as <class 'float'> becomes its BSON name; an interpreter phrase replaces the whole
+# message, which says only that the argument is invalid.
+_PY_CLASS = re.compile(r"<class '(?:[\w.]+\.)?(\w+)'>")
+_BSON_NAMES = {
+    "float": "double",
+    "str": "string",
+    "dict": "object",
+    "SON": "object",
+    "list": "array",
+    "tuple": "array",
+    "NoneType": "null",
+    "int": "int",
+    "bool": "bool",
+    "Int64": "long",
+    "Decimal128": "decimal",
+    "Decimal": "decimal",
+    "datetime": "date",
+    "DatetimeMS": "date",
+    "Code": "javascript",
+    "ObjectId": "objectId",
+    "bytes": "binData",
+    "Binary": "binData",
+    "UUID": "binData",
+    "Regex": "regex",
+    "Pattern": "regex",
+    "Timestamp": "timestamp",
+    "MinKey": "minKey",
+    "MaxKey": "maxKey",
+}
+_PY_PHRASES = re.compile(
+    r"object is not|is not iterable|argument of type|object has no attribute|unsupported operand|unhashable type|"
+    r"index out of range|local variable|cannot convert float|not subscriptable|"
+    r"positional argument|unexpected keyword|invalid literal|NoneType|object of type|"
+    r"'(?:float|str|dict|list|tuple|Int64|Decimal128|DatetimeMS|Code|ObjectId|bytes)'|"
+    r"\b(?:Type|Value|Key|Index|Attribute|UnboundLocal|Overflow|InvalidDocument)Error\b"
+)
+
+
+def _mongo_words(message: str, context: str) -> str:
+    message = _PY_CLASS.sub(lambda m: _BSON_NAMES.get(m.group(1), "unknown"), message)
+    if _PY_PHRASES.search(message):
+        return f"{context}invalid argument (the sandbox's query engine cannot evaluate it)"
+    return message
+
+
 def translate(exc: BaseException, context: str = "") -> EngineError:
-    """Turn any exception raised inside the engine (or by the library) into an EngineError."""
+    """Turn any exception raised inside the engine (or by the library) into an EngineError
+    whose message has no Python in it."""
     if isinstance(exc, EngineError):
         return exc
-    # Imported lazily: only this package may know about the library.
+    found = _translate(exc, context)
+    found.message = _mongo_words(found.message, context)
+    return found
+
+
+def _translate(
+    exc: BaseException, context: str
+) -> EngineError:  # Imported lazily: only this package may know about the library.
     try:
         from pymongo.errors import OperationFailure
     except ImportError:  # pragma: no cover
@@ -127,7 +181,10 @@ def translate(exc: BaseException, context: str = "") -> EngineError:
         # Something MongoDB supports but the library does not: report it as a real server
         # reports an unknown operator/stage (see the package docstring).
         return err(_code_from_message(message, 2), message)
-    if isinstance(exc, (ValueError, TypeError, KeyError, AssertionError, AttributeError)):
+    if isinstance(
+        exc,
+        (ValueError, TypeError, KeyError, AssertionError, AttributeError, IndexError, NameError),
+    ):
         if isinstance(exc, KeyError):
             message = f"missing field {message}"
         return err(_code_from_message(message, 2), f"{context}{message}")
@@ -135,7 +192,7 @@ def translate(exc: BaseException, context: str = "") -> EngineError:
         return err(2, f"{context}{message}")
     if isinstance(exc, RecursionError):
         return err(2, f"{context}document or expression nested too deeply")
-    return err(1, f"{context}{type(exc).__name__}: {message}")
+    return err(1, f"{context}an internal error occurred in the query engine")
 
 
 F = TypeVar("F", bound=Callable[..., Any])
