@@ -17,6 +17,7 @@ from bson.timestamp import Timestamp
 from .compare import MISSING, compare_values, type_name
 from .errors import err
 from .regex import expression_search
+from .rounding import rounding
 
 _rng = random.Random()
 
@@ -151,4 +152,6 @@ EXTRA_EXPRESSIONS: dict[str, Callable[[Callable[[Any], Any], Any, Any], Any]] = 
     "$stdDevSamp": _accumulator_expression("$stdDevSamp"),
     "$concat": _concat,
     "$regexMatch": _regex_match,
+    "$round": rounding("$round"),
+    "$trunc": rounding("$trunc"),
 }

@@ -1,0 +1,94 @@
+"""$round and $trunc, evaluated by us: the library rounds with Python's round(), which for
+an integer and a huge negative place computes 10**place and stalls the server (issue 16).
+
+MongoDB's rules (server: src/mongo/db/pipeline/expression.cpp, ExpressionRound and
+ExpressionTrunc; jstests/aggregation/expressions/round_trunc.js): one or two arguments
+(28667); a number to round (51081); a place that is integral (51082) and in [-20, 100]
+(51083); null or missing gives null; NaN and infinities stay; an integer with a place
+>= 0 stays; an int32 that no longer fits becomes a long, a long that no longer fits is
+51080; halves round to even (manual: $round, "Rounding to Even Values").
+"""
+
+from __future__ import annotations
+
+import decimal
+import math
+from collections.abc import Callable
+from typing import Any
+
+from bson.decimal128 import Decimal128, create_decimal128_context
+from bson.int64 import Int64
+
+from .compare import MISSING, is_number, type_name
+from .errors import err
+from .numeric import K_DECIMAL, K_DOUBLE, K_INT, kind, to_decimal
+
+_CONTEXT = create_decimal128_context()
+_MODES = {"$round": decimal.ROUND_HALF_EVEN, "$trunc": decimal.ROUND_DOWN}
+
+
+def _place(op: str, value: Any) -> int:
+    if not is_number(value) or isinstance(value, bool):
+        raise err(51082, f"precision argument to {op} must be a integral value")
+    number = to_decimal(value)
+    if not number.is_finite() or number != number.to_integral_value():
+        raise err(51082, f"precision argument to {op} must be a integral value")
+    place = int(number)
+    if not -20 <= place <= 100:
+        raise err(
+            51083, f"cannot apply {op} with precision value {place} value must be in [-20, 100]"
+        )
+    return place
+
+
+def _apply(op: str, value: Any, place: int) -> Any:
+    k = kind(value)
+    if k == K_DOUBLE:
+        if not math.isfinite(value):
+            return value
+    elif k == K_DECIMAL:
+        if not value.to_decimal().is_finite():
+            return value
+    elif place >= 0:
+        return value  # an integer has nothing after the point
+    exponent = decimal.Decimal(1).scaleb(-place)
+    with decimal.localcontext(_CONTEXT) as ctx:
+        ctx.rounding = _MODES[op]
+        result = (
+            to_decimal(value).quantize(exponent)
+            if place >= 0
+            else (to_decimal(value).scaleb(place).to_integral_value().scaleb(-place))
+        )
+    if k == K_DECIMAL:
+        return Decimal128(result)
+    if k == K_DOUBLE:
+        return float(result)
+    whole = int(result)
+    if k == K_INT and -(2**31) <= whole < 2**31:
+        return whole
+    if -(2**63) <= whole < 2**63:
+        return Int64(whole)
+    raise err(
+        51080,
+        f"invalid conversion from Decimal128 result in {op} resulting from arguments: [{value}, {place}]",
+    )
+
+
+def rounding(op: str) -> Callable[[Callable[[Any], Any], Any, Any], Any]:
+    def handler(ev: Callable[[Any], Any], arg: Any, doc: Any) -> Any:
+        args = arg if isinstance(arg, list) else [arg]
+        if not 1 <= len(args) <= 2:
+            raise err(
+                28667,
+                f"Expression {op} takes at least 1 argument, and at most 2, but {len(args)} "
+                "were passed in.",
+            )
+        value = ev(args[0])
+        place_value = ev(args[1]) if len(args) == 2 else 0
+        if value is None or value is MISSING or place_value is None or place_value is MISSING:
+            return None
+        if not is_number(value) or isinstance(value, bool):
+            raise err(51081, f"{op} only supports numeric types, not {type_name(value)}")
+        return _apply(op, value, _place(op, place_value))
+
+    return handler
