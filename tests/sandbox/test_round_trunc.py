@@ -37,6 +37,11 @@ def one(coll):  # type: ignore[no-untyped-def]
         ({"$round": [None, 1]}, None),
         ({"$round": [1.5, None]}, None),
         ({"$round": [float("inf"), 2]}, float("inf")),
+        ({"$abs": -3}, 3),
+        ({"$abs": Int64(-3)}, Int64(3)),
+        ({"$abs": -2.5}, 2.5),
+        ({"$abs": -(2**31)}, Int64(2**31)),
+        ({"$abs": None}, None),
     ],
 )
 def test_values(one, expression, expected) -> None:  # type: ignore[no-untyped-def]
@@ -53,6 +58,7 @@ def test_values(one, expression, expected) -> None:  # type: ignore[no-untyped-d
         ({"$round": [1, 101]}, 51083),
         ({"$trunc": [1, -21]}, 51083),
         ({"$round": [Int64(2**63 - 2), -1]}, 51080),
+        ({"$abs": Int64(-(2**63))}, 28680),
     ],
 )
 def test_errors(one, expression, code) -> None:  # type: ignore[no-untyped-def]

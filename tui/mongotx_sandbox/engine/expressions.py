@@ -17,7 +17,7 @@ from bson.timestamp import Timestamp
 from .compare import MISSING, compare_values, type_name
 from .errors import err
 from .regex import expression_search
-from .rounding import rounding
+from .rounding import absolute, rounding
 
 _rng = random.Random()
 
@@ -154,4 +154,5 @@ EXTRA_EXPRESSIONS: dict[str, Callable[[Callable[[Any], Any], Any, Any], Any]] = 
     "$regexMatch": _regex_match,
     "$round": rounding("$round"),
     "$trunc": rounding("$trunc"),
+    "$abs": absolute,
 }

@@ -1,4 +1,4 @@
-"""$round and $trunc, evaluated by us: the library rounds with Python's round(), which for
+"""$round, $trunc and $abs, evaluated by us: the library rounds with Python's round(), which for
 an integer and a huge negative place computes 10**place and stalls the server (issue 16).
 
 MongoDB's rules (server: src/mongo/db/pipeline/expression.cpp, ExpressionRound and
@@ -92,3 +92,26 @@ def rounding(op: str) -> Callable[[Callable[[Any], Any], Any, Any], Any]:
         return _apply(op, value, _place(op, place_value))
 
     return handler
+
+
+def absolute(ev: Callable[[Any], Any], arg: Any, doc: Any) -> Any:
+    """$abs: the library's, but the smallest long has no long absolute value: MongoDB
+    answers 28680 (server: expression.cpp, ExpressionAbs) where the reply could not even be
+    encoded."""
+    args = arg if isinstance(arg, list) else [arg]
+    if len(args) != 1:
+        raise err(16020, f"Expression $abs takes exactly 1 arguments. {len(args)} were passed in.")
+    number = ev(args[0])
+    if number is None or number is MISSING:
+        return None
+    if not is_number(number) or isinstance(number, bool):
+        raise err(28765, f"$abs only supports numeric types, not {type_name(number)}")
+    if kind(number) not in (K_DOUBLE, K_DECIMAL) and int(number) == -(2**63):
+        raise err(28680, "can't take $abs of long long min")
+    if isinstance(number, Decimal128):
+        return Decimal128(abs(number.to_decimal()))
+    if isinstance(number, Int64):
+        return Int64(abs(int(number)))
+    if kind(number) == K_INT and number == -(2**31):
+        return Int64(2**31)  # an int32's absolute value that needs a long
+    return abs(number)
