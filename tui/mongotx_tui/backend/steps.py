@@ -116,7 +116,8 @@ async def _execute(
     if step.action == StepAction.END_SESSION:
         await runner.end_session()
         return Outcome(summary="session ended")
-    return await _with_transaction(runner, step, client[database])
+    # the lane's own client: a lane with options of its own (retryWrites) has one
+    return await _with_transaction(runner, step, runner.client[database])
 
 
 async def _with_transaction(runner: LaneRunner, step: Step, db: Any) -> Outcome:
@@ -149,7 +150,7 @@ class ScenarioSessions:
         self.database = scenario.setup.database
         self.runners: dict[str, LaneRunner] = {}
         for i, s in enumerate(scenario.sessions):
-            lane = Lane(id=i + 1, name=s.name, colour="", txn_options=s.txn)
+            lane = Lane(id=i + 1, name=s.name, colour="", txn_options=s.txn, options=s.options)
             self.runners[s.name] = LaneRunner(
                 client, lane, lambda: self.database, time.time, time.perf_counter
             )

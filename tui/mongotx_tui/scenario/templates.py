@@ -79,6 +79,8 @@ def report(text: str) -> None:
 
 def show(result: Any) -> str:
     """A short text for what an operation returned."""
+    if getattr(result, "acknowledged", True) is False:
+        return "unacknowledged (w: 0)"
     if hasattr(result, "modified_count"):
         return f"matched {result.matched_count}, modified {result.modified_count}"
     if hasattr(result, "deleted_count"):
@@ -219,7 +221,7 @@ def run(uri: str, database: str, guard: bool, allow_drop: bool) -> None:
     try:
         restore = prepare(client, database, guard, allow_drop)
         try:
-            play(client, database)
+            play(client, database, uri)
         finally:
             finish(client, database, restore)
     finally:
@@ -256,7 +258,7 @@ async def run(uri: str, database: str, guard: bool, allow_drop: bool) -> None:
     try:
         restore = await prepare(client, database, guard, allow_drop)
         try:
-            await play(client, database)
+            await play(client, database, uri)
         finally:
             await finish(client, database, restore)
     finally:
