@@ -236,3 +236,28 @@ async def test_a_snapshot_session_reads_at_one_time_shown_on_the_lane() -> None:
         await pilot.press("t")
         await until(pilot, lambda: a.last_error is not None, what="refusal")
         assert "snapshot sessions" in a.last_error.message
+
+
+async def test_concerns_inside_a_transaction_are_the_driver_s_or_the_server_s_answer() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(app, pilot)
+        a = app.wb.lanes[0]
+        await pilot.press("t")
+        await queue_op(pilot, kind="insert", document="{_id: 'gus'}", writeConcern="{w: 1}")
+        await queue_op(pilot, kind="find", filter="{}", readConcern="{level: 'majority'}")
+        await queue_op(pilot, kind="countDocuments", filter="{}", readConcern="{level: 'majority'}")
+        # pymongo leaves the collection's concerns out of a transaction's statements: the
+        # lane says so (the monitor's record is what was sent)
+        item = await run_next(pilot, a)
+        assert item.error is None, item.error
+        assert "writeConcern not sent: pymongo sends the transaction's" in item.summary
+        (insert,) = sent(app, a, "insert")
+        assert "writeConcern" not in insert.command
+        item = await run_next(pilot, a)
+        assert item.error is None and "readConcern not sent" in item.summary
+        # countDocuments puts it into the command itself: the server answers
+        item = await run_next(pilot, a)
+        (agg,) = sent(app, a, "aggregate")
+        assert agg.command["readConcern"] == {"level": "majority"}
+        assert item.error is not None and item.error.code == 72, item.error

@@ -98,3 +98,33 @@ def after_step(lane: Lane, runner: LaneRunner | None, records: Iterable[CommandR
     note_clock(lane, runner.session)
     if lane.options.snapshot and lane.snapshot_time is None:
         lane.snapshot_time = snapshot_time(records, lane.lsid)
+
+
+def unsent_concerns(spec: Any, records: Iterable[CommandRecord]) -> str:
+    """A note when the driver left out a concern the operation asked for: inside a
+    transaction pymongo sends its statements without the collection's write concern and
+    read concern (the transaction's apply; pymongo common.py _write_concern_for, message.py
+    _gen_find_command), so the monitor's record of the command is what tells."""
+    from ..model.op_options import READ_CONCERN, WRITE_CONCERN
+
+    if spec is None:
+        return ""
+    try:
+        values = spec.values()
+    except Exception:
+        return ""
+    commands = [r.command for r in records if not r.workbench]
+    if not commands:
+        return ""
+    missing = []
+    wc = values.get(WRITE_CONCERN)
+    if wc is not None and all(c.get("writeConcern") != wc for c in commands):
+        missing.append("writeConcern")
+    rc = values.get(READ_CONCERN)
+    if rc is not None and all(
+        (c.get("readConcern") or {}).get("level") != rc.get("level") for c in commands
+    ):
+        missing.append("readConcern")
+    if not missing:
+        return ""
+    return f" · its {' and '.join(missing)} not sent: pymongo sends the transaction's"

@@ -50,7 +50,7 @@ from .connection import (
     scrub,
     seed_if_empty,
 )
-from .lane_options import LaneClients, after_step, changes
+from .lane_options import LaneClients, after_step, changes, unsent_concerns
 from .lane_runner import LaneBusy, LaneRunner, server_has_transaction
 from .operations import error_info
 from .steps import (
@@ -730,9 +730,13 @@ class Workbench:
                 )
                 self._note_retries(tag, out, item)
                 if lane is not None:
-                    steps = [] if tag is None or self.monitor is None else self.monitor.log
-                    step_id = getattr(tag, "step_id", None)
-                    after_step(lane, runner, (r for r in steps if r.step_id == step_id))
+                    log = [] if tag is None or self.monitor is None else self.monitor.log
+                    records = [r for r in log if r.step_id == getattr(tag, "step_id", None)]
+                    after_step(lane, runner, records)
+                    if item is not None and item.in_txn and out.error is None:
+                        note = unsent_concerns(item.spec, records)
+                        out.summary += note
+                        item.summary += note
         finally:
             if marker is not None:
                 marker.cancel()

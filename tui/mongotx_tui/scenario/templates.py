@@ -58,6 +58,8 @@ def describe_error(exc: PyMongoError) -> str:
     """Code, name and labels of an error, and what the labels tell the application to do."""
     details = getattr(exc, "details", None) or {}
     code = getattr(exc, "code", None)
+    if code is None:  # NotPrimaryError (91 ShutdownInProgress...) carries it in its reply
+        code = details.get("code")
     name = details.get("codeName") or type(exc).__name__
     labels = [label for label in LABELS if exc.has_error_label(label)]
     text = f"error {code} {name}" if code is not None else f"error {name}"
