@@ -261,3 +261,60 @@ async def test_concerns_inside_a_transaction_are_the_driver_s_or_the_server_s_an
         (agg,) = sent(app, a, "aggregate")
         assert agg.command["readConcern"] == {"level": "majority"}
         assert item.error is not None and item.error.code == 72, item.error
+
+
+async def test_options_are_saved_load_back_and_the_export_runs(tmp_path) -> None:
+    import asyncio
+    import sys
+
+    from mongotx_tui.scenario.export import export_script
+    from mongotx_tui.scenario.loader import parse_scenario
+    from mongotx_tui.scenario.save import workbench_yaml
+
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(app, pilot)
+        a, b = app.wb.lanes[:2]
+        await queue_op(
+            pilot,
+            kind="insert",
+            document="{_id: 'hal'}",
+            writeConcern="{w: 'majority', wtimeout: 1000}",
+            comment="from A",
+        )
+        await run_next(pilot, a)
+        await pilot.press("right_square_bracket")
+        await set_options(pilot, retry=False, causal=False)
+        await queue_op(pilot, kind="distinct", key="_id", readConcern="{level: 'local'}")
+        await run_next(pilot, b)
+
+        text = workbench_yaml(app.wb)
+        scenario = parse_scenario(text, "saved.yaml")
+        assert [s.options for s in scenario.sessions] == [a.options, b.options]
+        first, second = (step.spec for step in scenario.steps)
+        assert first.texts == a.queue[0].spec.texts
+        assert second.texts == b.queue[0].spec.texts
+
+        placed, _ = await app.wb.plan_scenario(scenario)
+        await app.wb.load_scenario(placed)
+        assert [lane.options for lane in app.wb.lanes] == [a.options, b.options]
+        assert app.wb.runner(app.wb.lanes[1].id).client is not app.wb.client
+
+        path = tmp_path / "saved.py"
+        path.write_text(export_script(scenario))
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(path),
+            app.wb.uri,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 120)
+        assert proc.returncode == 0, err.decode()
+        lines = out.decode().splitlines()
+        assert lines[1].startswith("step 1 A insert {_id: 'hal'} [w:majority wtimeout:1000")
+        assert lines[2] == "    -> ok inserted _id 'hal'"
+        assert lines[3:5] == [
+            "step 2 B distinct _id {_id: 'alice'} [rc:local]",  # the editor's example filter
+            "    -> ok ['alice']",
+        ]
