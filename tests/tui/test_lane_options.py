@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual.widgets import Switch
+from textual.widgets import Checkbox
 from tuihelpers import ready, until
 
 from mongotx_tui.app import MongoTxApp
@@ -28,7 +28,7 @@ async def set_options(pilot: Any, **switches: bool) -> None:
     await pilot.press("O")
     await until(pilot, lambda: isinstance(app.screen, LaneOptionsScreen), what="dialog")
     for key, value in switches.items():
-        app.screen.query_one(f"#lo-{key}", Switch).value = value
+        app.screen.query_one(f"#lo-{key}", Checkbox).value = value
         await pilot.pause()
     await pilot.press("f10")
     await until(pilot, lambda: not isinstance(app.screen, LaneOptionsScreen), what="closed")
@@ -198,7 +198,7 @@ async def test_causal_consistency_on_and_off_and_the_clock_shown() -> None:
         session = app.wb.runner(a.id).session
         assert a.operation_time == session.operation_time is not None
         assert a.cluster_time == session.cluster_time["clusterTime"]
-        assert " op " in lane_header(a, 0.0, None).plain
+        assert " op" in lane_header(a, 0.0, None).plain
 
         await pilot.press("right_square_bracket")
         await set_options(pilot, causal=False)

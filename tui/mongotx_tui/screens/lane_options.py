@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static, Switch
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from ..model.lanes import READ_PREFERENCES, LaneOptions, TxnOptions
 from . import DIALOGS_CSS
@@ -31,17 +31,14 @@ def explain(options: LaneOptions) -> str:
     """What the chosen session options do, in one or two sentences."""
     parts = []
     if options.snapshot:
-        parts.append(
-            "snapshot: every read of the session reads at one cluster time, the one the "
-            "server picks for its first read (shown on the lane); no transactions"
-        )
+        parts.append("snapshot: all reads at one cluster time (on the lane); no transactions")
     elif options.causal_consistency:
-        parts.append("causal: each read waits for the session's last operationTime")
+        parts.append("causal: reads wait for the session's last operationTime")
     else:
-        parts.append("causal consistency off: reads carry no afterClusterTime")
+        parts.append("causal off: reads carry no afterClusterTime")
     if not options.retry_writes:
-        parts.append("retryWrites off: a client of its own, and retryable errors reach the lane")
-    return "; ".join(parts) + ". Changing these starts a new session."
+        parts.append("retryWrites off: own client, retryable errors reach the lane")
+    return "; ".join(parts) + ". A change starts a new session."
 
 
 class LaneOptionsScreen(ModalScreen[tuple[LaneOptions, TxnOptions] | None]):
@@ -61,17 +58,12 @@ class LaneOptionsScreen(ModalScreen[tuple[LaneOptions, TxnOptions] | None]):
         o, t = self.options, self.txn
         with Vertical(id="lane-options-dialog", classes="dialog"):
             yield Label(f"Options of lane {self.lane_name}", classes="dialog-title")
-            with Grid(id="lo-switches"):
-                for key, label, value in (
-                    ("causal", "causalConsistency", o.causal_consistency),
-                    ("snapshot", "snapshot", o.snapshot),
-                    ("retry", "retryWrites", o.retry_writes),
-                ):
-                    with Horizontal(classes="switch-row"):
-                        yield Switch(value, id=f"lo-{key}")
-                        yield Label(label, classes="field-label")
+            with Vertical(id="lo-switches"):
+                yield Checkbox("causalConsistency", o.causal_consistency, id="lo-causal")
+                yield Checkbox("snapshot session", o.snapshot, id="lo-snapshot")
+                yield Checkbox("retryWrites", o.retry_writes, id="lo-retry")
             yield Static(explain(o), id="lo-note", classes="dim", markup=False)
-            yield Label("its transactions start with", classes="field-label")
+            yield Label("its transactions start with", classes="lo-label")
             with Grid(id="lo-txn"):
                 with Vertical():
                     yield Label("read concern", classes="lo-label")
@@ -108,18 +100,18 @@ class LaneOptionsScreen(ModalScreen[tuple[LaneOptions, TxnOptions] | None]):
         self._follow()
 
     def chosen(self) -> LaneOptions:
-        snapshot = self.query_one("#lo-snapshot", Switch).value
+        snapshot = self.query_one("#lo-snapshot", Checkbox).value
         return LaneOptions(  # a snapshot session is never causally consistent
-            causal_consistency=self.query_one("#lo-causal", Switch).value and not snapshot,
+            causal_consistency=self.query_one("#lo-causal", Checkbox).value and not snapshot,
             snapshot=snapshot,
-            retry_writes=self.query_one("#lo-retry", Switch).value,
+            retry_writes=self.query_one("#lo-retry", Checkbox).value,
         )
 
-    @on(Switch.Changed)
+    @on(Checkbox.Changed)
     def _follow(self, _: Any = None) -> None:
         """A snapshot session is never causally consistent: pymongo refuses both."""
         options = self.chosen()
-        self.query_one("#lo-causal", Switch).disabled = options.snapshot
+        self.query_one("#lo-causal", Checkbox).disabled = options.snapshot
         self.query_one("#lo-note", Static).update(explain(options))
 
     @on(Button.Pressed, "#apply")

@@ -179,17 +179,23 @@ def cluster_time(ts: Any) -> str:
 
 def clock_text(lane: Lane) -> Text:
     """The session's causal clock after its last step (operationTime, clusterTime) and a
-    snapshot session's read time: `op 10:00:01#3 ct 10:00:01#3 · snap 10:00:00#9  `."""
+    snapshot session's read time: `snap 10:00:00#9  op 10:00:01#3 ct 10:00:01#4  `, or
+    `op/ct 10:00:01#3` when the two are the same."""
     text = Text()
     if lane.snapshot_time is not None:
         text.append("snap ", style="dim")
         text.append(cluster_time(lane.snapshot_time) + "  ", style="bold")
-    if lane.operation_time is not None:
+    op, ct = lane.operation_time, lane.cluster_time
+    if op is not None and op == ct:  # the usual case: one time for both
+        text.append("op/ct ", style="dim")
+        text.append(cluster_time(op) + "  ")
+        return text
+    if op is not None:
         text.append("op ", style="dim")
-        text.append(cluster_time(lane.operation_time) + " ")
-    if lane.cluster_time is not None:
+        text.append(cluster_time(op) + " ")
+    if ct is not None:
         text.append("ct ", style="dim")
-        text.append(cluster_time(lane.cluster_time) + "  ")
+        text.append(cluster_time(ct) + "  ")
     return text
 
 
