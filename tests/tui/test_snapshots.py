@@ -10,9 +10,11 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+import mongotx_sandbox.clock as sandbox_clock
 from mongotx_tui.app import MongoTxApp
 from mongotx_tui.config import Config
 
@@ -42,6 +44,9 @@ def deterministic(monkeypatch):
     # (a pooled server session is reused when one is free), so numbering them was flaky.
     counter = itertools.count(1)
     monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=(0x5E55104D << 96) | next(counter)))
+    # The lanes show their sessions' causal clocks (cluster times): the sandbox's clock
+    # reads the frozen instant, so its timestamps are the same on every run.
+    monkeypatch.setattr(sandbox_clock, "time", SimpleNamespace(time=lambda: FROZEN))
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
     yield
@@ -65,6 +70,7 @@ _invalid_editor = walkthroughs.invalid_editor
 _help = walkthroughs.help_screen
 _scenario_conflict = walkthroughs.scenario_conflict
 _commit_retried = walkthroughs.commit_retried
+_lane_options = walkthroughs.lane_options
 
 
 def _committed(pilot):
@@ -109,3 +115,9 @@ def test_committed_after_conflict(snap_compare, deterministic, size):
 def test_scenario_stepped_to_conflict(snap_compare, deterministic, size):
     """write-conflict loaded with l and stepped with n up to B's WriteConflict."""
     assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=_scenario_conflict)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_lane_options(snap_compare, deterministic, size):
+    """O: the lane's session options (snapshot on, retryWrites off) and its transactions'."""
+    assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=_lane_options)

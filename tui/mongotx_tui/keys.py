@@ -45,6 +45,15 @@ WORKBENCH_KEYS: tuple[KeyDef, ...] = (
         "Run the next queued operation with no session, outside any transaction",
     ),
     KeyDef("end-session", "e", "end_session", "End session", False, "End the lane's session"),
+    KeyDef(
+        "lane-options",
+        "O",
+        "lane_options",
+        "Lane options",
+        False,
+        "Session options of the lane: causalConsistency, snapshot, retryWrites, and the "
+        "options its transactions start with",
+    ),
     KeyDef("add-lane", "plus", "add_lane", "Add lane", False, "Add a session lane"),
     KeyDef("remove-lane", "minus", "remove_lane", "Remove lane", False, "Remove the current lane"),
     KeyDef(

@@ -147,6 +147,21 @@ async def help_screen(pilot: Any) -> None:
     await pilot.pause(0.2)
 
 
+async def lane_options(pilot: Any) -> None:
+    """O on lane A: its options dialog, with snapshot and retryWrites off chosen."""
+    from textual.widgets import Checkbox
+
+    from .screens.lane_options import LaneOptionsScreen
+
+    app = pilot.app
+    await ready(pilot)
+    await pilot.press("O")
+    await until(pilot, lambda: isinstance(app.screen, LaneOptionsScreen), what="lane options")
+    app.screen.query_one("#lo-snapshot", Checkbox).value = True
+    app.screen.query_one("#lo-retry", Checkbox).value = False
+    await pilot.pause(0.2)
+
+
 async def started(pilot: Any) -> None:
     await ready(pilot)
 

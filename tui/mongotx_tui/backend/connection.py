@@ -77,12 +77,16 @@ def client_options(uri: str) -> dict[str, Any]:
     return extra
 
 
-def make_client(uri: str, listeners: list[Any] | None = None) -> AsyncMongoClient[dict[str, Any]]:
-    """Create the app's one client; call this on the running loop (it is bound to it).
-    `listeners`: pymongo event listeners (the command monitor)."""
+def make_client(
+    uri: str, listeners: list[Any] | None = None, **options: Any
+) -> AsyncMongoClient[dict[str, Any]]:
+    """Create the app's client; call this on the running loop (it is bound to it).
+    `listeners`: pymongo event listeners (the command monitor); `options`: client options
+    a lane needs besides the URI's (retryWrites=False: backend.lane_options)."""
     from pymongo import AsyncMongoClient
 
     extra = client_options(uri)
+    extra.update(options)
     if listeners:
         extra["event_listeners"] = listeners
     return AsyncMongoClient(uri, appname="mongotx-tui", tz_aware=True, **extra)

@@ -97,14 +97,16 @@ async def run_on(
     *,
     own: bool,
     allow_drop: bool = False,
+    uri: str = "",
 ) -> RunRecord:
-    """Run `scenario` (already placed in its database) on `client`'s deployment."""
+    """Run `scenario` (already placed in its database) on `client`'s deployment (at `uri`,
+    where sessions with client options of their own get their clients)."""
     record = RunRecord(scenario.name, scenario.title, scenario.verdict, server=server)
     record.database = scenario.setup.database
     prepared = await prepare(client, scenario, own=own, allow_drop=allow_drop)
     record.sandbox = prepared.sandbox
     record.notes.extend(prepared.notes)
-    sessions = ScenarioSessions(client, scenario)
+    sessions = ScenarioSessions(client, scenario, uri)
     try:
         record.steps = await ScenarioRunner(scenario, sessions, timeout).run_steps(on_step)
     finally:
@@ -135,7 +137,9 @@ async def run_scenario(
         async with SandboxServer() as sandbox_uri:
             client = make_client(sandbox_uri)
             try:
-                return await run_on(client, scenario, SANDBOX_NAME, timeout, on_step, own=True)
+                return await run_on(
+                    client, scenario, SANDBOX_NAME, timeout, on_step, own=True, uri=sandbox_uri
+                )
             finally:
                 await client.close()
     database = run_database(scenario.setup.database, own=False, in_place=in_place or allow_drop)
@@ -143,7 +147,14 @@ async def run_scenario(
     client = make_client(uri)
     try:
         return await run_on(
-            client, scenario, mask_uri(uri), timeout, on_step, own=False, allow_drop=allow_drop
+            client,
+            scenario,
+            mask_uri(uri),
+            timeout,
+            on_step,
+            own=False,
+            allow_drop=allow_drop,
+            uri=uri,
         )
     finally:
         await client.close()

@@ -89,7 +89,7 @@ class LaneRunner:
     # -- session ----------------------------------------------------------------------
     def ensure_session(self) -> AsyncClientSession:
         if self.session is None:
-            self.session = self.client.start_session()
+            self.session = self.client.start_session(**self.lane.options.session_args())
             self.lane.session_started()
             self._sync_ids()
             self._note_pooled()

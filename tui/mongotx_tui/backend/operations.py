@@ -42,6 +42,8 @@ async def execute(
         args[0] = dict(args[0])
     elif kind is OpKind.INSERT_MANY:
         args[0] = [dict(d) if isinstance(d, dict) else d for d in args[0]]
+    if call.concerns:  # the operation's own write / read concern (model.op_options)
+        target = target.with_options(**concerns(call.concerns))
     options = dict(call.options)
     if "return_document" in options:
         options["return_document"] = getattr(ReturnDocument, options["return_document"])
@@ -56,11 +58,29 @@ async def execute(
     return result, summarize(kind, result)
 
 
+def concerns(parts: dict[str, Any]) -> dict[str, Any]:
+    """DriverCall.concerns as pymongo's objects, for with_options."""
+    from pymongo import WriteConcern
+    from pymongo.read_concern import ReadConcern
+
+    out: dict[str, Any] = {}
+    if "write_concern" in parts:
+        out["write_concern"] = WriteConcern(**parts["write_concern"])
+    if "read_concern" in parts:
+        out["read_concern"] = ReadConcern(parts["read_concern"])
+    return out
+
+
 def plain(result: Any) -> Any:
     """pymongo's result objects as the documents the scenario files name them by, so that
     what is kept of a step (journal, checks, saved scenarios) is data, not driver objects."""
     from pymongo.results import DeleteResult, InsertManyResult, InsertOneResult, UpdateResult
 
+    if getattr(result, "acknowledged", True) is False:  # w: 0: no counts to read
+        out: dict[str, Any] = {"acknowledged": False}
+        if isinstance(result, InsertOneResult):
+            out["insertedId"] = result.inserted_id
+        return out
     if isinstance(result, InsertOneResult):
         return {"insertedId": result.inserted_id}
     if isinstance(result, InsertManyResult):

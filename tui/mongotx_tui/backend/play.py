@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..model.events import Changed, Notify
 from ..model.journal import Played
-from ..model.lanes import Lane, QueuedOp, TxnOptions
+from ..model.lanes import Lane, LaneOptions, QueuedOp, TxnOptions
 from ..model.ops import OpSpec
 from ..model.timeline import EventKind, Timeline
 from ..scenario.placement import PREFIX, protected
@@ -47,7 +47,9 @@ class Bench(Protocol):
     def enqueue(
         self, lane_id: int, spec: OpSpec | None, index: int | None = None, *, step: Any = None
     ) -> QueuedOp: ...
-    async def replace_lanes(self, sessions: list[tuple[str, TxnOptions]]) -> list[Lane]: ...
+    async def replace_lanes(
+        self, sessions: list[tuple[str, TxnOptions, LaneOptions]]
+    ) -> list[Lane]: ...
     async def read_lifetime_limit(self) -> float | None: ...
     async def run_step(
         self,
@@ -88,7 +90,9 @@ class ScenarioPlay:
         own = wb.is_sandbox
         self.prepared = await prepare(wb.client, scenario, own=own, allow_drop=self.allow_drop)
         self.set_up_on = wb.uri
-        lanes = await wb.replace_lanes([(s.name, replace(s.txn)) for s in scenario.sessions])
+        lanes = await wb.replace_lanes(
+            [(s.name, replace(s.txn), replace(s.options)) for s in scenario.sessions]
+        )
         for lane in lanes:
             self.lane_ids[lane.name] = lane.id
         for step in scenario.steps:

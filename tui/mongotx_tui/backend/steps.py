@@ -116,7 +116,8 @@ async def _execute(
     if step.action == StepAction.END_SESSION:
         await runner.end_session()
         return Outcome(summary="session ended")
-    return await _with_transaction(runner, step, client[database])
+    # the lane's own client: a lane with options of its own (retryWrites) has one
+    return await _with_transaction(runner, step, runner.client[database])
 
 
 async def _with_transaction(runner: LaneRunner, step: Step, db: Any) -> Outcome:
@@ -144,14 +145,20 @@ async def _with_transaction(runner: LaneRunner, step: Step, db: Any) -> Outcome:
 class ScenarioSessions:
     """A headless run's sessions: one LaneRunner per scenario session, on one client."""
 
-    def __init__(self, client: AsyncMongoClient[dict[str, Any]], scenario: Scenario) -> None:
+    def __init__(
+        self, client: AsyncMongoClient[dict[str, Any]], scenario: Scenario, uri: str = ""
+    ) -> None:
+        from .lane_options import LaneClients
+
         self.client = client
         self.database = scenario.setup.database
         self.runners: dict[str, LaneRunner] = {}
+        self.clients = LaneClients()  # sessions with retryWrites off get their own
         for i, s in enumerate(scenario.sessions):
-            lane = Lane(id=i + 1, name=s.name, colour="", txn_options=s.txn)
+            lane = Lane(id=i + 1, name=s.name, colour="", txn_options=s.txn, options=s.options)
+            own = self.clients.client_for(lane, uri, list, client) if uri else client
             self.runners[s.name] = LaneRunner(
-                client, lane, lambda: self.database, time.time, time.perf_counter
+                own, lane, lambda: self.database, time.time, time.perf_counter
             )
 
     async def run(self, step: Step) -> Outcome:
@@ -165,3 +172,4 @@ class ScenarioSessions:
                     await runner.end_session()
                 except Exception:
                     pass
+        await self.clients.close_all()

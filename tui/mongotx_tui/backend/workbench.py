@@ -24,6 +24,7 @@ from ..model.lanes import (
     LANE_NAMES,
     MAX_LANES,
     Lane,
+    LaneOptions,
     OpStatus,
     QueuedOp,
     TxnOptions,
@@ -50,6 +51,7 @@ from .connection import (
     scrub,
     seed_if_empty,
 )
+from .lane_options import LaneClients, after_step, changes, unsent_concerns
 from .lane_runner import LaneBusy, LaneRunner, server_has_transaction
 from .operations import error_info
 from .steps import (
@@ -118,6 +120,7 @@ class Workbench:
         self._counter: asyncio.Task[None] | None = None
         self._watcher: asyncio.Task[Any] | None = None  # the task running watch()
         self.tasks = Tasks()  # every background task of this workbench: close() ends them
+        self.lane_clients = LaneClients()  # lanes' own clients (retryWrites off)
         # lane id → (txn number, the task watching that transaction's lifetime limit)
         self._lifetimes: dict[int, tuple[int | None, asyncio.Task[None]]] = {}
         self.lsids_seen: dict[str, tuple[int, str]] = {}  # lsid a lane had → (its id, name)
@@ -204,7 +207,7 @@ class Workbench:
         if self.is_sandbox:
             await seed_if_empty(self.client, self.db, self.collection)
         for runner in self.runners.values():
-            runner.client = self.client
+            runner.client = self._lane_client(runner.lane)
             runner.session = None
         self.timeline.add(
             self.clock(), "", EventKind.INFO, "connect", self.deployment.describe(), True
@@ -247,6 +250,7 @@ class Workbench:
                 except Exception:
                     pass
                 runner.session = None
+        await self.lane_clients.close_all()
         await self._close_client()
 
     def open_transactions(self) -> list[Lane]:
@@ -319,8 +323,11 @@ class Workbench:
         self.notify(Changed.LANES, lane.id)
         return lane
 
-    async def replace_lanes(self, sessions: list[tuple[str, TxnOptions]]) -> list[Lane]:
-        """End every lane's session and put one new lane per (name, options) in their place."""
+    async def replace_lanes(
+        self, sessions: list[tuple[str, TxnOptions, LaneOptions]]
+    ) -> list[Lane]:
+        """End every lane's session and put one new lane per (name, transaction options,
+        session options) in their place."""
         for runner in self.runners.values():
             runner.guard("loading a scenario")
         for runner in list(self.runners.values()):
@@ -330,11 +337,12 @@ class Workbench:
                 except Exception:
                     pass
         self.runners.clear()
+        await self.lane_clients.close_all()
         self.lanes = []
-        for name, options in sessions:
+        for name, options, lane_options in sessions:
             self._lane_ids += 1
             colour = LANE_COLOURS[(len(self.lanes)) % len(LANE_COLOURS)]
-            lane = Lane(self._lane_ids, name, colour, txn_options=options)
+            lane = Lane(self._lane_ids, name, colour, txn_options=options, options=lane_options)
             self.lanes.append(lane)
             if self.client is not None:
                 self.runners[lane.id] = self._runner(lane)
@@ -398,8 +406,13 @@ class Workbench:
             self.initial = (self.db, self.collection, docs, complete)
         return self.journal.start(session, action, **fields)
 
+    def _lane_client(self, lane: Lane) -> Any:
+        """The client the lane's session runs on: the workbench's, or its own."""
+        return self.lane_clients.client_for(lane, self.uri, self._listeners, self.client)
+
     def _runner(self, lane: Lane) -> LaneRunner:
-        runner = LaneRunner(self.client, lane, lambda: self.db, self.clock, self.perf, self.scrub)
+        client = self._lane_client(lane)
+        runner = LaneRunner(client, lane, lambda: self.db, self.clock, self.perf, self.scrub)
         runner.lsids_seen = self.lsids_seen
         return runner
 
@@ -495,6 +508,7 @@ class Workbench:
         if runner is not None and runner.session is not None:
             await runner.end_session()
         self.runners.pop(lane_id, None)
+        await self.lane_clients.close(lane_id)
         watched = self._lifetimes.pop(lane_id, None)
         if watched is not None:
             watched[1].cancel()
@@ -606,6 +620,45 @@ class Workbench:
         self.notify(Changed.TIMELINE, None)
         return lane
 
+    async def set_lane_options(
+        self, lane_id: int, options: LaneOptions, txn_options: TxnOptions
+    ) -> Lane:
+        """Give a lane other session options and default transaction options.
+
+        Session options are fixed when a session starts, so a change ends the lane's
+        session (the next step starts one with the new options) and, for retryWrites, moves
+        the lane to a client of its own. Raises ValueError while its transaction is open
+        (ending the session would abort it) and LaneBusy while it runs something."""
+        lane = self.lane(lane_id)
+        runner = self.runners.get(lane_id)
+        if runner is not None:
+            runner.guard("changing its options")
+        old, old_txn = lane.options, lane.txn_options
+        if options != old:
+            if lane.in_txn:
+                raise ValueError(
+                    f"lane {lane.name}'s transaction is open: commit or abort it first "
+                    "(session options apply to a new session, and ending this one aborts it)"
+                )
+            if runner is not None and runner.session is not None:
+                async with runner.lock:
+                    try:
+                        await runner.session.end_session()
+                    except Exception:
+                        pass
+                    runner.session = None
+            await self.lane_clients.close(lane_id)
+            lane.options = options
+            lane.session_started()
+            lane.lsid = ""
+            if runner is not None:
+                runner.client = self._lane_client(lane)
+        lane.txn_options = txn_options
+        what = changes(old, options, old_txn, txn_options)
+        self._log(lane, EventKind.INFO, "lane options", what, True, None)
+        self.notify(Changed.LANE, lane_id)
+        return lane
+
     # -- actions ----------------------------------------------------------------------------
     def _log(
         self, lane: Lane, kind: EventKind, what: str, outcome: str, ok: bool, ms: float | None
@@ -681,6 +734,14 @@ class Workbench:
                 )
                 self._note_retries(tag, out, item)
                 self._name_conflict(lane, item, out)
+                if lane is not None:
+                    log = [] if tag is None or self.monitor is None else self.monitor.log
+                    records = [r for r in log if r.step_id == getattr(tag, "step_id", None)]
+                    after_step(lane, runner, records)
+                    if item is not None and item.in_txn and out.error is None:
+                        note = unsent_concerns(item.spec, records)
+                        out.summary += note
+                        item.summary += note
         finally:
             if marker is not None:
                 marker.cancel()

@@ -68,8 +68,8 @@ KEPT_OPEN_ADVICE = (
     "open: change the operation, or commit (c) / abort (x)."
 )
 NOT_PRIMARY_ADVICE = (
-    "The server is stepping down or shutting down: retry once a primary is available (the "
-    "driver has already retried a retryable write once)."
+    "The server is stepping down or shutting down: retry once a primary is available (with "
+    "retryWrites on, the driver retries a retryable write once before an error reaches you)."
 )
 CONNECTION_ADVICE = (
     "No reply from the server: check that it is running and reachable; the lane keeps its "

@@ -93,6 +93,47 @@ class TxnOptions:
         return out
 
 
+@dataclass
+class LaneOptions:
+    """How a lane's session is made: its session options and its client's retryWrites.
+
+    `snapshot`: every read of the session reads at one cluster time, the one the server
+    picks for the first read (pymongo's snapshot sessions; they take no transactions and
+    no causal consistency). `retry_writes` off: the lane gets a client of its own with
+    retryWrites=false, so a retryable error reaches the lane instead of the driver's retry.
+    """
+
+    causal_consistency: bool = True
+    snapshot: bool = False
+    retry_writes: bool = True
+
+    @property
+    def is_default(self) -> bool:
+        return self == LaneOptions()
+
+    def session_args(self) -> dict[str, bool]:
+        """start_session's keywords: the one table the backend starts the lane's session
+        with and the export writes. A snapshot session gets no causal_consistency
+        (pymongo refuses both at once, and a snapshot session's default is off)."""
+        if self.snapshot:
+            return {"snapshot": True}
+        return {} if self.causal_consistency else {"causal_consistency": False}
+
+    def client_args(self) -> dict[str, bool]:
+        """The client options the lane needs that the workbench's client does not have."""
+        return {} if self.retry_writes else {"retryWrites": False}
+
+    def describe(self) -> str:
+        parts = []
+        if self.snapshot:
+            parts.append("snapshot")
+        elif not self.causal_consistency:
+            parts.append("causal off")
+        if not self.retry_writes:
+            parts.append("retryWrites off")
+        return " · ".join(parts)
+
+
 # Read preference modes as the options name them → pymongo's ReadPreference attributes.
 READ_PREFERENCES = {
     "primary": "PRIMARY",
@@ -155,6 +196,12 @@ class Lane:
     txn_number: int | None = None  # the number of the current / last transaction
     txn_state: TxnState = TxnState.NONE
     txn_options: TxnOptions = field(default_factory=TxnOptions)
+    options: LaneOptions = field(default_factory=LaneOptions)
+    # The session's causal clock after its last step (pymongo's session.operation_time
+    # and cluster_time), and a snapshot session's read time (from the server's reply).
+    operation_time: Any = None
+    cluster_time: Any = None
+    snapshot_time: Any = None
     txn_opened_at: float | None = None  # first statement sent (server starts its clock)
     txn_ended_at: float | None = None
     server_aborted: ErrorInfo | None = None  # the server aborted the open transaction
@@ -192,6 +239,7 @@ class Lane:
         self.session_ended = False
         self.txn_state = TxnState.NONE
         self.state_note = ""
+        self.operation_time = self.cluster_time = self.snapshot_time = None
 
     def session_ended_by(self, now: float | None, why: str) -> None:
         """Its session ended (endSessions, or the client closed with a switch of

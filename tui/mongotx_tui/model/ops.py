@@ -8,6 +8,8 @@ from enum import StrEnum
 from typing import Any
 
 from .literals import LiteralError, format_value, parse_value
+from .op_options import OPTION_NAMES, call_parts, describe, kind_problem, option_fields
+from .op_options import validate_option as _validate_option
 
 
 class OpKind(StrEnum):
@@ -43,8 +45,9 @@ class StepAction(StrEnum):
 
 
 # The fields a form shows per kind, in order. Text fields hold literals (see literals.py);
-# "key" is a plain field name; "upsert" and "after" are switches.
-FIELDS: dict[OpKind, tuple[str, ...]] = {
+# "key" is a plain field name; "upsert" and "after" are switches. The kind's options
+# (model.op_options: write / read concern, maxTimeMS, comment) follow its own fields.
+_OWN_FIELDS: dict[OpKind, tuple[str, ...]] = {
     OpKind.INSERT: ("document",),
     OpKind.INSERT_MANY: ("documents",),
     OpKind.UPDATE: ("filter", "update", "upsert"),
@@ -62,9 +65,12 @@ FIELDS: dict[OpKind, tuple[str, ...]] = {
     OpKind.DISTINCT: ("key", "filter"),
     OpKind.COMMAND: ("command",),
 }
+FIELDS: dict[OpKind, tuple[str, ...]] = {
+    kind: own + option_fields(kind.value) for kind, own in _OWN_FIELDS.items()
+}
 
 SWITCHES = frozenset({"upsert", "after"})
-PLAIN = frozenset({"key", "limit"})
+PLAIN = frozenset({"key", "limit", "maxTimeMS", "comment"})
 OPTIONAL = frozenset({"projection", "sort", "limit"})
 DEFAULTS: dict[str, str] = {
     "filter": "{}",
@@ -97,6 +103,8 @@ _ids = itertools.count(1)
 
 def validate_field(name: str, text: str) -> tuple[Any, LiteralError | None]:
     """Parse one field's text. Returns (value, error)."""
+    if name in OPTION_NAMES:
+        return _validate_option(name, text)
     if name in SWITCHES:
         return text.lower() in ("1", "true", "yes", "on"), None
     if name in OPTIONAL and not text.strip():
@@ -147,7 +155,8 @@ class OpSpec:
     @classmethod
     def new(cls, kind: OpKind | str, collection: str = "accounts", **texts: str) -> OpSpec:
         kind = OpKind(kind)
-        full = {name: DEFAULTS.get(name, "") for name in FIELDS[kind]}
+        # options are in the texts only when set (model.op_options)
+        full = {name: DEFAULTS.get(name, "") for name in FIELDS[kind] if name not in OPTION_NAMES}
         for name in FIELDS[kind]:
             if name in SWITCHES:
                 full[name] = "false"
@@ -181,6 +190,9 @@ class OpSpec:
                 errors[name] = err
             else:
                 values[name] = value
+        problem = kind_problem(self.kind.value, values)
+        if problem is not None:
+            errors[problem[0]] = LiteralError(problem[1], 1, 1)
         object.__setattr__(self, "_parsed_cache", (key, (values, errors)))
         return values, errors
 
@@ -200,6 +212,8 @@ class OpSpec:
             parts.append(self.collection)
         for name in FIELDS[self.kind]:
             text = " ".join(self.texts.get(name, "").split())
+            if name in OPTION_NAMES:
+                continue  # written after the fields, short (w:0 rc:majority ...)
             if name in SWITCHES:
                 if text == "true":
                     parts.append(name)
@@ -207,6 +221,12 @@ class OpSpec:
             if not text or (name == "filter" and text == "{}" and len(FIELDS[self.kind]) > 1):
                 continue
             parts.append(text)
+        values, errors = self._parsed()
+        options = describe({k: v for k, v in values.items() if k in OPTION_NAMES})
+        if options:
+            parts.append(f"[{options}]")
+        elif any(name in OPTION_NAMES for name in errors):
+            parts.append("[options ✗]")
         line = " ".join(parts)
         return line if len(line) <= width else line[: width - 1] + "…"
 
@@ -215,12 +235,15 @@ class OpSpec:
 class DriverCall:
     """One operation as the pymongo call that runs it, in plain values: the method of a
     collection (of the database for a command), its positional arguments, its keyword
-    options, and whether it gives a cursor whose documents are the result."""
+    options, whether it gives a cursor whose documents are the result, and what the
+    collection's `with_options` gets first: `write_concern` (WriteConcern's keywords) and
+    `read_concern` (a level), the operation's own concerns (model.op_options)."""
 
     method: str
     args: list[Any]
     options: dict[str, Any]
     listed: bool
+    concerns: dict[str, Any] = field(default_factory=dict)
 
 
 # kind → (pymongo method, the fields passed by position). The kind's other fields are
@@ -255,6 +278,8 @@ def driver_call(kind: OpKind, values: dict[str, Any]) -> DriverCall:
     options: dict[str, Any] = {}
     for name in FIELDS[kind]:
         value = values.get(name)
+        if name in OPTION_NAMES:
+            continue  # below: op_options.call_parts
         if name in positional or value is None or value is False:
             continue
         if name == "sort":
@@ -267,7 +292,13 @@ def driver_call(kind: OpKind, values: dict[str, Any]) -> DriverCall:
             options["return_document"] = "AFTER"
         else:  # projection, upsert
             options[name] = value
-    return DriverCall(method, args, options, kind in (OpKind.FIND, OpKind.AGGREGATE))
+    concerns, extra = call_parts(kind.value, values)
+    options.update(extra)
+    return DriverCall(method, args, options, kind in (OpKind.FIND, OpKind.AGGREGATE), concerns)
+
+
+# A write with w: 0: the server sends no reply, so nothing says what it did.
+UNACKNOWLEDGED = "unacknowledged (w: 0): sent, no reply; the server does not say what it did"
 
 
 def summarize(kind: OpKind, result: Any) -> str:
@@ -275,6 +306,8 @@ def summarize(kind: OpKind, result: Any) -> str:
     documents (backend.operations.plain: insertedId, matchedCount, ...)."""
     if result is None:
         return "no document" if kind.value.startswith("findOne") else "ok"
+    if isinstance(result, dict) and result.get("acknowledged") is False:
+        return UNACKNOWLEDGED
     if kind is OpKind.INSERT:
         return f"inserted _id {format_value(result['insertedId'])}"
     if kind is OpKind.INSERT_MANY:

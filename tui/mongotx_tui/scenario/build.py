@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..model.lanes import TxnOptions
+from ..model.lanes import LaneOptions, TxnOptions
 from ..model.ops import FIELDS, OpKind, OpSpec, StepAction
 from .definition import (
     OTHER_ACTIONS,
@@ -32,6 +32,12 @@ ALIASES = {
     "abortTransaction": "abort",
 }
 TXN_KEYS = {"readConcern", "writeConcern", "maxCommitTimeMS"}
+# A session's own options (model.lanes.LaneOptions), as the workbench's lane options dialog.
+SESSION_OPTIONS = {
+    "causalConsistency": "causal_consistency",
+    "snapshot": "snapshot",
+    "retryWrites": "retry_writes",
+}
 STEP_KEYS = {"session", "action", "collection", "note", "result", "error", "blocks_until"}
 ACTIONS = [k.value for k in OpKind] + list(TXN_ACTIONS) + list(OTHER_ACTIONS)
 MAX_SESSIONS = 16  # the workbench's 8 lanes, each with its "<lane>-out" for no-session ops
@@ -184,8 +190,8 @@ def _sessions(value: Any, line: int, p: Problems) -> list[SessionDef]:
         for name, opts in value.items():
             data = _mapping(opts, f"session {name!r}", value.line_of(name), p)
             if data is not None and _session_name(name, value.line_of(name), p):
-                _unknown(data, TXN_KEYS, f"session {name!r}", p)
-                out.append(SessionDef(name, _txn_options(data, p)))
+                _unknown(data, TXN_KEYS | set(SESSION_OPTIONS), f"session {name!r}", p)
+                out.append(SessionDef(name, _txn_options(data, p), _session_options(data, p)))
     elif value is not None:
         p.add(line, "'sessions' must be a list of names or a mapping name: options")
     if value is not None and not out:
@@ -193,6 +199,25 @@ def _sessions(value: Any, line: int, p: Problems) -> list[SessionDef]:
     if len(out) > MAX_SESSIONS:
         p.add(line, f"{len(out)} sessions; a scenario has at most {MAX_SESSIONS}")
     return out
+
+
+def _session_options(data: Located, p: Problems) -> LaneOptions:
+    options = LaneOptions()
+    for key, attr in SESSION_OPTIONS.items():
+        if key not in data:
+            continue
+        if not isinstance(data[key], bool):
+            p.add(data.line_of(key), f"{key} must be true or false")
+            continue
+        setattr(options, attr, data[key])
+    if options.snapshot and "causalConsistency" in data and options.causal_consistency:
+        p.add(
+            data.line_of("causalConsistency"),
+            "a snapshot session cannot be causally consistent (causalConsistency: false)",
+        )
+    if options.snapshot:
+        options.causal_consistency = False  # what a snapshot session is
+    return options
 
 
 def _session_name(name: Any, line: int, p: Problems) -> bool:

@@ -7,7 +7,7 @@ import keyword
 import re
 from dataclasses import dataclass, field
 
-from ..model.lanes import TxnOptions
+from ..model.lanes import LaneOptions, TxnOptions
 from ..model.ops import OpKind, OpSpec, driver_call
 from .pyliteral import PyLiteral, pystr
 
@@ -52,6 +52,7 @@ class Names:
 
     sessions: dict[str, str] = field(default_factory=dict)
     collections: dict[str, str] = field(default_factory=dict)
+    clients: dict[str, str] = field(default_factory=dict)  # a session's own client
     taken: set[str] = field(default_factory=lambda: set(SCRIPT_NAMES))
 
     def session(self, name: str) -> str:
@@ -59,18 +60,34 @@ class Names:
             self.sessions[name] = identifier(name, self.taken)
         return self.sessions[name]
 
+    def client(self, session: str) -> str:
+        """The variable of a session's own client (retryWrites off: a client option)."""
+        if session not in self.clients:
+            self.clients[session] = identifier(f"client_{session}", self.taken)
+        return self.clients[session]
+
     def collection(self, name: str) -> str:
         if name not in self.collections:
             self.collections[name] = identifier(name, self.taken)
         return self.collections[name]
 
 
-def op_expr(spec: OpSpec, session: str, names: Names, lit: PyLiteral, aio: bool) -> str:
+def op_expr(
+    spec: OpSpec, session: str, names: Names, lit: PyLiteral, aio: bool, db: str = ""
+) -> str:
     """The pymongo call for one operation, with session= on it (model.ops.driver_call: the
-    table the workbench runs it from)."""
+    table the workbench runs it from). `db`: the database of the session's own client (a
+    session with retryWrites off), else the script's `db` and its collection variables."""
     kind = spec.kind
     call = driver_call(kind, spec.values())
-    target = "db" if kind is OpKind.COMMAND else names.collection(spec.collection.strip())
+    if kind is OpKind.COMMAND:
+        target = db or "db"
+    elif db:
+        target = f"{db}[{lit(spec.collection.strip())}]"
+    else:
+        target = names.collection(spec.collection.strip())
+    if call.concerns:  # the operation's own concerns, as the workbench sets them
+        target += f".with_options({concern_args(call.concerns, lit)})"
     args = [lit(a) for a in call.args]
     for name, value in call.options.items():
         if name == "return_document":
@@ -84,6 +101,30 @@ def op_expr(spec: OpSpec, session: str, names: Names, lit: PyLiteral, aio: bool)
     if call.listed:
         return f"listed({text})" if aio else f"list({text})"
     return text
+
+
+def concern_args(concerns: dict[str, object], lit: PyLiteral) -> str:
+    """DriverCall.concerns as with_options' keyword arguments."""
+    parts = []
+    if "write_concern" in concerns:
+        wc = concerns["write_concern"]
+        assert isinstance(wc, dict)
+        inner = ", ".join(f"{key}={lit(value)}" for key, value in wc.items())
+        parts.append(f"write_concern=WriteConcern({inner})")
+    if "read_concern" in concerns:
+        parts.append(f"read_concern=ReadConcern({lit(concerns['read_concern'])})")
+    return ", ".join(parts)
+
+
+def session_args(options: LaneOptions) -> str:
+    """start_session's keyword arguments, from the table the workbench starts its sessions
+    with (LaneOptions.session_args)."""
+    return ", ".join(f"{key}={value!r}" for key, value in options.session_args().items())
+
+
+def client_args(options: LaneOptions) -> str:
+    """A session's own client's options besides the URI (LaneOptions.client_args)."""
+    return ", ".join(f"{key}={value!r}" for key, value in options.client_args().items())
 
 
 def txn_args(opts: TxnOptions) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..model.lanes import TxnOptions
+from ..model.lanes import LaneOptions, TxnOptions
 from ..model.ops import OpSpec, StepAction
 
 # Actions that are not operations of model/ops.py.
@@ -125,6 +125,7 @@ class Setup:
 class SessionDef:
     name: str
     txn: TxnOptions = field(default_factory=TxnOptions)
+    options: LaneOptions = field(default_factory=LaneOptions)  # the session's own
 
 
 @dataclass

@@ -7,6 +7,7 @@ import textwrap
 from string import Template
 
 from ..model.ops import StepAction
+from .codegen import client_args, session_args
 from .definition import Scenario, Step
 from .templates import HEADER, HELPERS, MAIN_ASYNC, MAIN_SYNC, PREPARE, STEP_ASYNC, STEP_SYNC
 from .txn_templates import runtime
@@ -172,7 +173,7 @@ def _play(w: ScriptWriter, aio: bool) -> str:
     out = [
         "",
         "",
-        f"{kw} play(client: {client}[dict[str, Any]], database: str) -> None:",
+        f"{kw} play(client: {client}[dict[str, Any]], database: str, uri: str) -> None:",
         '    """The scenario\'s steps, in order, each on its own session."""',
         "    db = client[database]",
     ]
@@ -181,8 +182,18 @@ def _play(w: ScriptWriter, aio: bool) -> str:
         if not re.search(rf"\b{var}\b", body):
             continue
         out.append(f"    {var} = db[{w.lit(name)}]")
-    used = [v for v in w.names.sessions.values() if re.search(rf"\b{v}\b", body)]
-    managers = [f"client.start_session() as {var}" for var in used]
+    managers = []
+    for name, var in w.names.sessions.items():
+        if not re.search(rf"\b{var}\b", body):
+            continue
+        known = any(s.name == name for s in w.scenario.sessions)
+        options = w.scenario.session(name).options if known else None
+        owner = "client"
+        if options is not None and options.client_args():  # retryWrites off: its own client
+            owner = w.names.client(name)
+            managers.append(f"{client}(uri, {client_args(options)}) as {owner}")
+        args = session_args(options) if options is not None else ""
+        managers.append(f"{owner}.start_session({args}) as {var}")
     if w.uses_pool:
         size = f"max_workers={w.pool_workers}" if w.pool_workers else ""
         managers.append(f"ThreadPoolExecutor({size}) as pool")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..model.journal import Journal
-from ..model.lanes import Lane, OpStatus, TxnOptions
+from ..model.lanes import Lane, LaneOptions, OpStatus, TxnOptions
 from ..model.ops import SWITCHES, StepAction
 from ..model.page import PAGE_SIZE, Page
 
@@ -74,6 +74,18 @@ def _txn(opts: TxnOptions, base: TxnOptions | None = None) -> dict[str, Any]:
         out["writeConcern"] = int(wc) if wc.isdigit() else (wc or None)
     if opts.max_commit_time_ms != base.max_commit_time_ms and opts.max_commit_time_ms:
         out["maxCommitTimeMS"] = opts.max_commit_time_ms
+    return out
+
+
+def _session_options(options: LaneOptions) -> dict[str, Any]:
+    """A session's own options as scenario keys, those that differ from the default."""
+    out: dict[str, Any] = {}
+    if options.snapshot:
+        out["snapshot"] = True
+    elif not options.causal_consistency:
+        out["causalConsistency"] = False
+    if not options.retry_writes:
+        out["retryWrites"] = False
     return out
 
 
@@ -249,7 +261,10 @@ def workbench_data(
             )
             opts = first or lanes[n].txn_options
         session_txn[n] = opts
-        sessions[n] = _txn(opts)
+        own = lanes[n].options if n in lanes else LaneOptions()
+        if n not in lanes and scenario is not None and any(s.name == n for s in scenario.sessions):
+            own = scenario.session(n).options
+        sessions[n] = {**_txn(opts), **_session_options(own)}
     entries = list(wb.journal.entries)
     steps = [_step(e, default_coll, session_txn.get(e.session)) for e in entries]
     _blocks(entries, steps)

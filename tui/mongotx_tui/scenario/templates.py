@@ -58,6 +58,8 @@ def describe_error(exc: PyMongoError) -> str:
     """Code, name and labels of an error, and what the labels tell the application to do."""
     details = getattr(exc, "details", None) or {}
     code = getattr(exc, "code", None)
+    if code is None:  # NotPrimaryError (91 ShutdownInProgress...) carries it in its reply
+        code = details.get("code")
     name = details.get("codeName") or type(exc).__name__
     labels = [label for label in LABELS if exc.has_error_label(label)]
     text = f"error {code} {name}" if code is not None else f"error {name}"
@@ -79,6 +81,8 @@ def report(text: str) -> None:
 
 def show(result: Any) -> str:
     """A short text for what an operation returned."""
+    if getattr(result, "acknowledged", True) is False:
+        return "unacknowledged (w: 0)"
     if hasattr(result, "modified_count"):
         return f"matched {result.matched_count}, modified {result.modified_count}"
     if hasattr(result, "deleted_count"):
@@ -219,7 +223,7 @@ def run(uri: str, database: str, guard: bool, allow_drop: bool) -> None:
     try:
         restore = prepare(client, database, guard, allow_drop)
         try:
-            play(client, database)
+            play(client, database, uri)
         finally:
             finish(client, database, restore)
     finally:
@@ -256,7 +260,7 @@ async def run(uri: str, database: str, guard: bool, allow_drop: bool) -> None:
     try:
         restore = await prepare(client, database, guard, allow_drop)
         try:
-            await play(client, database)
+            await play(client, database, uri)
         finally:
             await finish(client, database, restore)
     finally:

@@ -60,6 +60,14 @@ class ScriptWriter:
     def session_var(self, step: Step) -> str:
         return self.names.session(step.session or "")
 
+    def own_db(self, step: Step) -> str:
+        """The database on the step's session's own client ("" for the script's client)."""
+        name = step.session or ""
+        known = any(s.name == name for s in self.scenario.sessions)
+        if not known or not self.scenario.session(name).options.client_args():
+            return ""
+        return f"{self.names.client(name)}[database]"
+
     # -- one step -------------------------------------------------------------------------
     def expr(self, step: Step, session: str | None = None) -> str:
         if step.action == StepAction.FAIL_POINT:
@@ -67,7 +75,7 @@ class ScriptWriter:
             return f"client.admin.command({self.lit(cmd)})"
         s = session or self.session_var(step)
         if step.spec is not None:
-            return op_expr(step.spec, s, self.names, self.lit, self.aio)
+            return op_expr(step.spec, s, self.names, self.lit, self.aio, self.own_db(step))
         if step.action == StepAction.START_TRANSACTION:
             opts = step.txn or self.scenario.session(step.session or "").txn
             return f"{s}.start_transaction({txn_args(opts)})"

@@ -13,7 +13,9 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static, Switch, TextArea
 
-from ..model.ops import DEFAULTS, FIELDS, PLAIN, SWITCHES, OpKind, OpSpec, validate_field
+from ..model.op_options import HINTS as OPTION_HINTS
+from ..model.op_options import OPTION_NAMES
+from ..model.ops import DEFAULTS, FIELDS, PLAIN, SWITCHES, OpKind, OpSpec
 from . import DIALOGS_CSS
 
 # Every field of every kind, once (a kind's own order is restored when it is shown).
@@ -33,6 +35,7 @@ HINTS = {
     "key": "field name",
     "upsert": "upsert",
     "after": "return the document after the change",
+    **OPTION_HINTS,
 }
 
 
@@ -161,7 +164,11 @@ class EditorScreen(ModalScreen[OpSpec | None]):
         )
 
     def spec(self) -> OpSpec:
-        texts = {name: self.texts.get(name, "") for name in FIELDS[self.kind]}
+        texts = {
+            name: self.texts.get(name, "")
+            for name in FIELDS[self.kind]
+            if name not in OPTION_NAMES or self.texts.get(name, "").strip()  # options: when set
+        }
         spec = OpSpec(kind=self.kind, collection=self.collection.strip(), texts=texts)
         if self.original is not None:
             spec.id = self.original.id
@@ -169,10 +176,13 @@ class EditorScreen(ModalScreen[OpSpec | None]):
 
     def validate(self) -> bool:
         bad = 0
+        # The spec's own check: each field, and options that can't go with the kind
+        # (model.op_options.kind_problem).
+        errors = self.spec().errors()
         for name in FIELDS[self.kind]:
             if name in SWITCHES:
                 continue
-            _, err = validate_field(name, self.texts.get(name, ""))
+            err = errors.get(name)
             for label in self.query(f"#e-{name}"):
                 label.update(f"✗ {err}" if err else "")
                 label.display = err is not None

@@ -545,6 +545,26 @@ class WorkbenchScreen(Screen[None]):
 
         self.app.push_screen(TxnOptionsScreen(lane.name, lane.txn_options), chosen)
 
+    def action_lane_options(self) -> None:
+        from .lane_options import LaneOptionsScreen
+
+        lane_id = self._lane_id()
+        if lane_id is None:
+            return
+        lane = self.wb.lane(lane_id)
+
+        def chosen(choice: Any) -> None:
+            if choice is not None:
+                self._run(lane_id, "options", lambda: self._set_lane_options(lane_id, *choice))
+
+        self.app.push_screen(LaneOptionsScreen(lane.name, lane.options, lane.txn_options), chosen)
+
+    async def _set_lane_options(self, lane_id: int, options: Any, txn: Any) -> None:
+        try:
+            await self.wb.set_lane_options(lane_id, options, txn)
+        except (KeyError, ValueError) as exc:  # the lane went, or its transaction is open
+            self.notify(f"Options not changed: {exc}", severity="warning", markup=False)
+
     def action_commit(self) -> None:
         self._on_lane("commit", self.wb.commit)
 

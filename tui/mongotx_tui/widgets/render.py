@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from rich.text import Text
@@ -170,6 +171,36 @@ def lane_title(lane: Lane) -> str:
     return title
 
 
+def cluster_time(ts: Any) -> str:
+    """A cluster time as `HH:MM:SS#inc` (its seconds as the local time of day)."""
+    seconds, inc = getattr(ts, "time", None), getattr(ts, "inc", None)
+    if seconds is None:
+        return str(ts)
+    return f"{time.strftime('%H:%M:%S', time.localtime(seconds))}#{inc}"
+
+
+def clock_text(lane: Lane) -> Text:
+    """The session's causal clock after its last step (operationTime, clusterTime) and a
+    snapshot session's read time: `snap 10:00:00#9  op 10:00:01#3 ct 10:00:01#4  `, or
+    `op/ct 10:00:01#3` when the two are the same."""
+    text = Text()
+    if lane.snapshot_time is not None:
+        text.append("snap ", style="dim")
+        text.append(cluster_time(lane.snapshot_time) + "  ", style="bold")
+    op, ct = lane.operation_time, lane.cluster_time
+    if op is not None and op == ct:  # the usual case: one time for both
+        text.append("op/ct ", style="dim")
+        text.append(cluster_time(op) + "  ")
+        return text
+    if op is not None:
+        text.append("op ", style="dim")
+        text.append(cluster_time(op) + " ")
+    if ct is not None:
+        text.append("ct ", style="dim")
+        text.append(cluster_time(ct) + "  ")
+    return text
+
+
 def lane_header(lane: Lane, now: float, lifetime_s: float | None) -> Text:
     """Line 1: the session (lsid, where it came from, options); line 2: the transaction's
     state as the server reported it, its times and the lifetime countdown."""
@@ -183,6 +214,10 @@ def lane_header(lane: Lane, now: float, lifetime_s: float | None) -> Text:
     if lane.lsid_note and not lane.session_ended:
         text.append(f" ↺ {lane.lsid_note}", style="italic")
     text.append("  ")
+    options = lane.options.describe()
+    if options:
+        text.append(options + "  ", style="bold")
+    text.append_text(clock_text(lane))
     text.append(lane.txn_options.describe(), style="dim")
     text.append("\n")
     if state in (TxnState.SERVER_ABORTED, TxnState.EXPIRED):
