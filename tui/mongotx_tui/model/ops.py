@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from .literals import LiteralError, format_value, parse_value
+from .naming import database_problem
 
 
 class OpKind(StrEnum):
@@ -60,12 +61,14 @@ FIELDS: dict[OpKind, tuple[str, ...]] = {
     OpKind.AGGREGATE: ("pipeline",),
     OpKind.COUNT: ("filter",),
     OpKind.DISTINCT: ("key", "filter"),
-    OpKind.COMMAND: ("command",),
+    # database: where the command runs; empty, the watched database (admin commands such as
+    # configureFailPoint must run on admin: the server answers 13 Unauthorized elsewhere)
+    OpKind.COMMAND: ("command", "database"),
 }
 
 SWITCHES = frozenset({"upsert", "after"})
-PLAIN = frozenset({"key", "limit"})
-OPTIONAL = frozenset({"projection", "sort", "limit"})
+PLAIN = frozenset({"key", "limit", "database"})
+OPTIONAL = frozenset({"projection", "sort", "limit", "database"})
 DEFAULTS: dict[str, str] = {
     "filter": "{}",
     "update": "{$set: {}}",
@@ -78,6 +81,7 @@ DEFAULTS: dict[str, str] = {
     "projection": "",
     "sort": "",
     "limit": "",
+    "database": "",
 }
 # What a field must parse to.
 SHAPES: dict[str, type] = {
@@ -106,6 +110,9 @@ def validate_field(name: str, text: str) -> tuple[Any, LiteralError | None]:
         if not key:
             return None, LiteralError("type a field name", 1, 1)
         return key, None
+    if name == "database":
+        problem = database_problem(text.strip())
+        return (None, LiteralError(problem, 1, 1)) if problem else (text.strip(), None)
     if name == "limit":
         try:
             return int(text.strip()), None
@@ -198,7 +205,11 @@ class OpSpec:
         parts = [self.kind.value]
         if self.kind is not OpKind.COMMAND and collection:
             parts.append(self.collection)
+        if self.kind is OpKind.COMMAND and self.texts.get("database", "").strip():
+            parts.append(f"on {self.texts['database'].strip()}")
         for name in FIELDS[self.kind]:
+            if name == "database":
+                continue
             text = " ".join(self.texts.get(name, "").split())
             if name in SWITCHES:
                 if text == "true":
@@ -221,6 +232,7 @@ class DriverCall:
     args: list[Any]
     options: dict[str, Any]
     listed: bool
+    database: str | None = None  # a command's own database (None: the watched one)
 
 
 # kind → (pymongo method, the fields passed by position). The kind's other fields are
@@ -255,8 +267,8 @@ def driver_call(kind: OpKind, values: dict[str, Any]) -> DriverCall:
     options: dict[str, Any] = {}
     for name in FIELDS[kind]:
         value = values.get(name)
-        if name in positional or value is None or value is False:
-            continue
+        if name in positional or name == "database" or value is None or value is False:
+            continue  # the database names the call's target (DriverCall.database)
         if name == "sort":
             if value:
                 options["sort"] = list(value.items())
@@ -267,7 +279,8 @@ def driver_call(kind: OpKind, values: dict[str, Any]) -> DriverCall:
             options["return_document"] = "AFTER"
         else:  # projection, upsert
             options[name] = value
-    return DriverCall(method, args, options, kind in (OpKind.FIND, OpKind.AGGREGATE))
+    listed = kind in (OpKind.FIND, OpKind.AGGREGATE)
+    return DriverCall(method, args, options, listed, values.get("database") or None)
 
 
 def summarize(kind: OpKind, result: Any) -> str:

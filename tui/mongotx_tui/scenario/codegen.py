@@ -71,6 +71,8 @@ def op_expr(spec: OpSpec, session: str, names: Names, lit: PyLiteral, aio: bool)
     kind = spec.kind
     call = driver_call(kind, spec.values())
     target = "db" if kind is OpKind.COMMAND else names.collection(spec.collection.strip())
+    if call.database is not None:  # a command given its own database (admin, ...)
+        target = f"client[{pystr(call.database)}]"
     args = [lit(a) for a in call.args]
     for name, value in call.options.items():
         if name == "return_document":
