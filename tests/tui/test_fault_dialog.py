@@ -20,7 +20,8 @@ def make_app() -> MongoTxApp:
 
 
 def status_line(app: MongoTxApp) -> str:
-    line = app.screen.query_one("#fail-points", Static)
+    workbench = next(s for s in app.screen_stack if s.id == "workbench")
+    line = workbench.query_one("#fail-points", Static)
     return str(line.render()) if line.display else ""
 
 
@@ -210,6 +211,15 @@ async def test_custom_always_on_is_turned_off_from_the_dialog() -> None:
         assert off and off[-1].ok and off[-1].outcome.startswith("turned off after 0 firings")
         sent = [r for r in app.wb.monitor.log if r.name == "configureFailPoint"]
         assert sent[-1].command["mode"] == "off" and sent[-1].database == "admin"
+        # Both are steps of the workbench: a saved scenario holds them and loads back.
+        from mongotx_tui.scenario.loader import parse_scenario
+        from mongotx_tui.scenario.save import workbench_yaml
+
+        steps = parse_scenario(workbench_yaml(app.wb)).steps
+        assert [s.failpoint["mode"] for s in steps if s.action == "failPoint"] == [
+            "alwaysOn",
+            "off",
+        ]
 
 
 async def test_bad_form_is_said_in_place_and_nothing_is_set() -> None:
@@ -226,3 +236,100 @@ async def test_bad_form_is_said_in_place_and_nothing_is_set() -> None:
         error = str(dialog.query_one("#faults-error", Static).render())
         assert "error code must be a whole number" in error
         assert app.wb.faults.active is None
+
+
+async def test_raw_command_runs_on_its_database_and_is_saved_and_exported(tmp_path) -> None:
+    """The raw command's database field: configureFailPoint is refused on the watched
+    database (13) and runs on admin; the saved scenario and the exported script keep it."""
+    import asyncio
+    import sys
+
+    from mongotx_tui.scenario.export import export_script
+    from mongotx_tui.scenario.loader import parse_scenario
+    from mongotx_tui.scenario.save import workbench_yaml
+
+    off = "{configureFailPoint: 'failCommand', mode: 'off'}"
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(app, pilot)
+        a = app.wb.lanes[0]
+        await pilot.press("a")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "EditorScreen", what="ed")
+        from mongotx_tui.walkthroughs import fill_editor
+
+        await fill_editor(pilot, kind="command", command=off)
+        await pilot.press("s")
+        await until(pilot, lambda: a.queue[0].status is OpStatus.FAILED, what="refused")
+        assert a.queue[0].error.code == 13  # admin only: the watched database is bank
+        await pilot.press("a")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "EditorScreen", what="ed")
+        await fill_editor(pilot, kind="command", command=off, database="admin")
+        assert a.queue[1].spec.label(100) == f"command on admin {off}"
+        await pilot.press("s")
+        await until(pilot, lambda: a.queue[1].status is OpStatus.DONE, what="on admin")
+        record = [r for r in app.wb.monitor.log if r.name == "configureFailPoint"][-1]
+        assert record.database == "admin" and record.ok
+
+        text = workbench_yaml(app.wb)
+        assert "database: admin" in text
+        scenario = parse_scenario(text)
+        specs = [s.spec for s in scenario.steps if s.spec is not None]
+        assert [s.texts.get("database", "") for s in specs] == ["", "admin"]
+        script = export_script(scenario)
+        assert 'client["admin"].command(' in script
+        path = tmp_path / "exported.py"
+        path.write_text(script)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(path),
+            app.wb.uri,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await proc.communicate()
+        assert proc.returncode == 0, err.decode()
+        assert "error 13 Unauthorized" in out.decode() and "ok" in out.decode()
+
+
+async def test_a_server_that_refuses_fail_points_says_so_and_disables_the_presets() -> None:
+    """A sandbox started with --no-test-commands answers configureFailPoint as a mongod
+    without enableTestCommands: 59 CommandNotFound. The dialog says so in one sentence and
+    disables its presets, then and when opened again."""
+    import subprocess
+    import sys
+
+    from textual.widgets import Button
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mongotx_sandbox", "--port", "0", "--no-test-commands"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        uri = proc.stdout.readline().strip()
+        app = MongoTxApp(uri, config=Config())
+        async with app.run_test(size=(120, 36)) as pilot:
+            await ready(app, pilot)
+            await pilot.press("F")
+            await until(pilot, lambda: isinstance(app.screen, FaultInjectionScreen), what="d")
+            dialog = app.screen
+            await pilot.press("f10")
+            state = dialog.query_one("#faults-state", Static)
+            await until(pilot, lambda: dialog.refused != "", what="refusal")
+            text = str(state.render())
+            assert text.startswith("This server has no configureFailPoint (59 CommandNotFound)")
+            assert dialog.query_one("#faults-presets", OptionList).disabled
+            assert dialog.query_one("#faults-apply", Button).disabled
+            assert "59 CommandNotFound" in str(dialog.query_one("#faults-error").render())
+            assert app.wb.faults.active is None and status_line(app) == ""
+            await pilot.press("escape")
+            await pilot.press("F")
+            await until(pilot, lambda: isinstance(app.screen, FaultInjectionScreen), what="d")
+            assert app.screen.query_one("#faults-presets", OptionList).disabled
+            (row,) = [e for e in app.wb.timeline.after(0) if e.what.startswith("fail point")]
+            assert not row.ok and "59 CommandNotFound" in row.outcome
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
