@@ -15,8 +15,8 @@ async def configure_fail_point(ctx: OpContext, body: dict[str, Any]) -> dict[str
     if not ctx.state.parameters.get("enableTestCommands", True):
         # A mongod started without enableTestCommands never registers its test-only
         # commands, configureFailPoint among them: the lookup finds none (mongodb/mongo
-        # docs/test_commands.md; src/mongo/db/commands/fail_point_cmd.cpp registers it
-        # with MONGO_REGISTER_COMMAND(...).testOnly()).
+        # src/mongo/db/commands/fail_point_cmd.cpp: MONGO_REGISTER_TEST_COMMAND(
+        # FaultInjectCmd); docs/test_commands.md).
         raise CommandError(59, "no such command: 'configureFailPoint'")
     configure(ctx.state, body["configureFailPoint"], body.get("mode"), body.get("data"))
     return {"ok": 1.0}

@@ -81,8 +81,10 @@ class FaultInjector:
 
     async def turn_off(self) -> Outcome | None:
         """configureFailPoint mode off; None when none was set. MongoDB's reply has `count`,
-        the times the fail point was entered (src/mongo/db/commands/fail_point_cmd.cpp);
-        the sandbox's has none, and the row says what the reply held."""
+        the times the fail point was entered (mongodb/mongo
+        src/mongo/db/commands/fail_point_cmd.cpp, FaultInjectCmd::run); the sandbox's reply
+        is `{ok: 1}` alone, so the row gives the firings the monitor saw, and `count` where
+        the reply has it."""
         active = self.active
         if active is None:
             return None

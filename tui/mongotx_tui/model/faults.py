@@ -1,9 +1,10 @@
 """Fault injection from the workbench: the `failCommand` presets, the fail point the
 workbench set, and whether a command's reply shows it fired. Pure values, no IO.
 
-A fail point is configured with `configureFailPoint` on `admin`; it exists only where test
-commands are enabled (mongodb/mongo docs/test_commands.md: configureFailPoint is
-registered test-only, so a server without enableTestCommands answers 59 CommandNotFound).
+A fail point is configured with `configureFailPoint` on `admin` (adminOnly); it exists only
+where test commands are enabled (mongodb/mongo src/mongo/db/commands/fail_point_cmd.cpp:
+MONGO_REGISTER_TEST_COMMAND(FaultInjectCmd), so a server without enableTestCommands
+answers 59 CommandNotFound; the command itself needs no privilege).
 `failCommand`'s fields are those of mongodb/mongo src/mongo/db/commands.cpp
 (CommandHelpers::evaluateFailCommandFailPoint: failCommands, errorCode, errorLabels,
 closeConnection, blockConnection/blockTimeMS, writeConcernError, appName).
@@ -109,41 +110,42 @@ def presets() -> tuple[Preset, ...]:
             "commit-no-reply",
             "The next commit loses its reply",
             "closeConnection on commitTransaction: the driver retries the commit once; with "
-            "times 2 the retry fails too and the commit ends UnknownTransactionCommitResult.",
+            "times 2 the retry fails too: UnknownTransactionCommitResult.",
             FaultSpec(["commitTransaction"], close=True),
         ),
         Preset(
             "retryable-write",
             "The next write fails with a retryable error",
-            "91 ShutdownInProgress with RetryableWriteError (189 and 10107 are others): the "
-            "driver retries a write outside a transaction once; times 2 shows the error.",
+            "91 ShutdownInProgress + RetryableWriteError (or 189, 10107): the driver retries "
+            "a write outside a transaction once; times 2 shows the error.",
             FaultSpec(list(WRITES), error_code=91, labels=["RetryableWriteError"]),
         ),
         Preset(
             "transient",
             "The next statement in a transaction fails with a transient error",
-            "112 WriteConflict labelled TransientTransactionError: the whole transaction may "
-            "be run again (with_transaction does it for you).",
+            "112 WriteConflict + TransientTransactionError: run the whole transaction again "
+            "(with_transaction does it for you).",
             FaultSpec(list(WRITES), error_code=112, labels=["TransientTransactionError"]),
         ),
         Preset(
             "commit-wce",
             "The next commit gets a writeConcernError",
-            "writeConcernError 64 (wtimeout) on commitTransaction: the commit may have "
-            "happened; the driver labels it UnknownTransactionCommitResult (100 is not).",
+            "writeConcernError 64 on commitTransaction: the commit may have happened; the "
+            "driver labels it UnknownTransactionCommitResult (not 100).",
             FaultSpec(["commitTransaction"], wce_code=64),
         ),
         Preset(
             "block",
             "Block the next command for N ms",
-            "blockConnection: the server holds the command before running it, as a slow "
+            "blockConnection: the server holds the command N ms before it runs, as a slow "
             "network or a busy server would.",
             FaultSpec(["update"], block_ms=2000),
         ),
         Preset(
             "custom",
             "Custom",
-            "Any failCommand: command names, error code, labels, closeConnection, appName.",
+            "Any failCommand: command names, error code, labels, closeConnection, appName; "
+            "times 0 is always on.",
             FaultSpec(),
         ),
     )
@@ -203,9 +205,9 @@ def refusal(code: int | None, code_name: str) -> str | None:
             "This server has no configureFailPoint (59 CommandNotFound): fail points exist "
             "only where test commands are enabled (enableTestCommands), e.g. the sandbox."
         )
-    if code == 13:
+    if code == 13:  # mongod asks no privilege for it: a proxy or a hosted service refused
         return (
-            "This server refuses configureFailPoint (13 Unauthorized): the user may not "
-            "configure fail points."
+            "This server refuses configureFailPoint (13 Unauthorized): fail points need a "
+            "deployment of your own with test commands enabled."
         )
     return None

@@ -84,8 +84,8 @@ class FaultInjectionScreen(ModalScreen[bool]):
                 yield Label("block ms", classes="faults-label -second")
                 yield Input(id="fp-block", compact=True, placeholder="e.g. 2000")
             with Horizontal(classes="faults-row"):
-                yield Label("", classes="faults-label")
-                yield Checkbox("closeConnection", id="fp-close", compact=True)
+                yield Label("closeConnection", classes="faults-label")
+                yield Checkbox("", id="fp-close", compact=True)
                 yield Label("appName", classes="faults-label -second")
                 yield Input(id="fp-app", compact=True, placeholder="any client")
             yield Static("", id="faults-error", classes="field-error", markup=False)
@@ -139,7 +139,7 @@ class FaultInjectionScreen(ModalScreen[bool]):
         for selector, value in values.items():
             self.query_one(selector, Input).value = value
         self.query_one("#fp-close", Checkbox).value = spec.close
-        self.query_one("#faults-error", Static).update("")
+        self._error("")
 
     def spec(self) -> FaultSpec:
         """The form as a fail point; ValueError says what to fix."""
@@ -161,7 +161,9 @@ class FaultInjectionScreen(ModalScreen[bool]):
         return spec
 
     def _error(self, text: str) -> None:
-        self.query_one("#faults-error", Static).update(f"✗ {text}" if text else "")
+        error = self.query_one("#faults-error", Static)
+        error.update(f"✗ {text}" if text else "")
+        error.set_class(bool(text), "-shown")
 
     @on(Button.Pressed, "#faults-apply")
     def action_apply(self) -> None:
