@@ -145,17 +145,26 @@ class FaultInjector:
         active, monitor = self.active, self.wb.monitor
         if active is None or monitor is None:
             return
-        fresh = []
+        # Only what is new since the last look, and what was still awaiting its reply: a
+        # long-lived fail point costs each command event little, whatever the log holds.
+        new = []
         for record in reversed(monitor.log.records):
             if record.seq <= active.since_seq:
                 break
-            if record.seq in active.seen or record.pending:
+            new.append(record)
+        if new:
+            active.since_seq = new[0].seq
+        waiting, fresh = [], []
+        for record in [*active.waiting, *reversed(new)]:
+            if record.pending:
+                waiting.append(record)
                 continue
-            active.seen.add(record.seq)
             how = fired_by(active.spec, record)
             if how is not None:
                 fresh.append((record, how))
-        for record, how in reversed(fresh):
+        active.waiting = waiting
+        fresh.sort(key=lambda pair: pair[0].seq)
+        for record, how in fresh:
             active.fired += 1
             who = "" if record.internal else record.lane
             what = f"fail point fired: {record.name}"

@@ -157,9 +157,9 @@ class ActiveFailPoint:
 
     spec: FaultSpec
     title: str
-    since_seq: int  # the monitor's last record when it was set: later ones may fire it
+    since_seq: int  # the monitor's last record looked at (at first: when it was set)
     fired: int = 0
-    seen: set[int] = field(default_factory=set)  # records already judged
+    waiting: list[CommandRecord] = field(default_factory=list)  # sent, not yet answered
 
     @property
     def left(self) -> int | None:
