@@ -203,7 +203,7 @@ def refusal(code: int | None, code_name: str) -> str | None:
     if code == 59:  # CommandNotFound: configureFailPoint is test-only
         return (
             "This server has no configureFailPoint (59 CommandNotFound): fail points exist "
-            "only where test commands are enabled (enableTestCommands), e.g. the sandbox."
+            "only where test commands are enabled (enableTestCommands)."
         )
     if code == 13:  # mongod asks no privilege for it: a proxy or a hosted service refused
         return (
