@@ -121,3 +121,26 @@ def test_scenario_stepped_to_conflict(snap_compare, deterministic, size):
 def test_lane_options(snap_compare, deterministic, size):
     """O: the lane's session options (snapshot on, retryWrites off) and its transactions'."""
     assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=_lane_options)
+
+
+async def _fault_dialog(pilot):
+    """The commit preset set (the line under the header shows it), then the dialog open
+    again on the retryable-write preset."""
+    from mongotx_tui.screens.faults import FaultInjectionScreen
+
+    app = pilot.app
+    await walkthroughs.ready(pilot)
+    await pilot.press("F")
+    await walkthroughs.until(pilot, lambda: isinstance(app.screen, FaultInjectionScreen))
+    await pilot.press("f10")
+    await walkthroughs.until(pilot, lambda: app.wb.faults.active is not None)
+    await walkthroughs.until(pilot, lambda: not isinstance(app.screen, FaultInjectionScreen))
+    await pilot.press("F")
+    await walkthroughs.until(pilot, lambda: isinstance(app.screen, FaultInjectionScreen))
+    await pilot.press("down")
+    await pilot.pause(0.2)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_fault_dialog(snap_compare, deterministic, size):
+    assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=_fault_dialog)

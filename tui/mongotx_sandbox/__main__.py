@@ -56,6 +56,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="behave as a standalone server (no replica set: no transactions)",
     )
+    parser.add_argument(
+        "--no-test-commands",
+        action="store_true",
+        help="answer test-only commands (configureFailPoint) as a mongod started without "
+        "enableTestCommands does: 59 CommandNotFound",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log connections and errors")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
@@ -64,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
 
     async def serve() -> None:
         server = SandboxServer(args.host, args.port, None if args.standalone else args.replset)
+        if args.no_test_commands:
+            server.state.parameters["enableTestCommands"] = False
         try:
             uri = await server.start()
         except OSError as exc:

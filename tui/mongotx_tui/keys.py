@@ -112,6 +112,15 @@ WORKBENCH_KEYS: tuple[KeyDef, ...] = (
         "Show or hide the command monitor (in the timeline's place): every command sent and "
         "its reply; in it, enter opens one, f filters by lane, i shows the workbench's own",
     ),
+    KeyDef(
+        "inject-fault",
+        "F",
+        "inject_fault",
+        "Inject fault",
+        False,
+        "Set a failCommand fail point (a lost commit reply, a retryable error, a transient "
+        "error, a writeConcernError, a block) or turn it off",
+    ),
     KeyDef("connect", "f2", "connect", "Connect", False, "Switch deployment (URI or the sandbox)"),
     KeyDef(
         "load-scenario",

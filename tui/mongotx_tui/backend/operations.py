@@ -37,6 +37,8 @@ async def execute(
     kind = spec.kind
     call = driver_call(kind, v)
     target: Any = db if kind is OpKind.COMMAND else db[spec.collection.strip()]
+    if call.database is not None:  # a command given its own database (admin, ...)
+        target = db.client[call.database]
     args = list(call.args)
     if kind is OpKind.INSERT:  # pymongo adds _id to what it is given: give it a copy
         args[0] = dict(args[0])

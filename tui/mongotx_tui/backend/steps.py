@@ -100,7 +100,8 @@ async def _execute(
         return Outcome(summary=f"slept {step.seconds:g}s")
     if step.action == StepAction.FAIL_POINT:
         cmd = {"configureFailPoint": "failCommand", **step.failpoint}
-        return Outcome(result=await client.admin.command(cmd), summary="fail point set")
+        done = "fail point off" if step.failpoint.get("mode") == "off" else "fail point set"
+        return Outcome(result=await client.admin.command(cmd), summary=done)
     if runner is None:
         raise ValueError(f"{step.action} needs a session")
     if step.spec is not None:

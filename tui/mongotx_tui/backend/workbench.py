@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import time
 from collections.abc import Awaitable, Callable, Collection
 from typing import TYPE_CHECKING, Any
@@ -76,6 +77,7 @@ from .watchers import (
 
 if TYPE_CHECKING:
     from ..scenario.definition import Step
+    from .faults import FaultInjector
     from .monitor import CommandMonitor
 
 
@@ -167,6 +169,13 @@ class Workbench:
             return contextlib.nullcontext(None)
         return self.monitor.tagging(lane.id, label, workbench)
 
+    @functools.cached_property
+    def faults(self) -> FaultInjector:
+        """Fault injection (made on first use: the workbench starts without it)."""
+        from .faults import FaultInjector
+
+        return FaultInjector(self)
+
     async def connect(self) -> Deployment:
         """Start the sandbox if needed, connect, probe; raises BadURI or pymongo errors."""
         if self.client is None:
@@ -236,6 +245,8 @@ class Workbench:
         """Put the server back after a scenario, end the sessions, close the client."""
         await self.tasks.cancel_all()  # lifetime watches, refreshes, counts, markers
         self._lifetimes.clear()
+        if "faults" in self.__dict__:  # a fail point set from the dialog: turned off
+            await self.faults.close()
         if self.play is not None and self.client is not None:
             try:
                 await self.play.close()

@@ -17,6 +17,7 @@ class Changed(StrEnum):
     CONNECTION = "connection"  # the deployment
     SCENARIO = "scenario"  # the loaded scenario and its progress
     MONITOR = "monitor"  # commands sent or answered (the command monitor)
+    FAULTS = "faults"  # the fail point the workbench set, or the server's refusal
 
 
 Notify = Callable[[Changed, int | None], None]

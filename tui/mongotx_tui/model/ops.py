@@ -10,6 +10,7 @@ from typing import Any
 from .literals import LiteralError, format_value, parse_value
 from .op_options import OPTION_NAMES, call_parts, describe, kind_problem, option_fields
 from .op_options import validate_option as _validate_option
+from .naming import database_problem
 
 
 class OpKind(StrEnum):
@@ -63,15 +64,17 @@ _OWN_FIELDS: dict[OpKind, tuple[str, ...]] = {
     OpKind.AGGREGATE: ("pipeline",),
     OpKind.COUNT: ("filter",),
     OpKind.DISTINCT: ("key", "filter"),
-    OpKind.COMMAND: ("command",),
+    # database: where the command runs; empty, the watched database (admin commands such as
+    # configureFailPoint must run on admin: the server answers 13 Unauthorized elsewhere)
+    OpKind.COMMAND: ("command", "database"),
 }
 FIELDS: dict[OpKind, tuple[str, ...]] = {
     kind: own + option_fields(kind.value) for kind, own in _OWN_FIELDS.items()
 }
 
 SWITCHES = frozenset({"upsert", "after"})
-PLAIN = frozenset({"key", "limit", "maxTimeMS", "comment"})
-OPTIONAL = frozenset({"projection", "sort", "limit"})
+PLAIN = frozenset({"key", "limit", "maxTimeMS", "comment", "database"})
+OPTIONAL = frozenset({"projection", "sort", "limit", "database"})
 DEFAULTS: dict[str, str] = {
     "filter": "{}",
     "update": "{$set: {}}",
@@ -84,6 +87,7 @@ DEFAULTS: dict[str, str] = {
     "projection": "",
     "sort": "",
     "limit": "",
+    "database": "",
 }
 # What a field must parse to.
 SHAPES: dict[str, type] = {
@@ -114,6 +118,9 @@ def validate_field(name: str, text: str) -> tuple[Any, LiteralError | None]:
         if not key:
             return None, LiteralError("type a field name", 1, 1)
         return key, None
+    if name == "database":
+        problem = database_problem(text.strip())
+        return (None, LiteralError(problem, 1, 1)) if problem else (text.strip(), None)
     if name == "limit":
         try:
             return int(text.strip()), None
@@ -210,7 +217,11 @@ class OpSpec:
         parts = [self.kind.value]
         if self.kind is not OpKind.COMMAND and collection:
             parts.append(self.collection)
+        if self.kind is OpKind.COMMAND and self.texts.get("database", "").strip():
+            parts.append(f"on {self.texts['database'].strip()}")
         for name in FIELDS[self.kind]:
+            if name == "database":
+                continue
             text = " ".join(self.texts.get(name, "").split())
             if name in OPTION_NAMES:
                 continue  # written after the fields, short (w:0 rc:majority ...)
@@ -244,6 +255,7 @@ class DriverCall:
     options: dict[str, Any]
     listed: bool
     concerns: dict[str, Any] = field(default_factory=dict)
+    database: str | None = None  # a command's own database (None: the watched one)
 
 
 # kind → (pymongo method, the fields passed by position). The kind's other fields are
@@ -282,6 +294,8 @@ def driver_call(kind: OpKind, values: dict[str, Any]) -> DriverCall:
             continue  # below: op_options.call_parts
         if name in positional or value is None or value is False:
             continue
+        if name in positional or name == "database" or value is None or value is False:
+            continue  # the database names the call's target (DriverCall.database)
         if name == "sort":
             if value:
                 options["sort"] = list(value.items())
@@ -294,7 +308,8 @@ def driver_call(kind: OpKind, values: dict[str, Any]) -> DriverCall:
             options[name] = value
     concerns, extra = call_parts(kind.value, values)
     options.update(extra)
-    return DriverCall(method, args, options, kind in (OpKind.FIND, OpKind.AGGREGATE), concerns)
+    listed = kind in (OpKind.FIND, OpKind.AGGREGATE)
+    return DriverCall(method, args, options, listed, concerns, values.get("database") or None)
 
 
 # A write with w: 0: the server sends no reply, so nothing says what it did.

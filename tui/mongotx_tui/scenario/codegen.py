@@ -80,7 +80,9 @@ def op_expr(
     session with retryWrites off), else the script's `db` and its collection variables."""
     kind = spec.kind
     call = driver_call(kind, spec.values())
-    if kind is OpKind.COMMAND:
+    if call.database is not None:  # a command given its own database (admin, ...)
+        target = f"client[{pystr(call.database)}]"
+    elif kind is OpKind.COMMAND:
         target = db or "db"
     elif db:
         target = f"{db}[{lit(spec.collection.strip())}]"

@@ -62,6 +62,7 @@ class WorkbenchScreen(Screen[None]):
         self._set_breakpoints()
         yield Static(f"connecting to {self._where()}…", id="deployment", markup=False)
         yield Static("", id="notice", markup=False)
+        yield Static("", id="fail-points", markup=False)
         yield Static("", id="scenario-banner")
         # The lanes exist before the connection: composing them with the screen lays the
         # workbench out once, and their keys answer "not connected yet" until it is up.
@@ -110,6 +111,7 @@ class WorkbenchScreen(Screen[None]):
 
     async def on_mount(self) -> None:
         self.query_one("#notice").display = False
+        self.query_one("#fail-points").display = False
         self.query_one("#scenario-banner").display = False
         self.wb.notify = self._on_backend
         self.set_interval(0.2, self._tick)
@@ -163,6 +165,8 @@ class WorkbenchScreen(Screen[None]):
             self._show_timeline()
         if Changed.MONITOR in kinds:
             self._show_monitor()
+        if Changed.FAULTS in kinds or Changed.CONNECTION in kinds:
+            self._show_fail_points()
         if Changed.SCENARIO in kinds or Changed.LANES in kinds:
             self._show_scenario()
         lanes = {lane_id for k, lane_id in dirty if k is Changed.LANE and lane_id is not None}
@@ -300,6 +304,43 @@ class WorkbenchScreen(Screen[None]):
         self.app.push_screen(
             DocumentScreen(r.command, title, compare=reply, compare_title=f"Reply{took}")
         )
+
+    # -- fault injection (screens/faults.py; backend/faults.py) ------------------------------
+    def _show_fail_points(self) -> None:
+        """The fail point the workbench set, on a line of its own until it fired its times
+        or is turned off."""
+        line = self.query_one("#fail-points", Static)
+        injector = self.wb.__dict__.get("faults")  # made on first use
+        active = injector.active if injector is not None else None
+        line.display = active is not None
+        if active is not None:
+            line.update(f"⚡ fail point: {active.status()} · F turns it off")
+
+    def action_inject_fault(self) -> None:
+        from ..backend.operations import error_info
+        from .faults import FaultInjectionScreen
+
+        if self._lane_id() is None:
+            return
+        faults = self.wb.faults
+
+        async def setter(spec: Any, title: str) -> tuple[str, str]:
+            try:
+                out = await faults.set(spec, title)
+            except Exception as exc:  # shown in the dialog, never a traceback
+                return error_info(exc, self.wb.scrub).one_line(), ""
+            error = out.error.one_line() if out.error is not None else ""
+            return error, faults.refused_here
+
+        async def off() -> str:
+            try:
+                out = await faults.turn_off()
+            except Exception as exc:
+                return error_info(exc, self.wb.scrub).one_line()
+            return out.error.one_line() if out is not None and out.error is not None else ""
+
+        screen = FaultInjectionScreen(faults.active, faults.refused_here, setter, off)
+        self.app.push_screen(screen)
 
     def _show_timeline(self) -> None:
         colours = {lane.name: lane.colour for lane in self.wb.lanes}
