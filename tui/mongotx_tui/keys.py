@@ -103,6 +103,15 @@ WORKBENCH_KEYS: tuple[KeyDef, ...] = (
         "Show or hide the command monitor (in the timeline's place): every command sent and "
         "its reply; in it, enter opens one, f filters by lane, i shows the workbench's own",
     ),
+    KeyDef(
+        "server-view",
+        "S",
+        "server_view",
+        "Server view",
+        False,
+        "The deployment's open transactions (the lanes' and other clients'), refreshed "
+        "live, and what waits behind them; in it, k kills the highlighted session",
+    ),
     KeyDef("connect", "f2", "connect", "Connect", False, "Switch deployment (URI or the sandbox)"),
     KeyDef(
         "load-scenario",

@@ -299,6 +299,15 @@ class WorkbenchScreen(Screen[None]):
             DocumentScreen(r.command, title, compare=reply, compare_title=f"Reply{took}")
         )
 
+    def action_server_view(self) -> None:
+        """The server view (imported on first use: the workbench starts without it)."""
+        from .server_view import ServerViewScreen
+
+        if self.wb.client is None:
+            self.notify("Not connected yet", severity="warning")
+            return
+        self.app.push_screen(ServerViewScreen(self.wb))
+
     def _show_timeline(self) -> None:
         colours = {lane.name: lane.colour for lane in self.wb.lanes}
         table = self.query_one(TimelineTable)

@@ -1,0 +1,141 @@
+"""The server view lists the deployment's open transactions from $currentOp, the lanes'
+(named as the lane) and any other client's, and kills a session with killSessions: the
+real app, the embedded sandbox over a socket, real pymongo clients, keys pressed with a
+Pilot (issue 11, item 3)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from pymongo import AsyncMongoClient
+from pymongo.errors import OperationFailure
+from tuihelpers import queue_op, ready, until
+
+from mongotx_tui.app import MongoTxApp
+from mongotx_tui.config import Config
+from mongotx_tui.model.lanes import OpStatus, TxnState
+from mongotx_tui.model.server_view import ServerTxn
+from mongotx_tui.screens.confirm import ConfirmScreen
+from mongotx_tui.screens.server_view import ServerViewScreen
+
+
+def make_app() -> MongoTxApp:
+    return MongoTxApp(config=Config())
+
+
+async def lane_a_in_txn(app, pilot) -> None:  # type: ignore[no-untyped-def]
+    """Lane A's transaction updates alice (open, idle)."""
+    a = app.wb.lanes[0]
+    await pilot.press("t")
+    await queue_op(app, pilot, filter="{_id: 'alice'}", update="{$inc: {balance: -1}}")
+    await pilot.press("s")
+    await until(pilot, lambda: a.txn_state is TxnState.IN_PROGRESS and a.view is not None)
+
+
+async def open_view(pilot) -> ServerViewScreen:  # type: ignore[no-untyped-def]
+    await pilot.press("S")
+    await until(pilot, lambda: isinstance(pilot.app.screen, ServerViewScreen), what="view")
+    return pilot.app.screen
+
+
+def row_of(screen: ServerViewScreen, owner: str) -> ServerTxn:
+    (txn,) = [t for t in screen.view.txns if t.owner == owner]
+    return txn
+
+
+async def kill(pilot, screen: ServerViewScreen, txn: ServerTxn) -> None:  # type: ignore[no-untyped-def]
+    """Highlight the transaction's row, k, confirm."""
+    screen.query_one("#sv-txns").move_cursor(row=screen.view.txns.index(txn))
+    await pilot.pause()
+    await pilot.press("k")
+    await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen), what="confirm")
+    await pilot.click("#choice-kill")
+
+
+@pytest.fixture
+async def shop(request):  # type: ignore[no-untyped-def]
+    """Another application's client (not a lane): made on the test's loop by the test."""
+    clients: list[AsyncMongoClient] = []
+
+    def make(uri: str) -> AsyncMongoClient:
+        c: AsyncMongoClient = AsyncMongoClient(uri, appname="shop-app")
+        clients.append(c)
+        return c
+
+    yield make
+    for c in clients:
+        await c.close()
+
+
+async def test_lists_a_lane_and_another_client_and_kills_the_other(shop) -> None:  # type: ignore[no-untyped-def]
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(app, pilot)
+        await lane_a_in_txn(app, pilot)
+        other = shop(app.wb.uri)
+        session = other.start_session()
+        await session.start_transaction()
+        await other.bank.accounts.insert_one({"_id": "zoe", "balance": 7}, session=session)
+
+        screen = await open_view(pilot)
+        await until(pilot, lambda: len(screen.view.txns) == 2, 20, "two open transactions")
+        mine, theirs = row_of(screen, "lane A"), row_of(screen, "shop-app")
+        assert (mine.lane, mine.app, mine.txn_number) == ("A", "mongotx-tui", 1)
+        assert mine.lsid == app.wb.lanes[0].lsid
+        assert mine.namespaces == ("bank.accounts",)  # the workbench knows what A used
+        assert (theirs.lane, theirs.txn_number) == ("", 1)
+        assert theirs.lsid == session.session_id["id"].hex()
+        assert theirs.open_s is not None and theirs.left_s is not None
+        assert 0 < theirs.left_s <= app.wb.lifetime_limit_s
+        table = screen.query_one("#sv-txns")
+        shown = {str(table.get_row_at(i)[0]) for i in range(table.row_count)}
+        assert shown == {"lane A", "shop-app"}
+
+        await kill(pilot, screen, theirs)
+        await until(pilot, lambda: len(screen.view.txns) == 1, 20, "the killed one gone")
+        assert screen.view.txns[0].lane == "A"  # the lane's is untouched
+        with pytest.raises(OperationFailure) as failed:
+            await session.commit_transaction()
+        assert failed.value.code == 251  # NoSuchTransaction: the server aborted it
+        (row,) = [e for e in app.wb.timeline if e.what.startswith("killSessions")]
+        assert row.ok and row.outcome == "ok: the server aborted shop-app's txn 1"
+        await session.end_session()
+
+
+async def test_a_ddl_waiting_behind_a_lane_and_killing_the_lane(shop) -> None:  # type: ignore[no-untyped-def]
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(app, pilot)
+        a = app.wb.lanes[0]
+        await lane_a_in_txn(app, pilot)
+        other = shop(app.wb.uri)
+        build = asyncio.ensure_future(other.bank.accounts.create_index("balance"))
+
+        screen = await open_view(pilot)
+        await until(pilot, lambda: screen.view.waiting, 20, "the waiting createIndexes")
+        (waiting,) = screen.view.waiting
+        assert (waiting.command, waiting.ns, waiting.who) == (
+            "createIndexes",
+            "bank.accounts",
+            "shop-app",
+        )
+        assert waiting.lock == "a Collection lock (exclusive)"
+        assert waiting.behind == ("lane A txn 1",) and not waiting.guessed
+        (mine,) = screen.view.txns
+        assert mine.waiting == (waiting,)
+        text = str(screen.query_one("#sv-waiting").render())
+        assert "createIndexes bank.accounts (shop-app) waits" in text
+        assert "behind lane A txn 1" in text
+
+        await kill(pilot, screen, mine)
+        await until(pilot, lambda: not screen.view.txns, 20, "lane A's transaction gone")
+        assert await asyncio.wait_for(build, 20) == "balance_1"  # the lock is free
+        assert a.lifetime_note.startswith("its session was killed")
+        await pilot.press("escape")
+        # A's next statement: the server no longer has the transaction.
+        await queue_op(app, pilot, filter="{_id: 'bob'}", update="{$inc: {balance: 1}}")
+        await pilot.press("s")
+        await until(pilot, lambda: a.queue[1].status is OpStatus.FAILED, 20, "A's 251")
+        assert a.queue[1].error is not None and a.queue[1].error.code == 251
+        assert a.txn_state is TxnState.SERVER_ABORTED
