@@ -121,7 +121,7 @@ async def test_a_ddl_waiting_behind_a_lane_and_killing_the_lane(shop) -> None:  
             "shop-app",
         )
         assert waiting.lock == "a Collection lock (exclusive)"
-        assert waiting.behind == ("lane A txn 1",) and not waiting.guessed
+        assert waiting.behind == ("lane A txn 1",) and waiting.maybe == ()
         (mine,) = screen.view.txns
         assert mine.waiting == (waiting,)
         text = str(screen.query_one("#sv-waiting").render())
@@ -139,3 +139,47 @@ async def test_a_ddl_waiting_behind_a_lane_and_killing_the_lane(shop) -> None:  
         await until(pilot, lambda: a.queue[1].status is OpStatus.FAILED, 20, "A's 251")
         assert a.queue[1].error is not None and a.queue[1].error.code == 251
         assert a.txn_state is TxnState.SERVER_ABORTED
+
+
+async def _refuse_aggregate(app, times: int) -> None:  # type: ignore[no-untyped-def]
+    """The server answers the next `times` aggregates with 13 Unauthorized, as mongod does
+    when a user without the inprog privilege asks for allUsers (the sandbox has no users:
+    its failCommand fail point gives the same reply)."""
+    await app.wb.client.admin.command(
+        {
+            "configureFailPoint": "failCommand",
+            "mode": {"times": times},
+            "data": {"failCommands": ["aggregate"], "errorCode": 13},
+        }
+    )
+
+
+async def test_without_inprog_it_lists_the_users_own_and_says_why() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(app, pilot)
+        await lane_a_in_txn(app, pilot)
+        await _refuse_aggregate(app, 1)  # allUsers: true refused, the user's own allowed
+        screen = await open_view(pilot)
+        await until(pilot, lambda: screen.reads >= 1, 20, "the first read")
+        assert [t.owner for t in screen.view.txns] == ["lane A"]
+        assert screen.view.note == (
+            "Only this user's sessions are listed: the server refused allUsers: true "
+            "(13 Unauthorized), which needs the inprog privilege (cluster resource)."
+        )
+        assert screen.view.note in str(screen.query_one("#sv-status").render())
+
+
+async def test_where_current_op_is_refused_it_names_the_privilege() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(app, pilot)
+        await _refuse_aggregate(app, 2)  # with and without allUsers
+        screen = await open_view(pilot)
+        await until(pilot, lambda: screen.reads >= 1, 20, "the first read")
+        assert screen.view.txns == []
+        assert screen.view.error == (
+            "$currentOp is not permitted (13 Unauthorized): it needs the inprog privilege "
+            "(cluster resource)."
+        )
+        assert screen.view.error in str(screen.query_one("#sv-status").render())

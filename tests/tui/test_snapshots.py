@@ -103,3 +103,9 @@ def test_committed_after_conflict(snap_compare, deterministic, size):
 def test_scenario_stepped_to_conflict(snap_compare, deterministic, size):
     """write-conflict loaded with l and stepped with n up to B's WriteConflict."""
     assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=_scenario_conflict)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_server_view(snap_compare, deterministic, size):
+    """Lane A's transaction, another client's and lane B's createIndexes waiting behind A."""
+    assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=walkthroughs.server_view)

@@ -28,8 +28,10 @@ class WaitingOp:
     lock: str  # what it waits for: "a Collection lock (exclusive)"
     secs: int  # secs_running
     who: str  # "lane A", or the client (appName, host:port)
-    behind: tuple[str, ...] = ()  # labels of the open transactions it waits behind
-    guessed: bool = False  # none is known to use its namespace: `behind` lists the unknown
+    behind: tuple[str, ...] = ()  # labels of the open transactions known to hold it up
+    # open transactions whose namespaces are not known (the server names none for an idle
+    # transaction): any of them may hold it up too
+    maybe: tuple[str, ...] = ()
 
     def line(self) -> str:
         """`drop bank.accounts (lane B) waits 3 s for a Collection lock (exclusive)`."""
@@ -38,11 +40,19 @@ class WaitingOp:
 
     def behind_text(self) -> str:
         """Which open transactions hold it up, as far as $currentOp tells."""
-        if not self.behind:
-            return "behind no open transaction listed (another operation holds the lock)"
-        if self.guessed:
-            return "behind one of " + ", ".join(self.behind) + " (the server names no holder)"
-        return "behind " + ", ".join(self.behind)
+        unknown = "the server names no namespace for an idle transaction"
+        if self.behind and self.maybe:
+            known = ", ".join(self.behind)
+            return f"behind {known}; maybe also {', '.join(self.maybe)} ({unknown})"
+        if self.behind:
+            return "behind " + ", ".join(self.behind)
+        if self.maybe:
+            return f"behind one of {', '.join(self.maybe)} ({unknown})"
+        return "behind no open transaction listed (another operation holds the lock)"
+
+    def holds_up(self, label: str) -> bool:
+        """Whether it waits behind that transaction (or may, when none is known to)."""
+        return label in self.behind or (not self.behind and label in self.maybe)
 
 
 @dataclass(frozen=True)
@@ -201,7 +211,7 @@ def build_view(
         )
     waiting = [_waiting(doc, lanes, rows) for doc in waiting_docs]
     final = [
-        replace(row, waiting=tuple(w for w in waiting if row.label in w.behind)) for row in rows
+        replace(row, waiting=tuple(w for w in waiting if w.holds_up(row.label))) for row in rows
     ]
     final.sort(key=lambda r: (r.lane == "", r.lane, -(r.open_s or 0.0)))
     return ServerView(final, waiting)
@@ -209,8 +219,8 @@ def build_view(
 
 def _waiting(doc: Mapping[str, Any], lanes: Mapping[str, str], txns: list[ServerTxn]) -> WaitingOp:
     """A waiting operation, and the open transactions it waits behind: those that used its
-    namespace (or, for a database lock, its database); when none is known to, every other
-    open transaction whose namespaces the server did not say (`guessed`)."""
+    namespace (or, for a database lock, its database), and those whose namespaces are not
+    known (`maybe`)."""
     command = doc.get("command")
     verb = next(iter(command), "") if isinstance(command, Mapping) else ""
     ns = doc.get("ns") if isinstance(doc.get("ns"), str) else ""
@@ -227,9 +237,7 @@ def _waiting(doc: Mapping[str, Any], lanes: Mapping[str, str], txns: list[Server
         for t in others
         if any(n == ns or (whole_db and n.split(".", 1)[0] == db) for n in t.namespaces)
     ]
-    guessed = not behind
-    if guessed:
-        behind = [t.label for t in others if not t.namespaces]
+    maybe = [t.label for t in others if not t.namespaces]
     secs = doc.get("secs_running")
     opid = doc.get("opid")
     return WaitingOp(
@@ -240,5 +248,5 @@ def _waiting(doc: Mapping[str, Any], lanes: Mapping[str, str], txns: list[Server
         secs=int(secs) if isinstance(secs, int) else 0,
         who=who,
         behind=tuple(behind),
-        guessed=guessed,
+        maybe=tuple(maybe),
     )

@@ -87,7 +87,7 @@ class ServerViewScreen(Screen[None]):
         self._layout("wide" if self.size.width >= 110 else "narrow")
         table.focus()
         self.refresh_view()
-        self.set_interval(REFRESH_S, self.refresh_view)
+        self.refresher = self.set_interval(REFRESH_S, self.refresh_view)
 
     def on_resize(self, event: events.Resize) -> None:
         mode = "wide" if event.size.width >= 110 else "narrow"
@@ -184,7 +184,7 @@ class ServerViewScreen(Screen[None]):
             return
         text = Text(no_wrap=False)
         text.append(txn.owner, style="bold")
-        text.append(f" · lsid {txn.lsid} · txn {txn.txn_number}")
+        text.append(f" · lsid {txn.short_lsid} · txn {txn.txn_number}")
         if txn.app or txn.client:
             text.append(f" · client {_client(txn)}", style="dim")
         text.append("\n")
