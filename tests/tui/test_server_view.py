@@ -131,7 +131,7 @@ async def test_a_ddl_waiting_behind_a_lane_and_killing_the_lane(shop) -> None:  
         await kill(pilot, screen, mine)
         await until(pilot, lambda: not screen.view.txns, 20, "lane A's transaction gone")
         assert await asyncio.wait_for(build, 20) == "balance_1"  # the lock is free
-        assert a.lifetime_note.startswith("its session was killed")
+        assert a.lifetime_note == "session killed (server view): the server aborted it"
         await pilot.press("escape")
         # A's next statement: the server no longer has the transaction.
         await queue_op(app, pilot, filter="{_id: 'bob'}", update="{$inc: {balance: 1}}")

@@ -225,7 +225,8 @@ async def server_view(pilot: Any) -> None:
     screen = app.screen
     await until(pilot, lambda: len(screen.view.txns) == 2 and screen.view.waiting, 20, "rows")
     screen.refresher.pause()
-    await screen.workers.wait_for_complete()
+    reading = [w for w in app.workers if w.group == "server-view" and not w.is_finished]
+    await until(pilot, lambda: all(w.is_finished for w in reading), what="the last read")
     view = screen.view
     view.waiting = [replace(w, secs=3) for w in view.waiting]
     view.txns = [

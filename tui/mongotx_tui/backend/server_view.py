@@ -118,6 +118,6 @@ async def kill_session(wb: Workbench, txn: ServerTxn) -> tuple[bool, str]:
     wb.notify(Changed.TIMELINE, None)
     if lane is not None and lane.txn_state is TxnState.IN_PROGRESS:
         # Its state moves on its own next reply (251); until then the header says why.
-        lane.lifetime_note = "its session was killed (server view): the server aborted it"
+        lane.lifetime_note = "session killed (server view): the server aborted it"
         wb.notify(Changed.LANE, lane.id)
     return True, aborted

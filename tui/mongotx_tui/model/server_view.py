@@ -78,8 +78,9 @@ class ServerTxn:
 
     @property
     def label(self) -> str:
-        """`lane A txn 3`, or `lsid 1a2b3c4d… txn 1`: how a waiting operation names it."""
-        who = f"lane {self.lane}" if self.lane else f"lsid {self.short_lsid}"
+        """`lane A txn 3`, or `shop-app lsid 1a2b3c4d… txn 1`: how a waiting operation
+        names it (the lsid tells two transactions of one application apart)."""
+        who = f"lane {self.lane}" if self.lane else f"{self.app} lsid {self.short_lsid}".strip()
         return f"{who} txn {self.txn_number}"
 
     @property

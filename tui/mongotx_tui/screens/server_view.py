@@ -37,7 +37,7 @@ TITLES = {
     "namespaces": "namespaces",
     "now": "now",
 }
-WIDTHS = {"owner": 12, "lsid": 9, "txn": 3, "client": 20, "open": 7, "left": 10, "namespaces": 16}
+WIDTHS = {"owner": 12, "lsid": 9, "txn": 3, "client": 21, "open": 7, "left": 10, "namespaces": 16}
 
 
 def _seconds(value: float | None, digits: int = 1) -> str:
@@ -124,7 +124,7 @@ class ServerViewScreen(Screen[None]):
                 "owner": owner,
                 "lsid": txn.short_lsid,
                 "txn": str(txn.txn_number),
-                "client": _client(txn),
+                "client": txn.client or "—",  # its appName is in the detail below
                 "open": _seconds(txn.open_s),
                 "left": _seconds(txn.left_s, 0),
                 "namespaces": ", ".join(txn.namespaces) or "—",
