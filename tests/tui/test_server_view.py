@@ -6,6 +6,7 @@ Pilot (issue 11, item 3)."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from pymongo import AsyncMongoClient
@@ -51,6 +52,18 @@ async def kill(pilot, screen: ServerViewScreen, txn: ServerTxn) -> None:  # type
     await pilot.press("k")
     await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen), what="confirm")
     await pilot.click("#choice-kill")
+
+
+async def index_build_waits(app, pilot) -> None:  # type: ignore[no-untyped-def]
+    """Until the server lists the createIndexes on bank.accounts waiting for its lock."""
+    match = {"command.createIndexes": "accounts", "waitingForLock": True}
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        cursor = await app.wb.client.admin.aggregate([{"$currentOp": {}}, {"$match": match}])
+        if await cursor.to_list(None):
+            return
+        await pilot.pause(0.01)
+    raise AssertionError("the createIndexes never waited")
 
 
 @pytest.fixture
@@ -183,3 +196,40 @@ async def test_where_current_op_is_refused_it_names_the_privilege() -> None:
             "(cluster resource)."
         )
         assert screen.view.error in str(screen.query_one("#sv-status").render())
+
+
+async def test_killing_a_lane_whose_statement_waits_fails_it_with_11601(shop) -> None:  # type: ignore[no-untyped-def]
+    """Lane B's read in its transaction waits behind a pending createIndexes (itself behind
+    lane A's transaction): killing B's session interrupts the read, and the lane says so."""
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(app, pilot)
+        await lane_a_in_txn(app, pilot)
+        b = app.wb.lanes[1]
+        # A transaction's first statement on a collection with a DDL pending waits
+        # maxTransactionLockRequestTimeoutMillis (5 ms by default), then fails with 24.
+        await app.wb.client.admin.command(
+            "setParameter", 1, maxTransactionLockRequestTimeoutMillis=60_000
+        )
+        other = shop(app.wb.uri)
+        build = asyncio.ensure_future(other.bank.accounts.create_index("balance"))
+        await index_build_waits(app, pilot)
+        await pilot.press("right_square_bracket", "t")
+        await queue_op(app, pilot, filter="{_id: 'bob'}", update="{$inc: {balance: 1}}")
+        await pilot.press("s")
+        await until(pilot, lambda: b.queue[0].waiting, 20, "B's update waits")
+
+        screen = await open_view(pilot)
+        await until(pilot, lambda: any(t.lane == "B" for t in screen.view.txns), 20, "B's row")
+        mine = row_of(screen, "lane B")
+        assert mine.active and mine.running == "update bank.accounts"
+        await kill(pilot, screen, mine)
+        await until(pilot, lambda: b.queue[0].status is OpStatus.FAILED, 20, "B's 11601")
+        assert b.queue[0].error is not None and b.queue[0].error.code == 11601
+        (row,) = [e for e in app.wb.timeline if e.what.startswith("killSessions")]
+        assert row.lane == "B" and row.outcome == (
+            "ok: the server aborted lane B's txn 1 and interrupted its update bank.accounts"
+        )
+        await pilot.press("escape")
+        await pilot.press("left_square_bracket", "x")  # A aborts: the index build goes on
+        assert await asyncio.wait_for(build, 20) == "balance_1"
