@@ -1,6 +1,6 @@
 """Sandbox benchmark: prints one table of figures (issue 2). Not a test: no asserts on time.
 
-python benchmarks/sandbox_bench.py [--docs 10000] [--rss-docs 100000]
+python benchmarks/sandbox_bench.py [--docs 10000] [--rss-docs 100000] [--heavy-seconds 10]
 """
 
 from __future__ import annotations
@@ -8,15 +8,19 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import subprocess
+import sys
+import threading
 import time
 
 from pymongo import MongoClient
+from pymongo.errors import OperationFailure
 
 from mongotx_sandbox import ThreadedSandbox
 
 
-def rss_mb() -> float:
-    with open(f"/proc/{os.getpid()}/statm") as f:
+def rss_mb(pid: int | None = None) -> float:
+    with open(f"/proc/{pid or os.getpid()}/statm") as f:
         pages = int(f.read().split()[1])
     return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
 
@@ -51,12 +55,137 @@ def engine_rows() -> list[tuple[str, str, str]]:
     return out
 
 
+def heavy_rows(uri: str, seconds: float) -> list[tuple[str, str, str]]:
+    """Issue 16, item 3: one client's CPU-heavy work against the others, and the joins."""
+    rows: list[tuple[str, str, str]] = []
+    client: MongoClient = MongoClient(uri)
+    db = client.bench
+    db.heavy.drop()
+    db.heavy.insert_many([{"_id": i} for i in range(300)])
+    # Nested $lookups (27 million document copies): busy for its whole maxTimeMS.
+    nested = [
+        {
+            "$lookup": {
+                "from": "heavy",
+                "pipeline": [{"$lookup": {"from": "heavy", "pipeline": [], "as": "b"}}],
+                "as": "a",
+            }
+        }
+    ]
+    other: MongoClient = MongoClient(uri)
+    other.admin.command("ping")
+    ran: list[float] = []
+
+    def run_heavy() -> None:
+        t0 = time.perf_counter()
+        try:
+            list(db.heavy.aggregate(nested, maxTimeMS=int(seconds * 1000)))
+        except OperationFailure:
+            pass  # MaxTimeMSExpired: the point is the load
+        ran.append(time.perf_counter() - t0)
+
+    worker = threading.Thread(target=run_heavy)
+    worker.start()
+    time.sleep(0.2)  # let it start
+    samples = []
+    while worker.is_alive():
+        t0 = time.perf_counter()
+        other.admin.command("ping")
+        samples.append(time.perf_counter() - t0)
+        time.sleep(0.01)
+    worker.join()
+    samples.sort()
+    p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+    rows.append(
+        (
+            f"ping p99 while another client computes {ran[0]:.1f} s",
+            f"{p99 * 1e3:.1f} ms",
+            f"{len(samples)} pings, max {samples[-1] * 1e3:.0f} ms; goal ≤ 50 ms",
+        )
+    )
+    other.close()
+    db.heavy.drop()
+
+    db.lk_local.drop()
+    db.lk_foreign.drop()
+    db.lk_foreign.insert_many([{"_id": i, "v": i} for i in range(1000)])
+    for start in range(0, 100_000, 10_000):
+        db.lk_local.insert_many([{"_id": i, "ref": i % 1000} for i in range(start, start + 10_000)])
+    join = [
+        {"$lookup": {"from": "lk_foreign", "localField": "ref", "foreignField": "_id", "as": "j"}},
+        {"$count": "n"},
+    ]
+    t0 = time.perf_counter()
+    list(db.lk_local.aggregate(join))
+    rows.append(
+        (
+            "$lookup 100k x 1k on _id (then $count)",
+            f"{time.perf_counter() - t0:.2f} s",
+            "goal ≤ 2 s",
+        )
+    )
+    db.lk_local.drop()
+    db.lk_foreign.drop()
+
+    db.big_array.drop()
+    db.big_array.insert_one({"_id": 1, "a": list(range(8000))})
+    t0 = time.perf_counter()
+    list(db.big_array.aggregate([{"$unwind": "$a"}, {"$count": "n"}]))
+    rows.append(
+        ("$unwind of 8,000 elements (then $count)", f"{time.perf_counter() - t0:.2f} s", "")
+    )
+    t0 = time.perf_counter()
+    db.big_array.find_one({"a": {"$all": list(range(8000))}})
+    rows.append(
+        ("$all of 8,000 values, 8,000-element array", f"{time.perf_counter() - t0:.2f} s", "")
+    )
+    db.big_array.drop()
+    client.close()
+    return rows
+
+
+def history_rss_row(updates: int) -> tuple[str, str, str]:
+    """RSS of a sandbox in its own process (so the figure is the server's alone) before and
+    after `updates` $inc on one 1 MB document, with the default history window (issue 16).
+
+    The document is an array of 90,000 numbers (1 MB of BSON): each update copies it, where
+    a long string would be shared between versions and hide the cost of history.
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mongotx_sandbox", "--port", "0"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        client: MongoClient = MongoClient(proc.stdout.readline().strip())
+        client.admin.command("ping")
+        before = rss_mb(proc.pid)
+        coll = client.bench.history
+        coll.insert_one({"_id": 1, "n": 0, "pad": list(range(90_000))})
+        t0 = time.perf_counter()
+        for _ in range(updates):
+            coll.update_one({"_id": 1}, {"$inc": {"n": 1}})
+        seconds = time.perf_counter() - t0
+        after = rss_mb(proc.pid)
+        client.close()
+    finally:
+        proc.terminate()
+        proc.wait()
+    return (
+        f"server RSS after {updates:,} updates of a 1 MB doc",
+        f"{after:.0f} MB",
+        f"+{after - before:.0f} MB from {before:.0f} MB in {seconds:.0f} s; goal ≤ +100 MB",
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--docs", type=int, default=10_000)
     parser.add_argument("--rss-docs", type=int, default=100_000)
+    parser.add_argument("--heavy-seconds", type=float, default=10.0)
+    parser.add_argument("--history-updates", type=int, default=1000)
     args = parser.parse_args()
     rows: list[tuple[str, str, str]] = engine_rows()
+    rows.append(history_rss_row(args.history_updates))
     with ThreadedSandbox() as uri:
         client: MongoClient = MongoClient(uri)
         coll = client.bench.docs
@@ -105,6 +234,7 @@ def main() -> None:
             )
         )
         client.close()
+        rows += heavy_rows(uri, args.heavy_seconds)
     width = max(len(r[0]) for r in rows)
     print(f"{'measure':<{width}}  {'figure':>12}  note")
     for name, figure, note in rows:

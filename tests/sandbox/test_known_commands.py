@@ -77,14 +77,6 @@ def test_apply_ops_applies_crud_entries(coll) -> None:  # type: ignore[no-untype
     assert list(coll.find()) == [{"_id": 0, "a": 5}]
 
 
-def test_map_reduce_answers_as_mongod_without_javascript(coll) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(OperationFailure) as info:
-        coll.database.command(
-            "mapReduce", coll.name, map="function() {}", reduce="function() {}", out={"inline": 1}
-        )
-    assert info.value.code == 16149
-
-
 def test_a_read_once_find_is_refused_in_a_transaction_and_aborts_it(
     client: MongoClient, coll
 ) -> None:  # type: ignore[no-untyped-def]

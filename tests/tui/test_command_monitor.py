@@ -10,19 +10,21 @@ from mongotx_tui.app import MongoTxApp
 from mongotx_tui.config import Config
 from mongotx_tui.model.lanes import OpStatus, TxnState
 from mongotx_tui.screens.dialogs import DocumentScreen
-from mongotx_tui.widgets.monitor import CommandMonitorTable
+from mongotx_tui.widgets.monitor import MonitorLines, cells
 
 
 def make_app() -> MongoTxApp:
     return MongoTxApp(config=Config())
 
 
-def rows(table: CommandMonitorTable) -> list[dict[str, str]]:
-    """Each row as column key → text."""
-    keys = [str(c.key.value) for c in table.ordered_columns]
-    return [
-        dict(zip(keys, map(str, table.get_row_at(i)), strict=True)) for i in range(table.row_count)
-    ]
+def rows(lines: MonitorLines) -> list[dict[str, str]]:
+    """Each listed record's cells as column key → text."""
+    return [{k: v.plain for k, v in cells(r, lines.colours).items()} for r in lines.records]
+
+
+def screen_text(lines: MonitorLines) -> str:
+    """What the lines show on screen now."""
+    return "\n".join(lines.render_line(y).text for y in range(lines.size.height))
 
 
 async def test_a_commit_retried_by_the_driver_is_two_attempts_of_one_step() -> None:
@@ -55,8 +57,8 @@ async def test_a_commit_retried_by_the_driver_is_two_attempts_of_one_step() -> N
         assert row.outcome == "committed · retried by the driver ×1"  # noqa: RUF001
 
         await pilot.press("m")
-        table = app.screen.query_one(CommandMonitorTable)
-        await until(pilot, lambda: table.row_count >= 3, what="monitor rows")
+        table = app.screen.query_one(MonitorLines)
+        await until(pilot, lambda: len(table.records) >= 3, what="monitor rows")
         shown = rows(table)
         names = [r["name"] for r in shown]
         assert "update" in names and "commitTransaction" in names
@@ -68,7 +70,9 @@ async def test_a_commit_retried_by_the_driver_is_two_attempts_of_one_step() -> N
         # The lane's own traffic only: the fail point and the panels' reads are hidden.
         assert "configureFailPoint" not in names and "find" not in " ".join(names)
 
-        table.move_cursor(row=names.index("commitTransaction #2"))
+        shown_now = screen_text(table)
+        assert "commitTransaction #2" in shown_now and "no reply: AutoReconnect" in shown_now
+        table.cursor = names.index("commitTransaction #2")
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, DocumentScreen), what="details")
         screen = app.screen
@@ -93,18 +97,19 @@ async def test_the_filters_show_one_lane_or_the_workbench_s_own_traffic_too() ->
         await until(pilot, lambda: b.queue[0].status is OpStatus.DONE)
 
         await pilot.press("m")
-        table = app.screen.query_one(CommandMonitorTable)
-        await until(pilot, lambda: table.row_count == 2, what="both lanes' updates")
+        table = app.screen.query_one(MonitorLines)
+        await until(pilot, lambda: len(table.records) == 2, what="both lanes' updates")
         assert [r["lane"] for r in rows(table)] == ["A", "B"]
         await pilot.press("f")  # lane A only
-        await until(pilot, lambda: table.row_count == 1)
+        await until(pilot, lambda: len(table.records) == 1)
         assert rows(table)[0]["lane"] == "A"
-        assert "lane A" in str(table.border_subtitle)
+        assert "lane A" in str(app.screen.query_one("#monitor").border_subtitle)
         await pilot.press("f", "f")  # lane B, then all lanes again
-        await until(pilot, lambda: table.row_count == 2)
+        await until(pilot, lambda: len(table.records) == 2)
         await pilot.press("i")  # and the workbench's own: the panels' reads, hello…
-        await until(pilot, lambda: table.row_count > 2)
+        await until(pilot, lambda: len(table.records) > 2)
         assert any(r["lane"] == "·" for r in rows(table))
         # m again: the timeline is back in its place
         await pilot.press("m")
-        assert not table.display and app.screen.query_one("#timeline").display
+        assert not app.screen.query_one("#monitor").display
+        assert app.screen.query_one("#timeline").display

@@ -64,6 +64,7 @@ _blocked = walkthroughs.blocked
 _invalid_editor = walkthroughs.invalid_editor
 _help = walkthroughs.help_screen
 _scenario_conflict = walkthroughs.scenario_conflict
+_commit_retried = walkthroughs.commit_retried
 
 
 def _committed(pilot):
@@ -88,6 +89,11 @@ def test_blocked_write(snap_compare, deterministic, size):
 @pytest.mark.parametrize("size", list(SIZES))
 def test_invalid_editor(snap_compare, deterministic, size):
     assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=_invalid_editor)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_command_monitor(snap_compare, deterministic, size):
+    assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=_commit_retried)
 
 
 def test_help(snap_compare, deterministic):

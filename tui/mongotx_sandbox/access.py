@@ -18,7 +18,7 @@ from typing import Any
 from bson.int64 import Int64
 from bson.regex import Regex
 
-from . import engine
+from . import engine, offload
 from .clock import int_to_ts
 from .connections import Connection
 from .errors import WRITE_CONFLICT_MSG, CommandError
@@ -262,6 +262,29 @@ class OpContext:
             rows = ((k, d) for k, d in rows if self.matches(query, d))
         return list(itertools.islice(rows, limit)) if limit else list(rows)
 
+    async def find_off_loop(
+        self, coll: Collection | None, query: dict[str, Any] | None, limit: int = 0
+    ) -> list[tuple[Hashable, dict[str, Any]]]:
+        """`find`, with a scan that may be long tested off the event loop (offload.py), so
+        other clients are answered meanwhile: the visible rows are listed here, on the loop,
+        and only matched on a worker. Point lookups on _id and small cheap scans stay here."""
+        if (
+            coll is None
+            or coll.is_view
+            or not query
+            or _id_point_keys(query) is not None
+            or (coll.live < _OFF_LOOP_SCAN and not _costly(query))
+        ):
+            return self.find(coll, query, limit)
+        rows = list(self._iter_visible(coll))
+
+        def select() -> list[tuple[Hashable, dict[str, Any]]]:
+            assert query is not None
+            hits = ((k, d) for k, d in rows if self.matches(query, d))
+            return list(itertools.islice(hits, limit)) if limit else list(hits)
+
+        return await offload.compute(select)
+
     def _iter_visible(self, coll: Collection) -> Iterator[tuple[Hashable, dict[str, Any]]]:
         ws = self.txn.write_set(coll) if self.txn is not None else None
         if ws or coll.is_view:
@@ -432,9 +455,10 @@ class OpContext:
             coll = self.ensure_collection(coll.db, coll.name)
         seq = self.state.clock.tick()
         oldest = self.state.oldest_snapshot()
-        coll.append(key, seq, doc, oldest)
+        coll.append(key, seq, doc, self.state.catalog.version_history)
         for index, entry in added:
             index.note_written(entry, seq, oldest)
+        self.state.oldest_timestamp(oldest)  # drop what the window no longer needs
         self.wrote = True
         self.last_write_seq = seq
         self.state.log_write(
@@ -466,6 +490,21 @@ class OpContext:
 class KeyWaited(Exception):
     """A write outside a transaction waited for the transaction holding a unique key it adds;
     the caller runs it again on the new state, as the server's write-conflict retry does."""
+
+
+# Scans of at least this many documents filter off the loop (a thread hop costs about as
+# much as testing a few hundred plain documents), and so does any scan with a regex or an
+# expression, whose cost per document has no small bound.
+_OFF_LOOP_SCAN = 512
+_COSTLY_OPERATORS = frozenset({"$regex", "$expr", "$where", "$jsonSchema", "$function"})
+
+
+def _costly(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(k in _COSTLY_OPERATORS or _costly(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_costly(v) for v in value)
+    return _is_regex(value)
 
 
 def _plain_id(query: dict[str, Any]) -> bool:

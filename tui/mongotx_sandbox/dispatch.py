@@ -16,7 +16,7 @@ from bson.binary import Binary
 from bson.int64 import Int64
 from bson.timestamp import Timestamp
 
-from . import commands
+from . import commands, engine
 from .access import OpContext
 from .clock import int_to_ts, ts_to_int
 from .concerns import add_write_concern_error, validate_write_concern
@@ -640,7 +640,17 @@ async def _execute(
         from . import locks
 
         await locks.before_statement(ctx, ctx.db, target)
-    reply = await spec.handler(ctx, body)
+    # maxTimeMS reaches the engine's interrupt points (engine/interrupt.py) for this command;
+    # not getMore's, which is the await time of a change stream or tailable cursor (manual:
+    # getMore, maxTimeMS) and not a limit on filtering the events found meanwhile.
+    token = None
+    if ctx.deadline is not None and spec.name != "getMore":
+        token = engine.interrupt.enter(engine.Interrupt(ctx.deadline))
+    try:
+        reply = await spec.handler(ctx, body)
+    finally:
+        if token is not None:
+            engine.interrupt.leave(token)
     if spec.write and ctx.txn is None and "writeConcernError" not in reply:
         add_write_concern_error(ctx.state, body, reply)
     return reply

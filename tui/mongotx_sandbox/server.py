@@ -13,6 +13,7 @@ from typing import Any
 
 from . import dispatch
 from .connections import Connection
+from .cursors import expire_idle
 from .errors import CloseConnection, CommandError, ProtocolError
 from .state import ServerState
 from .wire import (
@@ -104,6 +105,8 @@ class SandboxServer:
             await asyncio.sleep(0.5)
             try:
                 self.state.reap_expired()
+                # MongoDB's cursor monitor runs every clientCursorMonitorFrequencySecs (4).
+                expire_idle(self.state)
             except Exception:  # the reaper must outlive any bug
                 log.exception("reaper failed")
 

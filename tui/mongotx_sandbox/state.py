@@ -73,6 +73,13 @@ class ServerState:
             "transactionLifetimeLimitSeconds": 60,
             "maxTransactionLockRequestTimeoutMillis": 5,
             "minSnapshotHistoryWindowInSeconds": 300,
+            # Server-side JavaScript (mapReduce), defaults from query_knobs.idl and SERVER-68766.
+            "internalQueryJavaScriptFnTimeoutMillis": 60_000,
+            "internalQueryJavaScriptHeapSizeLimitMB": 100,
+            "mrEnableSingleReduceOptimization": False,
+            # Idle cursors: cursor_server_params.idl (cursors.expire_idle).
+            "cursorTimeoutMillis": 600_000,
+            "enableTimeoutOfInactiveSessionCursors": False,
             "enableTestCommands": True,
         }
     )
@@ -149,6 +156,21 @@ class ServerState:
                 oldest = min(oldest, txn.snapshot)
         return oldest
 
+    def oldest_timestamp(self, pinned: int | None = None) -> int:
+        """The oldest timestamp a read may use; older versions are dropped as it moves.
+
+        It trails the stable timestamp by minSnapshotHistoryWindowInSeconds (store.History).
+        The wall clock stands in for the no-op writes that keep an idle primary's stable
+        timestamp moving (periodicNoopIntervalSecs).
+        """
+        window = int(self.parameters.get("minSnapshotHistoryWindowInSeconds", 300))
+        stable = max(self.clock.now(), int(time.time()) << 32)
+        history = self.catalog.version_history
+        if pinned is None:
+            pinned = self.oldest_snapshot()
+        history.advance(max(0, stable - (window << 32)), pinned)
+        return history.oldest
+
     def open_transactions(self) -> list[Transaction]:
         return [s.txn for s in self.sessions.values() if s.txn is not None and s.txn.open]
 
@@ -177,11 +199,12 @@ class ServerState:
             if coll is None:
                 continue
             for key, doc in ws.items():
-                coll.append(key, seq, doc, oldest)
+                coll.append(key, seq, doc, self.catalog.version_history)
         for index, entry in txn.index_keys:
             index.note_written(entry, seq, oldest)
         wall = time.time()
         for op in txn.ops:
+            images = images_enabled(op.coll.options)
             self.oplog.append(
                 OplogEntry(
                     seq,
@@ -190,13 +213,13 @@ class ServerState:
                     op.coll.db,
                     op.coll.name,
                     op.key,
-                    op.doc,
+                    _logged_doc(op.op, op.doc, images),
                     doc_id=(op.doc or op.pre_image or {}).get("_id"),
                     update_description=op.update_description,
                     lsid=txn.lsid,
                     txn_number=txn.txn_number,
-                    pre_image=op.pre_image,
-                    images=images_enabled(op.coll.options),
+                    pre_image=op.pre_image if images else None,
+                    images=images,
                     uuid=op.coll.uuid,
                 )
             )
@@ -221,6 +244,7 @@ class ServerState:
         for cursor_id in list(txn.cursors):
             self.cursors.pop(cursor_id, None)
         txn.cursors.clear()
+        self.oldest_timestamp()  # its snapshot no longer pins history
 
     def notify_oplog(self) -> None:
         event = self.oplog_event
@@ -245,6 +269,9 @@ class ServerState:
     ) -> None:
         """Record a committed non-transactional write or a DDL event for change streams."""
         doc_id = (doc or pre_image or {}).get("_id")
+        doc = _logged_doc(op, doc, images)
+        if not images:
+            pre_image = None
         self.oplog.append(
             OplogEntry(
                 seq,
@@ -293,6 +320,14 @@ def session_key(lsid: dict[str, Any]) -> Hashable:
     sid = lsid.get("id")
     uid = lsid.get("uid")
     return (bytes(sid) if sid is not None else None, bytes(uid) if uid is not None else None)
+
+
+def _logged_doc(op: str, doc: dict[str, Any] | None, images: bool) -> dict[str, Any] | None:
+    """What an oplog entry keeps of the written document. An update's entry holds only its
+    diff (`o` with $v: 2); the document after it is a post-image, kept only where
+    changeStreamPreAndPostImages is on (as are pre-images). Keeping every version here
+    would hold all history for as long as the oplog, whatever the history window."""
+    return None if op == "update" and not images else doc
 
 
 def images_enabled(options: dict[str, Any]) -> bool:

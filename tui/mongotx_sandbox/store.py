@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import deque
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -18,9 +19,13 @@ from bson.binary import Binary
 
 from . import engine
 from .index_keys import document_keys
+from .wire import encode_document
 
-# MongoDB keeps 300 s of snapshot history by default (minSnapshotHistoryWindowInSeconds).
-HISTORY_WINDOW_SECONDS = 300.0
+# The most superseded versions may hold before the oldest timestamp moves forward faster
+# than the history window asks (see History.advance).
+HISTORY_BUDGET_BYTES = 32 * 1024 * 1024
+# What one kept version costs beyond its BSON size (the Version, its queue entry, the dict).
+_VERSION_OVERHEAD = 256
 
 
 class LockHolder(Protocol):
@@ -37,8 +42,65 @@ class Version:
     """One version of a document: the commit sequence that wrote it, and the document."""
 
     seq: int
-    wall: float
     doc: dict[str, Any] | None  # None: deleted at `seq`
+
+
+@dataclass(slots=True)
+class _Superseded:
+    """A version replaced at `seq`: a read at an earlier timestamp may still need it."""
+
+    seq: int
+    size: int
+    coll: Collection
+    key: Hashable
+    chain: list[Version]
+
+
+class History:
+    """Which old versions the store keeps, and the oldest timestamp a read may ask for.
+
+    MongoDB sets WiredTiger's oldest timestamp minSnapshotHistoryWindowInSeconds behind the
+    stable timestamp, never moving it back (src/mongo/db/storage/wiredtiger/
+    wiredtiger_kv_engine.cpp setOldestTimestampFromStable,
+    _calculateHistoryLagFromStableTimestamp); a read below it fails with 239 SnapshotTooOld,
+    and an open transaction's read timestamp pins what it reads (WiredTiger's pinned
+    timestamp). So a version is dropped once its successor committed at or before both.
+    MongoDB spills that history to disk (the history store, WiredTigerHS.wt); the sandbox
+    has only memory, so past HISTORY_BUDGET_BYTES it shrinks the window instead, as MongoDB
+    4.2 did under cache pressure (src/mongo/db/snapshot_window_util.cpp
+    decreaseTargetSnapshotWindowSize): the oldest timestamp moves forward, never past an
+    open snapshot, and a read before it answers SnapshotTooOld as in MongoDB.
+    """
+
+    def __init__(self, budget: int = HISTORY_BUDGET_BYTES) -> None:
+        self.oldest = 0  # the oldest timestamp
+        self.bytes = 0  # what the superseded versions cost, roughly
+        self.budget = budget
+        self._queue: deque[_Superseded] = deque()  # in commit order
+
+    def superseded(self, coll: Collection, key: Hashable, chain: list[Version], seq: int) -> None:
+        """The newest version but one of `chain` was replaced at `seq`."""
+        old = chain[-2].doc
+        size = _VERSION_OVERHEAD + (len(encode_document(old)) if old is not None else 0)
+        self._queue.append(_Superseded(seq, size, coll, key, chain))
+        self.bytes += size
+
+    def advance(self, oldest: int, pinned: int) -> None:
+        """Move the oldest timestamp up to `oldest` (never back) and drop the versions no
+        read can need any more; `pinned` is the oldest open snapshot."""
+        self.oldest = max(self.oldest, oldest)
+        queue = self._queue
+        while queue:
+            head = queue[0]
+            if head.seq > pinned:
+                break
+            if head.seq > self.oldest:
+                if self.bytes <= self.budget:
+                    break
+                self.oldest = head.seq  # over budget: the window shrinks
+            queue.popleft()
+            self.bytes -= head.size
+            head.coll.trim(head.key, head.chain, min(self.oldest, pinned))
 
 
 @dataclass
@@ -165,32 +227,31 @@ class Collection:
         chain = self.chains.get(key)
         return chain[-1].seq if chain else 0
 
-    def append(self, key: Hashable, seq: int, doc: dict[str, Any] | None, oldest: int) -> None:
-        """Add a committed version and prune what no snapshot can still need."""
-        now = time.time()
+    def append(self, key: Hashable, seq: int, doc: dict[str, Any] | None, history: History) -> None:
+        """Add a committed version; the one it replaces goes to `history` to be dropped once
+        no read can need it (History.advance)."""
         chain = self.chains.get(key)
         was_live = chain is not None and chain[-1].doc is not None
         self.live += (doc is not None) - was_live
         if chain is None:
             if doc is None:
                 return
-            self.chains[key] = [Version(seq, now, doc)]
+            self.chains[key] = [Version(seq, doc)]
             return
-        chain.append(Version(seq, now, doc))
-        horizon = now - HISTORY_WINDOW_SECONDS
+        chain.append(Version(seq, doc))
+        history.superseded(self, key, chain, seq)
+
+    def trim(self, key: Hashable, chain: list[Version], horizon: int) -> None:
+        """Drop the versions of `chain` replaced at or before `horizon`, and the chain itself
+        once all it holds is a deletion that old."""
         drop = 0
-        # Version i is unneeded once version i+1 is older than both the history window
-        # and the oldest open snapshot.
-        while drop + 1 < len(chain):
-            nxt = chain[drop + 1]
-            if nxt.wall < horizon and nxt.seq <= oldest:
-                drop += 1
-            else:
-                break
+        while drop + 1 < len(chain) and chain[drop + 1].seq <= horizon:
+            drop += 1
         if drop:
             del chain[:drop]
-        if len(chain) == 1 and chain[0].doc is None and chain[0].wall < horizon:
-            del self.chains[key]
+        if len(chain) == 1 and chain[0].doc is None and chain[0].seq <= horizon:
+            if self.chains.get(key) is chain:
+                del self.chains[key]
 
     def iter_committed(self, snapshot: int | None) -> Iterator[tuple[Hashable, dict[str, Any]]]:
         if snapshot is None:
@@ -230,6 +291,7 @@ class Catalog:
         # (db, name) -> [(commit time of a change, the collection named before it, wall
         # time)], in order.
         self.history: dict[tuple[str, str], list[tuple[int, Collection | None, float]]] = {}
+        self.version_history = History()  # old document versions (History)
 
     def get(self, db: str, name: str) -> Collection | None:
         return self.dbs.get(db, {}).get(name)
@@ -252,9 +314,11 @@ class Catalog:
         """`db.name` changes at `seq` (call before the change); forget what no snapshot can
         still resolve: older than the oldest open one (`oldest`) and the history window."""
         now = time.time()
-        horizon = now - HISTORY_WINDOW_SECONDS
+        # What the documents' history keeps (History.advance): past the oldest timestamp
+        # and the oldest open snapshot, no read can resolve the name.
+        horizon = min(oldest, self.version_history.oldest)
         for key in list(self.history):
-            kept = [c for c in self.history[key] if c[0] > oldest or c[2] >= horizon]
+            kept = [c for c in self.history[key] if c[0] > horizon]
             if kept:
                 self.history[key] = kept
             else:

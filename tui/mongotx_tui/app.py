@@ -12,7 +12,7 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 
 from .config import Config, load_config, search_paths
-from .keys import APP_KEYS, QUEUE_KEYS, WORKBENCH_KEYS, bindings, display_key
+from .keys import ALL_KEYS, APP_KEYS, WORKBENCH_KEYS, bindings, display_key
 
 if TYPE_CHECKING:
     from .screens.workbench_screen import WorkbenchScreen
@@ -61,7 +61,7 @@ class MongoTxApp(App[None]):
                 problems.append(f'theme = "{self.config.theme}": no such theme (known: {known})')
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
-        known_keys = {d.id: d.key for d in APP_KEYS + WORKBENCH_KEYS + QUEUE_KEYS}
+        known_keys = {d.id: d.key for d in ALL_KEYS}
         self.effective_keys = {**known_keys, **self.config.keymap}
         if problems:
             self.notify(

@@ -157,13 +157,35 @@ QUEUE_KEYS: tuple[KeyDef, ...] = (
     KeyDef("move-op-down", "shift+down", "move_op(1)", "Move down", False, "Queue: move it down"),
 )
 
+MONITOR_KEYS: tuple[KeyDef, ...] = (
+    KeyDef(
+        "open-command",
+        "enter",
+        "select",
+        "Open command",
+        True,
+        "Command monitor: the highlighted command and its reply in full",
+    ),
+    KeyDef(
+        "filter-lane", "f", "filter_lane", "Filter lane", True, "Command monitor: one lane, or all"
+    ),
+    KeyDef(
+        "own-traffic",
+        "i",
+        "toggle_internal",
+        "Own traffic",
+        True,
+        "Command monitor: also list the workbench's own reads (panels, views, monitoring)",
+    ),
+)
+
 APP_KEYS: tuple[KeyDef, ...] = (
     KeyDef("help", "f1", "help", "Help", True, "All keys"),
     KeyDef("quit", "q", "quit", "Quit", False, "Quit (also ctrl+q)"),
     KeyDef("palette", "ctrl+p", "command_palette", "Commands", False, "Command palette"),
 )
 
-ALL_KEYS = APP_KEYS + WORKBENCH_KEYS + QUEUE_KEYS
+ALL_KEYS = APP_KEYS + WORKBENCH_KEYS + QUEUE_KEYS + MONITOR_KEYS
 KEY_ACTIONS = {d.id: d.action for d in ALL_KEYS}  # what a key id does (the toolbar's labels)
 
 

@@ -103,6 +103,32 @@ async def blocked(pilot: Any) -> None:
     await pilot.pause(0.3)
 
 
+async def commit_retried(pilot: Any) -> None:
+    """A's commit loses its first reply (a closeConnection fail point): the command monitor
+    shows the driver's second attempt."""
+    from .model.lanes import OpStatus, TxnState
+
+    app = pilot.app
+    await ready(pilot)
+    a = app.wb.lanes[0]
+    await pilot.press("t")
+    await queue_op(pilot, filter="{_id: 'alice'}", update="{$inc: {balance: -10}}")
+    await pilot.press("s")
+    await until(pilot, lambda: a.queue[0].status is OpStatus.DONE and a.view is not None)
+    await app.wb.client.admin.command(
+        {
+            "configureFailPoint": "failCommand",
+            "mode": {"times": 1},
+            "data": {"failCommands": ["commitTransaction"], "closeConnection": True},
+        }
+    )
+    await pilot.press("c")
+    await until(pilot, lambda: a.txn_state is TxnState.COMMITTED)
+    await pilot.press("m")
+    await until(pilot, lambda: app.screen.query("#monitor-lines"))
+    await pilot.pause(0.3)
+
+
 async def invalid_editor(pilot: Any) -> None:
     from textual.widgets import TextArea
 

@@ -132,8 +132,17 @@ async def get_cmd_line_opts(ctx: OpContext, body: dict[str, Any]) -> dict[str, A
 _SETTABLE = {
     "transactionLifetimeLimitSeconds": 1,  # minimum (transaction_participant.idl)
     "maxTransactionLockRequestTimeoutMillis": None,
-    "minSnapshotHistoryWindowInSeconds": 0,
+    "minSnapshotHistoryWindowInSeconds": 0,  # validator gte: 0 (snapshot_window_options.idl)
+    # Server-side JavaScript limits (query_knobs.idl) and the single-value reduce switch
+    # (SERVER-68766); mapReduce reads them.
+    "internalQueryJavaScriptFnTimeoutMillis": 1,
+    "internalQueryJavaScriptHeapSizeLimitMB": 1,
+    "mrEnableSingleReduceOptimization": None,
+    # Idle cursors (cursor_server_params.idl; cursors.expire_idle).
+    "cursorTimeoutMillis": None,
+    "enableTimeoutOfInactiveSessionCursors": None,
 }
+_BOOLEAN = frozenset({"mrEnableSingleReduceOptimization", "enableTimeoutOfInactiveSessionCursors"})
 
 
 @command("getParameter", admin_only=True)
@@ -169,6 +178,13 @@ async def set_parameter(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
                 f"attempted to set unrecognized parameter [{key}] (the sandbox supports "
                 f"{', '.join(sorted(_SETTABLE))})",
             )
+        if key in _BOOLEAN:
+            if not isinstance(value, bool):
+                raise CommandError(14, f"parameter {key} must be a boolean")
+            reply["was"] = params[key]
+            params[key] = value
+            changed = True
+            continue
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise CommandError(14, f"parameter {key} must be a number")
         minimum = _SETTABLE[key]

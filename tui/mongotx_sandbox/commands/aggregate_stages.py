@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from .. import engine
+from .. import engine, offload
 from ..access import OpContext, engine_error
 from ..cursors import DEFAULT_FIRST_BATCH, cursor_reply, open_cursor
 from ..errors import CommandError
@@ -106,13 +106,22 @@ async def run_aggregate(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
         if name in ("$out", "$merge"):
             raise CommandError(40601, f"{name} can only be the final stage in the pipeline")
 
-    def lookup(name: str) -> list[dict[str, Any]]:
+    def scan(name: str) -> list[dict[str, Any]]:
         other = ctx.collection(ctx.db, name)
         return [d for _, d in ctx.scan(other)] if other is not None else []
 
+    def lookup(name: str) -> list[dict[str, Any]]:
+        return offload.on_loop(lambda: scan(name))  # server state: read on the loop
+
     try:
-        result = engine.run_pipeline(
-            docs, pipeline, lookup=lookup, let=body.get("let"), collation=ctx.collation
+        # The pipeline runs off the event loop: other clients are answered meanwhile.
+        result = await offload.compute(
+            engine.run_pipeline,
+            docs,
+            pipeline,
+            lookup=lookup,
+            let=body.get("let"),
+            collation=ctx.collation,
         )
     except engine.EngineError as exc:
         raise engine_error(exc) from exc
@@ -128,7 +137,7 @@ async def run_aggregate(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
         ctx.state,
         ns,
         result,
-        first_batch=first_batch or None,
+        first_batch=first_batch,
         lsid_key=session_key(ctx.session.lsid) if ctx.session else None,
         txn=ctx.txn,
     )

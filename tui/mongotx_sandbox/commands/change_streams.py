@@ -18,7 +18,7 @@ from bson.timestamp import Timestamp
 from .. import engine
 from ..access import OpContext, engine_error
 from ..clock import int_to_ts, ts_to_int
-from ..cursors import Cursor, cursor_reply, open_cursor
+from ..cursors import BatchBytes, Cursor, cursor_reply, open_cursor
 from ..errors import CommandError
 from ..state import OplogEntry, ServerState, session_key
 from . import change_stream_split as split_event
@@ -243,6 +243,9 @@ class ChangeStream:
         out: list[dict[str, Any]] = []
         if self.invalidated:
             return out
+        # Events fill a batch up to 16 MiB like documents do; the one that would cross it
+        # stays for the next getMore (cursors.MAX_BATCH_BYTES).
+        size = BatchBytes()
         seq0, idx0 = self.position
         last_seq, index = None, 0
         for entry in self.state.oplog:
@@ -253,9 +256,26 @@ class ChangeStream:
             if (entry.seq, index) <= (seq0, idx0) or not self._wanted(entry):
                 continue
             event = self._event(entry, index)
-            self.position = (entry.seq, index)
+            before = self.last_token, self.resume_split
             self.last_token = event["_id"]
-            out.extend(self._apply_pipeline(event))
+            outs = self._apply_pipeline(event)  # a split event's fragments move last_token on
+            fits = 0
+            while fits < len(outs) and size.add(outs[fits]):
+                fits += 1
+            if fits < len(outs):
+                # The next getMore starts with what did not fit: the event, or the rest of
+                # its fragments (resumed as from the last fragment sent).
+                self.last_token, self.resume_split = before
+                if fits:
+                    point = (entry.seq, index)
+                    done = before[1][1] if before[1] and before[1][0] == point else 0
+                    out.extend(outs[:fits])
+                    self.last_token = outs[fits - 1]["_id"]
+                    self.resume_split = (point, done + fits)
+                    self.position = (entry.seq, index - 1)
+                break
+            self.position = (entry.seq, index)
+            out.extend(outs)
             if self._invalidates(entry):
                 invalidate = {
                     "_id": _token(entry.seq, index + _INVALIDATE_INDEX),
@@ -396,5 +416,11 @@ async def open_change_stream(
 
         cid = ctx.state.next_cursor_id
         ctx.state.next_cursor_id += 1
-        ctx.state.cursors[cid] = Cursor(cid, ns, [], extra={"change_stream": stream})
+        ctx.state.cursors[cid] = Cursor(
+            cid,
+            ns,
+            [],
+            lsid_key=session_key(ctx.session.lsid) if ctx.session else None,
+            extra={"change_stream": stream},
+        )
     return cursor_reply(ns, batch, cid, True, postBatchResumeToken=stream.resume_token())

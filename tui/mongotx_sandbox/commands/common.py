@@ -15,6 +15,30 @@ from ..errors import CommandError
 from ..store import Collection
 from ..wire import MAX_BSON_OBJECT_SIZE
 
+# Fields any command may carry beside its own (server: the IDL's generic arguments,
+# src/mongo/idl/generic_argument.idl): a command that checks for unknown fields skips them.
+GENERIC_ARGUMENTS = frozenset(
+    {
+        "$db",
+        "$clusterTime",
+        "$readPreference",
+        "$client",
+        "$audit",
+        "lsid",
+        "txnNumber",
+        "autocommit",
+        "startTransaction",
+        "stmtId",
+        "maxTimeMS",
+        "readConcern",
+        "writeConcern",
+        "comment",
+        "apiVersion",
+        "apiStrict",
+        "apiDeprecationErrors",
+    }
+)
+
 
 def coll_name(body: dict[str, Any], name: str) -> str:
     value = body.get(name)

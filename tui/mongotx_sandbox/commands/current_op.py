@@ -16,7 +16,7 @@ from ..errors import CommandError
 from ..operations import RunningOp
 from ..state import session_key
 from ..transactions import ServerSession, Transaction
-from .common import integer_arg
+from .common import GENERIC_ARGUMENTS, integer_arg
 from .registry import command
 
 # Fields of the currentOp command that are not part of its filter: its own options and the
@@ -34,27 +34,6 @@ _STAGE_OPTIONS = frozenset(
         "truncateOps",
         "backtrace",
         "targetAllNodes",
-    }
-)
-_GENERIC = frozenset(
-    {
-        "$db",
-        "$clusterTime",
-        "$readPreference",
-        "$client",
-        "$audit",
-        "lsid",
-        "txnNumber",
-        "autocommit",
-        "startTransaction",
-        "stmtId",
-        "maxTimeMS",
-        "readConcern",
-        "writeConcern",
-        "comment",
-        "apiVersion",
-        "apiStrict",
-        "apiDeprecationErrors",
     }
 )
 
@@ -274,7 +253,7 @@ async def current_op_command(ctx: OpContext, body: dict[str, Any]) -> dict[str, 
     query = {
         key: value
         for i, (key, value) in enumerate(body.items())
-        if i > 0 and key not in _OPTIONS and key not in _GENERIC
+        if i > 0 and key not in _OPTIONS and key not in GENERIC_ARGUMENTS
     }
     docs = current_op(ctx, {"idleConnections": bool(body.get("$all")), "allUsers": True})
     if query:

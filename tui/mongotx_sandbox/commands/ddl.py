@@ -145,7 +145,7 @@ async def list_collections(ctx: OpContext, body: dict[str, Any]) -> dict[str, An
         infos.append({"name": info["name"], "type": info["type"]} if name_only else info)
     batch_size = cursor_batch_size(body)
     ns = f"{ctx.db}.$cmd.listCollections"
-    batch, cid = open_cursor(ctx.state, ns, infos, first_batch=batch_size or None)
+    batch, cid = open_cursor(ctx.state, ns, infos, first_batch=batch_size)
     return cursor_reply(ns, batch, cid, True)
 
 
@@ -266,7 +266,7 @@ async def list_indexes(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     specs = [i.spec() for i in coll.indexes.values()]
     batch_size = cursor_batch_size(body)
     ns = f"{ctx.db}.{name}"
-    batch, cid = open_cursor(ctx.state, ns, specs, first_batch=batch_size or None)
+    batch, cid = open_cursor(ctx.state, ns, specs, first_batch=batch_size)
     return cursor_reply(ns, batch, cid, True)
 
 

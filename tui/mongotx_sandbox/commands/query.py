@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from .. import engine
@@ -57,7 +58,7 @@ async def find(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     bounds = min_max.parse(coll, body)
     # Without a sort, natural order: the scan can stop once skip + limit documents matched.
     early = skip + limit if limit and not sort and bounds is None else 0
-    docs = [d for _, d in ctx.find(coll, query, limit=early)]
+    docs = [d for _, d in await ctx.find_off_loop(coll, query, limit=early)]
     if bounds is not None:
         docs = bounds.apply(docs)
     docs = sort_docs(docs, sort, ctx.collation)
@@ -67,16 +68,19 @@ async def find(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
         docs = docs[:limit]
     if projection:
         docs = [project(d, projection, query, ctx.let) for d in docs]
+    # No batchSize: 101 documents; batchSize 0: an empty first batch and an open cursor
+    # (find_common.cpp FindCommon::enoughForFirstBatch).
     first = batch_size if batch_size is not None else DEFAULT_FIRST_BATCH
     ns = f"{ctx.db}.{name}"
     batch, cid = open_cursor(
         ctx.state,
         ns,
         docs,
-        first_batch=first or None,
+        first_batch=first,
         single_batch=single,
         lsid_key=_lsid_key(ctx),
         txn=ctx.txn,
+        no_timeout=bool(body.get("noCursorTimeout")),
     )
     return cursor_reply(ns, batch, cid, True, **extras)
 
@@ -107,13 +111,16 @@ async def get_more(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
         stream = cursor.extra["change_stream"]
         wait_ms = body.get("maxTimeMS", 1000)
         batch = await stream.next_batch(batch_size, float(wait_ms or 0) / 1000)
+        cursor.last_use = time.monotonic()
         cid_out = cursor.id
         if stream.invalidated:
             # An invalidate event ends the stream: the cursor closes with it.
             ctx.state.cursors.pop(cursor.id, None)
             cid_out = 0
         return cursor_reply(ns, batch, cid_out, False, postBatchResumeToken=stream.resume_token())
-    batch = cursor.take(batch_size if isinstance(batch_size, int) and batch_size > 0 else None)
+    # A getMore's batchSize 0 means no count limit, only the 16 MiB one
+    # (find_common.h FindCommon::enoughForGetMore).
+    batch = cursor.take(batch_size or None)
     cid_out = cursor.id
     if cursor.exhausted:
         ctx.state.cursors.pop(cursor.id, None)
@@ -154,7 +161,7 @@ async def count(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     limit = abs(_int_arg(body, "limit"))
     coll = ctx.collection(ctx.db, name)
     ctx.use_collation(coll, body.get("collation"))
-    n = ctx.count(coll) if not query else len(ctx.find(coll, query))
+    n = ctx.count(coll) if not query else len(await ctx.find_off_loop(coll, query))
     n = max(0, n - skip)
     if limit:
         n = min(n, limit)
@@ -171,7 +178,7 @@ async def distinct(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     query = get_doc(body, "query", {}) or {}
     coll = ctx.collection(ctx.db, name)
     ctx.use_collation(coll, body.get("collation"))
-    docs = [d for _, d in ctx.find(coll, query)]
+    docs = [d for _, d in await ctx.find_off_loop(coll, query)]
     try:
         values = engine.distinct_values(docs, key, collation=ctx.collation)
     except engine.EngineError as exc:

@@ -42,6 +42,13 @@ def apply_read_concern(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
                 72,
                 "readConcern atClusterTime value must not be greater than the current clusterTime",
             )
+        if value < ctx.state.oldest_timestamp():
+            # The history before the oldest timestamp is gone (store.History; server:
+            # wiredtiger_recovery_unit.cpp _txnOpen, ReadSource::kProvided).
+            raise CommandError(
+                239,
+                f"Read timestamp {_ts_string(at)} is older than the oldest available timestamp.",
+            )
         ctx.snapshot = value
     else:
         ctx.snapshot = ctx.state.clock.now()
@@ -54,3 +61,8 @@ def refuse_snapshot_read_concern(body: dict[str, Any], name: str) -> None:
         raise CommandError(
             72, f'Command {name} does not support {{ readConcern: {{ level: "snapshot" }} }}'
         )
+
+
+def _ts_string(ts: Timestamp) -> str:
+    """A timestamp as the server prints it (Timestamp::toString)."""
+    return f"Timestamp({ts.time}, {ts.inc})"

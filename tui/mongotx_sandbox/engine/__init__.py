@@ -12,12 +12,14 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from . import compare as _compare
+from . import interrupt
 from . import match as _match
 from . import project as _project
 from . import sort as _sort
 from ._lazy import LazyModule
 from .active_collation import ACTIVE as _ACTIVE_COLLATION
 from .errors import EngineError, guarded, translate
+from .interrupt import Interrupt
 
 # Loaded on first use, not here: aggregation (with $group and the expression library),
 # updates and collation rules are about 1.5 ms of imports that the workbench's cold start
@@ -28,6 +30,7 @@ _update = LazyModule(f"{__name__}.update")
 
 __all__ = [
     "EngineError",
+    "Interrupt",
     "apply_projection",
     "apply_replacement",
     "apply_update",
@@ -35,6 +38,7 @@ __all__ = [
     "check_collation",
     "compare_values",
     "distinct_values",
+    "interrupt",
     "is_simple_collation",
     "matches",
     "parse_update",
@@ -106,6 +110,7 @@ def matches(
     """True if ``doc`` satisfies the query filter. ``let``: variables for $expr ($$name);
     ``collation``: how strings compare (None: binary)."""
     try:
+        interrupt.check()  # one interrupt point per document a scan tests
         if collation is None and _ACTIVE_COLLATION.get() is None:
             return _match.matches(filter, doc, let)
         return _collation.call_with(

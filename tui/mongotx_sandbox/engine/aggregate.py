@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any
 
 from bson.decimal128 import Decimal128
@@ -22,6 +22,7 @@ from ._lazy import lib as _lib
 from .compare import MISSING, canonical_key, collated_key, compare_values, is_number, type_name
 from .errors import EngineError, bad_value, err
 from .group import accumulate, parse_accumulators
+from .interrupt import check as _interrupt_point
 from .match import _eq_any, matches
 from .paths import collect_values, deep_copy, set_path
 from .project import _flatten, apply_projection
@@ -131,6 +132,7 @@ def _run(docs: list[dict[str, Any]], pipeline: Any, run: _Run, top: bool = False
         if name == "$documents" and i != 0:
             raise err(40602, "$documents is only valid as the first stage in a pipeline")
     for name, spec in stages:
+        _interrupt_point()
         handler = _HANDLERS.get(name)
         if handler is None:
             docs = _lib.run_library_stage(name, docs, spec, run.variables) or []
@@ -142,16 +144,23 @@ def _run(docs: list[dict[str, Any]], pipeline: Any, run: _Run, top: bool = False
 # ------------------------------------------------------------------------------ stages
 
 
+def _each(docs: Iterable[Any]) -> Iterator[Any]:
+    """The documents, with an interrupt point before each (maxTimeMS, killOp)."""
+    for d in docs:
+        _interrupt_point()
+        yield d
+
+
 def _match(docs: list, spec: Any, run: _Run) -> list:
     if not isinstance(spec, dict):
         raise err(15959, "the match filter must be an expression in an object")
-    return [d for d in docs if matches(spec, d, run.variables)]
+    return [d for d in _each(docs) if matches(spec, d, run.variables)]
 
 
 def _project(docs: list, spec: Any, run: _Run) -> list:
     if not isinstance(spec, dict):
         raise err(15969, "$project specification must be an object")
-    return [apply_projection(d, spec, variables=run.variables, aggregate=True) for d in docs]
+    return [apply_projection(d, spec, variables=run.variables, aggregate=True) for d in _each(docs)]
 
 
 def _unset(docs: list, spec: Any, run: _Run) -> list:
@@ -169,7 +178,7 @@ def _add_fields(docs: list, spec: Any, run: _Run) -> list:
     flat: list[tuple[str, Any]] = []
     _flatten(spec, "", flat, True)
     out = []
-    for d in docs:
+    for d in _each(docs):
         new = deep_copy(d)
         for field, expr in flat:
             if field[:1] == "$":
@@ -225,7 +234,7 @@ def _replace_root(docs: list, spec: Any, run: _Run) -> list:
 
 def _replace_with(docs: list, expr: Any, run: _Run) -> list:
     out = []
-    for d in docs:
+    for d in _each(docs):
         if isinstance(expr, dict) and expr and all(k[:1] != "$" for k in expr):
             value = _eval_object(expr, d, run)
         else:
@@ -257,7 +266,7 @@ def _group(docs: list, spec: Any, run: _Run) -> list:
     accs = parse_accumulators(spec)
     id_expr = spec["_id"]
     groups: dict[Any, tuple[Any, list]] = {}
-    for d in docs:
+    for d in _each(docs):
         if isinstance(id_expr, dict) and id_expr and all(k[:1] != "$" for k in id_expr):
             key = _eval_object(id_expr, d, run)
         else:
@@ -352,12 +361,14 @@ def _unwind(docs: list, spec: Any, run: _Run) -> list:
     parts = path[1:].split(".")
 
     out = []
-    for d in docs:
+    for d in _each(docs):
         value = _get_plain(d, parts)
         if isinstance(value, list) and value:
             for i, elem in enumerate(value):
-                new = deep_copy(d)
-                _force_set(new, parts, deep_copy(elem))
+                _interrupt_point()
+                # A copy of d with elem in place of the array, not a copy of the array:
+                # copying d whole for each element made $unwind quadratic in its length.
+                new = _copy_replacing(d, parts, elem)
                 if index_field:
                     _force_set(new, index_field.split("."), Int64(i))
                 out.append(new)
@@ -374,6 +385,21 @@ def _unwind(docs: list, spec: Any, run: _Run) -> list:
             if index_field:
                 set_path(new, index_field.split("."), None)
             out.append(new)
+    return out
+
+
+def _copy_replacing(doc: dict[str, Any], parts: list[str], value: Any) -> dict[str, Any]:
+    """deep_copy(doc) with a copy of `value` at `parts` (a path of documents that exists),
+    without copying what was there; field order is kept."""
+    head = parts[0]
+    out = {}
+    for k, v in doc.items():
+        if k != head:
+            out[k] = deep_copy(v)
+        elif len(parts) == 1:
+            out[k] = deep_copy(value)
+        else:
+            out[k] = _copy_replacing(v, parts[1:], value)
     return out
 
 
@@ -408,13 +434,20 @@ def _lookup(docs: list, spec: Any, run: _Run) -> list:
         raise err(40322, "$lookup with 'let' requires a 'pipeline'")
     foreign = run.foreign(spec.get("from"), "$lookup") if "from" in spec else []
     pipeline = spec.get("pipeline")
+    index = _foreign_index(foreign, spec["foreignField"]) if has_fields else None
 
     out = []
-    for d in docs:
+    for d in _each(docs):
         if has_fields:
             local = _local_values(d, spec["localField"])
-            cond = {spec["foreignField"]: {"$in": local}}
-            joined = [f for f in foreign if _lookup_match(cond, f)]
+            if index is not None:
+                hits: set[int] = set()
+                for v in local:
+                    hits.update(index.get(collated_key(v), ()))
+                joined = [foreign[i] for i in sorted(hits)]
+            else:
+                cond = {spec["foreignField"]: {"$in": local}}
+                joined = [f for f in _each(foreign) if _lookup_match(cond, f)]
         else:
             joined = list(foreign)
         if has_pipeline:
@@ -439,6 +472,35 @@ def _local_values(doc: dict[str, Any], path: str) -> list[Any]:
         else:
             values.append(None if v is MISSING else v)
     return values
+
+
+def _foreign_index(foreign: list[dict[str, Any]], field: Any) -> dict[Hashable, list[int]] | None:
+    """A hash of the foreign documents by the values at `field`, each under its key and, for
+    an array, its elements' keys too (as equality sees them: _eq_any), a missing field under
+    null's. Equal keys are equal values (compare.collated_key), so the join looks up each
+    local value once instead of comparing every pair, as the server's hash join and index
+    lookups do (manual: $lookup, "Equality Match with a Single Join Condition").
+    None: a value without a key; the caller compares pairs then."""
+    if not isinstance(field, str):
+        return None
+    parts = field.split(".")
+    null_key = collated_key(None)
+    index: dict[Hashable, list[int]] = {}
+    try:
+        for i, f in enumerate(_each(foreign)):
+            keys = set()
+            for v in collect_values(f, parts):
+                if v is MISSING:
+                    keys.add(null_key)
+                    continue
+                keys.add(collated_key(v))
+                if type(v) is list:
+                    keys.update(collated_key(e) for e in v)
+            for k in keys:
+                index.setdefault(k, []).append(i)
+    except (TypeError, ValueError):
+        return None
+    return index
 
 
 def _lookup_match(cond: dict[str, Any], doc: dict[str, Any]) -> bool:
@@ -466,7 +528,7 @@ def _graph_lookup(docs: list, spec: Any, run: _Run) -> list:
     to_field = spec["connectToField"]
 
     out = []
-    for d in docs:
+    for d in _each(docs):
         start = _lib.eval_expression(spec["startWith"], d, run.variables)
         frontier = start if isinstance(start, list) else [start]
         frontier = [None if v is MISSING else v for v in frontier]
@@ -475,7 +537,7 @@ def _graph_lookup(docs: list, spec: Any, run: _Run) -> list:
         depth = 0
         while frontier and (max_depth is None or depth <= max_depth):
             next_frontier = []
-            for f in foreign:
+            for f in _each(foreign):
                 values = collect_values(f, to_field.split("."))
 
                 if not any(_eq_any(values, v) for v in frontier):
@@ -561,7 +623,7 @@ def _bucket(docs: list, spec: Any, run: _Run) -> list:
     accs = parse_accumulators(spec.get("output") or {"count": {"$sum": 1}}, skip=())
     buckets: list[list] = [[] for _ in bounds[:-1]]
     default_bucket: list = []
-    for d in docs:
+    for d in _each(docs):
         value = _lib.eval_expression(spec["groupBy"], d, run.variables)
         value = None if value is MISSING else value
         placed = False

@@ -16,6 +16,7 @@ from bson.timestamp import Timestamp
 
 from .compare import MISSING, compare_values, type_name
 from .errors import err
+from .regex import expression_search
 
 _rng = random.Random()
 
@@ -114,6 +115,27 @@ def _concat(ev: Callable[[Any], Any], arg: Any, doc: Any) -> Any:
     return "".join(values)
 
 
+def _regex_match(ev: Callable[[Any], Any], arg: Any, doc: Any) -> Any:
+    """$regexMatch on PCRE2 (engine/regex.py), as the server's ExpressionRegexMatch: the
+    library's runs Python's re, whose backtracking has no limit."""
+    op = "$regexMatch"
+    if not isinstance(arg, dict):
+        raise err(51103, f"{op} expects an object of named arguments but found: {type_name(arg)}")
+    for key in arg:
+        if key not in ("input", "regex", "options"):
+            raise err(31024, f"{op} found an unknown argument: {key}")
+    if "input" not in arg:
+        raise err(31022, f"{op} requires 'input' parameter")
+    if "regex" not in arg:
+        raise err(31023, f"{op} requires 'regex' parameter")
+
+    def value(name: str) -> Any:
+        v = ev(arg[name]) if name in arg else None
+        return None if v is MISSING else v
+
+    return expression_search(op, value("input"), value("regex"), value("options"))
+
+
 EXTRA_EXPRESSIONS: dict[str, Callable[[Callable[[Any], Any], Any, Any], Any]] = {
     "$setField": _set_field,
     "$unsetField": _unset_field,
@@ -128,4 +150,5 @@ EXTRA_EXPRESSIONS: dict[str, Callable[[Callable[[Any], Any], Any, Any], Any]] = 
     "$stdDevPop": _accumulator_expression("$stdDevPop"),
     "$stdDevSamp": _accumulator_expression("$stdDevSamp"),
     "$concat": _concat,
+    "$regexMatch": _regex_match,
 }

@@ -26,6 +26,7 @@ from .compare import (
     R_NULL,
     TYPE_ALIASES,
     bson_type_code,
+    collated_key,
     compare_values,
     is_nan,
     is_number,
@@ -382,6 +383,9 @@ def _all(values: list[Any], arg: Any, variables: Any) -> bool:
         raise bad_value("$all needs an array")
     if not arg:
         return False
+    # Many values: hash what the path holds once, rather than scanning it for each value
+    # (quadratic for a long $all against a long array).
+    keys = _equality_keys(values) if len(arg) > 8 else None
     for x in arg:
         if isinstance(x, dict) and "$elemMatch" in x:
             if not _match_operator("$elemMatch", x["$elemMatch"], x, values, variables):
@@ -391,9 +395,26 @@ def _all(values: list[Any], arg: Any, variables: Any) -> bool:
         elif is_regex(x):
             if not _regex_any(values, compile_regex(x), x):
                 return False
+        elif keys is not None:
+            if collated_key(x) not in keys:
+                return False
         elif not _eq_any(values, x):
             return False
     return True
+
+
+def _equality_keys(values: list[Any]) -> set[Any]:
+    """The keys (compare.collated_key: equal keys iff equal values) of everything _eq_any
+    would find equal: each value, an array's elements, null for a missing field."""
+    keys: set[Any] = set()
+    for v in values:
+        if v is MISSING:
+            keys.add(collated_key(None))
+            continue
+        keys.add(collated_key(v))
+        if type(v) is list:
+            keys.update(collated_key(e) for e in v)
+    return keys
 
 
 def _elem_matches(elem: Any, query: dict[str, Any], variables: Any) -> bool:

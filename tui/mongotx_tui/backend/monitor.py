@@ -32,8 +32,14 @@ class CommandMonitor(monitoring.CommandListener):
         self,
         lane_of: Callable[[str], tuple[int, str] | None],
         on_change: Callable[[], None],
+        clock: Callable[[], float] = time.time,
+        perf: Callable[[], float] = time.perf_counter,
     ) -> None:
+        """`clock` stamps each command, `perf` times it (the workbench's own clocks, the
+        ones its timeline uses: frozen in snapshot tests)."""
         self.log = CommandLog()
+        self.clock, self.perf = clock, perf
+        self._sent_at: dict[int, float] = {}  # record seq → perf time it was sent
         self.lane_of = lane_of  # lsid hex → (lane id, lane name), or None
         self.on_change = on_change
         self.tags: dict[int, StepTag] = {}  # lane id → what it runs now
@@ -64,10 +70,15 @@ class CommandMonitor(monitoring.CommandListener):
         txns = {r.txn_number for r in records if r.command.get("startTransaction")}
         return resent + max(0, len(txns) - 1)
 
+    def _took(self, record: CommandRecord) -> float:
+        """From sent to answered, on the workbench's clock (pymongo's own duration_micros
+        measures the same interval, on a clock the tests cannot hold still)."""
+        return (self.perf() - self._sent_at.pop(record.seq, self.perf())) * 1000
+
     # -- pymongo's events ----------------------------------------------------------------
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         command = dict(event.command)
-        record = CommandRecord(0, time.time(), event.command_name, event.database_name, command)
+        record = CommandRecord(0, self.clock(), event.command_name, event.database_name, command)
         lsid = command.get("lsid")
         raw = lsid.get("id") if isinstance(lsid, dict) else None
         lane = self.lane_of(raw.hex()) if isinstance(raw, bytes | bytearray) else None
@@ -81,6 +92,7 @@ class CommandMonitor(monitoring.CommandListener):
                     tag.workbench,
                 )
         self.log.add(record)
+        self._sent_at[record.seq] = self.perf()
         self._open[(event.connection_id, event.request_id)] = record
         self.on_change()
 
@@ -88,14 +100,14 @@ class CommandMonitor(monitoring.CommandListener):
         record = self._open.pop((event.connection_id, event.request_id), None)
         if record is not None:
             record.reply = dict(event.reply)
-            record.duration_ms = event.duration_micros / 1000
+            record.duration_ms = self._took(record)
             self.on_change()
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         record = self._open.pop((event.connection_id, event.request_id), None)
         if record is None:
             return
-        record.duration_ms = event.duration_micros / 1000
+        record.duration_ms = self._took(record)
         failure = event.failure
         if isinstance(failure, dict) and ("ok" in failure or "code" in failure):
             record.reply = dict(failure)  # the server's error reply

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Collection
 from typing import TYPE_CHECKING, Any
@@ -142,7 +143,10 @@ class Workbench:
             from .monitor import CommandMonitor  # imports pymongo: only once connecting
 
             self.monitor = CommandMonitor(
-                self._lane_of_lsid, lambda: self.notify(Changed.MONITOR, None)
+                self._lane_of_lsid,
+                lambda: self.notify(Changed.MONITOR, None),
+                self.clock,
+                self.perf,
             )
         return [self.monitor]
 
@@ -676,6 +680,7 @@ class Workbench:
                     scrub=self.scrub,
                 )
                 self._note_retries(tag, out, item)
+                self._name_conflict(lane, item, out)
         finally:
             if marker is not None:
                 marker.cancel()
@@ -776,6 +781,9 @@ class Workbench:
             if out.error is None:
                 return EventKind.OP, what, item.summary, True, item.duration_ms
             outcome = out.error.one_line()
+            if out.error.conflict_lane:  # who, before the labels (a narrow cell cuts them)
+                outcome = out.error.headline + f" ↔ {out.error.conflict_lane}"
+                outcome += out.error.one_line()[len(out.error.headline) :]
             if out.error.txn_aborted:
                 outcome += f" · the server aborted txn {lane.txn_number}"
             elif out.error.txn_aborted is False:
@@ -808,17 +816,29 @@ class Workbench:
 
     def known_blocker(self, lane: Lane, item: QueuedOp) -> str:
         """The lane whose open transaction wrote a document this operation writes, when
-        the workbench knows it (from that lane's view: its changed documents, compared
-        with their committed versions, matched against this operation's filter)."""
+        the workbench knows it (see _holder)."""
+        found = self._holder(lane, item)
+        if found is None:
+            return ""
+        other, _id = found
+        return (
+            f"lane {other.name}'s open transaction (txn {other.txn_number}) "
+            f"wrote _id {format_short(_id)}"
+        )
+
+    def _holder(self, lane: Lane, item: QueuedOp) -> tuple[Lane, Any] | None:
+        """Another lane whose open transaction wrote a document this operation writes, and
+        that document's _id: from that lane's view (its changed documents, compared with
+        their committed versions), matched against this operation's filter or _ids."""
         from mongotx_sandbox.engine.match import matches
 
         spec = item.spec
         if spec is None:
-            return ""
+            return None
         try:
             values = spec.values()
         except Exception:
-            return ""
+            return None
         filt = values.get("filter")
         inserted: list[Any] = []
         if spec.kind is OpKind.INSERT:
@@ -839,11 +859,31 @@ class Workbench:
                     except Exception:
                         hit = False
                 if hit:
-                    return (
-                        f"lane {other.name}'s open transaction (txn {other.txn_number}) "
-                        f"wrote _id {format_short(_id)}"
-                    )
-        return ""
+                    return other, _id
+        return None
+
+    def _name_conflict(self, lane: Lane | None, item: QueuedOp | None, out: Outcome) -> None:
+        """A WriteConflict (112) says which lane's open transaction holds the document, or
+        that none of the workbench's lanes does (the server does not say who)."""
+        error = out.error
+        if error is None or error.code != 112 or lane is None or item is None:
+            return
+        found = self._holder(lane, item)
+        short = ""
+        if found is not None:
+            other, _id = found
+            short = f"lane {other.name} (txn {other.txn_number})"
+            who = (
+                f"lane {other.name}'s open transaction (txn {other.txn_number}) wrote "
+                f"_id {format_short(_id)}"
+            )
+        else:
+            who = (
+                "no open transaction of this workbench's lanes holds it: a write committed "
+                "after this transaction's snapshot, or a session outside this workbench"
+            )
+        out.error = dataclasses.replace(error, conflict_with=who, conflict_lane=short)
+        lane.amend_error(error, out.error)
 
     async def reported_blocker(self, lane: Lane) -> str:
         """What the server reports ($currentOp): whether this lane's operation waits for a

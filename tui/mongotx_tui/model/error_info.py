@@ -90,6 +90,10 @@ class ErrorInfo:
     # a statement of a transaction: whether the server aborted the transaction after it
     # (None: not a transaction's statement, or not known)
     txn_aborted: bool | None = None
+    # a WriteConflict: who holds the document, as far as the workbench knows (its lanes'
+    # open transactions), else that none of its lanes does
+    conflict_with: str = ""
+    conflict_lane: str = ""  # that lane, as the timeline names it: `lane A (txn 2)`
 
     @property
     def advice(self) -> str:

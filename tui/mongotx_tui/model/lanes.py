@@ -222,6 +222,17 @@ class Lane:
             self.txn_state = TxnState.IN_PROGRESS
             self.txn_opened_at = now
 
+    def amend_error(self, old: ErrorInfo, new: ErrorInfo) -> None:
+        """The same reply, told more fully (a WriteConflict's holder): wherever the lane
+        keeps `old`, it keeps `new`."""
+        if self.last_error is old:
+            self.last_error = new
+        if self.server_aborted is old:
+            self.server_aborted = new
+        for item in self.queue:
+            if item.error is old:
+                item.error = new
+
     def to_server_aborted(self, err: ErrorInfo, now: float) -> None:
         """A statement failed and the server aborted the transaction."""
         if self.txn_state in (TxnState.STARTING, TxnState.IN_PROGRESS):

@@ -30,7 +30,7 @@ from ..widgets.timeline import TimelineTable
 if TYPE_CHECKING:
     from ..backend.workbench import Workbench
     from ..model.monitor import CommandRecord
-    from ..widgets.monitor import CommandMonitorTable
+    from ..widgets.monitor import CommandMonitor, MonitorLines
     from .scenarios import Pick
 
 
@@ -233,7 +233,7 @@ class WorkbenchScreen(Screen[None]):
     # -- the command monitor ------------------------------------------------------------------
     # Mounted on first use and imported then (the workbench starts without it); its
     # messages reach the handlers below by name.
-    def _monitor_table(self) -> CommandMonitorTable | None:
+    def _monitor_pane(self) -> CommandMonitor | None:
         found = self.query("#monitor")
         return found.first() if found else None  # type: ignore[return-value]
 
@@ -241,24 +241,24 @@ class WorkbenchScreen(Screen[None]):
         """Show the command monitor in the timeline's place (mounted the first time: the
         workbench starts without it), or the timeline again."""
         timeline = self.query_one(TimelineTable)
-        table = self._monitor_table()
-        if table is None:
-            from ..widgets.monitor import CommandMonitorTable
+        pane = self._monitor_pane()
+        if pane is None:
+            from ..widgets.monitor import CommandMonitor
 
-            table = CommandMonitorTable()
-            await self.query_one("#bottom", Horizontal).mount(table)
-        elif table.display:
-            table.display, timeline.display = False, True
+            pane = CommandMonitor()
+            await self.query_one("#bottom", Horizontal).mount(pane)
+        elif pane.display:
+            pane.display, timeline.display = False, True
             timeline.focus()
             return
-        table.display, timeline.display = True, False
-        table.focus()
+        pane.display, timeline.display = True, False
+        pane.lines.focus()
         self._show_monitor(reset=True)
 
     def _show_monitor(self, reset: bool = False) -> None:
-        table = self._monitor_table()
+        pane = self._monitor_pane()
         monitor = self.wb.monitor
-        if table is None or not table.display or monitor is None:
+        if pane is None or not pane.display or monitor is None:
             return
         lane, internal = self._monitor_lane, self._monitor_internal
 
@@ -266,15 +266,17 @@ class WorkbenchScreen(Screen[None]):
             return (internal or not record.internal) and (lane is None or record.lane_id == lane)
 
         colours = {ln.name: ln.colour for ln in self.wb.lanes}
-        table.show(monitor.log.records, keep, colours, reset=reset)
+        pane.lines.show(monitor.log.records, keep, colours, reset=reset)
         names = {ln.id: ln.name for ln in self.wb.lanes}
         where = f"lane {names.get(lane, '?')}" if lane is not None else "all lanes"
         own = "with" if internal else "without"
-        table.border_subtitle = (
+        subtitle = (
             f"{where} · {own} the workbench's own · {len(monitor.log):,} kept · f lane  i own"
         )
+        if pane.border_subtitle != subtitle:
+            pane.border_subtitle = subtitle
 
-    def on_command_monitor_table_filter(self, event: CommandMonitorTable.Filter) -> None:
+    def on_monitor_lines_filter(self, event: MonitorLines.Filter) -> None:
         if event.lane:
             ids: list[int | None] = [None, *(lane.id for lane in self.wb.lanes)]
             at = ids.index(self._monitor_lane) if self._monitor_lane in ids else 0
@@ -283,7 +285,7 @@ class WorkbenchScreen(Screen[None]):
             self._monitor_internal = not self._monitor_internal
         self._show_monitor(reset=True)
 
-    def on_command_monitor_table_selected(self, event: CommandMonitorTable.Selected) -> None:
+    def on_monitor_lines_selected(self, event: MonitorLines.Selected) -> None:
         from .dialogs import DocumentScreen
 
         r = event.record

@@ -1,19 +1,27 @@
 """The command monitor: every command the workbench's client sent and the server's reply,
-one row each, newest last (the model's CommandLog, from pymongo's command monitoring)."""
+one line each, newest last (the model's CommandLog, from pymongo's command monitoring).
+
+Thousands of lines: a Line API ScrollView renders only the lines on screen (with an LRU
+cache), so adding a command or dropping the oldest costs the same at 10 lines or 10 000.
+"""
 
 from __future__ import annotations
 
 import time as _time
-from collections import deque
 from collections.abc import Callable, Sequence
 
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.containers import Vertical
+from textual.geometry import Size
 from textual.message import Message
-from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import Static
 
+from ..keys import MONITOR_KEYS, bindings
 from ..model.monitor import CommandRecord
 from .render import fmt_ms
 
@@ -34,20 +42,80 @@ TITLES = {
     "reply": "reply",
     "fields": "fields",
 }
-WIDTHS = {"time": 12, "lane": LANE_WIDTH, "name": 20, "lsid": 8, "txn": 3, "ms": 6}
+WIDTHS = {"time": 12, "lane": LANE_WIDTH, "name": 21, "lsid": 8, "txn": 3, "ms": 6}
+GAP = 1  # cells between columns
 
 
 def _mode(width: int) -> str:
     return "wide" if width >= 110 else "medium" if width >= 70 else "compact"
 
 
-class CommandMonitorTable(DataTable[Text]):
-    """Receives the records to list (`show`); posts Selected for Enter and Filter for the
-    filter keys, which the screen applies (it owns the workbench)."""
+def column_widths(width: int) -> dict[str, int]:
+    """Each column's width at `width` cells: the reply (codes and labels: what people
+    read) takes what the fixed columns leave, before the concern fields."""
+    keys = COLUMNS[_mode(width)]
+    widths = {k: WIDTHS[k] for k in keys if k in WIDTHS}
+    rest = width - sum(widths.values()) - GAP * (len(keys) - 1)
+    if rest < 16:  # narrow: the command's name gives the reply room, down to 10 cells
+        given = min(widths["name"] - 10, 16 - rest)
+        widths["name"] -= given
+        rest += given
+    rest = max(6, rest)
+    if "fields" in keys:
+        widths["fields"] = min(36, rest // 3)
+        widths["reply"] = rest - widths["fields"] - GAP
+    else:
+        widths["reply"] = rest
+    return {k: widths[k] for k in keys}
 
+
+def cells(r: CommandRecord, colours: dict[str, str]) -> dict[str, Text]:
+    """One record's cells, each styled."""
+    lane_style = f"bold {colours.get(r.lane, '')}".strip()
+    name = r.name + (f" #{r.attempt}" if r.attempt > 1 else "")
+    style = "dim" if r.internal else ("bold" if r.attempt == 1 else "bold yellow")
+    reply_style = "" if r.ok else ("dim" if r.pending else "red")
+    stamp = _time.strftime("%H:%M:%S", _time.localtime(r.at)) + f".{int(r.at * 1000) % 1000:03d}"
+    return {
+        "time": Text(stamp),
+        "lane": Text(r.lane or "·", style=lane_style if r.lane else "dim"),
+        "name": Text(name, style=style),
+        "lsid": Text(r.lsid, style="dim"),
+        "txn": Text("" if r.txn_number is None else str(r.txn_number)),
+        "ms": Text(fmt_ms(r.duration_ms)),
+        "reply": Text(r.outcome(), style=reply_style),
+        "fields": Text(r.concerns()),
+    }
+
+
+def line(parts: dict[str, Text], widths: dict[str, int]) -> Text:
+    """The cells side by side, each cut with an ellipsis or padded to its width."""
+    out = Text(no_wrap=True, overflow="ellipsis")
+    for n, (key, width) in enumerate(widths.items()):
+        cell = parts[key].copy()
+        head, mark, attempt = cell.plain.rpartition(" #")
+        if mark and cell.cell_len > width:  # a narrow column keeps the retry's number
+            keep = max(1, width - len(attempt) - 2)
+            cell = Text(f"{head[: keep - 1]}…#{attempt}", style=cell.style)
+        cell.truncate(width, overflow="ellipsis", pad=True)
+        if n:
+            out.append(" " * GAP)
+        out.append_text(cell)
+    return out
+
+
+class MonitorLines(ScrollView, can_focus=True):
+    """The records, one line each; the cursor line opens with enter."""
+
+    COMPONENT_CLASSES = {"monitor-lines--cursor"}
     BINDINGS = [
-        Binding("f", "filter_lane", "Filter lane", id="monitor-filter-lane"),
-        Binding("i", "toggle_internal", "Internal traffic", id="monitor-internal"),
+        Binding("up", "cursor(-1)", "Up", show=False, id="monitor-up"),
+        Binding("down", "cursor(1)", "Down", show=False, id="monitor-down"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="monitor-page-up"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="monitor-page-down"),
+        Binding("home", "edge(0)", "First", show=False, id="monitor-first"),
+        Binding("end", "edge(1)", "Last", show=False, id="monitor-last"),
+        *bindings(MONITOR_KEYS),
     ]
 
     class Selected(Message):
@@ -63,49 +131,11 @@ class CommandMonitorTable(DataTable[Text]):
             self.lane = lane
 
     def __init__(self) -> None:
-        super().__init__(id="monitor", cursor_type="row", zebra_stripes=False)
-        self.border_title = "Command monitor"
-        self._mode = ""
-        self._records: deque[int] = deque()  # the listed records' seqs, oldest first
-        self._by_seq: dict[int, CommandRecord] = {}
-        self._pending: dict[int, CommandRecord] = {}  # rows still waiting for a reply
-        self._colours: dict[str, str] = {}
-
-    def on_mount(self) -> None:
-        self._layout(_mode(self.size.width))
-
-    def on_resize(self, event: events.Resize) -> None:
-        mode = _mode(event.size.width)
-        if mode != self._mode:
-            self._layout(mode)
-            self._refill()
-        self._fit(event.size.width)
-
-    def _layout(self, mode: str) -> None:
-        self._mode = mode
-        self.clear(columns=True)
-        for key in COLUMNS[mode]:
-            self.add_column(Text(TITLES[key]), key=key, width=WIDTHS.get(key, 12))
-        self._fit(self.size.width)
-
-    def _fit(self, width: int) -> None:
-        """The reply (codes and labels: what people read) takes what the fixed columns
-        leave, before the concern fields."""
-        if not width:
-            return
-        keys = COLUMNS[self._mode]
-        fixed = sum(WIDTHS[k] for k in keys if k in WIDTHS) + 2 * len(keys) + 1
-        rest = max(12, width - fixed)
-        widths = {"reply": rest}
-        if "fields" in keys:
-            widths["fields"] = min(36, rest // 3)
-            widths["reply"] = rest - widths["fields"]
-        for key, size in widths.items():
-            column = self.columns.get(ColumnKey(key))
-            if column is not None:
-                column.width = size
-                column.auto_width = False
-        self.refresh()
+        super().__init__(id="monitor-lines")
+        self.records: list[CommandRecord] = []  # what is listed, oldest first
+        self.cursor = 0
+        self.colours: dict[str, str] = {}
+        self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
 
     # -- state down ----------------------------------------------------------------------
     def show(
@@ -115,98 +145,129 @@ class CommandMonitorTable(DataTable[Text]):
         colours: dict[str, str],
         reset: bool = False,
     ) -> None:
-        """List the records of `log` (oldest first, bounded) that `keep` accepts: rows are
-        added for new records, updated when a reply arrives and dropped with the log's
-        oldest; `reset` (a new filter) lists them all again."""
-        self._colours = colours
+        """List the records of `log` (oldest first, bounded) that `keep` accepts: new ones
+        are appended, the log's dropped oldest go; `reset` (a new filter) lists all again.
+        The cursor follows the newest line while it is on the last one."""
+        if colours != self.colours:
+            self.colours = colours  # a new object: the cached lines' key changes with it
+        follow = not self.records or self.cursor >= len(self.records) - 1
         if reset:
-            self._records.clear()
-            self._by_seq.clear()
-            self._pending.clear()
-            self.clear()
-        at_end = self.cursor_row >= self.row_count - 1
-        for record in list(self._pending.values()):
-            if not record.pending:
-                self._update(record)
-        last = self._records[-1] if self._records else 0
+            self.records = []
+        last = self.records[-1].seq if self.records else 0
         new: list[CommandRecord] = []
         for record in reversed(log):
             if record.seq <= last:
                 break
             if keep(record):
                 new.append(record)
-        for record in reversed(new):
-            self._add(record)
+        self.records.extend(reversed(new))
         oldest = log[0].seq if log else last + 1
-        while self._records and self._records[0] < oldest:
-            self._drop(self._records.popleft())
-        if at_end and self.row_count:
-            self.move_cursor(row=self.row_count - 1, animate=False)
+        gone = next((n for n, r in enumerate(self.records) if r.seq >= oldest), len(self.records))
+        if gone:
+            del self.records[:gone]
+            self.cursor = max(0, self.cursor - gone)
+        if self.virtual_size.height != len(self.records):
+            self.virtual_size = Size(self.size.width, len(self.records))
+        if follow or reset:
+            self.cursor = max(0, len(self.records) - 1)
+            self.scroll_end(animate=False, immediate=True)
+        self.refresh()
 
-    def _refill(self) -> None:
-        records = [self._by_seq[seq] for seq in self._records]
-        self._records.clear()
-        self._by_seq.clear()
-        self._pending.clear()
-        for record in records:
-            self._add(record)
+    # -- rendering -----------------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        index = self.scroll_offset.y + y
+        width = self.size.width
+        if index >= len(self.records) or width <= 0:
+            return Strip.blank(width, self.rich_style)
+        record = self.records[index]
+        selected = index == self.cursor and self.has_focus
+        # A record changes once (its reply): the key holds what its line shows.
+        key = (record.seq, record.pending, record.duration_ms, width, selected, id(self.colours))
+        strip = self._cache.get(key)
+        if strip is None:
+            text = line(cells(record, self.colours), column_widths(width))
+            segments = list(text.render(self.app.console))
+            strip = Strip([s for s in segments if s.text != "\n"]).adjust_cell_length(width)
+            base = self.rich_style
+            if selected:
+                base += self.get_component_rich_style("monitor-lines--cursor")
+            strip = strip.apply_style(base)
+            self._cache[key] = strip
+        return strip
 
-    def _drop(self, seq: int) -> None:
-        self._by_seq.pop(seq, None)
-        self._pending.pop(seq, None)
-        try:
-            self.remove_row(str(seq))
-        except Exception:  # not listed (cleared meanwhile)
-            pass
+    def on_resize(self, event: events.Resize) -> None:
+        self.virtual_size = Size(event.size.width, len(self.records))
+        self.post_message(MonitorHeaderWidth(event.size.width))
 
-    def _cells(self, r: CommandRecord) -> dict[str, Text]:
-        lane_style = f"bold {self._colours.get(r.lane, '')}".strip()
-        lane = Text(r.lane or "·", style=lane_style if r.lane else "dim")
-        name = r.name + (f" #{r.attempt}" if r.attempt > 1 else "")
-        style = "dim" if r.internal else ("bold" if r.attempt == 1 else "bold yellow")
-        reply_style = "" if r.ok else ("dim" if r.pending else "red")
-        cells = {
-            "lane": lane,
-            "name": Text(name, style=style, no_wrap=True, overflow="ellipsis"),
-            "reply": Text(r.outcome(), style=reply_style, no_wrap=True, overflow="ellipsis"),
-        }
-        if self._mode != "compact":
-            stamp = _time.strftime("%H:%M:%S", _time.localtime(r.at))
-            cells["time"] = Text(stamp + f".{int(r.at * 1000) % 1000:03d}")
-            cells["lsid"] = Text(r.lsid, style="dim")
-            cells["txn"] = Text("" if r.txn_number is None else str(r.txn_number))
-            cells["fields"] = Text(r.concerns(), no_wrap=True, overflow="ellipsis")
-            cells["ms"] = Text(fmt_ms(r.duration_ms))
-        return cells
+    def on_focus(self) -> None:
+        self.refresh()
 
-    def _add(self, r: CommandRecord) -> None:
-        self._records.append(r.seq)
-        self._by_seq[r.seq] = r
-        cells = self._cells(r)
-        order = [str(c.key.value) for c in self.ordered_columns]
-        self.add_row(*(cells[k] for k in order), key=str(r.seq))
-        if r.pending:
-            self._pending[r.seq] = r
+    def on_blur(self) -> None:
+        self.refresh()
 
-    def _update(self, r: CommandRecord) -> None:
-        self._pending.pop(r.seq, None)
-        cells = self._cells(r)
-        for key in ("reply", "ms"):
-            if key in cells and ColumnKey(key) in self.columns:
-                try:
-                    self.update_cell(str(r.seq), key, cells[key])
-                except Exception:  # the row left the table (a new filter) meanwhile
-                    return
+    # -- keys and mouse ------------------------------------------------------------------
+    def _move(self, index: int) -> None:
+        if not self.records:
+            return
+        self.cursor = max(0, min(len(self.records) - 1, index))
+        top = self.scroll_offset.y
+        height = max(1, self.size.height)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+        self.refresh()
 
-    # -- messages up ---------------------------------------------------------------------
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        record = self._by_seq.get(int(str(event.row_key.value)))
-        if record is not None:
-            self.post_message(self.Selected(record))
+    def action_cursor(self, step: int) -> None:
+        self._move(self.cursor + step)
+
+    def action_page(self, step: int) -> None:
+        self._move(self.cursor + step * max(1, self.size.height - 1))
+
+    def action_edge(self, end: int) -> None:
+        self._move(len(self.records) - 1 if end else 0)
+
+    def action_select(self) -> None:
+        if 0 <= self.cursor < len(self.records):
+            self.post_message(self.Selected(self.records[self.cursor]))
 
     def action_filter_lane(self) -> None:
         self.post_message(self.Filter(lane=True))
 
     def action_toggle_internal(self) -> None:
         self.post_message(self.Filter(lane=False))
+
+    def on_click(self, event: events.Click) -> None:
+        self._move(self.scroll_offset.y + event.y)
+        if event.chain == 2:
+            self.action_select()
+
+
+class MonitorHeaderWidth(Message):
+    """The lines' width changed: the header's columns follow."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.width = width
+
+
+class CommandMonitor(Vertical):
+    """The pane: column titles above the lines."""
+
+    def __init__(self) -> None:
+        super().__init__(id="monitor")
+        self.border_title = "Command monitor"
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield Static("", id="monitor-head", markup=False)
+        yield MonitorLines()
+
+    @property
+    def lines(self) -> MonitorLines:
+        return self.query_one(MonitorLines)
+
+    def on_monitor_header_width(self, event: MonitorHeaderWidth) -> None:
+        event.stop()
+        widths = column_widths(event.width)
+        titles = {k: Text(TITLES[k], style="bold") for k in widths}
+        self.query_one("#monitor-head", Static).update(line(titles, widths))

@@ -43,6 +43,8 @@ def error_block(err: ErrorInfo, width: int | None = None) -> Text:
     if err.labels:
         text.append_text(badges(err.labels))
         text.append("\n")
+    if err.conflict_with:  # before the server's long message: the first thing cut off
+        text.append(f"↔ {err.conflict_with}\n", style="yellow")
     text.append(err.message + "\n", style="red")
     text.append("→ " + err.advice, style="italic")
     return text
