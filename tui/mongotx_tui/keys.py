@@ -179,13 +179,32 @@ MONITOR_KEYS: tuple[KeyDef, ...] = (
     ),
 )
 
+SERVER_VIEW_KEYS: tuple[KeyDef, ...] = (
+    KeyDef(
+        "kill-session",
+        "k",
+        "kill",
+        "Kill session",
+        True,
+        "Server view: kill the highlighted transaction's session (killSessions, confirmed)",
+    ),
+    KeyDef(
+        "close-server-view",
+        "escape,S",
+        "close",
+        "Back",
+        True,
+        "Server view: back to the workbench",
+    ),
+)
+
 APP_KEYS: tuple[KeyDef, ...] = (
     KeyDef("help", "f1", "help", "Help", True, "All keys"),
     KeyDef("quit", "q", "quit", "Quit", False, "Quit (also ctrl+q)"),
     KeyDef("palette", "ctrl+p", "command_palette", "Commands", False, "Command palette"),
 )
 
-ALL_KEYS = APP_KEYS + WORKBENCH_KEYS + QUEUE_KEYS + MONITOR_KEYS
+ALL_KEYS = APP_KEYS + WORKBENCH_KEYS + QUEUE_KEYS + MONITOR_KEYS + SERVER_VIEW_KEYS
 KEY_ACTIONS = {d.id: d.action for d in ALL_KEYS}  # what a key id does (the toolbar's labels)
 
 

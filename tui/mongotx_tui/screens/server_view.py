@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual import events, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import RowDoesNotExist
 
+from ..keys import SERVER_VIEW_KEYS, bindings
 from ..model.server_view import ServerTxn, ServerView
 from ..widgets.footer import KeyFooter
 
@@ -61,10 +61,7 @@ class ServerViewScreen(Screen[None]):
     """Receives the workbench (to read through its backend); shows what the server said."""
 
     CSS_PATH = Path(__file__).parent / "server_view.tcss"
-    BINDINGS = [
-        Binding("k", "kill", "Kill session", id="server-kill"),
-        Binding("escape,q", "close", "Back", id="server-close"),
-    ]
+    BINDINGS = bindings(SERVER_VIEW_KEYS)  # type: ignore[assignment]
 
     def __init__(self, wb: Workbench) -> None:
         super().__init__(id="server-view")
