@@ -233,3 +233,43 @@ async def test_killing_a_lane_whose_statement_waits_fails_it_with_11601(shop) ->
         await pilot.press("escape")
         await pilot.press("left_square_bracket", "x")  # A aborts: the index build goes on
         assert await asyncio.wait_for(build, 20) == "balance_1"
+
+
+def test_time_left_is_measured_on_the_servers_clock() -> None:
+    """expiryTime - startWallClockTime - timeOpenMicros: mongod writes both times with its
+    local offset (dateToISOStringLocal), which the difference does not depend on."""
+    from mongotx_tui.model.server_view import time_left
+
+    sub = {
+        "startWallClockTime": "2026-12-04T14:00:00.000-05:00",
+        "expiryTime": "2026-12-04T14:01:00.000-05:00",
+        "timeOpenMicros": 12_500_000,
+    }
+    assert time_left(sub) == 47.5
+    assert time_left({"expiryTime": "2026-12-04T19:01:00.000+00:00"}) is None
+
+
+def test_a_transaction_keeps_the_namespaces_seen_while_it_ran() -> None:
+    """An idle transaction's entry names no namespace: the one its running statement showed
+    in an earlier read stays with it until it ends."""
+    from mongotx_tui.model.server_view import build_view
+
+    lsid = {"id": bytes(range(16))}
+    txn = {"parameters": {"txnNumber": 2, "autocommit": False}, "timeOpenMicros": 1}
+    running = {
+        "type": "op",
+        "active": True,
+        "lsid": lsid,
+        "ns": "shop.orders",
+        "command": {"insert": "orders"},
+        "appName": "shop-app",
+        "transaction": txn,
+    }
+    idle = {"type": "idleSession", "active": False, "lsid": lsid, "transaction": txn}
+    seen: dict[tuple[str, int], set[str]] = {}
+    first = build_view([running], {}, seen=seen)
+    assert first.txns[0].running == "insert shop.orders" and first.txns[0].active
+    later = build_view([idle], {}, seen=seen)
+    assert later.txns[0].namespaces == ("shop.orders",) and not later.txns[0].active
+    build_view([], {}, seen=seen)  # it ended
+    assert seen == {}
