@@ -28,6 +28,7 @@ SCENES = {
     "help": walkthroughs.help_screen,
     "scenario": walkthroughs.scenario_conflict,
     "command-monitor": walkthroughs.commit_retried,
+    "server-view": walkthroughs.server_view,
 }
 OUT = Path(__file__).resolve().parent.parent / "screenshots"
 

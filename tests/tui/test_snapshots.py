@@ -144,3 +144,9 @@ async def _fault_dialog(pilot):
 @pytest.mark.parametrize("size", list(SIZES))
 def test_fault_dialog(snap_compare, deterministic, size):
     assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=_fault_dialog)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_server_view(snap_compare, deterministic, size):
+    """Lane A's transaction, another client's and lane B's createIndexes waiting behind A."""
+    assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=walkthroughs.server_view)

@@ -464,6 +464,9 @@ async def _with_session(
     if first:
         _open_snapshot(state, txn, body)
     txn.active_since = time.monotonic()
+    # [srv:db/transaction/transaction_participant.cpp: each statement's stash updates the
+    # single transaction stats' lastClientInfo, which reportStashedState reports]
+    txn.last_client = ctx.connection
     try:
         _check_create_read_concern(name, txn)
         if spec.reads and body.get(name) == "system.views":

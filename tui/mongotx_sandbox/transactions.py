@@ -65,6 +65,9 @@ class Transaction:
     active_since: float | None = None
     time_active: float = 0.0
     commit_seq: int | None = None
+    # The connection of its last statement, as $currentOp reports an idle transaction's
+    # client (client, connectionId, appName, clientMetadata).
+    last_client: Any = None
 
     @property
     def expires_at(self) -> float:

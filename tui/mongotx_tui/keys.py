@@ -121,6 +121,15 @@ WORKBENCH_KEYS: tuple[KeyDef, ...] = (
         "Set a failCommand fail point (a lost commit reply, a retryable error, a transient "
         "error, a writeConcernError, a block) or turn it off",
     ),
+    KeyDef(
+        "server-view",
+        "S",
+        "server_view",
+        "Server view",
+        False,
+        "The deployment's open transactions (the lanes' and other clients'), refreshed "
+        "live, and what waits behind them; in it, k kills the highlighted session",
+    ),
     KeyDef("connect", "f2", "connect", "Connect", False, "Switch deployment (URI or the sandbox)"),
     KeyDef(
         "load-scenario",
@@ -188,13 +197,32 @@ MONITOR_KEYS: tuple[KeyDef, ...] = (
     ),
 )
 
+SERVER_VIEW_KEYS: tuple[KeyDef, ...] = (
+    KeyDef(
+        "kill-session",
+        "k",
+        "kill",
+        "Kill session",
+        True,
+        "Server view: kill the highlighted transaction's session (killSessions, confirmed)",
+    ),
+    KeyDef(
+        "close-server-view",
+        "escape,S",
+        "close",
+        "Back",
+        True,
+        "Server view: back to the workbench",
+    ),
+)
+
 APP_KEYS: tuple[KeyDef, ...] = (
     KeyDef("help", "f1", "help", "Help", True, "All keys"),
     KeyDef("quit", "q", "quit", "Quit", False, "Quit (also ctrl+q)"),
     KeyDef("palette", "ctrl+p", "command_palette", "Commands", False, "Command palette"),
 )
 
-ALL_KEYS = APP_KEYS + WORKBENCH_KEYS + QUEUE_KEYS + MONITOR_KEYS
+ALL_KEYS = APP_KEYS + WORKBENCH_KEYS + QUEUE_KEYS + MONITOR_KEYS + SERVER_VIEW_KEYS
 KEY_ACTIONS = {d.id: d.action for d in ALL_KEYS}  # what a key id does (the toolbar's labels)
 
 

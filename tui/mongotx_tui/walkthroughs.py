@@ -226,3 +226,61 @@ async def scenario_conflict(pilot: Any) -> None:
     await pilot.pause(0.2)
     app.clear_notifications()
     await pilot.pause(0.1)
+
+
+async def server_view(pilot: Any) -> None:
+    """The server view with lane A's open transaction, another application's (shop-app, a
+    plain pymongo client) and lane B's createIndexes waiting behind A's. For the pictures
+    the view then stops reading, and what changes from run to run (the seconds, the other
+    client's port) is set to fixed values; the rows, owners and waits stay as read."""
+    from dataclasses import replace
+
+    from pymongo import AsyncMongoClient
+
+    from .model.lanes import TxnState
+    from .screens.server_view import ServerViewScreen
+
+    app = pilot.app
+    await ready(pilot)
+    await until(pilot, lambda: app.wb.watch_mode and app.wb.page.total is not None)
+    await pilot.pause(0.5)  # the panels' reads give their sessions back first (stable lsids)
+    a, b = app.wb.lanes[:2]
+    await pilot.press("t")
+    await queue_op(pilot, filter="{_id: 'alice'}", update="{$inc: {balance: -10}}")
+    await pilot.press("s")
+    await until(pilot, lambda: a.txn_state is TxnState.IN_PROGRESS and a.view is not None)
+    other: AsyncMongoClient[Any] = AsyncMongoClient(app.wb.uri, appname="shop-app")
+    session = other.start_session()
+    await session.start_transaction()
+    await other.bank.accounts.insert_one({"_id": "zoe", "balance": 7}, session=session)
+    await pilot.press("right_square_bracket", "a")
+    await fill_editor(
+        pilot,
+        kind="command",
+        command="{createIndexes: 'accounts', indexes: [{key: {balance: 1}, name: 'balance_1'}]}",
+    )
+    await pilot.press("s")
+    await until(pilot, lambda: b.queue and b.queue[0].waiting, 20, "B's createIndexes waits")
+    await pilot.press("S")
+    await until(pilot, lambda: isinstance(app.screen, ServerViewScreen), what="server view")
+    screen = app.screen
+    await until(pilot, lambda: len(screen.view.txns) == 2 and screen.view.waiting, 20, "rows")
+    screen.refresher.pause()
+    reading = [w for w in app.workers if w.group == "server-view" and not w.is_finished]
+    await until(pilot, lambda: all(w.is_finished for w in reading), what="the last read")
+    view = screen.view
+    view.waiting = [replace(w, secs=3) for w in view.waiting]
+    view.txns = [
+        replace(
+            t,
+            open_s=4.2 if t.lane else 3.1,
+            left_s=55.8 if t.lane else 56.9,
+            client="127.0.0.1:50001" if not t.lane else t.client.split(":")[0] + ":50000",
+            waiting=tuple(replace(w, secs=3) for w in t.waiting),
+        )
+        for t in view.txns
+    ]
+    screen._show()
+    await other.close()  # ends its session: the frozen view still shows it
+    app.clear_notifications()
+    await pilot.pause(0.2)

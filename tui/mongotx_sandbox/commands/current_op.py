@@ -217,10 +217,20 @@ def _txn_report(txn: Transaction, now_mono: float) -> dict[str, Any]:
 def _idle_session_entry(
     ctx: OpContext, sess: ServerSession, txn: Transaction, now_mono: float
 ) -> dict[str, Any]:
+    """An open transaction no statement runs in [srv:db/transaction/
+    transaction_participant.cpp Observer::reportStashedState]: the client of its last
+    statement (`client`, `connectionId`, `appName`, `clientMetadata`: the single
+    transaction stats' lastClientInfo, empty values when none) comes before `lsid`."""
+    conn = txn.last_client
+    metadata = conn.client_metadata if conn is not None else None
     return {
         "type": "idleSession",
         "host": ctx.state.host,
         "desc": "inactive transaction",
+        "client": conn.peer if conn is not None else "",
+        "connectionId": conn.id if conn is not None else 0,
+        "appName": (conn.app_name or "") if conn is not None else "",
+        "clientMetadata": dict(metadata) if metadata else {},
         "active": False,
         "lsid": dict(sess.lsid),
         "transaction": _txn_report(txn, now_mono),

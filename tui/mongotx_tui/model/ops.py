@@ -8,9 +8,9 @@ from enum import StrEnum
 from typing import Any
 
 from .literals import LiteralError, format_value, parse_value
+from .naming import database_problem
 from .op_options import OPTION_NAMES, call_parts, describe, kind_problem, option_fields
 from .op_options import validate_option as _validate_option
-from .naming import database_problem
 
 
 class OpKind(StrEnum):

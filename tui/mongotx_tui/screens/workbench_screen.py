@@ -342,6 +342,15 @@ class WorkbenchScreen(Screen[None]):
         screen = FaultInjectionScreen(faults.active, faults.refused_here, setter, off)
         self.app.push_screen(screen)
 
+    def action_server_view(self) -> None:
+        """The server view (imported on first use: the workbench starts without it)."""
+        from .server_view import ServerViewScreen
+
+        if self.wb.client is None:
+            self.notify("Not connected yet", severity="warning")
+            return
+        self.app.push_screen(ServerViewScreen(self.wb))
+
     def _show_timeline(self) -> None:
         colours = {lane.name: lane.colour for lane in self.wb.lanes}
         table = self.query_one(TimelineTable)
