@@ -274,9 +274,10 @@ class WorkbenchScreen(Screen[None]):
         names = {ln.id: ln.name for ln in self.wb.lanes}
         where = f"lane {names.get(lane, '?')}" if lane is not None else "all lanes"
         own = "with" if internal else "without"
-        subtitle = (
-            f"{where} · {own} the workbench's own · {len(monitor.log):,} kept · f lane  i own"
-        )
+        # What this filter lists: the log's total would count the panels' background
+        # reads too, which come and go with timing (a flaky snapshot showed 20 or 21).
+        listed = len(pane.lines.records)
+        subtitle = f"{where} · {own} the workbench's own · {listed:,} listed · f lane  i own"
         if pane.border_subtitle != subtitle:
             pane.border_subtitle = subtitle
 
