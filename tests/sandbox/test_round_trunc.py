@@ -42,6 +42,16 @@ def one(coll):  # type: ignore[no-untyped-def]
         ({"$abs": -2.5}, 2.5),
         ({"$abs": -(2**31)}, Int64(2**31)),
         ({"$abs": None}, None),
+        ({"$pow": [2, 10]}, 1024),
+        ({"$pow": [2, 40]}, Int64(2**40)),
+        ({"$pow": [Int64(3), 2]}, Int64(9)),
+        ({"$pow": [2, 100]}, 2.0**100),
+        ({"$pow": [10, 100000]}, float("inf")),
+        ({"$pow": [2.0, 3]}, 8.0),
+        ({"$pow": [2, -1]}, 0.5),
+        ({"$pow": [-1, -3]}, -1),
+        ({"$pow": [Decimal128("2"), 3]}, Decimal128("8")),
+        ({"$pow": [None, 2]}, None),
     ],
 )
 def test_values(one, expression, expected) -> None:  # type: ignore[no-untyped-def]
@@ -59,6 +69,9 @@ def test_values(one, expression, expected) -> None:  # type: ignore[no-untyped-d
         ({"$trunc": [1, -21]}, 51083),
         ({"$round": [Int64(2**63 - 2), -1]}, 51080),
         ({"$abs": Int64(-(2**63))}, 28680),
+        ({"$pow": ["x", 2]}, 28762),
+        ({"$pow": [2, "x"]}, 28763),
+        ({"$pow": [0, -1]}, 28764),
     ],
 )
 def test_errors(one, expression, code) -> None:  # type: ignore[no-untyped-def]

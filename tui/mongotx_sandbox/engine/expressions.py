@@ -17,7 +17,7 @@ from bson.timestamp import Timestamp
 from .compare import MISSING, compare_values, type_name
 from .errors import err
 from .regex import expression_search
-from .rounding import absolute, rounding
+from .rounding import absolute, power, rounding
 
 _rng = random.Random()
 
@@ -155,4 +155,5 @@ EXTRA_EXPRESSIONS: dict[str, Callable[[Callable[[Any], Any], Any, Any], Any]] = 
     "$round": rounding("$round"),
     "$trunc": rounding("$trunc"),
     "$abs": absolute,
+    "$pow": power,
 }

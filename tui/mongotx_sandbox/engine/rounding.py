@@ -115,3 +115,41 @@ def absolute(ev: Callable[[Any], Any], arg: Any, doc: Any) -> Any:
     if kind(number) == K_INT and number == -(2**31):
         return Int64(2**31)  # an int32's absolute value that needs a long
     return abs(number)
+
+
+def power(ev: Callable[[Any], Any], arg: Any, doc: Any) -> Any:
+    """$pow with MongoDB's result types (server: expression.cpp, ExpressionPow): integers
+    stay integers while the result fits (int32, then long), else a double, which may be
+    infinite: the library's Python math.pow raised "math range error" instead."""
+    args = arg if isinstance(arg, list) else [arg]
+    if len(args) != 2:
+        raise err(16020, f"Expression $pow takes exactly 2 arguments. {len(args)} were passed in.")
+    base, exp = ev(args[0]), ev(args[1])
+    if base is None or base is MISSING or exp is None or exp is MISSING:
+        return None
+    if not is_number(base) or isinstance(base, bool):
+        raise err(28762, f"$pow's base must be numeric, not {type_name(base)}")
+    if not is_number(exp) or isinstance(exp, bool):
+        raise err(28763, f"$pow's exponent must be numeric, not {type_name(exp)}")
+    kinds = {kind(base), kind(exp)}
+    if K_DECIMAL in kinds:
+        with decimal.localcontext(_CONTEXT):
+            return Decimal128(to_decimal(base) ** to_decimal(exp))
+    if base == 0 and exp < 0:
+        raise err(28764, "$pow cannot take a base of 0 and a negative exponent")
+    if K_DOUBLE not in kinds:
+        b, e = int(base), int(exp)
+        if e >= 0 and (abs(b) <= 1 or e < 64):  # a bounded integer power: exact
+            whole = b**e  # bounded: |b| <= 1, or e < 64
+            if K_INT in kinds and kinds == {K_INT} and -(2**31) <= whole < 2**31:
+                return whole
+            if -(2**63) <= whole < 2**63:
+                return Int64(whole)
+        elif e < 0 and abs(b) == 1:
+            return b if e % 2 else 1
+    try:
+        return math.pow(float(base), float(exp))
+    except OverflowError:
+        return math.copysign(math.inf, -1.0 if float(base) < 0 and float(exp) % 2 == 1 else 1.0)
+    except ValueError:  # a negative base to a fractional power
+        return math.nan
