@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from .scenarios import Pick
 
 
+MONITOR_EVERY_S = 0.1  # the command monitor's refresh, at most this often
+
+
 class WorkbenchScreen(Screen[None]):
     class Ready(Message):
         """Connected, first page shown: the workbench is usable (the app handles it)."""
@@ -56,6 +59,7 @@ class WorkbenchScreen(Screen[None]):
         self._draft_version: object = None
         self._monitor_lane: int | None = None  # the command monitor's lane filter
         self._monitor_internal = False  # it lists the workbench's own traffic too
+        self._monitor_due = False  # a monitor refresh is scheduled
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -163,8 +167,11 @@ class WorkbenchScreen(Screen[None]):
             self._show_committed()
         if Changed.TIMELINE in kinds:
             self._show_timeline()
-        if Changed.MONITOR in kinds:
-            self._show_monitor()
+        if Changed.MONITOR in kinds and not self._monitor_due:
+            # Commands come several per keypress: the monitor shows them at most every
+            # MONITOR_EVERY_S, after the step's own rows, instead of once per command.
+            self._monitor_due = True
+            self.set_timer(MONITOR_EVERY_S, self._show_monitor_due)
         if Changed.FAULTS in kinds or Changed.CONNECTION in kinds:
             self._show_fail_points()
         if Changed.SCENARIO in kinds or Changed.LANES in kinds:
@@ -258,6 +265,10 @@ class WorkbenchScreen(Screen[None]):
         pane.display, timeline.display = True, False
         pane.lines.focus()
         self._show_monitor(reset=True)
+
+    def _show_monitor_due(self) -> None:
+        self._monitor_due = False
+        self._show_monitor()
 
     def _show_monitor(self, reset: bool = False) -> None:
         pane = self._monitor_pane()
