@@ -16,9 +16,10 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from ..keys import ALL_KEYS, display_key
-from ..model.lanes import TxnOptions
+from ..model.lanes import READ_PREFERENCES, TxnOptions
 from ..model.literals import format_value
 from . import DIALOGS_CSS
+from .lane_options import READ_CONCERNS, WRITE_CONCERNS, choices
 
 
 class TxnOptionsScreen(ModalScreen[TxnOptions | None]):
@@ -39,35 +40,21 @@ class TxnOptionsScreen(ModalScreen[TxnOptions | None]):
             yield Label(f"Start a transaction in lane {self.lane_name}", classes="dialog-title")
             yield Label("read concern")
             yield Select(
-                [
-                    ("server default", ""),
-                    ("local", "local"),
-                    ("majority", "majority"),
-                    ("snapshot", "snapshot"),
-                ],
+                choices(READ_CONCERNS, o.read_concern, ""),
                 value=o.read_concern,
                 allow_blank=False,
                 id="rc",
             )
             yield Label("write concern (commit)")
             yield Select(
-                [("server default", ""), ("w: 1", "1"), ("w: majority", "majority")],
+                choices(WRITE_CONCERNS, o.write_concern, "w: "),
                 value=o.write_concern,
                 allow_blank=False,
                 id="wc",
             )
             yield Label("read preference (a transaction must read from the primary)")
             yield Select(
-                [
-                    (p, p)
-                    for p in (
-                        "primary",
-                        "primaryPreferred",
-                        "secondary",
-                        "secondaryPreferred",
-                        "nearest",
-                    )
-                ],
+                [(p, p) for p in READ_PREFERENCES],
                 value=o.read_preference,
                 allow_blank=False,
                 id="rp",

@@ -15,8 +15,13 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 from ..model.lanes import READ_PREFERENCES, LaneOptions, TxnOptions
 from . import DIALOGS_CSS
 
-READ_CONCERNS = [("server default", ""), ("local", "local"), ("majority", "majority")]
-READ_CONCERNS.append(("snapshot", "snapshot"))
+# The transaction options' choices, here and in the start-transaction dialog (dialogs.py).
+READ_CONCERNS = [
+    ("server default", ""),
+    ("local", "local"),
+    ("majority", "majority"),
+    ("snapshot", "snapshot"),
+]
 WRITE_CONCERNS = [("server default", ""), ("w: 1", "1"), ("w: majority", "majority")]
 
 
