@@ -57,6 +57,18 @@ def main(argv: list[str] | None = None) -> int:
         help="behave as a standalone server (no replica set: no transactions)",
     )
     parser.add_argument(
+        "--members",
+        type=int,
+        default=1,
+        help="replica set members, each on its own port (the next ports after --port)",
+    )
+    parser.add_argument(
+        "--election-timeout-ms",
+        type=int,
+        default=10_000,
+        help="electionTimeoutMillis of a multi-member set (default 10000)",
+    )
+    parser.add_argument(
         "--no-test-commands",
         action="store_true",
         help="answer test-only commands (configureFailPoint) as a mongod started without "
@@ -64,12 +76,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log connections and errors")
     args = parser.parse_args(argv)
+    if args.members < 1 or (args.members > 1 and args.standalone):
+        parser.error("--members: 1, or more for a replica set (not with --standalone)")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
 
     from .server import SandboxServer
 
     async def serve() -> None:
-        server = SandboxServer(args.host, args.port, None if args.standalone else args.replset)
+        server = SandboxServer(
+            args.host,
+            args.port,
+            None if args.standalone else args.replset,
+            members=args.members,
+            election_timeout_ms=args.election_timeout_ms,
+        )
         if args.no_test_commands:
             server.state.parameters["enableTestCommands"] = False
         try:

@@ -17,6 +17,7 @@ from . import dispatch
 from .connections import Connection
 from .cursors import expire_idle
 from .errors import CloseConnection, CommandError, ProtocolError, internal_error
+from .replication import ELECTION_TIMEOUT_MS, ReplicaSet
 from .state import ServerState
 from .wire import (
     EXHAUST_ALLOWED,
@@ -47,14 +48,25 @@ class SandboxServer:
         port: int = 0,
         replset: str | None = "rs0",
         handler: Handler = dispatch.handle,
+        members: int = 1,
+        election_timeout_ms: int = ELECTION_TIMEOUT_MS,
     ) -> None:
         """`replset=None` runs a standalone server (to show what transactions need);
-        `handler` answers each request (default: the sandbox's own command path)."""
+        `handler` answers each request (default: the sandbox's own command path);
+        `members` > 1 adds secondaries, each on its own port (the next ports after a
+        given one, free ones after port 0): `replica_set` then controls the set."""
+        if members < 1 or (members > 1 and replset is None):
+            raise ValueError("members: 1, or more for a replica set (not standalone)")
         self.host = host
         self.port = port
         self.replset = replset
         self.handler = handler
         self.state = ServerState(replset=replset)
+        self.members = members
+        self.election_timeout_ms = election_timeout_ms
+        self.replica_set: ReplicaSet | None = None
+        self._secondaries: list[SandboxServer] = []
+        self._given_port: bool | None = None
         self._server: asyncio.base_events.Server | None = None
         self._reaper: asyncio.Task[None] | None = None
         self._conn_tasks: set[asyncio.Task[Any]] = set()
@@ -68,9 +80,41 @@ class SandboxServer:
     def uri(self) -> str:
         if self.replset is None:
             return f"mongodb://{self.state.host}/"
-        return f"mongodb://{self.state.host}/?replicaSet={self.replset}"
+        hosts = ",".join([self.state.host, *(s.state.host for s in self._secondaries)])
+        return f"mongodb://{hosts}/?replicaSet={self.replset}"
 
     async def start(self) -> str:
+        await self.start_listening()
+        if self.members > 1 and self.replica_set is None:
+            await self._start_members()
+        return self.uri
+
+    async def _start_members(self) -> None:
+        """The other members: servers of their own sharing this one's version store, clock,
+        oplog and config.transactions (replication.ReplicaSet)."""
+        rs = ReplicaSet(self.replset or "rs0", self.election_timeout_ms)
+        rs.add(self.state, self)
+        for i in range(1, self.members):
+            port = self.port + i if self.port and self._given_port else 0
+            other = SandboxServer(self.host, port, self.replset, self.handler)
+            shared = other.state
+            shared.catalog, shared.clock, shared.oplog = (
+                self.state.catalog,
+                self.state.clock,
+                self.state.oplog,
+            )
+            shared.txn_records = self.state.txn_records
+            shared.parameters = dict(self.state.parameters)
+            await other.start_listening()
+            rs.add(shared, other)
+            self._secondaries.append(other)
+        self.replica_set = rs
+        await rs.start()
+
+    async def start_listening(self) -> None:
+        """Listen on the port (the same one again after stop_listening: a restart)."""
+        if self._given_port is None:
+            self._given_port = bool(self.port)
         self.state.oplog_event = asyncio.Event()
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(self._protocol, self.host, self.port)
@@ -82,9 +126,17 @@ class SandboxServer:
             host = f"[{host}]"  # an IPv6 address, as URIs and hello's hosts write it
         self.state.host = f"{host}:{port}".lower()
         self._reaper = asyncio.create_task(self._reap())
-        return self.uri
 
     async def stop(self) -> None:
+        if self.replica_set is not None:
+            await self.replica_set.stop()
+            self.replica_set = None
+        for other in self._secondaries:
+            await other.stop_listening()
+        await self.stop_listening()
+
+    async def stop_listening(self) -> None:
+        """Close the port and every client connection (stop, or a killed member)."""
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -44,6 +44,7 @@ _BY_MODULE: dict[str, str] = {
     "explain": "explain",
     "failpoint": "configureFailPoint",
     "list_commands": "listCommands",
+    "replication": "replSetStepDown replSetFreeze sandboxMember",
     "query": "find getMore killCursors count distinct aggregate",
     "stats": "dbStats dbstats collStats collstats validate",
     "sessions": "commitTransaction abortTransaction endSessions killSessions killAllSessions "
