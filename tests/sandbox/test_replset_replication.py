@@ -199,3 +199,12 @@ def test_snapshot_reads_default_to_the_majority_commit_point(
     )
     assert reply["cursor"]["firstBatch"] == [{"_id": 1, "v": 1}]
     assert isinstance(reply["cursor"]["atClusterTime"], Timestamp)
+
+
+def test_an_aggregate_with_out_runs_on_a_secondary_and_writes_through_the_primary(
+    rset: ReplSet, rclient: MongoClient
+) -> None:
+    rclient.test.c.insert_one({"_id": 1})
+    coll = rclient.test.get_collection("c", read_preference=ReadPreference.SECONDARY)
+    list(coll.aggregate([{"$out": "copy"}]))
+    assert rclient.test.copy.find_one() == {"_id": 1}

@@ -51,6 +51,11 @@ async def before_command(member: Any, ctx: Any, spec: Any, name: str, body: dict
     rs = member.rs
     in_txn = "autocommit" in body
     if not member.is_primary:
+        if name == "aggregate" and _writes(spec, name, body) and _secondary_ok(body):
+            # Since 5.0 an aggregate with $out or $merge runs on a secondary its read
+            # preference selects, its writes going to the primary [manual: $out, $merge,
+            # "Read Preference"]: the members share one store, so it runs as it is.
+            return
         if in_txn or name in TXN_END or _writes(spec, name, body):
             # A transaction's statements run on the primary only
             # [srv:db/transaction/transaction_participant.cpp beginOrContinue].
