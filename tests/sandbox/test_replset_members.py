@@ -3,6 +3,8 @@ discovers and monitors (hello per member, awaitable hello, replSetGetStatus)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from typing import Any
 
@@ -93,3 +95,34 @@ def test_repl_set_get_status_shows_states_optimes_and_commit_point(
 def _address(host: str) -> tuple[str, int]:
     name, port = host.rsplit(":", 1)
     return name, int(port)
+
+
+def test_the_command_line_starts_three_members() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mongotx_sandbox", "--members", "3", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        uri = proc.stdout.readline().strip()
+        assert uri.count(",") == 2 and uri.endswith("/?replicaSet=rs0"), uri
+        with MongoClient(uri, serverSelectionTimeoutMS=30000) as client:
+            client.test.c.insert_one({"_id": 1})
+            status = client.admin.command("replSetGetStatus")
+            assert [m["state"] for m in status["members"]] == [1, 2, 2]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_members_needs_a_replica_set() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mongotx_sandbox", "--members", "3", "--standalone"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "--members" in result.stderr and "Traceback" not in result.stderr
