@@ -3,11 +3,13 @@ discovers and monitors (hello per member, awaitable hello, replSetGetStatus)."""
 
 from __future__ import annotations
 
+import struct
 import subprocess
 import sys
 import threading
 from typing import Any
 
+import bson
 from bson.objectid import ObjectId
 from pymongo import AsyncMongoClient, MongoClient
 
@@ -126,3 +128,23 @@ def test_members_needs_a_replica_set() -> None:
     )
     assert result.returncode == 2
     assert "--members" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_awaitable_hello_with_exhaust_allowed_streams(rset: ReplSet) -> None:
+    """The Node.js driver's monitor needs it: replies flagged moreToCome, each answering the
+    one before it (spec: server-discovery-and-monitoring, "Streaming Protocol")."""
+    raw = rset.raw(2)
+    version = raw.command({"hello": 1})["topologyVersion"]
+    body = {"hello": 1, "topologyVersion": version, "maxAwaitTimeMS": 1, "$db": "admin"}
+    raw.send_raw(raw.op_msg(body, flags=1 << 16))  # exhaustAllowed
+    answered = raw.request_id
+    for _ in range(3):
+        length, request_id, response_to, _op = struct.unpack("<iiii", raw._recv_exact(16))
+        payload = raw._recv_exact(length - 16)
+        (flags,) = struct.unpack("<I", payload[:4])
+        reply = bson.decode(payload[5:])
+        assert flags & 2  # moreToCome
+        assert response_to == answered
+        assert reply["topologyVersion"] == version and reply["secondary"] is True
+        answered = request_id
+    raw.close()

@@ -67,6 +67,7 @@ class SandboxServer:
         self.replica_set: ReplicaSet | None = None
         self._secondaries: list[SandboxServer] = []
         self._given_port: bool | None = None
+        self._resetting = False  # stop_listening(reset=True) is closing the connections
         self._server: asyncio.base_events.Server | None = None
         self._reaper: asyncio.Task[None] | None = None
         self._conn_tasks: set[asyncio.Task[Any]] = set()
@@ -135,8 +136,10 @@ class SandboxServer:
             await other.stop_listening()
         await self.stop_listening()
 
-    async def stop_listening(self) -> None:
-        """Close the port and every client connection (stop, or a killed member)."""
+    async def stop_listening(self, reset: bool = False) -> None:
+        """Close the port and every client connection (stop, or a killed member, whose
+        connections are reset as a dead process's are: `reset`)."""
+        self._resetting = reset
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -214,7 +217,11 @@ class SandboxServer:
                     # Exhaust: the same getMore runs again unasked; each reply answers the
                     # one before it (its responseTo is that reply's requestId).
                     response_to = int.from_bytes(data[4:8], "little", signed=True)
-                    request = replace(request, body=dict(request.body))
+                    body = dict(request.body)
+                    if "topologyVersion" in body:
+                        # A streamed hello waits for the change after the one it answered.
+                        body["topologyVersion"] = reply["topologyVersion"]
+                    request = replace(request, body=body)
         except (ConnectionError, asyncio.CancelledError):
             pass
         finally:
@@ -224,13 +231,26 @@ class SandboxServer:
 
 
 def _exhausts(request: Request, reply: dict[str, Any]) -> bool:
-    """A getMore sent with exhaustAllowed streams its batches: while its cursor stays open,
+    """A getMore (or an awaitable hello) sent with exhaustAllowed streams its batches: while its cursor stays open,
     mongod flags each reply moreToCome and runs the getMore again without a new request
     [srv:db/commands/getmore_cmd.cpp: isExhaust() and a live cursor -> setNextInvocation;
     db/service_entry_point_common.cpp shouldRunAgainForExhaust]. A find never streams."""
     if request.op_code != OP_MSG or not request.flags & EXHAUST_ALLOWED:
         return False
-    if next(iter(request.body), None) != "getMore" or reply.get("ok") != 1:
+    name = next(iter(request.body), None)
+    if name in ("hello", "isMaster", "ismaster"):
+        # An awaitable hello sent with exhaustAllowed streams: each reply comes when the
+        # topology changes or maxAwaitTimeMS passes [spec: server-discovery-and-monitoring
+        # "Streaming Protocol"; srv:db/repl/replication_info.cpp, hello's exhaust]. Only a
+        # multi-member set sends topologyVersion, so one member never streams.
+        body = request.body
+        return (
+            reply.get("ok") == 1
+            and "topologyVersion" in reply
+            and "topologyVersion" in body
+            and "maxAwaitTimeMS" in body
+        )
+    if name != "getMore" or reply.get("ok") != 1:
         return False
     cursor = reply.get("cursor")
     return isinstance(cursor, dict) and cursor.get("id", 0) != 0
@@ -344,4 +364,7 @@ class _WireProtocol(asyncio.Protocol):
 
     def close(self) -> None:
         if self.transport is not None:
-            self.transport.close()
+            if self.server._resetting:
+                self.transport.abort()  # RST, not FIN: the member was killed
+            else:
+                self.transport.close()

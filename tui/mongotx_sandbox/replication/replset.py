@@ -249,7 +249,7 @@ class ReplicaSet:
             return
         was_primary = member.is_primary
         self._demote(member, DOWN)
-        await member.listener.stop_listening()
+        await member.listener.stop_listening(reset=True)
         if was_primary:
             self._schedule_election()
         self.changed()
