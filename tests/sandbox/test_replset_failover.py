@@ -6,10 +6,12 @@ from __future__ import annotations
 import threading
 
 import pytest
+from bson.int64 import Int64
 from pymongo import MongoClient
 from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 from pymongo.write_concern import WriteConcern
 
+from .rawclient import new_lsid
 from .replset_helpers import ReplSet, rclient, rset, wait_for
 
 __all__ = ["rclient", "rset"]
@@ -149,3 +151,26 @@ def test_failover_under_retryable_load_loses_no_majority_write_and_doubles_none(
 def _address(host: str) -> tuple[str, int]:
     name, port = host.rsplit(":", 1)
     return name, int(port)
+
+
+def test_a_new_primary_answers_a_retried_commit_from_config_transactions(
+    rset: ReplSet, rclient: MongoClient
+) -> None:
+    """The heir had the session in memory from a read; stepping up refreshes it, so the
+    commit retried there is answered ok, not NoSuchTransaction."""
+    rclient.test.c.insert_one({"_id": 0})
+    lsid = new_lsid()
+    heir, other, old = rset.raw(1), rset.raw(2), rset.raw(0)
+    read = {"find": "c", "$db": "test", "lsid": lsid, "$readPreference": {"mode": "secondary"}}
+    assert heir.command(read)["ok"] == 1
+    txn = {"lsid": lsid, "txnNumber": Int64(1), "autocommit": False}
+    insert = {"insert": "c", "documents": [{"_id": 1}], "$db": "test", "startTransaction": True}
+    assert old.command({**insert, **txn})["ok"] == 1
+    assert old.command({"commitTransaction": 1, **txn})["ok"] == 1
+    assert other.command({"replSetFreeze": 60})["ok"] == 1
+    assert old.command({"replSetStepDown": 60})["ok"] == 1
+    assert rset.primary_id() == 1
+    retried = heir.command({"commitTransaction": 1, **txn})
+    assert retried["ok"] == 1, retried
+    for raw in (heir, other, old):
+        raw.close()

@@ -208,3 +208,25 @@ def test_an_aggregate_with_out_runs_on_a_secondary_and_writes_through_the_primar
     coll = rclient.test.get_collection("c", read_preference=ReadPreference.SECONDARY)
     list(coll.aggregate([{"$out": "copy"}]))
     assert rclient.test.copy.find_one() == {"_id": 1}
+
+
+def test_change_streams_report_only_majority_committed_writes(
+    rset: ReplSet, rclient: MongoClient
+) -> None:
+    rclient.test.c.insert_one({"_id": 0})
+    seen: list[dict] = []
+    with rclient.test.c.watch(max_await_time_ms=50) as stream:
+        rset.on_loop(rset.rs.pause, 1)
+        rset.on_loop(rset.rs.pause, 2)
+        _w1(rclient).insert_one({"_id": 1})
+        assert stream.try_next() is None  # applied on the primary only: not reported yet
+        rset.on_loop(rset.rs.pause, 1, False)
+
+        def arrived() -> bool:
+            event = stream.try_next()
+            if event is not None:
+                seen.append(event)
+            return bool(seen)
+
+        wait_for(arrived, "the change once a majority has it")
+    assert seen[0]["documentKey"] == {"_id": 1}

@@ -84,6 +84,10 @@ class SetMember:
     ) -> None:
         await command_rules.after_command(self, ctx, spec, name, body, reply)
 
+    def change_horizon(self) -> int:
+        """The newest oplog time a change stream on this member may report."""
+        return int(self.rs.majority_point(self))
+
     def pinned(self) -> int:
         """The oldest time a member may still read at: history before it must stay."""
         return self.rs.pinned()

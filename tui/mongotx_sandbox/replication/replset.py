@@ -131,6 +131,9 @@ class ReplicaSet:
         point, member = optimes[majority - 1]
         if point > self.commit_point:
             self.commit_point, self.commit_wall = point, member.applied_wall
+            for m in self.members:
+                if m.up:
+                    m.state.notify_oplog()  # change streams report up to the commit point
         if self._progress is not None:
             self._progress.set()
             self._progress = asyncio.Event()
@@ -262,6 +265,7 @@ class ReplicaSet:
         if member.up:
             return
         self._roll_back(member)
+        member.state.fail_points.clear()  # a restarted mongod has none set
         member.role = SECONDARY
         member.frozen_until = 0.0
         await member.listener.start_listening()
@@ -328,6 +332,10 @@ class ReplicaSet:
                     m.applied = common
                     if m.up:
                         self._roll_back(m)
+        # Stepping up refreshes sessions from config.transactions
+        # [srv:db/session/session_catalog_mongod.cpp MongoDSessionCatalog::onStepUp].
+        # Only memory goes: the records are config.transactions, shared and already true.
+        winner.state.sessions.clear()
         self.term += 1
         winner.role = PRIMARY
         winner.frozen_until = 0.0
