@@ -7,7 +7,7 @@ import threading
 
 import pytest
 from bson.int64 import Int64
-from pymongo import MongoClient
+from pymongo import AsyncMongoClient, MongoClient, ReadPreference
 from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 from pymongo.write_concern import WriteConcern
 
@@ -174,3 +174,19 @@ def test_a_new_primary_answers_a_retried_commit_from_config_transactions(
     assert retried["ok"] == 1, retried
     for raw in (heir, other, old):
         raw.close()
+
+
+async def test_async_pymongo_follows_a_step_down(rset: ReplSet) -> None:
+    client: AsyncMongoClient = AsyncMongoClient(rset.uri, serverSelectionTimeoutMS=30000)
+    try:
+        coll = client.test.c
+        await coll.insert_one({"_id": 1})
+        await client.admin.command("replSetStepDown", 60)
+        async with client.start_session(causal_consistency=True) as session:
+            await coll.insert_one({"_id": 2}, session=session)  # retryable, new primary
+            assert await client.primary != _address(rset.hosts[0])
+            secondary = coll.with_options(read_preference=ReadPreference.SECONDARY)
+            docs = await secondary.find({}, sort=[("_id", 1)], session=session).to_list()
+        assert [d["_id"] for d in docs] == [1, 2]  # read after its own write, causally
+    finally:
+        await client.close()
