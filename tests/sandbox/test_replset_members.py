@@ -148,3 +148,18 @@ def test_an_awaitable_hello_with_exhaust_allowed_streams(rset: ReplSet) -> None:
         assert reply["topologyVersion"] == version and reply["secondary"] is True
         answered = request_id
     raw.close()
+
+
+def test_one_member_never_loads_the_replication_package() -> None:
+    code = (
+        "import sys\n"
+        "from pymongo import MongoClient\n"
+        "from mongotx_sandbox import ThreadedSandbox\n"
+        "with ThreadedSandbox() as uri:\n"
+        "    MongoClient(uri).test.c.insert_one({})\n"
+        "print(any(m.startswith('mongotx_sandbox.replication') for m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.strip() == "False", result.stderr

@@ -11,14 +11,14 @@ import logging
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import dispatch
 from .connections import Connection
 from .cursors import expire_idle
 from .errors import CloseConnection, CommandError, ProtocolError, internal_error
-from .replication import ELECTION_TIMEOUT_MS, ReplicaSet
 from .state import ServerState
+from .topology import ELECTION_TIMEOUT_MS
 from .wire import (
     EXHAUST_ALLOWED,
     HEADER,
@@ -31,6 +31,9 @@ from .wire import (
     build_op_reply,
     parse_message,
 )
+
+if TYPE_CHECKING:
+    from .replication import ReplicaSet
 
 log = logging.getLogger("mongotx_sandbox")
 
@@ -93,6 +96,8 @@ class SandboxServer:
     async def _start_members(self) -> None:
         """The other members: servers of their own sharing this one's version store, clock,
         oplog and config.transactions (replication.ReplicaSet)."""
+        from .replication import ReplicaSet  # one member never loads it
+
         rs = ReplicaSet(self.replset or "rs0", self.election_timeout_ms)
         rs.add(self.state, self)
         for i in range(1, self.members):

@@ -12,6 +12,9 @@ from bson.objectid import ObjectId
 
 from .state import ServerState
 
+# electionTimeoutMillis' default [manual: Replica Set Configuration, settings].
+ELECTION_TIMEOUT_MS = 10_000
+
 
 @dataclass(frozen=True)
 class Member:
@@ -46,7 +49,7 @@ class Topology:
     commit_wall: float | None = None
     # hello's topologyVersion: only a multi-member set sends it (it answers awaitable hello).
     topology_version: dict[str, Any] | None = None
-    election_timeout_ms: int = 10_000
+    election_timeout_ms: int = ELECTION_TIMEOUT_MS
 
     @property
     def me(self) -> Member:

@@ -4,6 +4,6 @@ applies with its own delay, write and read concerns that wait on it, elections, 
 One member (the default) never loads this package: `ServerState.replica` stays None."""
 
 from .member import SetMember
-from .replset import ELECTION_TIMEOUT_MS, ReplicaSet
+from .replset import ReplicaSet
 
-__all__ = ["ELECTION_TIMEOUT_MS", "ReplicaSet", "SetMember"]
+__all__ = ["ReplicaSet", "SetMember"]

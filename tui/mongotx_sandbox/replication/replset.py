@@ -12,12 +12,10 @@ from typing import Any
 
 from ..errors import CommandError
 from ..state import ServerState
+from ..topology import ELECTION_TIMEOUT_MS
 from . import applier, rollback
 from .member import Listener, SetMember
 from .roles import DOWN, PRIMARY, SECONDARY, election_id
-
-# electionTimeoutMillis' default [manual: replica set configuration, settings].
-ELECTION_TIMEOUT_MS = 10_000
 
 
 class ReplicaSet:
