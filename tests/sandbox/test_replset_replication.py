@@ -230,3 +230,16 @@ def test_change_streams_report_only_majority_committed_writes(
 
         wait_for(arrived, "the change once a majority has it")
     assert seen[0]["documentKey"] == {"_id": 1}
+
+
+def test_a_stale_read_reports_the_time_it_read_at(rset: ReplSet, rclient: MongoClient) -> None:
+    rclient.test.c.insert_one({"_id": 1})
+    rset.on_loop(rset.rs.pause, 1)
+    wrote = _w1(rclient).insert_one({"_id": 2})
+    assert wrote.acknowledged
+    latest = rclient.admin.command("replSetGetStatus")["optimes"]["appliedOpTime"]["ts"]
+    raw = rset.raw(1)
+    reply = raw.command({"find": "c", "$db": "test", "$readPreference": {"mode": "secondary"}})
+    raw.close()
+    assert [d["_id"] for d in reply["cursor"]["firstBatch"]] == [1]
+    assert reply["operationTime"] < latest  # not the cluster's time: what member 1 has

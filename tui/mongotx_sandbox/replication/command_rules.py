@@ -97,6 +97,11 @@ async def before_command(member: Any, ctx: Any, spec: Any, name: str, body: dict
         ctx.snapshot = rs.majority_point(member)
     elif not member.is_primary:
         ctx.snapshot = member.applied  # a secondary reads its last applied batch
+    else:
+        return
+    # The reply's operationTime is the time read at, which a causally consistent session
+    # then asks later reads to be after [spec: causal-consistency, operationTime].
+    ctx.operation_time = ctx.snapshot
 
 
 async def after_command(
