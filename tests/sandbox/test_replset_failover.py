@@ -190,3 +190,20 @@ async def test_async_pymongo_follows_a_step_down(rset: ReplSet) -> None:
         assert [d["_id"] for d in docs] == [1, 2]  # read after its own write, causally
     finally:
         await client.close()
+
+
+def test_a_killed_secondary_misses_writes_and_catches_up_when_restarted(
+    rset: ReplSet, rclient: MongoClient
+) -> None:
+    rset.on_loop(rset.rs.kill, 2)
+    rclient.test.c.insert_one({"_id": 1})  # a majority is two: the primary and member 1
+    all_three = rclient.test.get_collection("c", write_concern=WriteConcern(w=3, wtimeout=100))
+    with pytest.raises(PyMongoError):
+        all_three.insert_one({"_id": 2})
+    status = rclient.admin.command("replSetGetStatus")
+    assert status["members"][2]["stateStr"] == "(not reachable/healthy)"
+    rset.on_loop(rset.rs.restart, 2)
+    member = rset.direct(2)
+    secondary = member.test.get_collection("c", read_preference=ReadPreference.SECONDARY)
+    wait_for(lambda: secondary.count_documents({}) == 2, "member 2 to catch up")
+    member.close()

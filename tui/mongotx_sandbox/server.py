@@ -74,6 +74,7 @@ class SandboxServer:
         self._server: asyncio.base_events.Server | None = None
         self._reaper: asyncio.Task[None] | None = None
         self._conn_tasks: set[asyncio.Task[Any]] = set()
+        self._wires: set[_WireProtocol] = set()  # the open client connections
 
     @property
     def listens_everywhere(self) -> bool:
@@ -153,6 +154,9 @@ class SandboxServer:
             self._server.close()
             for task in list(self._conn_tasks):
                 task.cancel()
+            # A connection whose task has not started yet has no `finally` to close it.
+            for wire in list(self._wires):
+                wire.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2)
             self._server = None
@@ -311,6 +315,7 @@ class _WireProtocol(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         if peer:
             self.peer = f"{peer[0]}:{peer[1]}"
+        self.server._wires.add(self)
         asyncio.get_running_loop().create_task(self.server._serve(self))
 
     def data_received(self, data: bytes) -> None:
@@ -321,6 +326,7 @@ class _WireProtocol(asyncio.Protocol):
         self._wake()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self.server._wires.discard(self)
         self.lost = True
         self._wake()
         if self._drained is not None and not self._drained.done():
