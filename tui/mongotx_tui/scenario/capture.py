@@ -69,6 +69,11 @@ def plain(value: Any) -> Any:
     return value
 
 
+def id_key(value: Any) -> str:
+    """A hashable stand-in for an _id (which may be a document)."""
+    return repr(plain(value))
+
+
 def field_value(value: Any) -> Any:
     """A step's field: a YAML value when plain YAML holds it, else mongosh literal text."""
     return plain(value) if yamlable(value) else format_value(value)
@@ -308,7 +313,7 @@ def _seen_documents(
         if r.name == "insert":
             for d in r.command.get("documents") or []:
                 if isinstance(d, dict) and "_id" in d and yamlable(d["_id"]):
-                    inserted.add((coll, d["_id"]))
+                    inserted.add((coll, id_key(d["_id"])))
         reply = r.reply or {}
         docs: list[Any] = []
         cursor = reply.get("cursor")
@@ -322,7 +327,7 @@ def _seen_documents(
         for d in docs:
             if not isinstance(d, dict) or "_id" not in d or not yamlable(d["_id"]):
                 continue
-            key = d["_id"]
+            key = id_key(d["_id"])
             if (coll, key) in inserted or key in seen.setdefault(coll, {}):
                 continue
             if r.command.get("projection") or r.command.get("fields"):
@@ -471,4 +476,49 @@ def _commit_concerns(statements: list[ProxyRecord]) -> dict[tuple[str, int | Non
             wc = r.command.get("writeConcern")
             w = wc.get("w") if isinstance(wc, dict) else None
             out[(r.lsid, r.txn_number)] = plain(w)
+    return out
+
+
+def setup_queries(records: list[ProxyRecord]) -> tuple[str, dict[str, list[dict[str, Any]]]]:
+    """What a read-only fetch of the setup asks the upstream: the scenario's database and,
+    per collection, the filters of the statements that read or wrote it."""
+    statements = _statements(records)
+    database, default_coll = _where(statements)
+    queries: dict[str, list[dict[str, Any]]] = {default_coll: []}
+    for r in statements:
+        coll = r.command.get(r.name)
+        if r.database != database or not isinstance(coll, str):
+            continue
+        cmd = r.command
+        found: list[Any] = []
+        if r.name in ("find", "count"):
+            found = [cmd.get("filter", cmd.get("query", {}))]
+        elif r.name == "distinct":
+            found = [cmd.get("query", {})]
+        elif r.name == "findAndModify":
+            found = [cmd.get("query", {})]
+        elif r.name == "update":
+            found = [u.get("q", {}) for u in cmd.get("updates") or []]
+        elif r.name == "delete":
+            found = [d.get("q", {}) for d in cmd.get("deletes") or []]
+        elif r.name == "aggregate":
+            pipeline = cmd.get("pipeline") or []
+            first = pipeline[0] if pipeline and isinstance(pipeline[0], dict) else {}
+            found = [first.get("$match", {})]
+        mine = queries.setdefault(coll, [])
+        for f in found:
+            if isinstance(f, dict) and f not in mine:
+                mine.append(f)
+    return database, queries
+
+
+def inserted_ids(records: list[ProxyRecord], database: str) -> set[tuple[str, Any]]:
+    """(collection, _id) of the documents the capture's own inserts created."""
+    out: set[tuple[str, Any]] = set()
+    for r in _statements(records):
+        coll = r.command.get(r.name)
+        if r.name == "insert" and r.database == database and isinstance(coll, str):
+            for d in r.command.get("documents") or []:
+                if isinstance(d, dict) and "_id" in d and yamlable(d["_id"]):
+                    out.add((coll, id_key(d["_id"])))
     return out
