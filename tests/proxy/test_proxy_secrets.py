@@ -42,8 +42,12 @@ def scram() -> Iterator[ThreadedSandbox]:
     async def handler(state, conn, request):  # type: ignore[no-untyped-def]
         name = next(iter(request.body), "")
         if name in ("saslStart", "saslContinue"):
-            return {"ok": 1, "conversationId": 1, "done": name == "saslContinue",
-                    "payload": Binary(b"r=SERVERNONCE,s=c2FsdA==,i=4096")}  # fmt: skip
+            return {
+                "ok": 1,
+                "conversationId": 1,
+                "done": name == "saslContinue",
+                "payload": Binary(b"r=SERVERNONCE,s=c2FsdA==,i=4096"),
+            }
         reply = await dispatch.handle(state, conn, request)
         if name.lower() in ("hello", "ismaster") and "speculativeAuthenticate" in request.body:
             reply = {**reply, "speculativeAuthenticate": {"payload": Binary(b"SERVERNONCE")}}
@@ -58,8 +62,12 @@ def scram() -> Iterator[ThreadedSandbox]:
 def _converse(address: str) -> list[dict[str, Any]]:
     raw = RawClient(f"mongodb://{address}")
     try:
-        spec = {"saslStart": 1, "mechanism": "SCRAM-SHA-256", "db": "admin",
-                "payload": Binary(b"n,,n=app,r=SPECNONCE")}  # fmt: skip
+        spec = {
+            "saslStart": 1,
+            "mechanism": "SCRAM-SHA-256",
+            "db": "admin",
+            "payload": Binary(b"n,,n=app,r=SPECNONCE"),
+        }
         return [
             raw.command({"hello": 1, "speculativeAuthenticate": spec, "$db": "admin"}),
             raw.command(
@@ -69,7 +77,7 @@ def _converse(address: str) -> list[dict[str, Any]]:
                     "payload": Binary(b"n,,n=app,r=CLIENTNONCE"),
                     "$db": "admin",
                 }
-            ),  # fmt: skip
+            ),
             raw.command(
                 {
                     "saslContinue": 1,
@@ -77,7 +85,7 @@ def _converse(address: str) -> list[dict[str, Any]]:
                     "payload": Binary(b"c=biws,r=CLIENTNONCE,p=CLIENTPROOF"),
                     "$db": "admin",
                 }
-            ),  # fmt: skip
+            ),
             raw.command({"updateUser": "app", "pwd": "NEWPASSWORD", "$db": "admin"}),
         ]
     finally:
@@ -115,9 +123,17 @@ def test_cli_records_without_secrets_and_the_capture_replays(
     printed or wrote holds a secret."""
     host = scram.uri.split("//")[1].split("/")[0]
     record = tmp_path / "capture.yaml"
-    cmd = [sys.executable, "-m", "mongotx_tui", "proxy",
-           f"mongodb://app:hunter2@{host}/?replicaSet=rs0",
-           "--listen", "127.0.0.1:0", "--record", str(record)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "mongotx_tui",
+        "proxy",
+        f"mongodb://app:hunter2@{host}/?replicaSet=rs0",
+        "--listen",
+        "127.0.0.1:0",
+        "--record",
+        str(record),
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out: list[str] = []
     err: list[str] = []
