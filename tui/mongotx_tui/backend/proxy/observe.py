@@ -119,6 +119,8 @@ class Recorder:
     def request(self, conn: Any, frame: bytes, body: dict[str, Any] | None) -> None:
         """A client's frame, written upstream. `body`: its command if the forwarder has
         decoded it already (a handshake)."""
+        if not len(self.observers):
+            return  # nobody watches: no decoding at all
         h = frames.header(frame)
         expects = True
         try:

@@ -4,8 +4,8 @@ when none will come), and a line when a connection fails."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Callable
+from queue import Empty, SimpleQueue
 
 from ...model.proxy_records import ConnectionNotice, ProxyRecord
 
@@ -40,26 +40,39 @@ def statement_line(r: ProxyRecord) -> str:
 
 
 class LinePrinter:
-    """A ProxyObserver that prints; `out` is called with each line, under a lock."""
+    """A ProxyObserver that prints: on the proxy's thread it only queues the record; the
+    lines are made and written by `drain()`, on the caller's thread (the headless command's
+    main thread, every 0.1 s), so that neither formatting nor a write to a terminal or a
+    slow pipe ever delays a frame."""
 
     def __init__(self, out: Callable[[str], None], quiet: frozenset[str] = QUIET) -> None:
         self.out = out
         self.quiet = quiet
-        self._lock = threading.Lock()
-
-    def _say(self, line: str) -> None:
-        with self._lock:
-            self.out(line)
+        self._queue: SimpleQueue[ProxyRecord | ConnectionNotice] = SimpleQueue()
 
     def command(self, record: ProxyRecord) -> None:
         if not record.expects_reply and record.name.lower() not in self.quiet:
-            self._say(statement_line(record))
+            self._queue.put(record)
 
     def reply(self, record: ProxyRecord) -> None:
         if record.name.lower() not in self.quiet:
-            self._say(statement_line(record))
+            self._queue.put(record)
 
     def connection(self, notice: ConnectionNotice) -> None:
         if notice.kind == "open" or (notice.kind == "closed" and notice.message == PLAIN_CLOSE):
             return
-        self._say(f"conn {notice.conn_id} {notice.peer}: {notice.kind}: {notice.message}")
+        self._queue.put(notice)
+
+    def drain(self) -> int:
+        """Print what has been queued; how many lines."""
+        lines = 0
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except Empty:
+                return lines
+            if isinstance(item, ConnectionNotice):
+                self.out(f"conn {item.conn_id} {item.peer}: {item.kind}: {item.message}")
+            else:
+                self.out(statement_line(item))
+            lines += 1
