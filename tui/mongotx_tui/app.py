@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 
 class MongoTxApp(App[None]):
-    CSS_PATH = Path(__file__).parent / "app.tcss"  # absolute: subclasses live elsewhere
+    # Absolute: subclasses live elsewhere. presenter.tcss: presenter mode (screens/presenter.py).
+    CSS_PATH = [Path(__file__).parent / "app.tcss", Path(__file__).parent / "presenter.tcss"]
     TITLE = "mongotx-tui"
     BINDINGS = bindings(APP_KEYS)  # type: ignore[assignment]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
@@ -35,6 +36,7 @@ class MongoTxApp(App[None]):
         perf: Callable[[], float] = time.perf_counter,
         sandbox_port: int = 0,
         config: Config | None = None,
+        present: bool = False,
     ) -> None:
         super().__init__()
         from .backend.workbench import Workbench
@@ -44,6 +46,7 @@ class MongoTxApp(App[None]):
         self.effective_keys: dict[str, str] = {}
         self.ready_at: float | None = None
         self.leave_open = False  # quit without aborting the lanes' open transactions
+        self.present = present  # start in presenter mode (--present)
 
     def get_default_screen(self) -> Screen[Any]:
         """The workbench is the app's first screen (no blank screen is laid out first)."""
