@@ -152,20 +152,8 @@ def test_server_view(snap_compare, deterministic, size):
     assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=walkthroughs.server_view)
 
 
-async def _presenter_conflict(pilot):
-    """Presenter mode (--present): the write conflict, its caption, once the highlight of
-    what changed has faded (issue 14 item 3)."""
-    await walkthroughs.conflict(pilot)
-    screen = pilot.app.screen
-    await walkthroughs.until(
-        pilot, lambda: "conflicted" in str(screen.query_one("#caption").render())
-    )
-    await walkthroughs.until(pilot, lambda: not screen.query(".-changed"), 30, "the fade")
-    await pilot.pause(0.1)
-
-
 @pytest.mark.parametrize("size", list(SIZES))
 def test_presenter_write_conflict(snap_compare, deterministic, size):
-    app = make_app()
-    app.present = True
-    assert snap_compare(app, terminal_size=SIZES[size], run_before=_presenter_conflict)
+    """Presenter mode (P): the caption of B's WriteConflict, no footer or toolbar."""
+    run_before = walkthroughs.presenter_conflict
+    assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=run_before)
