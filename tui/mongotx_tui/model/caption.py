@@ -49,12 +49,16 @@ def verb(what: str) -> str:
 def short_advice(error: ErrorInfo) -> str:
     """What to do, as a clause: the labels decide first, as the drivers' transactions
     spec says (a TransientTransactionError: retry the whole transaction; an
-    UnknownTransactionCommitResult: retry the commit); otherwise ErrorInfo's advice up to
-    its first colon or full stop."""
+    UnknownTransactionCommitResult: retry the commit), then what the server did to the
+    transaction, otherwise ErrorInfo's advice up to its first colon or full stop."""
     if UNKNOWN_COMMIT in error.labels:
         return "retry the commit"
     if TRANSIENT in error.labels:
         return "retry the whole transaction"
+    if error.txn_aborted:  # error_info.ABORTED_ADVICE, without the keys
+        return "fix the operation or the data, then run the transaction again"
+    if error.txn_aborted is False:  # error_info.KEPT_OPEN_ADVICE
+        return "the transaction stays open: change the operation, or commit or abort"
     head = re.split(r"[:.]", error.advice, maxsplit=1)[0].strip()
     return head[:1].lower() + head[1:]
 
