@@ -19,7 +19,7 @@ COMMAND_HELP = {
     "scenarios": "list the built-in scenarios, one line each",
     "run": "run a scenario without the UI and check every step against what it expects",
     "export": "print a scenario as a runnable pymongo script",
-    "serve": "serve the workbench in a web browser, a sandbox per tab (serve.py)",
+    "serve": "serve the workbench in a web browser, an app and a sandbox per tab",
 }
 COMMANDS = tuple(COMMAND_HELP)
 PREFIX = "mongotx_"  # = setup.PREFIX (kept here so that the parser needs no import)

@@ -32,30 +32,33 @@ def tab_command(present: bool = False) -> str:
     return shlex.join(args)
 
 
+# What whoever opens the page can do, whatever the address (said before serving, and in
+# --help).
+REACH = (
+    "Each browser tab gets a workbench of its own (no shell) with a sandbox of its own; "
+    "both end when the tab closes. But whoever opens it uses this machine as you: F2 "
+    "connects their workbench to any MongoDB server this machine can reach (one without "
+    "authentication, or with credentials they know), the load (l) and save (w) dialogs "
+    "read and write files by path as your user, and every tab costs a process and its "
+    "memory here."
+)
+
+
 def exposure(host: str, port: int) -> str:
     """What serving on `host` means, said plainly (printed before anything is served)."""
-    local = host in LOOPBACK or host.startswith("127.")
-    where = (
-        "Only this machine can open it."
-        if local
-        else f"EXPOSED: anyone who can reach port {port} of this machine ({host}) can open it. "
-        "There is no login and no TLS."
-    )
-    return textwrap.fill(
-        f"{where} Each browser tab gets a workbench of its own (no shell) with a sandbox "
-        "of its own; both end when the tab closes. But whoever opens it uses this machine as "
-        "you: F2 connects their workbench to any MongoDB server this machine can reach (one "
-        "without authentication, or with credentials they know), the load (l) and save (w) "
-        "dialogs read and write files by path as your user, and every tab costs a process "
-        "and its memory here. "
-        + (
-            "Use --host 0.0.0.0 (and --public-url) only on a network you trust."
-            if local
-            else "Serve it like this only on a network you trust (a classroom's), and stop it "
+    if host in LOOPBACK or host.startswith("127."):
+        where = "Only this machine can open it."
+        advice = "Use --host 0.0.0.0 (and --public-url) only on a network you trust."
+    else:
+        where = (
+            f"EXPOSED: anyone who can reach port {port} of this machine ({host}) can open "
+            "it. There is no login and no TLS."
+        )
+        advice = (
+            "Serve it like this only on a network you trust (a classroom's), and stop it "
             "(ctrl+c) when the session is over."
-        ),
-        88,
-    )
+        )
+    return textwrap.fill(f"{where} {REACH} {advice}", 88)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,7 +69,9 @@ def _parser() -> argparse.ArgumentParser:
             "own app process and its own embedded sandbox, a private playground per student.",
             88,
         ),
-        epilog=EXIT,
+        epilog=EXIT
+        + "\n\nwhat serving it means (with --host 0.0.0.0: to anyone who reaches the port):\n"
+        + textwrap.fill(REACH, 88, initial_indent="  ", subsequent_indent="  "),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
