@@ -19,8 +19,7 @@ if TYPE_CHECKING:
 
 
 class MongoTxApp(App[None]):
-    # Absolute: subclasses live elsewhere. presenter.tcss: presenter mode (screens/presenter.py).
-    CSS_PATH = [Path(__file__).parent / "app.tcss", Path(__file__).parent / "presenter.tcss"]
+    CSS_PATH = Path(__file__).parent / "app.tcss"  # absolute: subclasses live elsewhere
     TITLE = "mongotx-tui"
     BINDINGS = bindings(APP_KEYS)  # type: ignore[assignment]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]

@@ -2,12 +2,13 @@
 space, a caption banner saying what just happened, and a slow highlight of what changed.
 
 Imported when presenter mode is first turned on (the workbench starts without it). The
-screen hands it every flush (`flushed`); the layout itself is `presenter.tcss`, keyed on
-the screen's `-present` class.
+screen hands it every flush (`flushed`); the layout itself is `presenter.tcss` (read into
+the app's stylesheet on first use), keyed on the screen's `-present` class.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from ..backend.workbench import Workbench
     from ..model.timeline import TimelineEvent
 
+CSS = Path(__file__).resolve().parent.parent / "presenter.tcss"
 THEME_NAME = "mongotx-presenter"
 HIGHLIGHT_S = 3.0  # how long what changed stays highlighted: slow enough for a room to see
 TINT_ALPHA = 0.35  # the highlight's tint at its start; it fades to nothing over HIGHLIGHT_S
@@ -99,8 +101,16 @@ class Presenter:
         app, screen = self.screen.app, self.screen
         if THEME_NAME not in app.available_themes:
             app.register_theme(PRESENTER_THEME)
+        # Its rules join the app's stylesheet now, not at start: each rule more is matched
+        # against every widget of the first layout (the cold start is benchmarked).
+        restyle = not app.stylesheet.has_source(str(CSS))
+        if restyle:
+            app.stylesheet.read(CSS)
         self._theme_before = app.theme
-        app.theme = THEME_NAME
+        if app.theme != THEME_NAME:
+            app.theme = THEME_NAME  # restyles everything (Textual refreshes the CSS)
+        elif restyle:
+            app.refresh_css(animate=False)
         if self.banner is None:
             self.banner = CaptionBanner()
             screen.mount(self.banner, before=screen.query_one("#lanes"))
