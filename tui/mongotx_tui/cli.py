@@ -1,4 +1,5 @@
-"""`mongotx-tui scenarios | run SCENARIO [URI] [--json] | export SCENARIO [...] | proxy URI`.
+"""`mongotx-tui scenarios | run SCENARIO [URI] [--json] | export SCENARIO [...] | proxy URI
+| serve`.
 
 `main(argv)` returns None when argv is not one of these subcommands, so the app's own
 entry point can fall through to the workbench. Every failure is a message naming the file
@@ -20,6 +21,7 @@ COMMAND_HELP = {
     "run": "run a scenario without the UI and check every step against what it expects",
     "export": "print a scenario as a runnable pymongo script",
     "proxy": "sit between an application and its deployment: print its statements, record them",
+    "serve": "serve the workbench in a web browser, an app and a sandbox per tab",
 }
 COMMANDS = tuple(COMMAND_HELP)
 PREFIX = "mongotx_"  # = setup.PREFIX (kept here so that the parser needs no import)
@@ -361,6 +363,10 @@ def main(argv: list[str] | None = None) -> int | None:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] not in COMMANDS:
         return None
+    if argv[0] == "serve":  # its own parser (serve.py): it imports textual-serve
+        from .serve import main as serve_main
+
+        return serve_main(argv[1:])
     args = _parser(json_errors=argv[0] == "run" and "--json" in argv).parse_args(argv)
     if args.command == "scenarios":
         return _list()

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ..backend.workbench import Workbench
     from ..model.monitor import CommandRecord
     from ..widgets.monitor import CommandMonitor, MonitorLines
+    from .presenter import Presenter
     from .scenarios import Pick
 
 
@@ -60,6 +61,7 @@ class WorkbenchScreen(Screen[None]):
         self._monitor_lane: int | None = None  # the command monitor's lane filter
         self._monitor_internal = False  # it lists the workbench's own traffic too
         self._monitor_due = False  # a monitor refresh is scheduled
+        self.presenter: Presenter | None = None  # presenter mode, made on first use (P)
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -119,6 +121,8 @@ class WorkbenchScreen(Screen[None]):
         self.query_one("#scenario-banner").display = False
         self.wb.notify = self._on_backend
         self.set_interval(0.2, self._tick)
+        if getattr(self.app, "present", False):  # --present
+            self.action_toggle_presenter()
         if self.wb.is_sandbox and self.wb.client is None:
             await self._start_sandbox()
         if self.wb.client is None:  # a real server may take seconds: show "connecting…"
@@ -183,6 +187,8 @@ class WorkbenchScreen(Screen[None]):
             self._show_lane(lane_id)
         if kinds & {"lane", "lanes"}:
             self.autosave_draft()
+        if self.presenter is not None:
+            self.presenter.flushed(kinds)
 
     def _show_deployment(self) -> None:
         d = self.wb.deployment
@@ -353,6 +359,14 @@ class WorkbenchScreen(Screen[None]):
 
         screen = FaultInjectionScreen(faults.active, faults.refused_here, setter, off)
         self.app.push_screen(screen)
+
+    def action_toggle_presenter(self) -> None:
+        """Presenter mode on or off (screens/presenter.py, imported on first use)."""
+        if self.presenter is None:
+            from .presenter import Presenter
+
+            self.presenter = Presenter(self, self.wb)
+        self.presenter.toggle()
 
     def action_server_view(self) -> None:
         """The server view (imported on first use: the workbench starts without it)."""
