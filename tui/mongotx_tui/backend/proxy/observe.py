@@ -141,7 +141,8 @@ class Recorder:
             return
         name = next(iter(body), "")
         if name.lower() in ("hello", "ismaster") and not conn.app_name:
-            app = body.get("client", {}).get("application", {}) if "client" in body else {}
+            client = body.get("client")
+            app = client.get("application") if isinstance(client, dict) else None
             conn.app_name = str(app.get("name", "")) if isinstance(app, dict) else ""
         seq = next(self._seq)
         attempt, step_id = self.retries.attempt(body, name, seq)
