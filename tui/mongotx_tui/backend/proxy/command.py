@@ -83,10 +83,10 @@ def run_proxy(
         if not parent.is_dir():
             say(f"cannot write the capture {record}: no folder {parent}")
             return 2
-    collector = Collector()
+    collector = Collector()  # kept only with --record: records held cost memory and GC time
     printer = LinePrinter(print)
     try:
-        handle = start_proxy(uri, listen, [printer, collector])
+        handle = start_proxy(uri, listen, [printer, *([collector] if record else [])])
     except BadURI as exc:
         say(f"bad URI {mask_uri(uri)}: {exc}")
         return 2
