@@ -97,6 +97,9 @@ def run_proxy(
         print(line, file=sys.stderr if line.startswith("WARNING") else sys.stdout, flush=True)
     done = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
+    # ctrl+c stops it even when started in the background of a script, where the shell
+    # leaves SIGINT ignored for its children.
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         while not done.wait(0.1):
             if printer.drain():
@@ -105,6 +108,7 @@ def run_proxy(
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
         handle.stop()
         printer.drain()
     print("proxy: stopped", flush=True)

@@ -11,6 +11,7 @@ hello) needs nothing of the proxy, which never pairs requests with replies to fo
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, Protocol
 
 from . import frames, handshake
@@ -75,6 +76,7 @@ class Conn:
         self.client: asyncio.Transport | None = None
         self.upstream: asyncio.Transport | None = None
         self.early: list[bytes] = []  # frames that came before the upstream was connected
+        self.received = 0.0  # perf_counter when the frames being handled arrived
         self.closed = False
 
     @property
@@ -118,6 +120,7 @@ class ClientSide(asyncio.Protocol):
             return
         if not ready:
             return
+        conn.received = time.perf_counter()  # a command's duration starts as it arrives
         out: list[bytes] = []
         seen: list[tuple[bytes, dict[str, Any] | None]] = []
         for frame in ready:
@@ -184,6 +187,7 @@ class UpstreamSide(asyncio.Protocol):
             return
         if not ready or conn.client is None:
             return
+        conn.received = time.perf_counter()  # and ends as its reply arrives
         out: list[bytes] = []
         seen: list[tuple[bytes, dict[str, Any] | None]] = []
         for frame in ready:
