@@ -155,7 +155,11 @@ def test_cli_records_without_secrets_and_the_capture_replays(
         wait_until(lambda: any("find proxyapp.accounts" in x for x in out))
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # leave no proxy behind
+            proc.wait(timeout=60)
         for t in readers:
             t.join(timeout=30)
     assert proc.returncode == 0, "".join(err)
