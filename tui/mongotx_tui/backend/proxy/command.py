@@ -13,7 +13,7 @@ from pathlib import Path
 from ..connection import BadURI, mask_uri, scrub
 from .collect import Collector
 from .printer import LinePrinter
-from .threaded import start_proxy
+from .threaded import ProxyHandle, start_proxy
 
 PLAIN_TCP = (
     "WARNING: the application's side of the proxy is plain TCP (no TLS), whatever the "
@@ -22,7 +22,7 @@ PLAIN_TCP = (
 )
 
 
-def _banner(handle, uri: str, listen_host: str) -> list[str]:  # type: ignore[no-untyped-def]
+def _banner(handle: ProxyHandle, uri: str, listen_host: str) -> list[str]:
     local = listen_host in ("127.0.0.1", "::1", "localhost")
     where = "this machine's loopback" if local else f"the network on {listen_host}"
     lines = [
