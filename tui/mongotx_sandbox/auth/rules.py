@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import CommandError
+from .owners import record_owner
 from .roles import CLUSTER, permits
 from .text import command_text
 from .users import AuthState
@@ -218,6 +219,8 @@ def authorize(auth: AuthState, conn: Any, name: str, db: str, body: dict[str, An
         if name == "createUser" and not auth.users and is_loopback(conn.peer):
             return
         raise CommandError(13, f"Command {name} requires authentication")
+    if "lsid" in body:
+        record_owner(auth, conn, body["lsid"])
     if name == "usersInfo" and _only_self(record.users, db, body.get("usersInfo")):
         return  # a user may always see itself [manual: usersInfo, "Required Access"]
     roles = auth.roles_of(record)

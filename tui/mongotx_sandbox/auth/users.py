@@ -45,6 +45,8 @@ class AuthState:
 
     enforced: bool = False
     users: dict[tuple[str, str], User] = field(default_factory=dict)  # (name, db) -> user
+    # The owner of each session id (owners.py): the users of its first command's connection.
+    owners: dict[bytes, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
     def create(
         self,
