@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from pymongo import MongoClient
+from test_server_view import lane_a_in_txn, open_view
 from tuihelpers import ready, until
 
 from mongotx_sandbox import ThreadedSandbox
@@ -18,7 +19,6 @@ from mongotx_tui.backend.server_view import OWN_ONLY
 from mongotx_tui.config import Config
 from mongotx_tui.screens.dialogs import ConnectScreen, FaultScreen
 from mongotx_tui.screens.server_view import ServerViewScreen
-from test_server_view import lane_a_in_txn, open_view
 
 ROOT_PW = "App-root-pw-41"
 TELLER_PW = "App-teller-pw-42"
