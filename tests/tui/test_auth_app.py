@@ -113,3 +113,30 @@ async def test_server_view_without_cluster_monitor_names_the_missing_privilege(
         session.abort_transaction()
         session.end_session()
         other.close()
+
+
+async def test_the_app_connects_over_tls_with_a_user(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`mongotx-tui "mongodb://user:pass@…/?tls=true&tlsCAFile=ca.pem"` against
+    `mongotx-sandbox --tls --auth`: connected, the header masks the password."""
+    import trustme
+
+    from mongotx_sandbox.tls import server_context
+
+    ca = trustme.CA()
+    pem, ca_pem = tmp_path / "server.pem", tmp_path / "ca.pem"
+    ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(str(pem))
+    ca.cert_pem.write_to_path(str(ca_pem))
+    server = ThreadedSandbox()
+    server.server.state.auth = enforce([("boss", ROOT_PW)])
+    server.server.ssl_context = server_context(str(pem))
+    uri = server.start()
+    try:
+        login = uri.replace("mongodb://", f"mongodb://boss:{ROOT_PW}@") + f"&tlsCAFile={ca_pem}"
+        app = MongoTxApp(login, config=Config())
+        async with app.run_test(size=(120, 36)) as pilot:
+            await ready(app, pilot)
+            assert app.wb.deployment is not None and app.wb.deployment.transactions_supported
+            header = str(app.screen.query_one("#deployment").render())
+            assert "boss:****@" in header and "tls=true" in header and ROOT_PW not in header
+    finally:
+        server.stop()
