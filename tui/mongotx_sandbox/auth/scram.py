@@ -4,6 +4,7 @@ module that imports it. No password or SASL payload leaves this module in an exc
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from scramp import ScramException, ScramMechanism
@@ -48,16 +49,16 @@ def make_credential(mechanism: str, user: str, password: str) -> Credential:
 
 class Conversation:
     """The server side of one SCRAM exchange: client-first in, server-first out, then
-    client-final in, server-final out. `user_of(name)` finds the stored credential."""
+    client-final in, server-final out. `lookup(name)` finds the user's stored credential
+    for this mechanism (None: no such user, or not with this mechanism)."""
 
-    def __init__(self, mechanism: str, lookup: object) -> None:
+    def __init__(self, mechanism: str, lookup: Callable[[str], Credential | None]) -> None:
         self.mechanism = mechanism
         self.user_name: str | None = None
-        self._lookup = lookup
 
         def auth_fn(name: str) -> tuple[bytes, bytes, bytes, int]:
             self.user_name = name
-            cred = lookup(name)  # type: ignore[operator]
+            cred = lookup(name)
             if cred is None:
                 raise ScramFailed()
             return cred.salt, cred.stored_key, cred.server_key, cred.iterations

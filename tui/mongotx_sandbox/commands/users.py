@@ -82,7 +82,8 @@ def _password(body: dict[str, Any], field: str) -> str:
 
 
 def _user(ctx: OpContext, name: str) -> User:
-    user = _auth(ctx).users.get((name, ctx.db))
+    auth = ctx.state.auth  # only createUser makes the user table
+    user = auth.users.get((name, ctx.db)) if auth is not None else None
     if user is None:
         raise CommandError(11, f"User '{name}@{ctx.db}' not found")
     return user
@@ -130,7 +131,7 @@ async def update_user(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
 @command("dropUser")
 async def drop_user(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     user = _user(ctx, _name(body, "dropUser"))
-    del _auth(ctx).users[(user.name, user.db)]
+    del _auth(ctx).users[(user.name, user.db)]  # _user found it: the table exists
     return {"ok": 1.0}
 
 
