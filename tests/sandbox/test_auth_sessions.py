@@ -84,3 +84,10 @@ def test_another_users_session_survives_kill_sessions_without_kill_any_session(
             assert info.value.code == 251
         finally:
             t.end_session()
+
+
+def test_current_op_names_the_users_of_each_operation(auth_uri: str) -> None:
+    with logged_in(auth_uri, "monitor", "monitor-pw", authSource="bank") as monitor:
+        ops = list(monitor.admin.aggregate([{"$currentOp": {"allUsers": True}}]))
+    (mine,) = [op for op in ops if op.get("command", {}).get("aggregate") == 1]
+    assert mine["effectiveUsers"] == [{"user": "monitor", "db": "bank"}]

@@ -162,10 +162,14 @@ def _op_entry(ctx: OpContext, op: RunningOp, now_wall: float, now_mono: float) -
         if conn.app_name:
             entry["appName"] = conn.app_name
         entry["clientMetadata"] = conn.client_metadata
+    entry.update({"active": True, "currentOpTime": _iso(now_wall)})
+    record = getattr(conn, "auth", None)
+    if record is not None and record.users:
+        # The users logged in on the operation's connection [manual: currentOp output,
+        # effectiveUsers; srv:db/curop.cpp reportCurrentOpForClient].
+        entry["effectiveUsers"] = [{"user": name, "db": db} for name, db in record.users]
     entry.update(
         {
-            "active": True,
-            "currentOpTime": _iso(now_wall),
             "threaded": True,
             "opid": op.opid,
         }
