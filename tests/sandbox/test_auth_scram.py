@@ -186,6 +186,9 @@ def test_unauthenticated_clients_get_only_what_mongod_allows(auth_uri: str) -> N
         for cmd in ({"hello": 1}, {"isMaster": 1}, {"ping": 1}, {"buildInfo": 1}):
             assert raw.command(cmd)["ok"] == 1.0, cmd
         assert raw.command({"connectionStatus": 1})["authInfo"]["authenticatedUsers"] == []
+        listed = raw.command({"listCommands": 1})["commands"]
+        assert not listed["hello"]["requiresAuth"] and not listed["saslStart"]["requiresAuth"]
+        assert listed["find"]["requiresAuth"] and listed["endSessions"]["requiresAuth"]
         for name, body in (
             ("find", {"find": "accounts"}),
             ("listDatabases", {"listDatabases": 1}),

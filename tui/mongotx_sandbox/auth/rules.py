@@ -17,15 +17,17 @@ from .users import AuthState
 # Commands that run before authentication: requiresAuth() is false for them
 # [srv:db/repl/replication_info.cpp (hello), db/commands/sasl_commands.cpp,
 # db/commands/authentication_commands.cpp (authenticate, logout),
-# db/commands/generic.cpp (ping, buildInfo), db/commands/connection_status.cpp].
+# db/commands/generic.cpp (ping, listCommands), db/commands/buildinfo_common.cpp
+# (buildInfoAuthMode allowedPreAuth), db/commands/connection_status.cpp]. endSessions needs
+# a login [db/commands/end_sessions_command.cpp].
 NO_AUTH = frozenset(
     "hello isMaster ismaster saslStart saslContinue authenticate logout ping buildInfo "
-    "buildinfo connectionStatus".split()
+    "buildinfo connectionStatus listCommands".split()
 )
 # Authenticated users run these on their own sessions and cursors with no privilege.
 NO_PRIVILEGE = frozenset(
     "commitTransaction abortTransaction endSessions killSessions refreshSessions startSession "
-    "getMore killCursors whatsmyuri listCommands listDatabases".split()
+    "getMore killCursors whatsmyuri listDatabases".split()
 )
 
 Need = list[tuple[str, str | None]]  # (action, database or CLUSTER)
