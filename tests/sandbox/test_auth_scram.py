@@ -208,9 +208,17 @@ def test_the_localhost_exception_creates_the_first_user_only() -> None:
     server = start_auth_sandbox(users=[])
     try:
         with MongoClient(server.uri, serverSelectionTimeoutMS=5000) as anon:
+            # Under the exception a command is checked against its few privileges.
             with pytest.raises(OperationFailure) as info:
                 anon.bank.accounts.find_one()
-            assert info.value.code == 13
+            assert info.value.details["errmsg"].startswith(
+                'not authorized on bank to execute command { find: "accounts"'
+            )
+            for db, roles in (("bank", ["readWrite"]), ("admin", [{"role": "read", "db": "x"}])):
+                with pytest.raises(OperationFailure) as info:
+                    anon[db].command("createUser", "early", pwd="early-pw-2", roles=roles)
+                assert info.value.code == 13
+            assert anon.admin.command("replSetGetStatus")["ok"] == 1.0
             anon.admin.command("createUser", "first", pwd="first-pw-2", roles=["root"])
             with pytest.raises(OperationFailure) as info:
                 anon.admin.command("createUser", "second", pwd="second-pw-2", roles=["root"])

@@ -54,7 +54,6 @@ _DB_ACTION = {
     "collStats": "collStats",
     "collstats": "collStats",
     "validate": "validate",
-    "createUser": "createUser",
     "dropUser": "dropUser",
 }
 _CLUSTER_ACTION = {
@@ -159,6 +158,16 @@ def _roles_dbs(db: str, body: dict[str, Any], action: str) -> Need:
     return need
 
 
+def _grants(db: str, body: dict[str, Any]) -> Need:
+    roles = body.get("roles")
+    need: Need = []
+    for role in roles if isinstance(roles, list) else []:
+        role_db = role.get("db") if isinstance(role, dict) else db
+        if isinstance(role_db, str) and ("grantRole", role_db) not in need:
+            need.append(("grantRole", role_db))
+    return need
+
+
 def _update_user(db: str, body: dict[str, Any]) -> Need:
     need: Need = []
     if "pwd" in body:
@@ -183,6 +192,8 @@ _SPECIAL: dict[str, Callable[[str, dict[str, Any]], Need]] = {
     "grantRolesToUser": lambda db, body: _roles_dbs(db, body, "grantRole"),
     "revokeRolesFromUser": lambda db, body: _roles_dbs(db, body, "revokeRole"),
     "updateUser": _update_user,
+    # createUser grants the user's roles too: grantRole on each role's database
+    "createUser": lambda db, body: [("createUser", db), *_grants(db, body)],
     "usersInfo": lambda db, body: [("viewUser", db)],
 }
 
@@ -201,6 +212,18 @@ def required(name: str, db: str, body: dict[str, Any]) -> Need:
     return [("*", CLUSTER)]
 
 
+# What a connection under the localhost exception may do: create users on admin (or
+# $external) with roles of admin, and read the replica set's status.
+_LOCALHOST = frozenset(
+    {
+        ("createUser", "admin"),
+        ("grantRole", "admin"),
+        ("createUser", "$external"),
+        ("replSetGetStatus", CLUSTER),
+    }
+)
+
+
 def is_loopback(peer: str) -> bool:
     host = peer.rsplit(":", 1)[0].strip("[]")
     try:
@@ -216,9 +239,14 @@ def authorize(auth: AuthState, conn: Any, name: str, db: str, body: dict[str, An
     record = conn.auth
     logged_in = record is not None and bool(record.users)
     if not logged_in:
-        # The localhost exception: with no user yet, a connection from this machine may
-        # create the first one, and do nothing else [manual: core/localhost-exception].
-        if name == "createUser" and not auth.users and is_loopback(conn.peer):
+        if not auth.users and is_loopback(conn.peer):
+            # The localhost exception: with no user yet, a connection from this machine has
+            # the privileges to create the first user, and no others
+            # [manual: core/localhost-exception; srv:db/auth/authorization_session_impl.cpp
+            # _getDefaultPrivileges; db/commands.cpp checkAuthorizationImplPreParse].
+            for need in required(name, db, body):
+                if need not in _LOCALHOST:
+                    raise _not_authorized(db, body)
             return
         raise CommandError(13, f"Command {name} requires authentication")
     if "lsid" in body:
@@ -228,9 +256,11 @@ def authorize(auth: AuthState, conn: Any, name: str, db: str, body: dict[str, An
     roles = auth.roles_of(record)
     for action, target in required(name, db, body):
         if not permits(roles, action, target):
-            raise CommandError(
-                13, f"not authorized on {db} to execute command {command_text(body)}"
-            )
+            raise _not_authorized(db, body)
+
+
+def _not_authorized(db: str, body: dict[str, Any]) -> CommandError:
+    return CommandError(13, f"not authorized on {db} to execute command {command_text(body)}")
 
 
 def _only_self(users: list[tuple[str, str]], db: str, value: Any) -> bool:
