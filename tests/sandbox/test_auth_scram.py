@@ -237,3 +237,45 @@ def test_without_auth_a_created_user_can_log_in_and_nothing_is_enforced() -> Non
         with logged_in(uri, "viewer", "viewer-pw-4", authSource="bank") as viewer:
             viewer.bank.accounts.insert_one({"allowed": True})  # read only, but not enforced
             assert _who(viewer) == [{"user": "viewer", "db": "bank"}]
+
+
+def _login(raw: RawClient, user: str, password: str, db: str) -> dict:
+    scram = ScramClient(["SCRAM-SHA-256"], user, password)
+    first = raw.command(
+        {
+            "saslStart": 1,
+            "mechanism": "SCRAM-SHA-256",
+            "payload": Binary(scram.get_client_first().encode()),
+            "options": {"skipEmptyExchange": True},
+        },
+        db=db,
+    )
+    scram.set_server_first(bytes(first["payload"]).decode())
+    return raw.command(
+        {
+            "saslContinue": 1,
+            "conversationId": first["conversationId"],
+            "payload": Binary(scram.get_client_final().encode()),
+        },
+        db=db,
+    )
+
+
+def test_a_connection_logs_in_as_one_user(auth_uri: str) -> None:
+    """Again as the same user is fine; as another is refused
+    [srv:db/auth/authorization_session_impl.cpp addAndAuthorizeUser]."""
+    raw = RawClient(auth_uri)
+    try:
+        assert _login(raw, "teller", "teller-pw-3x", "bank")["done"] is True
+        assert _login(raw, "teller", "teller-pw-3x", "bank")["done"] is True
+        again = _login(raw, "sha256only", "only-pw-9z", "bank")
+        assert again["code"] == 5626701 and again["errmsg"] == (
+            "Each client connection may only be authenticated once. Previously authenticated "
+            "as: teller@bank"
+        )
+        other_db = _login(raw, ROOT_USER, ROOT_PASSWORD, "admin")
+        assert other_db["code"] == 5626702
+        status = raw.command({"connectionStatus": 1})
+        assert status["authInfo"]["authenticatedUsers"] == [{"user": "teller", "db": "bank"}]
+    finally:
+        raw.close()

@@ -81,6 +81,7 @@ def proceed(auth: AuthState, conn: Any, db: str, body: dict[str, Any]) -> dict[s
         record.conversation = None
         raise failed() from None
     key = (conversation.user_name or "", db)
+    _one_user(record.users, key)
     if key not in record.users:
         record.users.append(key)
     if record.skip_empty:
@@ -88,6 +89,25 @@ def proceed(auth: AuthState, conn: Any, db: str, body: dict[str, Any]) -> dict[s
         return _reply(record.conversation_id, True, server_final)
     record.final_sent = True
     return _reply(record.conversation_id, False, server_final)
+
+
+def _one_user(users: list[tuple[str, str]], key: tuple[str, str]) -> None:
+    """A connection logs in as one user; again as the same one is allowed
+    [srv:db/auth/authorization_session_impl.cpp addAndAuthorizeUser]."""
+    if not users or key in users:
+        return
+    previous = f"{users[0][0]}@{users[0][1]}"
+    if users[0][1] == key[1]:
+        raise CommandError(
+            5626701,
+            "Each client connection may only be authenticated once. "
+            f"Previously authenticated as: {previous}",
+        )
+    raise CommandError(
+        5626702,
+        f"Client has attempted to authenticate on multiple databases.Already authenticated as: "
+        f"{previous}",
+    )
 
 
 def _reply(conversation_id: int, done: bool, payload: bytes) -> dict[str, Any]:
