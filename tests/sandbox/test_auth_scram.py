@@ -13,6 +13,7 @@ from pymongo.errors import OperationFailure
 from scramp import ScramClient
 
 from mongotx_sandbox import ThreadedSandbox
+from mongotx_sandbox.auth import enforce
 
 from .auth_helpers import ROOT_PASSWORD, ROOT_USER, logged_in, login_uri, start_auth_sandbox
 from .rawclient import RawClient
@@ -279,3 +280,28 @@ def test_a_connection_logs_in_as_one_user(auth_uri: str) -> None:
         assert status["authInfo"]["authenticatedUsers"] == [{"user": "teller", "db": "bank"}]
     finally:
         raw.close()
+
+
+@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "SCRAM-SHA-1"])
+def test_pymongo_logs_in_speculatively_without_a_sasl_start(mechanism: str) -> None:
+    """pymongo puts saslStart in its handshake hello; the sandbox answers it there, so the
+    login costs one saslContinue (auth spec, "Speculative Authentication")."""
+    from collections import Counter
+
+    from mongotx_sandbox import dispatch
+
+    seen: Counter[str] = Counter()
+
+    async def counting(state, conn, request):  # type: ignore[no-untyped-def]
+        seen[next(iter(request.body), "")] += 1
+        return await dispatch.handle(state, conn, request)
+
+    server = ThreadedSandbox(handler=counting)
+    server.server.state.auth = enforce([("spec", "spec-pw-5")])
+    uri = server.start()
+    try:
+        with logged_in(uri, "spec", "spec-pw-5", authMechanism=mechanism) as c:
+            assert _who(c) == [{"user": "spec", "db": "admin"}]
+    finally:
+        server.stop()
+    assert seen["saslStart"] == 0 and seen["saslContinue"] == 1
