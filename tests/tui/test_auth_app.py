@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from pymongo import MongoClient
-from test_server_view import lane_a_in_txn, open_view
+from test_server_view import kill, lane_a_in_txn, open_view
 from tuihelpers import ready, until
 
 from mongotx_sandbox import ThreadedSandbox
@@ -32,6 +32,12 @@ def auth_uri() -> Iterator[str]:
     uri = server.start()
     root = MongoClient(uri.replace("mongodb://", f"mongodb://boss:{ROOT_PW}@"))
     root.bank.command("createUser", "teller", pwd=TELLER_PW, roles=["readWrite"])
+    root.bank.command(
+        "createUser",
+        "monitor",
+        pwd=TELLER_PW,
+        roles=["readWrite", {"role": "clusterMonitor", "db": "admin"}],
+    )
     root.bank.accounts.insert_many([{"_id": "alice", "balance": 100}, {"_id": "bob"}])
     root.close()
     yield uri
@@ -140,3 +146,35 @@ async def test_the_app_connects_over_tls_with_a_user(tmp_path) -> None:  # type:
             assert "boss:****@" in header and "tls=true" in header and ROOT_PW not in header
     finally:
         server.stop()
+
+
+async def test_killing_another_users_session_says_kill_any_session_is_needed(
+    auth_uri: str,
+) -> None:
+    """monitor (clusterMonitor: inprog, no killAnySession) sees boss's transaction and asks
+    to kill it: killSessions answers ok but ends only monitor's own sessions, so the view
+    says the transaction stayed open and which privilege that needs; boss still commits."""
+    other = MongoClient(auth_uri.replace("mongodb://", f"mongodb://boss:{ROOT_PW}@"))
+    session = other.start_session()
+    session.start_transaction()
+    other.bank.accounts.update_one({"_id": "bob"}, {"$set": {"y": 1}}, session=session)
+    try:
+        app = MongoTxApp(_as(auth_uri, "monitor", TELLER_PW), config=Config())
+        async with app.run_test(size=(120, 36), notifications=True) as pilot:
+            await ready(app, pilot)
+            screen = await open_view(pilot)
+            await until(pilot, lambda: len(screen.view.txns) == 1, 20, "boss's transaction")
+            assert screen.view.note == ""  # inprog: every user's
+            (txn,) = screen.view.txns
+            await kill(pilot, screen, txn)
+            await until(pilot, lambda: app._notifications, 20, "the outcome")
+            (toast,) = [n.message for n in app._notifications]
+            assert toast.endswith(
+                "open: killSessions ends this user's own sessions only; another user's needs "
+                "the killAnySession privilege (cluster resource)"
+            )
+        session.commit_transaction()
+        assert other.bank.accounts.find_one({"_id": "bob"})["y"] == 1
+    finally:
+        session.end_session()
+        other.close()
