@@ -18,10 +18,10 @@ from .operations import OperationTable
 from .store import Catalog
 from .transactions import ServerSession, ServerTxnState, Transaction, TxnRecord
 
-LOGICAL_SESSION_TIMEOUT_MINUTES = 30
-
 if TYPE_CHECKING:
     from .auth import AuthState
+
+LOGICAL_SESSION_TIMEOUT_MINUTES = 30
 
 
 @dataclass
