@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -71,6 +72,8 @@ class SandboxServer:
         self._secondaries: list[SandboxServer] = []
         self._given_port: bool | None = None
         self._resetting = False  # stop_listening(reset=True) is closing the connections
+        # --tls (tls.py): every connection is TLS, and the URI says tls=true.
+        self.ssl_context: ssl.SSLContext | None = None
         self._server: asyncio.base_events.Server | None = None
         self._reaper: asyncio.Task[None] | None = None
         self._conn_tasks: set[asyncio.Task[Any]] = set()
@@ -83,10 +86,11 @@ class SandboxServer:
 
     @property
     def uri(self) -> str:
-        if self.replset is None:
-            return f"mongodb://{self.state.host}/"
         hosts = ",".join([self.state.host, *(s.state.host for s in self._secondaries)])
-        return f"mongodb://{hosts}/?replicaSet={self.replset}"
+        options = [] if self.replset is None else [f"replicaSet={self.replset}"]
+        if self.ssl_context is not None:
+            options.append("tls=true")
+        return f"mongodb://{hosts}/" + ("?" + "&".join(options) if options else "")
 
     async def start(self) -> str:
         await self.start_listening()
@@ -112,6 +116,8 @@ class SandboxServer:
             )
             shared.txn_records = self.state.txn_records
             shared.parameters = dict(self.state.parameters)
+            shared.auth = self.state.auth  # users replicate (admin.system.users)
+            other.ssl_context = self.ssl_context
             await other.start_listening()
             rs.add(shared, other)
             self._secondaries.append(other)
@@ -124,7 +130,9 @@ class SandboxServer:
             self._given_port = bool(self.port)
         self.state.oplog_event = asyncio.Event()
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(self._protocol, self.host, self.port)
+        self._server = await loop.create_server(
+            self._protocol, self.host, self.port, ssl=self.ssl_context
+        )
         sock = self._server.sockets[0]
         port = sock.getsockname()[1]
         self.port = port

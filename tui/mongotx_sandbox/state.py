@@ -7,7 +7,7 @@ import time
 from collections import deque
 from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bson.objectid import ObjectId
 
@@ -17,6 +17,9 @@ from .errors import WRITE_CONFLICT_MSG, CommandError
 from .operations import OperationTable
 from .store import Catalog
 from .transactions import ServerSession, ServerTxnState, Transaction, TxnRecord
+
+if TYPE_CHECKING:
+    from .auth import AuthState
 
 LOGICAL_SESSION_TIMEOUT_MINUTES = 30
 
@@ -98,6 +101,8 @@ class ServerState:
     operations: OperationTable = field(default_factory=OperationTable)
     # DDL commands waiting for the exclusive lock: (db, coll or None) -> set when done.
     ddl_pending: dict[tuple[str, str | None], asyncio.Event] = field(default_factory=dict)
+    # Users (auth/): None until --auth or the first createUser; `enforced` with --auth.
+    auth: AuthState | None = None
     # This server's membership of a multi-member replica set (replication.SetMember); None
     # for one member. Dispatch asks it about roles and concerns, topology about the set.
     replica: Any = None
