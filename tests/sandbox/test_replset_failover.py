@@ -207,3 +207,56 @@ def test_a_killed_secondary_misses_writes_and_catches_up_when_restarted(
     secondary = member.test.get_collection("c", read_preference=ReadPreference.SECONDARY)
     wait_for(lambda: secondary.count_documents({}) == 2, "member 2 to catch up")
     member.close()
+
+
+def test_a_retried_write_whose_first_run_was_rolled_back_runs_again(
+    rset: ReplSet, rclient: MongoClient
+) -> None:
+    """config.transactions is rolled back with the oplog: the new primary has no record of
+    the write, so the retry applies it (once), rather than answering from a record whose
+    write is gone."""
+    rclient.test.c.insert_one({"_id": 0})
+    rset.on_loop(rset.rs.pause, 1)
+    rset.on_loop(rset.rs.pause, 2)
+    lsid = new_lsid()
+    insert = {
+        "insert": "c",
+        "documents": [{"_id": 1}],
+        "$db": "test",
+        "lsid": lsid,
+        "txnNumber": Int64(1),
+        "writeConcern": {"w": 1},
+    }
+    old = rset.raw(0)
+    assert old.command(insert)["n"] == 1
+    old.close()
+    rset.on_loop(rset.rs.kill, 0)
+    new = wait_for(lambda: rset.primary_id(), "a new primary")
+    primary = rset.raw(new)
+    retried = primary.command(insert)
+    primary.close()
+    assert retried["n"] == 1
+    assert sorted(d["_id"] for d in rclient.test.c.find()) == [0, 1]
+
+
+def test_a_retried_commit_whose_transaction_was_rolled_back_finds_no_transaction(
+    rset: ReplSet, rclient: MongoClient
+) -> None:
+    rclient.test.c.insert_one({"_id": 0})
+    rset.on_loop(rset.rs.pause, 1)
+    rset.on_loop(rset.rs.pause, 2)
+    txn = {"lsid": new_lsid(), "txnNumber": Int64(1), "autocommit": False}
+    commit = {"commitTransaction": 1, **txn, "writeConcern": {"w": 1}}
+    old = rset.raw(0)
+    insert = {"insert": "c", "documents": [{"_id": 1}], "$db": "test", "startTransaction": True}
+    assert old.command({**insert, **txn})["ok"] == 1
+    assert old.command(commit)["ok"] == 1
+    old.close()
+    rset.on_loop(rset.rs.kill, 0)
+    new = wait_for(lambda: rset.primary_id(), "a new primary")
+    primary = rset.raw(new)
+    retried = primary.command(commit)
+    primary.close()
+    # NoSuchTransaction with TransientTransactionError: the driver runs it all again.
+    assert (retried["code"], retried["errorLabels"]) == (251, ["TransientTransactionError"])
+    assert rclient.test.c.find_one({"_id": 1}) is None
