@@ -260,3 +260,19 @@ def test_a_retried_commit_whose_transaction_was_rolled_back_finds_no_transaction
     # NoSuchTransaction with TransientTransactionError: the driver runs it all again.
     assert (retried["code"], retried["errorLabels"]) == (251, ["TransientTransactionError"])
     assert rclient.test.c.find_one({"_id": 1}) is None
+
+
+def test_a_primary_without_a_majority_steps_down_until_one_returns(
+    rset: ReplSet, rclient: MongoClient
+) -> None:
+    rclient.test.c.insert_one({"_id": 1})
+    rset.on_loop(rset.rs.kill, 1)
+    rset.on_loop(rset.rs.kill, 2)
+    wait_for(lambda: rset.primary_id() is None, "the lone primary to step down")
+    raw = rset.raw(0)
+    hello = raw.command({"hello": 1})
+    raw.close()
+    assert hello["secondary"] is True and "primary" not in hello
+    rset.on_loop(rset.rs.restart, 1)
+    wait_for(lambda: rset.primary_id() is not None, "an election with a majority back")
+    rclient.test.c.insert_one({"_id": 2})

@@ -253,6 +253,8 @@ class ReplicaSet:
         await member.listener.stop_listening(reset=True)
         if was_primary:
             self._schedule_election()
+        elif not self._majority_up():
+            self._schedule_election()  # the primary's liveness check, below
         self.changed()
 
     async def restart(self, ref: int | str) -> None:
@@ -300,18 +302,29 @@ class ReplicaSet:
             return
         self._election = asyncio.create_task(self._run_election())
 
+    def _majority_up(self) -> bool:
+        return sum(1 for m in self.members if m.up) >= len(self.members) // 2 + 1
+
     async def _run_election(self) -> None:
         """After electionTimeoutMillis without a primary, the most up-to-date electable
-        secondary wins if a majority of members is up [manual: "Replica Set Elections"]."""
-        while self.primary is None:
+        secondary wins if a majority of members is up [manual: "Replica Set Elections"].
+        A primary that sees no majority for as long steps down [manual: "Replica Set
+        Elections", a primary steps down when it cannot reach a majority;
+        srv:db/repl/topology_coordinator.cpp checkShouldStandForElection / liveness]."""
+        while True:
             await asyncio.sleep(self.election_timeout_ms / 1000)
-            if self.primary is not None:
-                return
-            up = sum(1 for m in self.members if m.up)
+            primary = self.primary
+            if primary is not None:
+                if self._majority_up():
+                    return
+                self._demote(primary, SECONDARY)
+                self.changed()
+                continue
             candidates = self._electable()
-            if up >= len(self.members) // 2 + 1 and candidates:
+            if self._majority_up() and candidates:
                 self._elect(max(candidates, key=lambda m: (m.applied, -m.id)))
                 self.changed()
+                return
 
     def _elect(self, winner: SetMember) -> None:
         """`winner` becomes primary in a new term; writes past its optime are undone."""
