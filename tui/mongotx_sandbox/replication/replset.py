@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from bson.objectid import ObjectId
+
 from ..errors import CommandError
 from ..state import ServerState
 from ..topology import ELECTION_TIMEOUT_MS
@@ -80,7 +82,7 @@ class ReplicaSet:
         for m in self.members:
             if m.id == ref or m.host == ref:
                 return m
-        raise CommandError(2, f"no member {ref!r} in replica set {self.name}")
+        raise CommandError(2, f"no member of replica set {self.name} has _id or host {ref}")
 
     def last_write(self) -> int:
         """The newest oplog entry's optime (the primary's lastWrite)."""
@@ -266,6 +268,7 @@ class ReplicaSet:
             return
         self._roll_back(member)
         member.state.fail_points.clear()  # a restarted mongod has none set
+        member.process_id = ObjectId()  # a new process: hello's topologyVersion says so
         member.role = SECONDARY
         member.frozen_until = 0.0
         await member.listener.start_listening()
