@@ -256,3 +256,22 @@ def test_a_lagging_secondary_still_has_a_collection_the_primary_dropped(
     assert _on(rset, 1, 1) == {"_id": 1}
     rset.on_loop(rset.rs.pause, 1, False)
     wait_for(lambda: _on(rset, 1, 1) is None, "member 1 to apply the drop")
+
+
+def test_a_majority_read_after_a_time_waits_for_the_commit_point_on_the_primary(
+    rset: ReplSet, rclient: MongoClient
+) -> None:
+    rset.on_loop(rset.rs.pause, 1)
+    rset.on_loop(rset.rs.pause, 2)
+    _w1(rclient).insert_one({"_id": 1})
+    after = rclient.admin.command("replSetGetStatus")["optimes"]["appliedOpTime"]["ts"]
+    find = {
+        "find": "c",
+        "filter": {"_id": 1},
+        "readConcern": {"level": "majority", "afterClusterTime": after},
+    }
+    with pytest.raises(OperationFailure) as info:
+        rclient.test.command({**find, "maxTimeMS": 100})
+    assert info.value.code == 50
+    rset.on_loop(rset.rs.pause, 2, False)
+    assert rclient.test.command(find)["cursor"]["firstBatch"] == [{"_id": 1}]
