@@ -313,3 +313,27 @@ def test_out_after_a_change_stream_is_illegal_operation(coll) -> None:  # type: 
     pipeline = [{"$changeStream": {}}, {"$out": "elsewhere"}]
     err = _code(lambda: coll.database.command("aggregate", coll.name, pipeline=pipeline, cursor={}))
     assert err.code == 20
+
+
+def test_a_write_waiting_for_a_transaction_counts_write_conflicts(
+    client: MongoClient, coll, uri: str
+) -> None:  # type: ignore[no-untyped-def]
+    """mongod retries such a write with a backoff, each retry a write conflict; the
+    sandbox waits and reports the retries the backoff would have made (jstests
+    currentop_blocked_operations.js wants more than 20 while it waits)."""
+    coll.database.create_collection(coll.name)
+    with client.start_session() as s:
+        s.start_transaction()
+        coll.insert_one({"_id": 1}, session=s)
+        other = MongoClient(uri)
+        thread, outcome = _in_thread(
+            lambda: other[coll.database.name][coll.name].insert_one({"_id": 1, "x": 0})
+        )
+        _soon(
+            lambda: _ops(client, {"command.insert": coll.name, "writeConflicts": {"$gt": 20}}),
+            "the insert's write conflicts",
+        )
+        s.abort_transaction()
+        thread.join()
+        assert outcome["reply"].inserted_id == 1
+        other.close()
