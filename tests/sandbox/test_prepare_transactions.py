@@ -337,3 +337,26 @@ def test_a_write_waiting_for_a_transaction_counts_write_conflicts(
         thread.join()
         assert outcome["reply"].inserted_id == 1
         other.close()
+
+
+def test_a_plain_read_ignores_prepare_conflicts(client: MongoClient, coll) -> None:  # type: ignore[no-untyped-def]
+    """Local reads outside a transaction, without a cluster time, see the last committed
+    version [srv:db/read_concern_mongod.cpp canIgnorePrepareConflicts]; a snapshot read
+    before the prepare timestamp does not meet the prepared write either."""
+    coll.insert_one({"_id": 1, "x": 1})
+    before = coll.database.command("find", coll.name)["operationTime"]
+    s, ts = _prepared(
+        client, coll, lambda s: coll.update_one({"_id": 1}, {"$set": {"x": 2}}, session=s)
+    )
+    assert coll.find_one({"_id": 1}) == {"_id": 1, "x": 1}
+    assert coll.count_documents({}) == 1
+    at = {"level": "snapshot", "atClusterTime": before}
+    reply = coll.database.command({"find": coll.name, "readConcern": at, "maxTimeMS": 5000})
+    assert reply["cursor"]["firstBatch"] == [{"_id": 1, "x": 1}]
+    # At the prepare timestamp it waits.
+    at = {"level": "snapshot", "atClusterTime": ts}
+    find = {"find": coll.name, "readConcern": at, "maxTimeMS": 50}
+    assert _code(lambda: coll.database.command(find)).code == 50
+    _commit(client, s, ts)
+    assert coll.find_one({"_id": 1}) == {"_id": 1, "x": 2}
+    s.end_session()

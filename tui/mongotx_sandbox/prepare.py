@@ -36,6 +36,8 @@ PREPARED_COMMANDS = frozenset({"abortTransaction", "commitTransaction", "prepare
 # The test fail point that holds a new statement once it blocked behind a prepared
 # transaction on its session (jstests new_transactions_on_session_with_prepared_txn_*).
 BLOCKED_FAIL_POINT = "waitAfterNewStatementBlocksBehindPrepare"
+# The read concern levels whose reads outside a transaction may ignore prepare conflicts.
+_IGNORING_LEVELS = frozenset({"local", "available", "majority"})
 # Aggregation stages that read no document of the collection they name.
 _NO_DOCUMENT_STAGES = frozenset(
     {"$changeStream", "$collStats", "$indexStats", "$planCacheStats", "$listSessions"}
@@ -213,27 +215,25 @@ def _pipeline_filters(pipeline: Any) -> list[dict[str, Any]]:
 
 
 def _read_timestamp(ctx: OpContext, name: str, body: dict[str, Any]) -> int | None:
-    """The read's timestamp as far as prepare conflicts go (None: the latest data, which
-    conflicts with every prepared write):
+    """When the read meets prepared writes: it does if it reads at or after their prepare
+    timestamp (None: the latest data, after every prepare).
 
-    - in a transaction, its snapshot; a snapshot read, its atClusterTime;
-    - a read with afterClusterTime, that time (it reads at or after it);
-    - a write (update, delete, findAndModify) reads the latest data;
-    - any other read outside a transaction does not meet the prepared writes: it sees the
-      last committed versions. MongoDB's own tests show both sides: a plain find after a
-      prepare returns the documents as before it (prepare_conflict_aggregation_behavior.js),
-      and a find must read with afterClusterTime at the prepare timestamp "to make sure it
-      will block" (prepare_conflict.js). The sandbox reads such a plain read at 0, before
-      every prepare timestamp.
+    A read outside a transaction at level local, available or majority, without
+    afterClusterTime or atClusterTime, ignores prepare conflicts and sees the last committed
+    versions [srv:db/read_concern_mongod.cpp canIgnorePrepareConflicts]; a write never
+    does (update, delete, findAndModify enforce them). The sandbox reads such a read at 0,
+    before every prepare timestamp. A transaction reads at its snapshot, a read with
+    atClusterTime there; any other read at the latest data.
     """
     if ctx.txn is not None:
         return ctx.txn.snapshot
     rc = body.get("readConcern")
-    if isinstance(rc, dict) and isinstance(rc.get("atClusterTime"), Timestamp):
+    rc = rc if isinstance(rc, dict) else {}
+    if isinstance(rc.get("atClusterTime"), Timestamp):
         return ts_to_int(rc["atClusterTime"])
-    if isinstance(rc, dict) and isinstance(rc.get("afterClusterTime"), Timestamp):
-        return max(ts_to_int(rc["afterClusterTime"]), 1)
     if name in ("update", "delete", "findAndModify", "findandmodify"):
+        return None
+    if "afterClusterTime" in rc or rc.get("level", "local") not in _IGNORING_LEVELS:
         return None
     return 0
 
