@@ -48,8 +48,8 @@ CHANGED_IN_80 = {
 # prepares (issue 15, item 3), so these run too, with --no-skip. The others of that list
 # still need what the sandbox lacks: config.transactions as a collection
 # (commit_prepared_transaction.js, no_writes_to_config_transactions_with_prepared_
-# transaction.js), the profiler and the server log (prepare_conflict.js), applyOps 'c'
-# entries (prepare_transaction_fails_on_temp_collections.js), server-internal fail points
+# transaction.js), the profiler and the server log (prepare_conflict.js), server-internal
+# fail points
 # (new_transaction_waits_for_previous_txn_table_updates.js,
 # timestamped_reads_wait_for_prepare_oplog_visibility.js).
 PREPARE_FILES = (
@@ -65,6 +65,7 @@ PREPARE_FILES = (
     "prepare_conflict_aggregation_behavior.js",
     "prepare_nonexistent_transaction.js",
     "prepare_prepared_transaction.js",
+    "prepare_transaction_fails_on_temp_collections.js",
     "prepare_transaction_unique_index_conflict.js",
     "prepared_transactions_do_not_block_non_conflicting_ddl.js",
     "statement_ids_accepted.js",

@@ -360,3 +360,21 @@ def test_a_plain_read_ignores_prepare_conflicts(client: MongoClient, coll) -> No
     _commit(client, s, ts)
     assert coll.find_one({"_id": 1}) == {"_id": 1, "x": 2}
     s.end_session()
+
+
+def test_a_transaction_on_a_temporary_collection_cannot_prepare(client: MongoClient, coll) -> None:  # type: ignore[no-untyped-def]
+    """applyOps creates a temporary collection (its `create` entry with `temp`); a
+    transaction that wrote to it fails to prepare [srv:db/transaction/
+    transaction_participant.cpp prepareTransaction]."""
+    entry = {
+        "op": "c",
+        "ns": f"{coll.database.name}.$cmd",
+        "o": {"create": coll.name, "temp": True},
+    }
+    assert coll.database.command("applyOps", [entry])["applied"] == 1
+    assert coll.options().get("temp") is True
+    with client.start_session() as s:
+        s.start_transaction()
+        coll.insert_one({"x": 1}, session=s)
+        err = _code(lambda: _prepare(client, s))
+        assert err.code == 263 and "temporary collection" in str(err)
