@@ -378,3 +378,24 @@ def test_a_transaction_on_a_temporary_collection_cannot_prepare(client: MongoCli
         coll.insert_one({"x": 1}, session=s)
         err = _code(lambda: _prepare(client, s))
         assert err.code == 263 and "temporary collection" in str(err)
+
+
+def test_server_status_counts_prepared_transactions(client: MongoClient, coll) -> None:  # type: ignore[no-untyped-def]
+    def counts() -> dict[str, int]:
+        t = client.admin.command("serverStatus")["transactions"]
+        keys = ("totalPrepared", "totalPreparedThenCommitted", "totalPreparedThenAborted")
+        return {k: t[k] for k in (*keys, "currentPrepared")}
+
+    before = counts()
+    s, ts = _prepared(client, coll, lambda s: coll.insert_one({"_id": 1}, session=s))
+    assert counts()["currentPrepared"] == before["currentPrepared"] + 1
+    _commit(client, s, ts)
+    s2, _ = _prepared(client, coll, lambda s: coll.insert_one({"_id": 2}, session=s))
+    client.admin.command("abortTransaction", session=s2)
+    after = counts()
+    assert after["totalPrepared"] == before["totalPrepared"] + 2
+    assert after["totalPreparedThenCommitted"] == before["totalPreparedThenCommitted"] + 1
+    assert after["totalPreparedThenAborted"] == before["totalPreparedThenAborted"] + 1
+    assert after["currentPrepared"] == before["currentPrepared"]
+    s.end_session()
+    s2.end_session()

@@ -86,6 +86,7 @@ def prepare(ctx: OpContext, txn: Transaction) -> int:
     txn.prepare_ts = ts
     txn.prepared_mono = time.monotonic()
     ctx.state.prepared[id(txn)] = txn
+    ctx.state.stats.total_prepared += 1
     return ts
 
 
@@ -133,7 +134,9 @@ def commit_prepared(ctx: OpContext, txn: Transaction, commit_ts: int) -> int:
     equal to commit timestamp"]; the sandbox makes its versions visible there too (no
     other write touched its documents meanwhile: it held them)."""
     ctx.state.clock.advance(commit_ts)
-    return ctx.state.commit(txn)
+    seq = ctx.state.commit(txn)
+    ctx.state.stats.total_prepared_then_committed += 1
+    return seq
 
 
 async def wait_behind_prepare(ctx: OpContext, txn: Transaction) -> None:

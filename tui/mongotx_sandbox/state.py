@@ -51,6 +51,9 @@ class Stats:
     total_aborted: int = 0
     retried_commands: int = 0
     retried_statements: int = 0
+    total_prepared: int = 0
+    total_prepared_then_committed: int = 0
+    total_prepared_then_aborted: int = 0
 
 
 @dataclass
@@ -240,6 +243,8 @@ class ServerState:
         db/session/kill_sessions_local.cpp killSessionsAbortUnpreparedTransactions]."""
         if not txn.open or (txn.prepared and not prepared):
             return
+        if txn.prepared:
+            self.stats.total_prepared_then_aborted += 1
         txn.state = ServerTxnState.ABORTED
         txn.abort_reason = reason
         self._end(txn)
