@@ -359,6 +359,10 @@ def test_a_plain_read_ignores_prepare_conflicts(client: MongoClient, coll) -> No
     assert _code(lambda: coll.database.command(find)).code == 50
     _commit(client, s, ts)
     assert coll.find_one({"_id": 1}) == {"_id": 1, "x": 2}
+    # Committed at its prepare timestamp: a snapshot there sees it (the commit's own oplog
+    # entry, and operationTime, come later).
+    reply = coll.database.command({**find, "maxTimeMS": 5000})
+    assert reply["cursor"]["firstBatch"] == [{"_id": 1, "x": 2}]
     s.end_session()
 
 

@@ -179,8 +179,9 @@ class ServerState:
         return [s.txn for s in self.sessions.values() if s.txn is not None and s.txn.open]
 
     # ---- transaction end ------------------------------------------------------------
-    def commit(self, txn: Transaction) -> int:
-        """Make a transaction's writes visible at one new commit time.
+    def commit(self, txn: Transaction, visible_at: int | None = None) -> int:
+        """Make a transaction's writes visible at one new commit time (a prepared one's at
+        `visible_at`, its commitTimestamp: prepare.commit_prepared).
 
         A collection the transaction created whose name another operation created, dropped
         or renamed since the snapshot makes the commit fail with WriteConflict: the first
@@ -195,6 +196,7 @@ class ServerState:
                 raise CommandError(112, WRITE_CONFLICT_MSG)
         has_writes = any(txn.writes.values()) or bool(txn.created)
         seq = self.clock.tick() if has_writes else self.clock.now()
+        version_seq = seq if visible_at is None else visible_at
         oldest = self.oldest_snapshot()
         for coll in txn.created.values():
             self.catalog.add(coll, seq, oldest)
@@ -203,9 +205,9 @@ class ServerState:
             if coll is None:
                 continue
             for key, doc in ws.items():
-                coll.append(key, seq, doc, self.catalog.version_history)
+                coll.append(key, version_seq, doc, self.catalog.version_history)
         for index, entry in txn.index_keys:
-            index.note_written(entry, seq, oldest)
+            index.note_written(entry, version_seq, oldest)
         wall = time.time()
         for op in txn.ops:
             images = images_enabled(op.coll.options)
