@@ -403,3 +403,26 @@ def test_server_status_counts_prepared_transactions(client: MongoClient, coll) -
     assert after["currentPrepared"] == before["currentPrepared"]
     s.end_session()
     s2.end_session()
+
+
+def test_config_transactions_holds_the_prepared_record(
+    client: MongoClient, coll, raw: RawClient
+) -> None:  # type: ignore[no-untyped-def]
+    """config.transactions: the record of a prepared (then committed) transaction; no
+    direct write under a session (40528), none resetting a prepared one's session (267),
+    no drop while one is prepared (4852500) [srv:db/session/session_catalog_mongod.cpp;
+    db/transaction/transaction_participant.cpp invalidate; db/op_observer/
+    op_observer_impl.cpp onDropCollection]."""
+    s, ts = _prepared(client, coll, lambda s: coll.insert_one({"_id": 1}, session=s))
+    table = client.config.transactions
+    mine = {"_id.id": s.session_id["id"]}
+    [entry] = list(table.find(mine))
+    assert entry["state"] == "prepared" and entry["lastWriteOpTime"]["ts"] == ts
+    assert _code(lambda: table.delete_one(mine)).code == 40528
+    delete = {"delete": "transactions", "deletes": [{"q": mine, "limit": 1}], "$db": "config"}
+    assert raw.command(delete)["code"] == 267
+    assert raw.command({"drop": "transactions", "$db": "config"})["code"] == 4852500
+    _commit(client, s, ts)
+    [entry] = list(table.find(mine))
+    assert entry["state"] == "committed" and isinstance(entry["txnNum"], int)
+    s.end_session()

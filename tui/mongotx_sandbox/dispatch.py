@@ -736,6 +736,13 @@ async def _execute(
     spec: commands.CommandSpec, ctx: OpContext, body: dict[str, Any]
 ) -> dict[str, Any]:
     target = body.get(spec.name)
+    if target == "transactions" and ctx.db == "config":
+        # config.transactions: the session records (session_table.py).
+        from . import session_table
+
+        answer = await session_table.before_command(ctx, spec.name, body)
+        if answer is not None:
+            return answer
     if type(target) is str and ctx.state.ddl_pending:
         # Only DDL (ddl.py, which loads locks.py) makes statements wait: imported here.
         from . import locks
