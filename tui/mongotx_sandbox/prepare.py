@@ -144,8 +144,12 @@ async def wait_behind_prepare(ctx: OpContext, txn: Transaction) -> None:
     """A new transaction on a session whose transaction is prepared waits for it to end
     (with the test fail point on, $currentOp shows it as `failpointMsg`)."""
     op = ctx.op
-    if op is not None and BLOCKED_FAIL_POINT in ctx.state.fail_points:
-        op.failpoint_msg = BLOCKED_FAIL_POINT
+    if BLOCKED_FAIL_POINT in ctx.state.fail_points:
+        from . import failpoints  # loaded only once a fail point is set
+
+        failpoints.enter(ctx.state, BLOCKED_FAIL_POINT)
+        if op is not None:
+            op.failpoint_msg = BLOCKED_FAIL_POINT
     try:
         await ctx.wait_for(txn)
     finally:

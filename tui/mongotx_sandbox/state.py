@@ -70,6 +70,10 @@ class ServerState:
     txn_records: dict[Hashable, TxnRecord] = field(default_factory=dict)
     cursors: dict[int, Any] = field(default_factory=dict)
     fail_points: dict[str, Any] = field(default_factory=dict)
+    # How many times each fail point was entered (configureFailPoint's `count`,
+    # waitForFailPoint), and who waits for the next entry or change (failpoints.py).
+    fail_point_counts: dict[str, int] = field(default_factory=dict)
+    fail_point_event: asyncio.Event | None = None
     parameters: dict[str, Any] = field(
         default_factory=lambda: {
             # Defaults from transaction_participant.idl (reference §3.8).
