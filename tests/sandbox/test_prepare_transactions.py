@@ -426,3 +426,28 @@ def test_config_transactions_holds_the_prepared_record(
     [entry] = list(table.find(mine))
     assert entry["state"] == "committed" and isinstance(entry["txnNum"], int)
     s.end_session()
+
+
+def test_the_lifetime_limit_never_aborts_a_prepared_transaction(client: MongoClient, coll) -> None:  # type: ignore[no-untyped-def]
+    """The reaper aborts only transactions in progress [srv:db/transaction/
+    transaction_participant.cpp Observer::expiredAsOf]: one started after the prepared one
+    is reaped, the prepared one is still there and commits."""
+    client.admin.command("setParameter", 1, transactionLifetimeLimitSeconds=1)
+    try:
+        s, ts = _prepared(client, coll, lambda s: coll.insert_one({"_id": 1}, session=s))
+        later = client.start_session()
+        later.start_transaction()
+        coll.insert_one({"_id": 2}, session=later)
+        _soon(
+            lambda: not _ops(client, {"lsid.id": later.session_id["id"]}),
+            "the later transaction reaped",
+        )
+        [idle] = _ops(client, {"lsid.id": s.session_id["id"]})
+        assert idle["transaction"]["prepareTimestamp"] == ts
+        assert _commit(client, s, ts)["ok"] == 1
+    finally:
+        client.admin.command("setParameter", 1, transactionLifetimeLimitSeconds=60)
+    assert coll.find_one({"_id": 1}) == {"_id": 1}
+    assert coll.find_one({"_id": 2}) is None
+    s.end_session()
+    later.end_session()
