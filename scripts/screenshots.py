@@ -29,6 +29,7 @@ SCENES = {
     "scenario": walkthroughs.scenario_conflict,
     "command-monitor": walkthroughs.commit_retried,
     "server-view": walkthroughs.server_view,
+    "presenter": walkthroughs.presenter_conflict,
 }
 OUT = Path(__file__).resolve().parent.parent / "screenshots"
 

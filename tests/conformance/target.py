@@ -11,6 +11,7 @@ from pymongo.errors import OperationFailure
 
 from .requirements import ServerInfo, parse_version
 
+AUTH_USER = ("bob", "pwd123")  # MONGOTX_TEST_AUTH=1: the user drivers' CI runs with
 CLIENT_DEFAULTS: dict[str, Any] = {"serverSelectionTimeoutMS": 5000, "socketTimeoutMS": 30000}
 
 
@@ -38,7 +39,16 @@ class Target:
             from mongotx_sandbox import ThreadedSandbox
 
             self._sandbox = ThreadedSandbox()
-            self.uri = self._sandbox.start()
+            if os.environ.get("MONGOTX_TEST_AUTH") == "1":
+                # An --auth sandbox with the drivers' CI user (root), so that the tests
+                # with runOnRequirements `auth: true` run (issue 13 item 4).
+                from mongotx_sandbox.auth import enforce
+
+                self._sandbox.server.state.auth = enforce([AUTH_USER])
+                uri = self._sandbox.start()
+                self.uri = uri.replace("mongodb://", "mongodb://{}:{}@".format(*AUTH_USER), 1)
+            else:
+                self.uri = self._sandbox.start()
         self.internal = MongoClient(self.uri, **CLIENT_DEFAULTS)
         self.info = self._describe(self.internal)
         self.kill_all_sessions()

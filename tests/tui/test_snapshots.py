@@ -150,3 +150,10 @@ def test_fault_dialog(snap_compare, deterministic, size):
 def test_server_view(snap_compare, deterministic, size):
     """Lane A's transaction, another client's and lane B's createIndexes waiting behind A."""
     assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=walkthroughs.server_view)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_presenter_write_conflict(snap_compare, deterministic, size):
+    """Presenter mode (P): the caption of B's WriteConflict, no footer or toolbar."""
+    run_before = walkthroughs.presenter_conflict
+    assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=run_before)

@@ -191,6 +191,12 @@ async def _run(
         raise CommandError(40571, "OP_MSG requests require a $db argument")
     if spec.admin_only and db != "admin":
         raise CommandError(13, f"{name} may only be run against the admin database.")
+    if state.auth is not None and state.auth.enforced:
+        # Access control comes right after the admin-only check
+        # [srv:db/commands.cpp checkAuthorizationImplPreParse].
+        from .auth import authorize
+
+        authorize(state.auth, conn, name, db, body)
 
     if "$clusterTime" in body:
         ct = body["$clusterTime"]

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
@@ -55,6 +56,8 @@ class SandboxServer:
         self.replset = replset
         self.handler = handler
         self.state = ServerState(replset=replset)
+        # --tls (tls.py): every connection is TLS, and the URI says tls=true.
+        self.ssl_context: ssl.SSLContext | None = None
         self._server: asyncio.base_events.Server | None = None
         self._reaper: asyncio.Task[None] | None = None
         self._conn_tasks: set[asyncio.Task[Any]] = set()
@@ -66,14 +69,17 @@ class SandboxServer:
 
     @property
     def uri(self) -> str:
-        if self.replset is None:
-            return f"mongodb://{self.state.host}/"
-        return f"mongodb://{self.state.host}/?replicaSet={self.replset}"
+        options = [] if self.replset is None else [f"replicaSet={self.replset}"]
+        if self.ssl_context is not None:
+            options.append("tls=true")
+        return f"mongodb://{self.state.host}/" + ("?" + "&".join(options) if options else "")
 
     async def start(self) -> str:
         self.state.oplog_event = asyncio.Event()
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(self._protocol, self.host, self.port)
+        self._server = await loop.create_server(
+            self._protocol, self.host, self.port, ssl=self.ssl_context
+        )
         sock = self._server.sockets[0]
         port = sock.getsockname()[1]
         self.port = port

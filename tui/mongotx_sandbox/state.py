@@ -7,7 +7,7 @@ import time
 from collections import deque
 from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bson.objectid import ObjectId
 
@@ -17,6 +17,9 @@ from .errors import WRITE_CONFLICT_MSG, CommandError
 from .operations import OperationTable
 from .store import Catalog
 from .transactions import ServerSession, ServerTxnState, Transaction, TxnRecord
+
+if TYPE_CHECKING:
+    from .auth import AuthState
 
 LOGICAL_SESSION_TIMEOUT_MINUTES = 30
 
@@ -107,6 +110,8 @@ class ServerState:
     ddl_pending: dict[tuple[str, str | None], asyncio.Event] = field(default_factory=dict)
     # The prepared transactions by id(): while any is, reads check for prepare conflicts.
     prepared: dict[int, Transaction] = field(default_factory=dict)
+    # Users (auth/): None until --auth or the first createUser; `enforced` with --auth.
+    auth: AuthState | None = None
 
     # ---- connections ----------------------------------------------------------------
     def connect(self, peer: str) -> Connection:

@@ -26,7 +26,7 @@ def _epilog() -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="mongotx-tui",
-        usage="mongotx-tui [URI] [--db DB] [--collection C] | mongotx-tui COMMAND ...",
+        usage="mongotx-tui [URI] [--db DB] [--collection C] [--present] | mongotx-tui COMMAND ...",
         description="Explore MongoDB sessions and transactions by hand. With no URI it starts\n"
         "an embedded sandbox (a one-member replica set) seeded with bank.accounts.",
         epilog=_epilog(),
@@ -39,6 +39,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--db", default=None, help="database to watch (default: bank, or the URI's)"
     )
     parser.add_argument("--collection", default="accounts", help="collection to watch")
+    parser.add_argument(
+        "--present",
+        action="store_true",
+        help="presenter mode, for a projector (P toggles it in the workbench)",
+    )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     return parser.parse_args(argv)
 
@@ -85,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     gc.disable()
     from .app import MongoTxApp
 
-    MongoTxApp(args.uri, db or "bank", args.collection).run()
+    MongoTxApp(args.uri, db or "bank", args.collection, present=args.present).run()
     return 0
 
 

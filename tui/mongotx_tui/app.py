@@ -35,6 +35,7 @@ class MongoTxApp(App[None]):
         perf: Callable[[], float] = time.perf_counter,
         sandbox_port: int = 0,
         config: Config | None = None,
+        present: bool = False,
     ) -> None:
         super().__init__()
         from .backend.workbench import Workbench
@@ -44,6 +45,7 @@ class MongoTxApp(App[None]):
         self.effective_keys: dict[str, str] = {}
         self.ready_at: float | None = None
         self.leave_open = False  # quit without aborting the lanes' open transactions
+        self.present = present  # start in presenter mode (--present)
 
     def get_default_screen(self) -> Screen[Any]:
         """The workbench is the app's first screen (no blank screen is laid out first)."""

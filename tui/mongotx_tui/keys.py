@@ -156,6 +156,15 @@ WORKBENCH_KEYS: tuple[KeyDef, ...] = (
         "Save the workbench as a scenario file (the steps run, with their outcomes)",
     ),
     KeyDef(
+        "presenter",
+        "P",
+        "toggle_presenter",
+        "Presenter mode",
+        False,
+        "Presenter mode for a projector: high-contrast theme, no footer or toolbar, more "
+        "space, a caption of each step, what changed highlighted for a few seconds",
+    ),
+    KeyDef(
         "export-code",
         "p",
         "export_code",

@@ -284,3 +284,17 @@ async def server_view(pilot: Any) -> None:
     await other.close()  # ends its session: the frozen view still shows it
     app.clear_notifications()
     await pilot.pause(0.2)
+
+
+async def presenter_conflict(pilot: Any) -> None:
+    """Presenter mode (P), then the write conflict: its caption, once the highlight of what
+    changed has faded (issue 14 item 3)."""
+    app = pilot.app
+    await ready(pilot)
+    await pilot.press("P")
+    await until(pilot, lambda: app.screen.has_class("-present"), what="presenter mode")
+    await conflict(pilot)
+    caption = app.screen.query_one("#caption")
+    await until(pilot, lambda: "conflicted" in str(caption.render()), what="the caption")
+    await until(pilot, lambda: not app.screen.query(".-changed"), 30, "the highlight's fade")
+    await pilot.pause(0.1)

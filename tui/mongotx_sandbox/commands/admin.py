@@ -7,7 +7,7 @@ import math
 import os
 import platform
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bson.int64 import Int64
 
@@ -22,6 +22,9 @@ from .registry import command
 SERVER_VERSION = "8.0.4"
 VERSION_ARRAY = [8, 0, 4, 0]
 MAX_WIRE_VERSION = 25  # 8.0 (wireversion-featurelist.md)
+
+if TYPE_CHECKING:
+    from ..auth import AuthState
 
 
 def hello_reply(ctx: OpContext, body: dict[str, Any], legacy: bool) -> dict[str, Any]:
@@ -73,7 +76,25 @@ def hello_reply(ctx: OpContext, body: dict[str, Any], legacy: bool) -> dict[str,
             "ok": 1.0,
         }
     )
+    if state.auth is not None:
+        _auth_fields(state.auth, conn, body, reply)
     return reply
+
+
+def _auth_fields(
+    auth: AuthState, conn: object, body: dict[str, Any], reply: dict[str, Any]
+) -> None:
+    """saslSupportedMechs and speculativeAuthenticate, when the client asks (auth/sasl.py)."""
+    from ..auth import sasl
+
+    if "saslSupportedMechs" in body:
+        mechs = sasl.supported_mechs(auth, body["saslSupportedMechs"])
+        if mechs is not None:
+            reply["saslSupportedMechs"] = mechs
+    if "speculativeAuthenticate" in body:
+        spec = sasl.speculative(auth, conn, body["speculativeAuthenticate"])
+        if spec is not None:
+            reply["speculativeAuthenticate"] = spec
 
 
 @command("hello", informational=True)
@@ -112,7 +133,17 @@ async def build_info(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
 
 @command("connectionStatus", informational=True)
 async def connection_status(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
-    return {"authInfo": {"authenticatedUsers": [], "authenticatedUserRoles": []}, "ok": 1.0}
+    auth = ctx.state.auth
+    record = getattr(ctx.connection, "auth", None)
+    users = list(record.users) if record is not None else []
+    roles = auth.roles_of(record) if auth is not None else []
+    return {
+        "authInfo": {
+            "authenticatedUsers": [{"user": name, "db": db} for name, db in users],
+            "authenticatedUserRoles": [{"role": role, "db": db} for role, db in roles],
+        },
+        "ok": 1.0,
+    }
 
 
 @command("whatsmyuri")
@@ -334,12 +365,3 @@ async def repl_set_get_config(ctx: OpContext, body: dict[str, Any]) -> dict[str,
         },
         "ok": 1.0,
     }
-
-
-@command("saslStart", "saslContinue", "authenticate")
-async def authenticate(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
-    """The sandbox has no users: credentials fail as they would for an unknown user."""
-    raise CommandError(
-        18,
-        "Authentication failed: the mongotx sandbox has no users; connect without credentials",
-    )

@@ -32,7 +32,7 @@ _BY_MODULE: dict[str, str] = {
     "apply_ops": "applyOps",
     "admin": "hello isMaster ismaster ping buildInfo buildinfo connectionStatus whatsmyuri "
     "getCmdLineOpts getParameter setParameter serverStatus hostInfo replSetGetStatus "
-    "replSetGetConfig saslStart saslContinue authenticate",
+    "replSetGetConfig",
     "bulk_write": "bulkWrite",
     "crud": "insert update delete findAndModify findandmodify",
     "current_op": "currentOp killOp",
@@ -44,6 +44,8 @@ _BY_MODULE: dict[str, str] = {
     "explain": "explain",
     "failpoint": "configureFailPoint waitForFailPoint",
     "list_commands": "listCommands",
+    "sasl": "saslStart saslContinue authenticate logout",
+    "users": "createUser updateUser dropUser usersInfo grantRolesToUser revokeRolesFromUser",
     "query": "find getMore killCursors count distinct aggregate",
     "stats": "dbStats dbstats collStats collstats validate",
     "sessions": "commitTransaction abortTransaction endSessions killSessions killAllSessions "

@@ -954,7 +954,10 @@ class Workbench:
                 "no open transaction of this workbench's lanes holds it: a write committed "
                 "after this transaction's snapshot, or a session outside this workbench"
             )
-        out.error = dataclasses.replace(error, conflict_with=who, conflict_lane=short)
+        holder = found[0].name if found is not None else ""
+        out.error = dataclasses.replace(
+            error, conflict_with=who, conflict_lane=short, conflict_holder=holder
+        )
         lane.amend_error(error, out.error)
 
     async def reported_blocker(self, lane: Lane) -> str:

@@ -94,6 +94,7 @@ class ErrorInfo:
     # open transactions), else that none of its lanes does
     conflict_with: str = ""
     conflict_lane: str = ""  # that lane, as the timeline names it: `lane A (txn 2)`
+    conflict_holder: str = ""  # that lane's name alone: `A` (presenter mode's caption)
 
     @property
     def advice(self) -> str:

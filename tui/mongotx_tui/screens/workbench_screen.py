@@ -16,7 +16,13 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
-from ..backend.connection import SANDBOX_NAME, BadURI, mask_uri
+from ..backend.connection import (
+    AUTHENTICATION_FAILED,
+    SANDBOX_NAME,
+    BadURI,
+    login_refused,
+    mask_uri,
+)
 from ..backend.lane_runner import LaneBusy
 from ..keys import KEY_ACTIONS, WORKBENCH_KEYS, bindings
 from ..model.events import Changed
@@ -31,6 +37,7 @@ if TYPE_CHECKING:
     from ..backend.workbench import Workbench
     from ..model.monitor import CommandRecord
     from ..widgets.monitor import CommandMonitor, MonitorLines
+    from .presenter import Presenter
     from .scenarios import Pick
 
 
@@ -60,6 +67,7 @@ class WorkbenchScreen(Screen[None]):
         self._monitor_lane: int | None = None  # the command monitor's lane filter
         self._monitor_internal = False  # it lists the workbench's own traffic too
         self._monitor_due = False  # a monitor refresh is scheduled
+        self.presenter: Presenter | None = None  # presenter mode, made on first use (P)
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -119,6 +127,8 @@ class WorkbenchScreen(Screen[None]):
         self.query_one("#scenario-banner").display = False
         self.wb.notify = self._on_backend
         self.set_interval(0.2, self._tick)
+        if getattr(self.app, "present", False):  # --present
+            self.action_toggle_presenter()
         if self.wb.is_sandbox and self.wb.client is None:
             await self._start_sandbox()
         if self.wb.client is None:  # a real server may take seconds: show "connecting…"
@@ -183,6 +193,8 @@ class WorkbenchScreen(Screen[None]):
             self._show_lane(lane_id)
         if kinds & {"lane", "lanes"}:
             self.autosave_draft()
+        if self.presenter is not None:
+            self.presenter.flushed(kinds)
 
     def _show_deployment(self) -> None:
         d = self.wb.deployment
@@ -354,6 +366,14 @@ class WorkbenchScreen(Screen[None]):
         screen = FaultInjectionScreen(faults.active, faults.refused_here, setter, off)
         self.app.push_screen(screen)
 
+    def action_toggle_presenter(self) -> None:
+        """Presenter mode on or off (screens/presenter.py, imported on first use)."""
+        if self.presenter is None:
+            from .presenter import Presenter
+
+            self.presenter = Presenter(self, self.wb)
+        self.presenter.toggle()
+
     def action_server_view(self) -> None:
         """The server view (imported on first use: the workbench starts without it)."""
         from .server_view import ServerViewScreen
@@ -391,6 +411,9 @@ class WorkbenchScreen(Screen[None]):
             return
         except Exception as exc:
             info = error_info(exc, self.wb.scrub)
+            if info.code == AUTHENTICATION_FAILED:
+                self._login_refused(switch_to)
+                return
             if self.wb.client is not None:  # the switch changed nothing: say so, stay
                 here = self.wb.deployment.uri_masked if self.wb.deployment else "it"
                 self.notify(
@@ -406,6 +429,22 @@ class WorkbenchScreen(Screen[None]):
         await self.wb.refresh_committed(0)
         await self._flush()
         self._connected()
+
+    def _login_refused(self, switch_to: str | bool | None) -> None:
+        """18 AuthenticationFailed: the server was reached and refused the login; one
+        sentence naming the user, never the password."""
+        tried = switch_to if isinstance(switch_to, str) else (self.wb.requested_uri or "")
+        sentence = login_refused(tried)
+        if self.wb.client is not None:
+            here = self.wb.deployment.uri_masked if self.wb.deployment else "it"
+            self.notify(
+                f"{sentence}\nStill connected to {here}.",
+                severity="error",
+                markup=False,
+                timeout=15,
+            )
+        else:
+            self._fault("Login refused", sentence)
 
     def _connected(self) -> None:
         self.ready = True
