@@ -307,6 +307,8 @@ class History:
         if step.code == WRITE_CONFLICT:
             txn.conflict_seq = seq
             txn.refused = self._refused_keys(txn, a)
+            if not row.conflict_with:
+                row.conflict_with = self._holder(txn)
         if step.ok:
             for key, doc in a.reads:
                 txn.reads.append(Read(seq, key, doc))
@@ -321,6 +323,20 @@ class History:
             txn.status = "committed" if step.ok else "aborted"
         elif step.aborted:
             self._end(step.lane, seq, "aborted", keep=True)
+
+    def _holder(self, txn: Txn) -> str:
+        """The lane whose transaction wrote a document the refused write meant: one still
+        open, else one committed after this transaction's snapshot (the history's view)."""
+        keys = set(txn.refused)
+        for other in self._open.values():
+            if other is not txn and other.status == "open" and keys & {k for _, k in other.writes}:
+                return other.lane
+        for other in reversed(self.txns):
+            if other is txn or other.status != "committed" or other.lane == txn.lane:
+                continue
+            if (other.end_seq or 0) > txn.snapshot and keys & {k for _, k in other.writes}:
+                return other.lane
+        return ""
 
     def _refused_keys(self, txn: Txn, a: Access) -> list[str]:
         """The documents a refused write meant: its `_id`s, or those of the documents the
