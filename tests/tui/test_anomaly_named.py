@@ -3,15 +3,17 @@
 
 from __future__ import annotations
 
+from textual.widgets import Input, Static
 from tuihelpers import queue_op, ready, until
 
 from mongotx_tui.app import MongoTxApp
 from mongotx_tui.config import Config
 from mongotx_tui.model.lanes import OpStatus, TxnState
+from mongotx_tui.screens.diagram import DiagramScreen
 from mongotx_tui.widgets.timeline import TimelineTable
 
 
-async def test_a_hand_built_write_skew_is_named_as_it_commits() -> None:
+async def test_a_hand_built_write_skew_is_named_as_it_commits(tmp_path) -> None:
     app = MongoTxApp(config=Config())
     async with app.run_test(size=(120, 36)) as pilot:
         await ready(app, pilot)
@@ -52,3 +54,19 @@ async def test_a_hand_built_write_skew_is_named_as_it_commits() -> None:
         table = app.screen.query_one(TimelineTable)
         await until(pilot, lambda: table.shown_seq >= named.seq, what="row shown")
         assert any("write skew" in str(c) for c in table.get_row(str(named.seq)))
+        # D exports the history: a wrong extension is said in the dialog, which stays
+        await pilot.press("D")
+        await until(pilot, lambda: isinstance(app.screen, DiagramScreen), what="dialog")
+        app.screen.query_one("#diagram-path", Input).value = str(tmp_path / "skew.png")
+        await pilot.press("enter")
+        problem = str(app.screen.query_one("#diagram-problem", Static).render())
+        assert problem == "The file name must end in .svg, .md or .txt (not .png)"
+        app.screen.query_one("#diagram-path", Input).value = str(tmp_path / "skew.md")
+        await pilot.press("enter")
+        out = tmp_path / "skew.md"
+        await until(pilot, out.exists, what="diagram written")
+        text = out.read_text(encoding="utf-8")
+        assert "participant L1 as A" in text and "participant L2 as B" in text
+        assert f"Note over L1,L2: G2-item (write skew): {ta} ─rw→ {tb}" in text
+        assert 'L1--)L2: rw accounts/"bob"' in text  # A read bob, B wrote it
+        assert '{"_id": "alice", "name": "Alice", "balance": 0}' in text
