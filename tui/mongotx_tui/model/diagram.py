@@ -129,11 +129,13 @@ def as_text(s: Story, width: int = 44) -> str:
         n += 1
         cells = [""] * len(s.lanes)
         text = item.what + (f" → {item.outcome}" if item.outcome else "")
-        for a in item.arrows:
-            text += f" ⇢ {a.dst}: {a.label}"
-        if item.lane in s.lanes:
-            cells[s.lanes.index(item.lane)] = _clip(text, width)
+        column = s.lanes.index(item.lane) if item.lane in s.lanes else 0
+        cells[column] = _clip(text, width)
         rows.append([str(n), *cells])
+        for a in item.arrows:  # on a line of its own, under the step
+            arrow = [""] * len(s.lanes)
+            arrow[column] = _clip(f"  ⇢ {a.dst}: {a.label}", width)
+            rows.append(["", *arrow])
         for note in _notes_after(s, item):
             rows.append(["!", _clip(note, width * len(s.lanes))])
     widths = [

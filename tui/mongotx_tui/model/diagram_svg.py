@@ -100,15 +100,34 @@ def _step(c: _Canvas, item: Item, y: float) -> float:
     return y
 
 
+def _wrap(value: str, width: float, lines: int = 3) -> list[str]:
+    """`value` in lines that fit `width` (at most `lines`, the last one clipped)."""
+    room = max(8, int(width / CHAR_W))
+    words, out, line = " ".join(value.split()).split(" "), [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > room:
+            out.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    out.append(line)
+    if len(out) > lines:
+        out = [*out[: lines - 1], " ".join(out[lines - 1 :])]
+    return [_fit(x, width) for x in out]
+
+
 def _note(c: _Canvas, item: Item, y: float) -> float:
     fill, stroke = COLOURS.get(item.kind, COLOURS["anomaly"])
     w = c.width - 2 * MARGIN
+    lines = _wrap(item.what, w - 16)
+    h = NOTE_H - 4 + LINE_H * (len(lines) - 1)
     c.add(
-        f'<rect x="{MARGIN}" y="{y:g}" width="{w:g}" height="{NOTE_H - 4}" rx="4" '
+        f'<rect x="{MARGIN}" y="{y:g}" width="{w:g}" height="{h:g}" rx="4" '
         f'fill="{fill}" stroke="{stroke}"/>'
     )
-    c.label(MARGIN + 8, y + 15, _fit(item.what, w - 16), "note")
-    y += NOTE_H + 16
+    for i, line in enumerate(lines):
+        c.label(MARGIN + 8, y + 15 + i * LINE_H, line, "note")
+    y += h + 20
     for a in item.arrows:
         c.arrow(a, y)
         y += ARROW_H
