@@ -71,8 +71,8 @@ class AnomalyWatch:
     def row(finding: Finding) -> tuple[str, EventKind, str, str, bool]:
         """A finding as a timeline row: (lane, kind, what, outcome, ok)."""
         if finding.prevented_by:
-            return "", EventKind.INFO, f"prevented {finding.phenomenon}", finding.one_line(), True
-        return "", EventKind.INFO, f"anomaly {finding.phenomenon}", finding.one_line(), False
+            return "", EventKind.INFO, f"prevented {finding.phenomenon}", finding.short(), True
+        return "", EventKind.INFO, f"anomaly {finding.phenomenon}", finding.short(), False
 
     def story(self, title: str, lanes: list[str], final: dict[str, list[dict[str, Any]]]) -> Story:
         from ..model.diagram import story

@@ -78,6 +78,13 @@ class Finding:
             parts.append(f"─{e.kind}→ {names[e.dst]}")
         return " ".join(parts)
 
+    def short(self) -> str:
+        """What a timeline row's outcome shows (its `what` names the phenomenon): the name
+        or who prevented it first, then the cycle."""
+        if self.prevented_by:
+            return f"{self.prevented_by}'s WriteConflict: {self.cycle_text()}"
+        return f"{self.name}: {self.cycle_text()}"
+
     def one_line(self) -> str:
         head = f"{self.phenomenon} ({self.name})"
         if self.prevented_by:
