@@ -48,7 +48,7 @@ class AnomalyWatch:
         if waited and item is not None:
             found = _WAITED_FOR.match(item.waiting_for)
             waited_for = found.group(1) if found else ""
-        self.history.record(
+        row = self.history.record(
             step_of(
                 lane.name,
                 action,
@@ -63,7 +63,9 @@ class AnomalyWatch:
         )
         if action not in ENDS and not (out.error is not None or not in_txn):
             return []  # only an end (or an autocommit write, or an error) can close a cycle
-        new = [f for f in analyse(self.history) if f.ident not in self.reported]
+        txn = self.history.txn(row.txn_id) if row.txn_id else None
+        through = {txn.id} if txn is not None and txn.status == "committed" else set()
+        new = [f for f in analyse(self.history, through) if f.ident not in self.reported]
         self.reported.update(f.ident for f in new)
         return new
 

@@ -113,12 +113,26 @@ class Graph:
         self.all_readers = readers if readers is not None else txns  # every predicate read
         self.txns = sorted(txns, key=lambda t: (t.end_seq or 0, t.id))
         self.ids = {t.id: t for t in self.txns}
+        self._rank = {t.id: i for i, t in enumerate(self.txns)}  # commit order
         self.order: dict[str, list[Txn]] = {}  # key -> its writers, in commit order
         for t in self.txns:
             for key in dict.fromkeys(k for _, k in t.writes):
                 self.order.setdefault(key, []).append(t)
         self.edges: list[Edge] = []
+        self._contents: dict[str, dict[str, list[int]]] = {}
         self._build()
+
+    def _known(self, key: str) -> dict[str, list[int]]:
+        """The versions of `key` whose content the history knows: content → indices."""
+        known = self._contents.get(key)
+        if known is None:
+            known = {}
+            for i, w in enumerate(self.order.get(key, [])):
+                content = _content(w, key)
+                if content is not None:
+                    known.setdefault(content, []).append(i)
+            self._contents[key] = known
+        return known
 
     def seen(self, reader: Txn, key: str, doc: dict[str, object]) -> int:
         """The index in `order[key]` of the version `reader` read (-1: the first one)."""
@@ -127,12 +141,14 @@ class Graph:
         for i, w in enumerate(writers):
             if w is not reader and (w.end_seq or 0) < reader.snapshot:
                 at = i
-        text = format_value(doc)
-        if at >= 0 and _content(writers[at], key) == text:
+        known = self._known(key)
+        if not known:
+            return at
+        same = [i for i in known.get(format_value(doc), []) if writers[i] is not reader]
+        if at in same:
             return at
         # the answer differs from (or says nothing of) the version the rule gives: a version
         # whose content the history knows, and only one, is the one the server returned
-        same = [i for i, w in enumerate(writers) if w is not reader and _content(w, key) == text]
         return same[0] if len(same) == 1 else at
 
     def _build(self) -> None:
@@ -162,6 +178,10 @@ class Graph:
                     if w is not None:
                         add(Edge(t.id, w.id, "rw", key, predicate=True))
         self.edges = list(out.values())
+        self._steps: dict[tuple[frozenset[str], bool], dict[str, list[str]]] = {}
+        self.out: dict[str, list[Edge]] = {}
+        for edge in self.edges:
+            self.out.setdefault(edge.src, []).append(edge)
 
     def _first_writer_after(self, key: str, t: Txn) -> Txn | None:
         return next(
@@ -190,13 +210,17 @@ class Graph:
         """The most specific cycle through each transaction (of `through`), one per set of
         transactions."""
         findings: dict[frozenset[str], Finding] = {}
+        cyclic = self._in_cycles()
         for t in self.txns:
-            if through is not None and t.id not in through:
+            if t.id not in cyclic or (through is not None and t.id not in through):
                 continue
             cycle = self._cycle_through(t.id)
             if cycle is None:
                 continue
             phenomenon, edges = cycle
+            # told from the transaction that committed first, however it was found
+            first = min(range(len(edges)), key=lambda i: self._rank[edges[i].src])
+            edges = edges[first:] + edges[:first]
             ids = tuple(e.src for e in edges)
             if frozenset(ids) in findings:
                 continue
@@ -205,6 +229,63 @@ class Graph:
                 phenomenon, tuple(self.ids[i].label for i in ids), tuple(edges), labels
             )
         return list(findings.values())
+
+    def _reach(self, start: str, kinds: set[str], forward: bool) -> set[str]:
+        """The transactions `start` reaches (or that reach it) by edges of `kinds`."""
+        cache = (frozenset(kinds), forward)
+        step = self._steps.get(cache)
+        if step is None:
+            step = self._steps[cache] = {}
+            for e in self.edges:
+                if e.kind in kinds:
+                    a, b = (e.src, e.dst) if forward else (e.dst, e.src)
+                    step.setdefault(a, []).append(b)
+        seen, todo = {start}, [start]
+        while todo:
+            for nxt in step.get(todo.pop(), ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+
+    def _in_cycles(self) -> set[str]:
+        """The transactions on some cycle: those whose strongly connected component holds
+        more than one (Kosaraju's two passes, without recursion)."""
+        order: list[str] = []
+        seen: set[str] = set()
+        for root in self.ids:
+            if root in seen:
+                continue
+            seen.add(root)
+            stack = [(root, iter(self.out.get(root, ())))]
+            while stack:
+                node, edges = stack[-1]
+                e = next(edges, None)
+                if e is None:
+                    order.append(node)
+                    stack.pop()
+                elif e.dst not in seen:
+                    seen.add(e.dst)
+                    stack.append((e.dst, iter(self.out.get(e.dst, ()))))
+        back: dict[str, list[str]] = {}
+        for e in self.edges:
+            back.setdefault(e.dst, []).append(e.src)
+        cyclic: set[str] = set()
+        done: set[str] = set()
+        for root in reversed(order):
+            if root in done:
+                continue
+            done.add(root)
+            component, todo = [root], [root]
+            while todo:
+                for prev in back.get(todo.pop(), ()):
+                    if prev not in done:
+                        done.add(prev)
+                        component.append(prev)
+                        todo.append(prev)
+            if len(component) > 1:
+                cyclic.update(component)
+        return cyclic
 
     def _path(self, start: str, goal: str, kinds: set[str], item_only: bool) -> list[Edge] | None:
         """A shortest path of edges of `kinds` from start to goal (breadth first)."""
@@ -215,8 +296,8 @@ class Graph:
         seen = {start}
         while queue:
             node = queue.popleft()
-            for e in self.edges:
-                if e.src != node or e.kind not in kinds or e.dst in seen:
+            for e in self.out.get(node, ()):
+                if e.kind not in kinds or e.dst in seen:
                     continue
                 if item_only and e.predicate:
                     continue
@@ -232,8 +313,8 @@ class Graph:
 
     def _loop(self, t: str, kinds: set[str], item_only: bool = False) -> list[Edge] | None:
         best: list[Edge] | None = None
-        for e in self.edges:
-            if e.src != t or e.kind not in kinds or (item_only and e.predicate):
+        for e in self.out.get(t, ()):
+            if e.kind not in kinds or (item_only and e.predicate):
                 continue
             rest = self._path(e.dst, t, kinds, item_only)
             if rest is not None and (best is None or len(rest) + 1 < len(best)):
@@ -248,11 +329,13 @@ class Graph:
         if cycle:
             return "G1c", cycle
         deps = {"ww", "wr"}
-        for e in self.edges:  # exactly one rw: rw a→b, then back to a through t
-            if e.kind != "rw":
+        ahead = self._reach(t, deps, forward=True)  # t reaches these by ww/wr
+        behind = self._reach(t, deps, forward=False)  # these reach t by ww/wr
+        for e in self.edges:  # exactly one rw: t ⇝ a, rw a→b, b ⇝ t
+            if e.kind != "rw" or e.src not in ahead or e.dst not in behind:
                 continue
             to_t = self._path(e.dst, t, deps, False)
-            from_t = self._path(t, e.src, deps, False) if to_t is not None else None
+            from_t = self._path(t, e.src, deps, False)
             if to_t is not None and from_t is not None:
                 cycle = [*from_t, e, *to_t]
                 start = next(i for i, x in enumerate(cycle) if x.src == t)
@@ -266,8 +349,13 @@ class Graph:
         return None
 
 
-def graph(history: History, extra: Txn | None = None) -> Graph:
-    committed = [t for t in history.txns if t.status == "committed"]
+WINDOW = 300  # the newest committed transactions the graph holds (a long session stays fast)
+PREVENTED_WINDOW = 10  # the newest transactions lost to a WriteConflict that are looked at
+GHOST_WINDOW = 60  # the newest committed transactions each of them is placed among
+
+
+def graph(history: History, extra: Txn | None = None, window: int = WINDOW) -> Graph:
+    committed = [t for t in history.txns if t.status == "committed"][-window:]
     return Graph(committed + ([extra] if extra is not None else []), list(history.txns))
 
 
@@ -280,22 +368,25 @@ def prevented(history: History, only: set[str] | None = None) -> list[Finding]:
     """For each transaction aborted by a WriteConflict: the cycle it would have closed had
     it committed with the write the server refused (placed where it ended)."""
     out: list[Finding] = []
-    for t in history.txns:
-        if t.status != "aborted" or t.conflict_seq is None or not t.refused:
+    lost = [t for t in history.txns if t.conflict_seq is not None][-PREVENTED_WINDOW:]
+    for t in lost:
+        if t.status != "aborted" or not t.refused:
             continue
         if only is not None and t.id not in only:
             continue
         end = t.closed_seq or t.end_seq or t.conflict_seq  # where its commit would have been
         writes = [*t.writes, *((t.conflict_seq, k) for k in t.refused)]
         ghost = replace(t, status="committed", end_seq=end, writes=writes)
-        found = graph(history, ghost).find({t.id})
+        found = graph(history, ghost, GHOST_WINDOW).find({t.id})
         out.extend(replace(f, prevented_by=t.label) for f in found)
     return out
 
 
-def analyse(history: History) -> list[Finding]:
-    """Every cycle the history holds, then every one an aborted transaction prevented."""
-    return anomalies(history) + prevented(history)
+def analyse(history: History, through: set[str] | None = None) -> list[Finding]:
+    """Every cycle the history holds (through the transactions of `through`: those that
+    just committed, as only they can close a new one), then every one that a transaction
+    lost to a WriteConflict prevented."""
+    return anomalies(history, through) + prevented(history)
 
 
 __all__ = ["ORDER", "PHENOMENA", "Edge", "Finding", "Graph", "analyse", "anomalies", "prevented"]

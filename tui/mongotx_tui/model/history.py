@@ -193,6 +193,7 @@ class Row:
     kind: str = "op"  # op, txn (start/commit/abort), note
     action: str = ""  # the step's action (startTransaction, commit, find, ...)
     txn: str = ""  # the transaction's label
+    txn_id: str = ""  # and its id (Txn.id)
     conflict_with: str = ""  # a WriteConflict: the lane holding the document
     waited_for: str = ""  # it waited for that lane (its commit or abort let it go on)
     code: int | None = None
@@ -267,11 +268,11 @@ class History:
                 self._end(step.lane, seq, "aborted")  # a new transaction ends the last one
                 txn = self._new(step.lane, step.number, seq, True)
                 self._open[step.lane] = txn
-                row.txn = txn.label
+                row.txn, row.txn_id = txn.label, txn.id
         elif action in ("commit", "abort", "endSession"):
             row.kind = "txn"
             txn = self._open.get(step.lane)
-            row.txn = txn.label if txn is not None else ""
+            row.txn, row.txn_id = (txn.label, txn.id) if txn is not None else ("", "")
             if action == "commit" and step.ok:
                 self._end(step.lane, seq, "committed")
             elif action != "commit" or step.code == NO_SUCH_TRANSACTION:
@@ -301,7 +302,7 @@ class History:
                 self._open[step.lane] = txn
         else:
             txn = self._new(step.lane, step.number, seq, False)
-        row.txn = txn.label
+        row.txn, row.txn_id = txn.label, txn.id
         if txn.first_seq is None:
             txn.first_seq = seq
         if step.code == WRITE_CONFLICT:
@@ -350,15 +351,8 @@ class History:
                 keys.append(r.key)
         return list(dict.fromkeys(keys))
 
-    def note(self, text: str) -> Row:
-        """A row of the history that is not a step (an anomaly named, a scenario note)."""
-        self._seq += 1
-        row = Row(self._seq, "", text, "", True, "note")
-        self.rows.append(row)
-        return row
-
     def txn(self, txn_id: str) -> Txn | None:
-        return next((t for t in self.txns if t.id == txn_id), None)
+        return next((t for t in reversed(self.txns) if t.id == txn_id), None)
 
 
 __all__ = ["Access", "History", "Row", "Step", "Txn", "access_of", "doc_key", "simple_match"]
