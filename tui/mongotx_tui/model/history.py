@@ -17,7 +17,8 @@ from .literals import format_value
 
 WRITE_CONFLICT = 112
 NO_SUCH_TRANSACTION = 251
-MAX_TXNS = 2000  # older transactions fall off the front (the timeline's bound is larger)
+MAX_TXNS = 2000  # older transactions fall off the front
+MAX_ROWS = 10_000  # and older rows (the timeline's own bound)
 
 READS = frozenset({"find", "findOne", "aggregate"})
 RMW = frozenset({"findOneAndUpdate", "findOneAndReplace", "findOneAndDelete"})
@@ -284,6 +285,8 @@ class History:
         if step.waited:
             row.waited_for = step.waited_for or self._released_by(step.lane)
         self.rows.append(row)
+        if len(self.rows) > MAX_ROWS:
+            del self.rows[: len(self.rows) - MAX_ROWS]
         return row
 
     def _released_by(self, lane: str) -> str:
