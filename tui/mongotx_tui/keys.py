@@ -172,6 +172,15 @@ WORKBENCH_KEYS: tuple[KeyDef, ...] = (
         False,
         "Show the scenario as a pymongo script (sync, async, with_transaction); copy or save",
     ),
+    KeyDef(
+        "export-diagram",
+        "D",
+        "export_diagram",
+        "Export diagram",
+        False,
+        "Draw the history as a sequence diagram (.svg, Mermaid .md or .txt), the anomalies "
+        "named; write it to a file",
+    ),
 )
 
 QUEUE_KEYS: tuple[KeyDef, ...] = (
