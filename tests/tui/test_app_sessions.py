@@ -1,0 +1,147 @@
+"""The live view of an application's sessions (issue 12 item 2), fed with real traffic: a
+sample application's pymongo clients against the sandbox, their commands and replies
+handed over as the proxy hands them (tests/tui/proxyfeed.py), shown in the real app and
+driven with Pilot keys."""
+
+from __future__ import annotations
+
+import asyncio
+
+from proxyfeed import sample_app
+from tuihelpers import ready, until
+
+from mongotx_sandbox import ThreadedSandbox
+from mongotx_tui.app import MongoTxApp
+from mongotx_tui.config import Config
+from mongotx_tui.model.app_sessions import AppSessions, TxnStatus
+from mongotx_tui.model.proxy_records import ConnectionNotice
+from mongotx_tui.screens.app_sessions import AppSessionsScreen, QueueObserver
+from mongotx_tui.widgets.app_lane import AppLane
+from mongotx_tui.widgets.monitor import MonitorLines, cells
+
+
+def fold(observer: QueueObserver, model: AppSessions) -> None:
+    while not observer.queue.empty():
+        kind, item = observer.queue.get_nowait()
+        getattr(model, kind)(item)
+
+
+def test_sample_application_folds_into_sessions() -> None:
+    observer = QueueObserver()
+    with ThreadedSandbox() as uri:
+        seen = sample_app(uri, observer)
+    assert seen == {"conflict": 112, "runs": 2}
+    model = AppSessions()
+    fold(observer, model)
+    by_name = {s.name: s for s in model.sessions.values()}
+    s1, s2, s3 = by_name["S1"], by_name["S2"], by_name["S3"]
+    assert (s1.app_name, s2.app_name, s3.app_name) == ("shop", "billing", "shop")
+
+    # The two conflicting transactions: S2's update gets WriteConflict, naming S1's txn.
+    conflict = next(s for s in s2.statements if s.code == 112)
+    assert conflict.txn == 1 and conflict.labels == ("TransientTransactionError",)
+    assert conflict.conflict_short == "S1 (txn 1)"
+    assert conflict.conflict_with == "session S1's open transaction (txn 1) wrote _id 1"
+    assert conflict.outcome() == "112 WriteConflict ↔ S1 (txn 1) [TransientTransactionError]"
+    assert s1.txns[1].status is TxnStatus.COMMITTED
+    assert s2.txns[1].status is TxnStatus.ABORTED
+
+    # The retryable insert: its first attempt got no reply, the driver sent it again.
+    inserts = [s for s in s1.statements if s.record.name == "insert"]
+    assert [(s.attempt, s.ok) for s in inserts] == [(1, False), (2, True)]
+    assert inserts[0].record.outcome() == "no reply: connection closed"
+    assert inserts[0].record.txn_number == inserts[1].record.txn_number
+
+    # with_transaction: txn 2 conflicts with S3's open transaction, txn 3 runs it again.
+    assert s2.txns[2].status is TxnStatus.ABORTED
+    assert next(st.outcome() for st in s2.statements if st.txn == 2).startswith(
+        "112 WriteConflict ↔ S3 (txn 1)"
+    )
+    assert s2.txns[3].status is TxnStatus.COMMITTED and s2.txns[3].retry_of == 2
+    # Statements in a transaction are never numbered as attempts of one another.
+    assert all(st.attempt == 1 for st in s2.statements)
+
+    # billing's client closed: endSessions ended its session; databases without admin.
+    assert s2.ended and s2.databases == {"shop"}
+    assert model.app_names() == ["billing", "shop"]
+
+
+def test_keep_last_n_counts_the_rest() -> None:
+    observer = QueueObserver()
+    with ThreadedSandbox() as uri:
+        sample_app(uri, observer)
+    model = AppSessions(keep=2)
+    fold(observer, model)
+    s2 = next(s for s in model.sessions.values() if s.name == "S2")
+    assert s2.total == 6 and len(s2.statements) == 2 and s2.dropped == 4
+    assert [st.record.name for st in s2.statements] == ["update", "commitTransaction"]
+
+
+def lane_text(lane: AppLane) -> str:
+    return "\n".join(str(s.render()) for s in lane.query("Static"))
+
+
+async def test_live_view_shows_the_sample_application() -> None:
+    app = MongoTxApp(config=Config())
+    async with app.run_test(size=(160, 40)) as pilot:
+        await ready(app, pilot)
+        screen = AppSessionsScreen("127.0.0.1:27018", "127.0.0.1:27017")
+        await app.push_screen(screen)
+        with ThreadedSandbox() as uri:
+            await asyncio.to_thread(sample_app, uri, screen.observer)
+        await until(pilot, lambda: screen.observer.queue.empty(), what="all shown")
+        await pilot.pause()
+        lanes = {lane.session.name: lane for lane in screen.query(AppLane)}
+        assert sorted(lanes) == ["S1", "S2", "S3"]
+        assert lanes["S2"].border_title == "S2 · billing"
+        s2 = lane_text(lanes["S2"])
+        assert "112 WriteConflict ↔ S1 (txn 1)" in s2
+        assert "txn 3 committed · after txn 2's TransientTransactionError" in s2
+        assert "ended" in s2
+        assert "insert orders _id 3 #2" in lane_text(lanes["S1"])
+        header = str(screen.query_one("#ps-header").render())
+        assert header.startswith(
+            "proxy 127.0.0.1:27018 → upstream 127.0.0.1:27017 (plain TCP on the local side)"
+        )
+
+        # Filters: one application, then "only sessions with transactions".
+        await pilot.press("a")  # billing (the first by name)
+        await pilot.pause()
+        assert [lane.session.name for lane in screen.query(AppLane)] == ["S2"]
+        await pilot.press("a", "a")  # shop, then all again
+        await pilot.pause()
+        assert len(screen.query(AppLane)) == 3
+        await pilot.press("d")
+        assert screen.filter.database == "shop"
+        await pilot.press("d", "t")
+        await pilot.pause()
+        assert "only with transactions" in str(screen.query_one("#ps-header").render())
+
+        # The timeline and the monitor list the same traffic.
+        rows = [e for e in screen.model.timeline if e.lane == "S2"]
+        assert any("WriteConflict ↔ S1 (txn 1)" in e.outcome for e in rows)
+        await pilot.press("m")
+        lines = screen.query_one(MonitorLines)
+        await until(pilot, lambda: bool(lines.records), what="monitor rows")
+        shown = [{k: v.plain for k, v in cells(r, lines.colours).items()} for r in lines.records]
+        assert {"lane": "S1", "name": "insert #2"}.items() <= next(
+            row for row in shown if row["name"] == "insert #2"
+        ).items()
+
+        # Clearing finished sessions: the ended ones go (S1 is idle only after a minute).
+        await pilot.press("x")
+        await pilot.pause()
+        assert "S1" in [lane.session.name for lane in screen.query(AppLane)]
+        assert "S2" not in [lane.session.name for lane in screen.query(AppLane)]
+
+        # The upstream going down is said in a line of its own.
+        screen.observer.connection(
+            ConnectionNotice(0, "upstream-down", message="cannot connect to 127.0.0.1:27017")
+        )
+        notice = screen.query_one("#ps-notice")
+        await until(pilot, lambda: notice.display, what="upstream notice")
+        assert "upstream down: cannot connect to 127.0.0.1:27017" in str(notice.render())
+
+        await pilot.press("r")  # no capture module yet: said, nothing saved
+        await pilot.pause()
+        assert "not available" in screen.said

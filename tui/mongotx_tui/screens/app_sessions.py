@@ -1,0 +1,270 @@
+"""The live view (issue 12 item 2): an application's sessions seen through the proxy, each
+a read-only lane, with the timeline of their statements and the command monitor.
+
+The proxy calls `observer` on its own thread; the records wait in a thread-safe queue
+that the screen drains on its own loop every DRAIN_S (a burst of traffic is one refresh).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import queue
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import HorizontalScroll, Vertical
+from textual.screen import Screen
+from textual.widgets import Static
+
+from ..keys import APP_SESSIONS_KEYS, bindings
+from ..model.app_sessions import AppSessions, SessionFilter
+from ..model.proxy_records import ConnectionNotice, ProxyRecord
+from ..widgets.app_lane import AppLane
+from ..widgets.footer import KeyFooter
+from ..widgets.monitor import CommandMonitor, MonitorLines
+from ..widgets.timeline import TimelineTable
+
+DRAIN_S = 0.1  # how often the records the proxy handed over are shown
+TICK_S = 1.0  # running statements' timers and sessions going idle
+
+
+class QueueObserver:
+    """A ProxyObserver for any thread: it only queues what it is told."""
+
+    def __init__(self) -> None:
+        self.queue: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+
+    def command(self, record: ProxyRecord) -> None:
+        self.queue.put(("command", record))
+
+    def reply(self, record: ProxyRecord) -> None:
+        self.queue.put(("reply", record))
+
+    def connection(self, notice: ConnectionNotice) -> None:
+        self.queue.put(("connection", notice))
+
+
+def _cycle(values: list[str], now: str) -> str:
+    """The next of "" (all) and `values` after `now`."""
+    options = ["", *values]
+    return options[(options.index(now) + 1) % len(options)] if now in options else ""
+
+
+class AppSessionsScreen(Screen[None]):
+    """Receives what the proxy observed (through `observer`); shows it, read-only."""
+
+    CSS_PATH = Path(__file__).parent / "app_sessions.tcss"
+    BINDINGS = bindings(APP_SESSIONS_KEYS)  # type: ignore[assignment]
+
+    def __init__(
+        self,
+        listen: str,
+        upstream: str,
+        *,
+        clock: Callable[[], float] = time.time,
+        keep: int | None = None,
+    ) -> None:
+        """`listen` is the proxy's local address, `upstream` the deployment it forwards to
+        (masked: no password)."""
+        super().__init__(id="app-sessions")
+        self.listen = listen
+        self.upstream = upstream
+        self.clock = clock
+        self.observer = QueueObserver()
+        self.model = AppSessions() if keep is None else AppSessions(keep=keep)
+        self.filter = SessionFilter()
+        self._monitor_lane: int | None = None
+        self._monitor_internal = False
+        self.drained = 0  # how many observations were shown (tests wait on it)
+        self.said = ""  # the last message the view gave (a toast)
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="ps-header", markup=False)
+        yield Static("", id="ps-notice", markup=False)
+        yield HorizontalScroll(id="ps-lanes")
+        with Vertical(id="ps-bottom"):
+            yield TimelineTable()
+        yield KeyFooter()
+
+    def on_mount(self) -> None:
+        self.query_one("#ps-lanes").border_title = "Application sessions"
+        self._show_header()
+        self.query_one(TimelineTable).focus()
+        self.set_interval(DRAIN_S, self.drain)
+        self.set_interval(TICK_S, self._tick)
+
+    # -- state in ----------------------------------------------------------------------
+    def drain(self) -> None:
+        """Fold what the proxy handed over into the model, then show it once."""
+        got = 0
+        model = self.model
+        while True:
+            try:
+                kind, item = self.observer.queue.get_nowait()
+            except queue.Empty:
+                break
+            getattr(model, kind)(item)
+            got += 1
+        if got:
+            self.drained += got
+            self.show()
+
+    def _tick(self) -> None:
+        self._show_lanes()
+
+    # -- state down --------------------------------------------------------------------
+    def show(self) -> None:
+        self._show_header()
+        self._show_lanes()
+        colours = self.model.colours()
+        self.query_one(TimelineTable).append(self.model.timeline.after(self._shown_seq()), colours)
+        self._show_monitor()
+
+    def _shown_seq(self) -> int:
+        return self.query_one(TimelineTable).shown_seq
+
+    def _show_header(self) -> None:
+        model = self.model
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f"proxy {self.listen} → upstream {self.upstream}", style="bold")
+        text.append(" (plain TCP on the local side)", style="bold yellow")
+        text.append(f" · {model.connections} client connections")
+        text.append(f" · showing {self.filter.describe()}", style="dim")
+        if model.cleared:
+            text.append(f" · {model.cleared} finished cleared", style="dim")
+        self.query_one("#ps-header", Static).update(text)
+        notice = self.query_one("#ps-notice", Static)
+        notice.display = bool(model.upstream_down)
+        if model.upstream_down:
+            notice.update(
+                Text(
+                    f"✗ upstream down: {model.upstream_down} — the application's connections "
+                    "are closed, as with a dead server",
+                    style="bold",
+                )
+            )
+
+    def _show_lanes(self) -> None:
+        now = self.clock()
+        box = self.query_one("#ps-lanes", HorizontalScroll)
+        shown = self.model.shown(self.filter)
+        lanes = {lane.session.lsid: lane for lane in box.query(AppLane)}
+        wanted = {s.lsid for s in shown}
+        for lsid, lane in lanes.items():
+            if lsid not in wanted:
+                lane.remove()
+        new = [AppLane(s) for s in shown if s.lsid not in lanes]
+        if new:
+            box.mount_all(new)
+        for lane in [*lanes.values(), *new]:
+            if lane.session.lsid in wanted:
+                if lane.is_mounted:
+                    lane.update_session(now, self.model.idle_s)
+                else:
+                    lane.call_after_refresh(lane.update_session, now, self.model.idle_s)
+        box.border_subtitle = "" if shown else "no application session yet"
+
+    def _show_monitor(self, reset: bool = False) -> None:
+        pane = self._monitor_pane()
+        if pane is None or not pane.display:
+            return
+        lane, internal = self._monitor_lane, self._monitor_internal
+
+        def keep(record: Any) -> bool:
+            return (internal or not record.internal) and (lane is None or record.lane_id == lane)
+
+        pane.lines.show(list(self.model.log.records), keep, self.model.colours(), reset=reset)
+
+    def _monitor_pane(self) -> CommandMonitor | None:
+        found = self.query("#monitor")
+        return found.first() if found else None  # type: ignore[return-value]
+
+    # -- keys --------------------------------------------------------------------------
+    def action_filter_app(self) -> None:
+        app_name = _cycle(self.model.app_names(), self.filter.app_name)
+        self._refilter(app_name=app_name)
+
+    def action_filter_db(self) -> None:
+        database = _cycle(self.model.databases(), self.filter.database)
+        self._refilter(database=database)
+
+    def action_txns_only(self) -> None:
+        self._refilter(txns_only=not self.filter.txns_only)
+
+    def _refilter(self, **change: Any) -> None:
+        from dataclasses import replace
+
+        self.filter = replace(self.filter, **change)
+        self._show_header()
+        self._show_lanes()
+
+    def _say(self, message: str, **options: Any) -> None:
+        self.said = message
+        self.notify(message, markup=False, **options)
+
+    def action_clear_finished(self) -> None:
+        gone = self.model.clear_finished(self.clock())
+        self._say(
+            f"{gone} finished sessions cleared" if gone else "no session has ended or gone idle",
+            timeout=3,
+        )
+        self._show_header()
+        self._show_lanes()
+
+    async def action_toggle_monitor(self) -> None:
+        timeline = self.query_one(TimelineTable)
+        pane = self._monitor_pane()
+        if pane is None:
+            pane = CommandMonitor()
+            await self.query_one("#ps-bottom", Vertical).mount(pane)
+        elif pane.display:
+            pane.display, timeline.display = False, True
+            timeline.focus()
+            return
+        pane.display, timeline.display = True, False
+        pane.lines.focus()
+        self._show_monitor(reset=True)
+
+    def on_monitor_lines_filter(self, event: MonitorLines.Filter) -> None:
+        if event.lane:
+            ids: list[int | None] = [None, *(int(s.name[1:]) for s in self.model.sessions.values())]
+            at = ids.index(self._monitor_lane) if self._monitor_lane in ids else 0
+            self._monitor_lane = ids[(at + 1) % len(ids)]
+        else:
+            self._monitor_internal = not self._monitor_internal
+        self._show_monitor(reset=True)
+
+    def on_monitor_lines_selected(self, event: MonitorLines.Selected) -> None:
+        from .dialogs import DocumentScreen
+
+        r = event.record
+        who = f"session {r.lane}" if r.lane else "no session"
+        title = f"{r.name} on {r.database} · {who}"
+        if r.attempt > 1:
+            title += f" · attempt {r.attempt} (sent again by the driver)"
+        if r.sensitive:
+            title += " · credentials: its body and reply are not shown"
+        took = f" in {r.duration_ms:.1f} ms" if r.duration_ms is not None else ""
+        reply: dict[str, Any] = r.reply if r.reply is not None else {"no reply": r.outcome()}
+        self.app.push_screen(
+            DocumentScreen(r.command, title, compare=reply, compare_title=f"Reply{took}")
+        )
+
+    def action_record(self) -> None:
+        if importlib.util.find_spec(f"{__package__.rsplit('.', 1)[0]}.scenario.capture") is None:
+            self._say(
+                "Capture is not available in this build yet: the traffic is shown but "
+                "cannot be saved as a scenario.",
+                title="Record",
+                severity="warning",
+                timeout=6,
+            )
+            return
+
+    def action_close(self) -> None:
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
