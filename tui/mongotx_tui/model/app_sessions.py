@@ -4,6 +4,7 @@ live view's read-only lanes, timeline and command monitor."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -296,11 +297,17 @@ class AppSessions:
     connections: int = 0  # client connections open now
     upstream_down: str = ""  # why the upstream cannot be reached, until a reply comes
     cleared: int = 0  # finished sessions cleared from the view
+    _copies: dict[int, ProxyRecord] = field(default_factory=dict)  # awaiting a reply
     _by_record: dict[int, tuple[AppSession, Statement]] = field(default_factory=dict)
     _named: int = 0
 
     # -- fed by the proxy --------------------------------------------------------------
-    def command(self, record: ProxyRecord) -> None:
+    def command(self, original: ProxyRecord) -> None:
+        # The proxy hands the same record to every observer (a capture too): the view
+        # numbers and names its own copy, and takes the reply over when it comes.
+        record = dataclasses.replace(original)
+        if record.expects_reply:
+            self._copies[id(original)] = record
         lsid = lsid_hex(record.command)
         session = self.sessions.get(lsid) if lsid else None
         if lsid and session is None and record.name.lower() not in NOT_STATEMENTS:
@@ -341,13 +348,17 @@ class AppSessions:
             txn.statements += 1
         statement = Statement(record, txn.number if txn is not None else None)
         session.add(statement)
-        self._by_record[id(record)] = (session, statement)
-        if not record.expects_reply:  # moreToCome: no reply will come
-            self._by_record.pop(id(record))
+        if record.expects_reply:  # else moreToCome: no reply will come
+            self._by_record[id(record)] = (session, statement)
 
-    def reply(self, record: ProxyRecord) -> None:
-        if record.reply is not None:
+    def reply(self, original: ProxyRecord) -> None:
+        if original.reply is not None:
             self.upstream_down = ""
+        record = self._copies.pop(id(original), None)
+        if record is None:
+            return
+        record.reply, record.failure = original.reply, original.failure
+        record.duration_ms = original.duration_ms
         found = self._by_record.pop(id(record), None)
         if found is None:
             return
