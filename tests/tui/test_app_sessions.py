@@ -1,20 +1,24 @@
 """The live view of an application's sessions (issue 12 item 2), fed with real traffic: a
-sample application's pymongo clients against the sandbox, their commands and replies
-handed over as the proxy hands them (tests/tui/proxyfeed.py), shown in the real app and
-driven with Pilot keys."""
+sample application's pymongo clients (tests/tui/sampleapp.py) through the real proxy
+(backend/proxy) to the sandbox, shown in the real app and driven with Pilot keys."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
+from collections.abc import Iterator
 
-from proxyfeed import sample_app
+import pytest
+from pymongo import MongoClient
+from pymongo.errors import ServerSelectionTimeoutError
+from sampleapp import sample_app
 from tuihelpers import ready, until
 
 from mongotx_sandbox import ThreadedSandbox
 from mongotx_tui.app import MongoTxApp
+from mongotx_tui.backend.proxy import ProxyHandle, start_proxy
 from mongotx_tui.config import Config
 from mongotx_tui.model.app_sessions import AppSessions, TxnStatus
-from mongotx_tui.model.proxy_records import ConnectionNotice
 from mongotx_tui.screens.app_sessions import AppSessionsScreen, QueueObserver
 from mongotx_tui.widgets.app_lane import AppLane
 from mongotx_tui.widgets.monitor import MonitorLines, cells
@@ -26,10 +30,27 @@ def fold(observer: QueueObserver, model: AppSessions) -> None:
         getattr(model, kind)(item)
 
 
-def test_sample_application_folds_into_sessions() -> None:
-    observer = QueueObserver()
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[str]:
     with ThreadedSandbox() as uri:
-        seen = sample_app(uri, observer)
+        yield uri
+
+
+@pytest.fixture
+def proxy(upstream: str) -> Iterator[ProxyHandle]:
+    with start_proxy(upstream, ("127.0.0.1", 0)) as handle:
+        yield handle
+
+
+def run_sample(proxy: ProxyHandle, upstream: str) -> dict:
+    """The sample application through the proxy, its traffic seen by `observer`."""
+    return sample_app(proxy.app_uri(), upstream)
+
+
+def test_sample_application_folds_into_sessions(proxy: ProxyHandle, upstream: str) -> None:
+    observer = QueueObserver()
+    proxy.observers.append(observer)
+    seen = run_sample(proxy, upstream)
     assert seen == {"conflict": 112, "runs": 2}
     model = AppSessions()
     fold(observer, model)
@@ -49,7 +70,7 @@ def test_sample_application_folds_into_sessions() -> None:
     # The retryable insert: its first attempt got no reply, the driver sent it again.
     inserts = [s for s in s1.statements if s.record.name == "insert"]
     assert [(s.attempt, s.ok) for s in inserts] == [(1, False), (2, True)]
-    assert inserts[0].record.outcome() == "no reply: connection closed"
+    assert inserts[0].record.outcome().startswith("no reply: the upstream closed")
     assert inserts[0].record.txn_number == inserts[1].record.txn_number
 
     # with_transaction: txn 2 conflicts with S3's open transaction, txn 3 runs it again.
@@ -66,10 +87,10 @@ def test_sample_application_folds_into_sessions() -> None:
     assert model.app_names() == ["billing", "shop"]
 
 
-def test_keep_last_n_counts_the_rest() -> None:
+def test_keep_last_n_counts_the_rest(proxy: ProxyHandle, upstream: str) -> None:
     observer = QueueObserver()
-    with ThreadedSandbox() as uri:
-        sample_app(uri, observer)
+    proxy.observers.append(observer)
+    run_sample(proxy, upstream)
     model = AppSessions(keep=2)
     fold(observer, model)
     s2 = next(s for s in model.sessions.values() if s.name == "S2")
@@ -81,14 +102,13 @@ def lane_text(lane: AppLane) -> str:
     return "\n".join(str(s.render()) for s in lane.query("Static"))
 
 
-async def test_live_view_shows_the_sample_application() -> None:
+async def test_live_view_shows_the_sample_application(proxy: ProxyHandle, upstream: str) -> None:
     app = MongoTxApp(config=Config())
     async with app.run_test(size=(160, 40)) as pilot:
         await ready(app, pilot)
-        screen = AppSessionsScreen("127.0.0.1:27018", "127.0.0.1:27017")
+        screen = AppSessionsScreen(proxy)
         await app.push_screen(screen)
-        with ThreadedSandbox() as uri:
-            await asyncio.to_thread(sample_app, uri, screen.observer)
+        await asyncio.to_thread(run_sample, proxy, upstream)
         await until(pilot, lambda: screen.observer.queue.empty(), what="all shown")
         await pilot.pause()
         lanes = {lane.session.name: lane for lane in screen.query(AppLane)}
@@ -101,7 +121,7 @@ async def test_live_view_shows_the_sample_application() -> None:
         assert "insert orders _id 3 #2" in lane_text(lanes["S1"])
         header = str(screen.query_one("#ps-header").render())
         assert header.startswith(
-            "proxy 127.0.0.1:27018 → upstream 127.0.0.1:27017 (plain TCP on the local side)"
+            f"proxy {proxy.address} → upstream {proxy.upstream.seed} (plain TCP on the local side)"
         )
 
         # Filters: one application, then "only sessions with transactions".
@@ -134,14 +154,37 @@ async def test_live_view_shows_the_sample_application() -> None:
         assert "S1" in [lane.session.name for lane in screen.query(AppLane)]
         assert "S2" not in [lane.session.name for lane in screen.query(AppLane)]
 
-        # The upstream going down is said in a line of its own.
-        screen.observer.connection(
-            ConnectionNotice(0, "upstream-down", message="cannot connect to 127.0.0.1:27017")
-        )
-        notice = screen.query_one("#ps-notice")
-        await until(pilot, lambda: notice.display, what="upstream notice")
-        assert "upstream down: cannot connect to 127.0.0.1:27017" in str(notice.render())
 
-        await pilot.press("r")  # no capture module yet: said, nothing saved
-        await pilot.pause()
-        assert "not available" in screen.said
+def _unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_upstream_down_is_said() -> None:
+    """A proxy whose upstream is not there: the application's connection is closed, and
+    the view says why in a line of its own."""
+    dead = f"mongodb://127.0.0.1:{_unused_port()}/?directConnection=true"
+    app = MongoTxApp(config=Config())
+    with start_proxy(dead, ("127.0.0.1", 0)) as handle:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await ready(app, pilot)
+            screen = AppSessionsScreen(handle)
+            await app.push_screen(screen)
+            notice = screen.query_one("#ps-notice")
+            assert not notice.display
+
+            def ping() -> None:
+                client = MongoClient(handle.app_uri(direct=True), serverSelectionTimeoutMS=1500)
+                try:
+                    client.admin.command("ping")
+                except ServerSelectionTimeoutError:
+                    pass
+                finally:
+                    client.close()
+
+            await asyncio.to_thread(ping)
+            await until(pilot, lambda: notice.display, what="upstream notice")
+            text = str(notice.render())
+            assert text.startswith("✗ upstream down: cannot reach the upstream 127.0.0.1:")
+            assert "the application's connections are closed" in text

@@ -296,6 +296,7 @@ class AppSessions:
     notices: deque[ConnectionNotice] = field(default_factory=lambda: deque(maxlen=100))
     connections: int = 0  # client connections open now
     upstream_down: str = ""  # why the upstream cannot be reached, until a reply comes
+    last_closed: str = ""  # the last connection the upstream closed, and why
     cleared: int = 0  # finished sessions cleared from the view
     _copies: dict[int, ProxyRecord] = field(default_factory=dict)  # awaiting a reply
     _by_record: dict[int, tuple[AppSession, Statement]] = field(default_factory=dict)
@@ -384,13 +385,17 @@ class AppSessions:
         )
 
     def connection(self, notice: ConnectionNotice) -> None:
+        """Each client connection opens once and closes once: by the client, by the
+        upstream, or because the upstream could not be reached (the proxy's notices)."""
         self.notices.append(notice)
         if notice.kind == "open":
             self.connections += 1
-        elif notice.kind == "closed":
-            self.connections = max(0, self.connections - 1)
-        elif notice.kind in ("upstream-down", "upstream-closed"):
-            self.upstream_down = notice.message or "the upstream closed the connection"
+            return
+        self.connections = max(0, self.connections - 1)
+        if notice.kind == "upstream-down":
+            self.upstream_down = notice.message or "the upstream cannot be reached"
+        elif notice.kind == "upstream-closed":
+            self.last_closed = f"connection {notice.conn_id}: {notice.message}"
 
     # -- state -------------------------------------------------------------------------
     def _new_session(self, lsid: str, record: ProxyRecord) -> AppSession:

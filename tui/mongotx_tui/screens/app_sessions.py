@@ -12,7 +12,7 @@ import queue
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -27,6 +27,9 @@ from ..widgets.app_lane import AppLane
 from ..widgets.footer import KeyFooter
 from ..widgets.monitor import CommandMonitor, MonitorLines
 from ..widgets.timeline import TimelineTable
+
+if TYPE_CHECKING:
+    from ..backend.proxy import ProxyHandle
 
 DRAIN_S = 0.1  # how often the records the proxy handed over are shown
 TICK_S = 1.0  # running statements' timers and sessions going idle
@@ -62,16 +65,24 @@ class AppSessionsScreen(Screen[None]):
 
     def __init__(
         self,
-        listen: str,
-        upstream: str,
+        proxy: ProxyHandle | None = None,
         *,
+        owns: bool = False,
+        listen: str = "",
+        upstream: str = "",
         clock: Callable[[], float] = time.time,
         keep: int | None = None,
     ) -> None:
-        """`listen` is the proxy's local address, `upstream` the deployment it forwards to
-        (masked: no password)."""
+        """Shows what `proxy` observes from mount on; `owns`: the screen started it and
+        stops it when the app closes. `listen` and `upstream` name the addresses when no
+        proxy is given (tests feed `observer` themselves)."""
         super().__init__(id="app-sessions")
-        self.listen = listen
+        self.proxy = proxy
+        self.owns = owns
+        self.listen = proxy.address if proxy is not None else listen
+        if proxy is not None:
+            tls = " (TLS)" if proxy.upstream.tls is not None else ""
+            upstream = f"{proxy.upstream.seed}{tls}"
         self.upstream = upstream
         self.clock = clock
         self.observer = QueueObserver()
@@ -79,6 +90,7 @@ class AppSessionsScreen(Screen[None]):
         self.filter = SessionFilter()
         self._monitor_lane: int | None = None
         self._monitor_internal = False
+        self.collector: Any = None  # the capture being recorded (backend.proxy.collect)
         self.drained = 0  # how many observations were shown (tests wait on it)
         self.said = ""  # the last message the view gave (a toast)
 
@@ -96,6 +108,15 @@ class AppSessionsScreen(Screen[None]):
         self.query_one(TimelineTable).focus()
         self.set_interval(DRAIN_S, self.drain)
         self.set_interval(TICK_S, self._tick)
+        if self.proxy is not None:
+            self.proxy.observers.append(self.observer)
+
+    def on_unmount(self) -> None:
+        if self.proxy is None:
+            return
+        self.proxy.observers.remove(self.observer)
+        if self.owns:
+            self.proxy.stop()
 
     # -- state in ----------------------------------------------------------------------
     def drain(self) -> None:
