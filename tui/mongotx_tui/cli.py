@@ -1,4 +1,4 @@
-"""`mongotx-tui scenarios | run SCENARIO [URI] [--json] | export SCENARIO [...]`.
+"""`mongotx-tui scenarios | run SCENARIO [URI] [--json] | export SCENARIO [...] | proxy URI`.
 
 `main(argv)` returns None when argv is not one of these subcommands, so the app's own
 entry point can fall through to the workbench. Every failure is a message naming the file
@@ -19,6 +19,7 @@ COMMAND_HELP = {
     "scenarios": "list the built-in scenarios, one line each",
     "run": "run a scenario without the UI and check every step against what it expects",
     "export": "print a scenario as a runnable pymongo script",
+    "proxy": "sit between an application and its deployment: print its statements, record them",
 }
 COMMANDS = tuple(COMMAND_HELP)
 PREFIX = "mongotx_"  # = setup.PREFIX (kept here so that the parser needs no import)
@@ -46,6 +47,17 @@ exit codes:
 
 The script is the scenario's values as literals plus fixed code: running it runs nothing
 that the scenario file could write as code."""
+
+PROXY_EXIT = """\
+exit codes:
+  0    stopped with ctrl+c (and the capture written, with --record)
+  2    the URI or --listen is wrong, the port is taken, or the capture could not be
+       written or fetched (the message says which)
+
+The application connects to the proxy in plain TCP, whatever the upstream's TLS: keep
+--listen on 127.0.0.1 (the default) unless every machine that can reach the port may
+see the traffic. Authentication passes through untouched; credentials and SASL payloads
+are never printed or recorded."""
 
 SCENARIOS_EXIT = """\
 exit codes:
@@ -124,7 +136,46 @@ def _parser(json_errors: bool = False) -> argparse.ArgumentParser:
     export.add_argument(
         "--with-transaction", action="store_true", help="use with_transaction callbacks"
     )
+    proxy = sub.add_parser(
+        "proxy",
+        help=COMMAND_HELP["proxy"],
+        description=_wrap(
+            "Listen on a local port and forward every message to the upstream deployment as "
+            "it came (only the handshake's compression offer and hello's member addresses are "
+            "rewritten, so that the driver stays on the proxy), and print one line per "
+            "statement: connection, session, transaction, command, outcome. Each further "
+            "replica set member gets a local port of its own, opened when a hello names it."
+        ),
+        epilog=PROXY_EXIT,
+        formatter_class=raw,
+    )
+    proxy.add_argument("uri", help="the upstream deployment (mongodb:// or mongodb+srv://)")
+    proxy.add_argument(
+        "--listen",
+        default="127.0.0.1:27018",
+        type=_address,
+        help="HOST:PORT to listen on (default 127.0.0.1:27018; port 0 picks a free one)",
+    )
+    proxy.add_argument(
+        "--record", metavar="FILE", help="on exit (ctrl+c), write the traffic as a scenario file"
+    )
+    proxy.add_argument(
+        "--fetch-setup",
+        action="store_true",
+        help="with --record: read the documents the statements touched from the upstream "
+        "when saving (finds only) for the scenario's setup, instead of those the replies "
+        "showed",
+    )
     return parser
+
+
+def _address(text: str) -> tuple[str, int]:
+    """--listen: HOST:PORT ([::1]:PORT for IPv6), port 0-65535."""
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT (port 0-65535)")
+    return host, int(port)
 
 
 def _printable(text: str) -> str:
@@ -315,4 +366,8 @@ def main(argv: list[str] | None = None) -> int | None:
         return _list()
     if args.command == "run":
         return _run(args)
+    if args.command == "proxy":
+        from .backend.proxy.command import run_proxy
+
+        return run_proxy(args.uri, args.listen, args.record, args.fetch_setup, _say)
     return _export(args)
