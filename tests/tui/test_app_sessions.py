@@ -188,3 +188,50 @@ async def test_upstream_down_is_said() -> None:
             text = str(notice.render())
             assert text.startswith("✗ upstream down: cannot reach the upstream 127.0.0.1:")
             assert "the application's connections are closed" in text
+
+
+async def test_watch_from_the_connect_dialog_record_and_load() -> None:
+    """F2 → Watch an app (proxy) starts a proxy to the workbench's sandbox and opens the
+    live view; r records the sample application, r again saves the capture as a scenario
+    and offers to load it into the workbench, where it steps by hand."""
+    from textual.widgets import Button, Input
+
+    from mongotx_tui.screens.confirm import ConfirmScreen
+    from mongotx_tui.screens.proxy_dialog import ProxyScreen
+
+    app = MongoTxApp(config=Config())
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(app, pilot)
+        await pilot.press("f2")
+        await until(pilot, lambda: app.screen.query("#proxy"), what="connect dialog")
+        assert str(app.screen.query_one("#proxy", Button).label) == "Watch an app (proxy)"
+        await pilot.click("#proxy")
+        await until(pilot, lambda: isinstance(app.screen, ProxyScreen), what="proxy dialog")
+        sandbox_uri = app.wb.sandbox.uri
+        assert app.screen.query_one("#proxy-uri", Input).value == sandbox_uri
+        app.screen.query_one("#proxy-listen", Input).value = "127.0.0.1:0"
+        await pilot.click("#start")
+        await until(pilot, lambda: isinstance(app.screen, AppSessionsScreen), what="live view")
+        screen = app.screen
+        assert screen.owns and screen.proxy is not None
+
+        await pilot.press("r")
+        assert screen.collector is not None
+        assert "● recording" in str(screen.query_one("#ps-header").render())
+        await asyncio.to_thread(sample_app, screen.proxy.app_uri(), sandbox_uri)
+        await until(pilot, lambda: len(screen.query(AppLane)) == 3, what="three sessions")
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="load offer")
+        path = screen.saved
+        assert path is not None and path.name.startswith("capture-") and path.exists()
+        await pilot.click("#choice-load")
+        await until(pilot, lambda: app.wb.play is not None, what="capture loaded")
+        assert app.wb.play.scenario.name == path.stem
+        assert [lane.name for lane in app.wb.lanes] == ["S1", "S2", "S3"]
+
+        # The proxy keeps running: F2 brings the live view back, as it was.
+        await pilot.press("f2")
+        await until(pilot, lambda: app.screen.query("#proxy"), what="connect dialog")
+        assert str(app.screen.query_one("#proxy", Button).label) == "Live view"
+        await pilot.click("#proxy")
+        await until(pilot, lambda: app.screen is screen, what="live view again")

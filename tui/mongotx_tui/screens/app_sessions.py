@@ -7,7 +7,7 @@ that the screen drains on its own loop every DRAIN_S (a burst of traffic is one 
 
 from __future__ import annotations
 
-import importlib.util
+import asyncio
 import queue
 import time
 from collections.abc import Callable
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import HorizontalScroll, Vertical
 from textual.screen import Screen
@@ -93,6 +94,7 @@ class AppSessionsScreen(Screen[None]):
         self.collector: Any = None  # the capture being recorded (backend.proxy.collect)
         self.drained = 0  # how many observations were shown (tests wait on it)
         self.said = ""  # the last message the view gave (a toast)
+        self.saved: Path | None = None  # the last capture saved
 
     def compose(self) -> ComposeResult:
         yield Static("", id="ps-header", markup=False)
@@ -155,6 +157,8 @@ class AppSessionsScreen(Screen[None]):
         text.append(" (plain TCP on the local side)", style="bold yellow")
         text.append(f" · {model.connections} client connections")
         text.append(f" · showing {self.filter.describe()}", style="dim")
+        if self.collector is not None:
+            text.append(" · ● recording", style="bold red")
         if model.cleared:
             text.append(f" · {model.cleared} finished cleared", style="dim")
         self.query_one("#ps-header", Static).update(text)
@@ -276,15 +280,88 @@ class AppSessionsScreen(Screen[None]):
         )
 
     def action_record(self) -> None:
-        if importlib.util.find_spec(f"{__package__.rsplit('.', 1)[0]}.scenario.capture") is None:
+        """Start capturing what passes through the proxy; at stop, save it as a scenario
+        and offer to load it into the workbench."""
+        if self.proxy is None:
+            self._say("No proxy behind this view: nothing to record.", severity="warning")
+            return
+        from ..backend.proxy.collect import Collector
+
+        if self.collector is None:
+            self.collector = Collector()
+            self.proxy.observers.append(self.collector)
+            self._say("Recording: r again stops and saves the capture as a scenario.")
+        else:
+            collector, self.collector = self.collector, None
+            self.proxy.observers.remove(collector)
+            self.save_capture(collector.records(), collector.dropped)
+        self._show_header()
+
+    @work(exclusive=True, group="capture", exit_on_error=False, description="save capture")
+    async def save_capture(self, records: list[ProxyRecord], dropped: int) -> None:
+        from ..config import data_dir
+        from ..scenario.capture import capture_data
+        from ..scenario.loader import ScenarioError, parse_scenario
+        from ..scenario.save import dump, write_atomic
+
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self.clock()))
+        path = data_dir() / "scenarios" / f"capture-{stamp}.yaml"
+        data = capture_data(records, name=path.stem, now=self.clock())
+        if not data["steps"]:
+            self._say("Nothing captured: no application statement passed meanwhile.")
+            return
+        text = dump(data)
+        try:
+            parse_scenario(text, str(path))
+        except ScenarioError as exc:  # should not happen: say so rather than write it
+            self._say(f"Cannot save the capture: {exc}", severity="error")
+            return
+        try:
+            await asyncio.to_thread(write_atomic, path, text)
+        except OSError as exc:
+            self._say(f"Cannot write {path}: {exc.strerror or exc}", severity="error")
+            return
+        self.saved = path
+        lost = f" (the oldest {dropped} commands were dropped)" if dropped else ""
+        steps, sessions = len(data["steps"]), len(data["sessions"])
+        self._offer_load(path, f"{steps} steps of {sessions} sessions saved in {path}{lost}.")
+
+    def _offer_load(self, path: Path, saved: str) -> None:
+        from .confirm import ConfirmScreen
+
+        # The workbench screen, found by what it does (importing it here would be a cycle).
+        stack = self.app.screen_stack
+        bench: Any = next((s for s in stack if hasattr(s, "load_scenario_worker")), None)
+        if bench is None or not bench.wb.is_sandbox:
             self._say(
-                "Capture is not available in this build yet: the traffic is shown but "
-                "cannot be saved as a scenario.",
-                title="Record",
-                severity="warning",
-                timeout=6,
+                f"{saved} To step it by hand, connect the workbench to the sandbox (F2), "
+                "then l loads the file.",
+                timeout=15,
             )
             return
+        replaces = (
+            " It replaces the workbench's lanes (a draft keeps them)."
+            if (bench.wb.has_own_work())
+            else ""
+        )
+
+        def chosen(choice: str | None) -> None:
+            if choice != "load":
+                return
+            if replaces:
+                bench.autosave_draft()
+            while self.app.screen is not bench:
+                self.app.pop_screen()
+            bench.load_scenario_worker(str(path))
+
+        message = (
+            f"{saved}\nLoad it into the workbench on the sandbox and step it by hand (n)? "
+            f"The proxy keeps running: F2 → Live view comes back here.{replaces}"
+        )
+        self.app.push_screen(
+            ConfirmScreen("Capture saved", message, [("load", "Load into the workbench")]),
+            chosen,
+        )
 
     def action_close(self) -> None:
         if len(self.app.screen_stack) > 1:
