@@ -116,7 +116,7 @@ async def test_live_view_shows_the_sample_application(proxy: ProxyHandle, upstre
         assert lanes["S2"].border_title == "S2 · billing"
         s2 = lane_text(lanes["S2"])
         assert "112 WriteConflict ↔ S1 (txn 1)" in s2
-        assert "txn 3 committed · after txn 2's TransientTransactionError" in s2
+        assert "txn 3 committed (after txn 2's transient error)" in s2
         assert "ended" in s2
         assert "insert orders _id 3 #2" in lane_text(lanes["S1"])
         header = str(screen.query_one("#ps-header").render())

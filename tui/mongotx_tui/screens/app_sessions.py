@@ -99,13 +99,13 @@ class AppSessionsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static("", id="ps-header", markup=False)
         yield Static("", id="ps-notice", markup=False)
-        yield HorizontalScroll(id="ps-lanes")
+        with HorizontalScroll(id="ps-lanes"):
+            yield Static(self._waiting(), id="ps-empty", markup=False)
         with Vertical(id="ps-bottom"):
             yield TimelineTable()
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#ps-lanes").border_title = "Application sessions"
         self._show_header()
         self.query_one(TimelineTable).focus()
         self.set_interval(DRAIN_S, self.drain)
@@ -191,7 +191,24 @@ class AppSessionsScreen(Screen[None]):
                     lane.update_session(now, self.model.idle_s)
                 else:
                     lane.call_after_refresh(lane.update_session, now, self.model.idle_s)
-        box.border_subtitle = "" if shown else "no application session yet"
+        empty = self.query_one("#ps-empty", Static)
+        empty.display = not shown
+        if not shown and self.model.sessions:
+            empty.update(f"No session matches the filter ({self.filter.describe()}).")
+        elif not shown:
+            empty.update(self._waiting())
+
+    def _waiting(self) -> str:
+        """What to do while no session has come: the URI the application uses."""
+        if self.proxy is None:
+            return "No application session yet."
+        lines = [
+            "No application session yet. Connect the application to the proxy:",
+            f"  {self.proxy.app_uri()}",
+        ]
+        if self.proxy.upstream.set_name:
+            lines.append(f"  or, to this member only, {self.proxy.app_uri(direct=True)}")
+        return "\n".join(lines)
 
     def _show_monitor(self, reset: bool = False) -> None:
         pane = self._monitor_pane()

@@ -33,10 +33,9 @@ def session_header(session: AppSession, now: float, idle_s: float) -> Text:
     state = session.state(now, idle_s)
     style = "bold yellow" if state == "running" else "bold cyan" if "txn" in state else "dim"
     text.append(f" · {state}", style=style)
-    txn = session.txn
-    if txn is not None:
-        text.append("\n")
-        text.append_text(txn_line(txn))
+    if session.txns:
+        count = len(session.txns)
+        text.append(f" · {count} txn{'s' if count != 1 else ''}", style="dim")
     return text
 
 
@@ -44,7 +43,7 @@ def txn_line(txn: AppTxn) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"txn {txn.number} {txn.status}", style=TXN_STYLE[txn.status])
     if txn.retry_of is not None:
-        text.append(f" · after txn {txn.retry_of}'s TransientTransactionError", style="yellow")
+        text.append(f" (after txn {txn.retry_of}'s transient error)", style="yellow")
     return text
 
 
@@ -74,15 +73,15 @@ def statement_text(statement: Statement, now: float) -> Text:
     text.append(f"\n   {statement.code} {statement.code_name}", style="bold red")
     if statement.conflict_short:
         text.append(f" ↔ {statement.conflict_short}", style="yellow")
-    if statement.labels:
-        text.append(" ")
+    if statement.labels:  # a line of their own: a narrow lane cuts the end of a line
+        text.append("\n   ")
         text.append_text(badges(statement.labels))
     return text
 
 
 def session_body(session: AppSession, now: float) -> Text:
     """The kept statements, a line per transaction where one starts; the dropped counted."""
-    text = Text()
+    text = Text(no_wrap=True, overflow="ellipsis")
     if session.dropped:
         text.append(f"… {session.dropped} older statements not kept\n", style="dim")
     last_txn: int | None = None
@@ -130,7 +129,7 @@ class AppLane(Vertical):
         body = self.query_one(".lane-body", VerticalScroll)
         at_end = body.scroll_y >= body.max_scroll_y
         if self._set(".app-statements", session_body(session, now)) and at_end:
-            body.scroll_end(animate=False)
+            body.call_after_refresh(body.scroll_end, animate=False)
 
     def _set(self, selector: str, content: Text) -> bool:
         """Update a Static only when what it shows changes (each update lays out again)."""
