@@ -127,8 +127,8 @@ class AppLane(Vertical):
         self.border_subtitle = f"{session.total} statements" if session.total else ""
         self._set(".lane-header", session_header(session, now, idle_s))
         body = self.query_one(".lane-body", VerticalScroll)
-        at_end = body.scroll_y >= body.max_scroll_y
-        if self._set(".app-statements", session_body(session, now)) and at_end:
+        # The newest statement stays in sight, unless the user is reading the lane.
+        if self._set(".app-statements", session_body(session, now)) and not body.has_focus:
             body.call_after_refresh(body.scroll_end, animate=False)
 
     def _set(self, selector: str, content: Text) -> bool:
