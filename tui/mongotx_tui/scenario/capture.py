@@ -275,6 +275,8 @@ def _result(action: str, cmd: dict[str, Any], reply: dict[str, Any]) -> Any:
 
 
 def _expectation(action: str, cmd: dict[str, Any], last: ProxyRecord) -> dict[str, Any]:
+    if not last.expects_reply:
+        return {"note": "sent with moreToCome (w:0): the server gives no reply"}
     if last.reply is None:
         why = last.failure or "no reply when the capture was saved"
         return {"note": f"(no reply in the capture: {why})"}

@@ -83,13 +83,10 @@ def run_proxy(
         if not parent.is_dir():
             say(f"cannot write the capture {record}: no folder {parent}")
             return 2
-    collector = Collector()
-
-    def out(line: str) -> None:
-        print(line, flush=True)
-
+    collector = Collector()  # kept only with --record: records held cost memory and GC time
+    printer = LinePrinter(print)
     try:
-        handle = start_proxy(uri, listen, [LinePrinter(out), collector])
+        handle = start_proxy(uri, listen, [printer, *([collector] if record else [])])
     except BadURI as exc:
         say(f"bad URI {mask_uri(uri)}: {exc}")
         return 2
@@ -101,13 +98,15 @@ def run_proxy(
     done = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
     try:
-        while not done.wait(0.5):
-            pass
+        while not done.wait(0.1):
+            if printer.drain():
+                sys.stdout.flush()
     except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
         handle.stop()
+        printer.drain()
     print("proxy: stopped", flush=True)
     if record:
         return _save(record, uri, collector, fetch, say)

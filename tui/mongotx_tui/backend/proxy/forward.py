@@ -51,6 +51,16 @@ def split(buf: bytearray) -> list[bytes]:
     return out
 
 
+def observe(method: Any, conn: Conn, frame: bytes, body: dict[str, Any] | None) -> None:
+    """Observation never disturbs forwarding: an unexpected error there (a frame shaped in a
+    way the recorder did not foresee) costs that record only, not the connection (asyncio
+    closes a transport whose data_received raises)."""
+    try:
+        method(conn, frame, body)
+    except Exception:
+        conn.proxy.recorder.undecodable += 1
+
+
 class Conn:
     """What the proxy knows of one client connection."""
 
@@ -119,7 +129,7 @@ class ClientSide(asyncio.Protocol):
         else:
             conn.upstream.write(b"".join(out))
         for frame, body in seen:  # after the write: observation is off the forwarding path
-            self.proxy.recorder.request(conn, frame, body)
+            observe(self.proxy.recorder.request, conn, frame, body)
 
     @staticmethod
     def _handshake(conn: Conn, frame: bytes) -> tuple[bytes, dict[str, Any] | None]:
@@ -182,7 +192,7 @@ class UpstreamSide(asyncio.Protocol):
             seen.append((frame, body))
         conn.client.write(b"".join(out))
         for frame, body in seen:
-            self.conn.proxy.recorder.reply(conn, frame, body)
+            observe(conn.proxy.recorder.reply, conn, frame, body)
 
     @staticmethod
     def _hello_reply(conn: Conn, frame: bytes) -> tuple[bytes, dict[str, Any] | None]:

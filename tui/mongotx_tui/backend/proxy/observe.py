@@ -119,6 +119,8 @@ class Recorder:
     def request(self, conn: Any, frame: bytes, body: dict[str, Any] | None) -> None:
         """A client's frame, written upstream. `body`: its command if the forwarder has
         decoded it already (a handshake)."""
+        if not len(self.observers):
+            return  # nobody watches: no decoding at all
         h = frames.header(frame)
         expects = True
         try:
@@ -139,7 +141,8 @@ class Recorder:
             return
         name = next(iter(body), "")
         if name.lower() in ("hello", "ismaster") and not conn.app_name:
-            app = body.get("client", {}).get("application", {}) if "client" in body else {}
+            client = body.get("client")
+            app = client.get("application") if isinstance(client, dict) else None
             conn.app_name = str(app.get("name", "")) if isinstance(app, dict) else ""
         seq = next(self._seq)
         attempt, step_id = self.retries.attempt(body, name, seq)

@@ -4,8 +4,8 @@ when none will come), and a line when a connection fails."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Callable
+from queue import Empty, SimpleQueue
 
 from ...model.proxy_records import ConnectionNotice, ProxyRecord
 
@@ -40,26 +40,37 @@ def statement_line(r: ProxyRecord) -> str:
 
 
 class LinePrinter:
-    """A ProxyObserver that prints; `out` is called with each line, under a lock."""
+    """A ProxyObserver that prints. On the proxy's thread it only makes the line (after the
+    frame is written) and queues it; `drain()` writes the lines queued so far, from the
+    caller's thread (the headless command's main thread, every 0.1 s), so that a write to
+    a terminal or a slow pipe never delays a frame."""
 
     def __init__(self, out: Callable[[str], None], quiet: frozenset[str] = QUIET) -> None:
         self.out = out
         self.quiet = quiet
-        self._lock = threading.Lock()
-
-    def _say(self, line: str) -> None:
-        with self._lock:
-            self.out(line)
+        self._queue: SimpleQueue[str] = SimpleQueue()
 
     def command(self, record: ProxyRecord) -> None:
         if not record.expects_reply and record.name.lower() not in self.quiet:
-            self._say(statement_line(record))
+            self._queue.put(statement_line(record))
 
     def reply(self, record: ProxyRecord) -> None:
         if record.name.lower() not in self.quiet:
-            self._say(statement_line(record))
+            self._queue.put(statement_line(record))
 
     def connection(self, notice: ConnectionNotice) -> None:
         if notice.kind == "open" or (notice.kind == "closed" and notice.message == PLAIN_CLOSE):
             return
-        self._say(f"conn {notice.conn_id} {notice.peer}: {notice.kind}: {notice.message}")
+        self._queue.put(f"conn {notice.conn_id} {notice.peer}: {notice.kind}: {notice.message}")
+
+    def drain(self) -> int:
+        """Hand the queued lines to `out`, one call for all; how many."""
+        lines: list[str] = []
+        while True:
+            try:
+                lines.append(self._queue.get_nowait())
+            except Empty:
+                break
+        if lines:
+            self.out("\n".join(lines))
+        return len(lines)
