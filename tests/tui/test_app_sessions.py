@@ -221,6 +221,16 @@ async def test_watch_from_the_connect_dialog_record_and_load() -> None:
         await asyncio.to_thread(sample_app, screen.proxy.app_uri(), sandbox_uri)
         await until(pilot, lambda: len(screen.query(AppLane)) == 3, what="three sessions")
         await pilot.press("r")
+        # Where the setup comes from; cancelled, the recording goes on and nothing is lost.
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="setup choice")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen, what="back to the live view")
+        assert screen.collector is not None and screen.said == "Still recording: r stops and saves."
+        await pilot.press("r")
+        # From the upstream, read now (the sandbox's orders).
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="setup choice")
+        await pilot.click("#choice-fetch")
+        await until(pilot, lambda: screen.saved is not None, what="capture saved")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="load offer")
         path = screen.saved
         assert path is not None and path.name.startswith("capture-") and path.exists()
@@ -228,6 +238,9 @@ async def test_watch_from_the_connect_dialog_record_and_load() -> None:
         await until(pilot, lambda: app.wb.play is not None, what="capture loaded")
         assert app.wb.play.scenario.name == path.stem
         assert [lane.name for lane in app.wb.lanes] == ["S1", "S2", "S3"]
+        (orders,) = app.wb.play.scenario.setup.collections
+        assert orders.name == "orders"
+        assert sorted(d["_id"] for d in orders.documents) == [1, 2]  # 3: the capture inserts it
 
         # The proxy keeps running: F2 brings the live view back, as it was.
         await pilot.press("f2")

@@ -13,14 +13,15 @@ from .app import MongoTxApp
 class LiveViewApp(MongoTxApp):
     """The workbench (on the sandbox, to step a capture by hand) and the live view."""
 
-    def __init__(self, proxy: Any, **kwargs: Any) -> None:
+    def __init__(self, proxy: Any, upstream_uri: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.proxy = proxy
+        self.upstream_uri = upstream_uri  # for a capture's setup; never shown
 
     def on_mount(self) -> None:  # after MongoTxApp.on_mount (Textual calls both)
         from .screens.proxy_dialog import open_live_view
 
-        open_live_view(self, self.proxy, owns=False)
+        open_live_view(self, self.proxy, owns=False, upstream_uri=self.upstream_uri)
 
 
 def run_live_view(uri: str, listen: tuple[str, int], say: Callable[[str], None]) -> int:
@@ -38,7 +39,7 @@ def run_live_view(uri: str, listen: tuple[str, int], say: Callable[[str], None])
         say(f"cannot listen on {listen[0]}:{listen[1]}: {exc.strerror or exc}")
         return 2
     try:
-        LiveViewApp(handle).run()
+        LiveViewApp(handle, uri).run()
     finally:
         handle.stop()
     return 0

@@ -69,6 +69,7 @@ class AppSessionsScreen(Screen[None]):
         proxy: ProxyHandle | None = None,
         *,
         owns: bool = False,
+        upstream_uri: str = "",
         listen: str = "",
         upstream: str = "",
         clock: Callable[[], float] = time.time,
@@ -76,10 +77,12 @@ class AppSessionsScreen(Screen[None]):
     ) -> None:
         """Shows what `proxy` observes from mount on; `owns`: the screen started it and
         stops it when the app closes. `listen` and `upstream` name the addresses when no
-        proxy is given (tests feed `observer` themselves)."""
+        proxy is given (tests feed `observer` themselves). `upstream_uri` (never shown: it
+        may hold a password) lets a capture read its setup from the upstream."""
         super().__init__(id="app-sessions")
         self.proxy = proxy
         self.owns = owns
+        self.upstream_uri = upstream_uri
         self.listen = proxy.address if proxy is not None else listen
         if proxy is not None:
             tls = " (TLS)" if proxy.upstream.tls is not None else ""
@@ -311,11 +314,47 @@ class AppSessionsScreen(Screen[None]):
         else:
             collector, self.collector = self.collector, None
             self.proxy.observers.remove(collector)
-            self.save_capture(collector.records(), collector.dropped)
+            self._ask_setup(collector)
         self._show_header()
 
+    def _ask_setup(self, collector: Any) -> None:
+        """Where the scenario's setup comes from: the upstream, read now (finds only), or
+        the documents the replies showed. Cancel goes on recording: nothing is lost."""
+        from .confirm import ConfirmScreen
+
+        records = collector.records()
+        if not self.upstream_uri:
+            self.save_capture(records, collector.dropped, fetch=False)
+            return
+
+        def chosen(choice: str | None) -> None:
+            if choice is None:
+                assert self.proxy is not None
+                self.collector = collector
+                self.proxy.observers.append(collector)
+                self._say("Still recording: r stops and saves.")
+                self._show_header()
+                return
+            self.save_capture(records, collector.dropped, fetch=choice == "fetch")
+
+        message = (
+            f"{len(records)} commands captured. The scenario starts from a setup: read the "
+            f"documents its statements touched from the upstream ({self.upstream}) now, as "
+            "they are now (finds only, nothing is written), or take each as a reply first "
+            "showed it?"
+        )
+        self.app.push_screen(
+            ConfirmScreen(
+                "Save the capture as a scenario",
+                message,
+                [("fetch", "Read from the upstream"), ("replies", "From the replies")],
+            ),
+            chosen,
+        )
+
     @work(exclusive=True, group="capture", exit_on_error=False, description="save capture")
-    async def save_capture(self, records: list[ProxyRecord], dropped: int) -> None:
+    async def save_capture(self, records: list[ProxyRecord], dropped: int, fetch: bool) -> None:
+        from ..backend.connection import scrub
         from ..config import data_dir
         from ..scenario.capture import capture_data
         from ..scenario.loader import ScenarioError, parse_scenario
@@ -323,7 +362,22 @@ class AppSessionsScreen(Screen[None]):
 
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self.clock()))
         path = data_dir() / "scenarios" / f"capture-{stamp}.yaml"
-        data = capture_data(records, name=path.stem, now=self.clock())
+        documents = None
+        if fetch:
+            from ..backend.proxy.fetch import fetch_setup
+
+            try:
+                documents, skipped = await asyncio.to_thread(
+                    fetch_setup, self.upstream_uri, records
+                )
+            except Exception as exc:  # pymongo's errors: said without the password
+                why = scrub(str(exc), self.upstream_uri)
+                self._say(f"Cannot read the setup from the upstream: {why}", severity="error")
+                self._ask_setup_again(records, dropped)
+                return
+            if skipped:
+                self._say(f"{skipped} documents plain YAML cannot hold were left out.")
+        data = capture_data(records, name=path.stem, setup_documents=documents, now=self.clock())
         if not data["steps"]:
             self._say("Nothing captured: no application statement passed meanwhile.")
             return
@@ -342,6 +396,24 @@ class AppSessionsScreen(Screen[None]):
         lost = f" (the oldest {dropped} commands were dropped)" if dropped else ""
         steps, sessions = len(data["steps"]), len(data["sessions"])
         self._offer_load(path, f"{steps} steps of {sessions} sessions saved in {path}{lost}.")
+
+    def _ask_setup_again(self, records: list[ProxyRecord], dropped: int) -> None:
+        """The upstream could not be read: the replies' documents, or nothing saved."""
+        from .confirm import ConfirmScreen
+
+        def chosen(choice: str | None) -> None:
+            if choice == "replies":
+                self.save_capture(records, dropped, fetch=False)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                "Save the capture with the replies' documents?",
+                "The upstream could not be read. Save the capture with each document as a "
+                "reply first showed it, or cancel (the capture is not saved)?",
+                [("replies", "From the replies")],
+            ),
+            chosen,
+        )
 
     def _offer_load(self, path: Path, saved: str) -> None:
         from .confirm import ConfirmScreen

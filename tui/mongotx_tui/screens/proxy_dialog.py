@@ -29,13 +29,14 @@ def watch_application(app: Any) -> None:
     app.push_screen(ProxyScreen(sandbox))
 
 
-def open_live_view(app: Any, proxy: Any, owns: bool) -> None:
+def open_live_view(app: Any, proxy: Any, owns: bool, upstream_uri: str = "") -> None:
     """Show the live view of `proxy`; it stays installed (escape keeps it), and the
     connect dialog brings it back."""
     from .app_sessions import AppSessionsScreen
 
     if not app.is_screen_installed(LIVE_VIEW):
-        app.install_screen(AppSessionsScreen(proxy, owns=owns), LIVE_VIEW)
+        screen = AppSessionsScreen(proxy, owns=owns, upstream_uri=upstream_uri)
+        app.install_screen(screen, LIVE_VIEW)
     app.push_screen(LIVE_VIEW)
 
 
@@ -108,7 +109,7 @@ class ProxyScreen(ModalScreen[None]):
         else:
             app = self.app
             self.dismiss(None)
-            open_live_view(app, handle, owns=True)
+            open_live_view(app, handle, owns=True, upstream_uri=uri)
             return
         self.query_one("#start", Button).disabled = False
 
