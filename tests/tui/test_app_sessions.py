@@ -98,6 +98,70 @@ def test_keep_last_n_counts_the_rest(proxy: ProxyHandle, upstream: str) -> None:
     assert [st.record.name for st in s2.statements] == ["update", "commitTransaction"]
 
 
+def wait_for(observer: QueueObserver, model: AppSessions, done, what: str) -> None:  # type: ignore[no-untyped-def]
+    """Fold what the proxy hands over until `done(model)`, for up to 30 s."""
+    import time
+
+    deadline = time.monotonic() + 30
+    while not done(model):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        try:
+            kind, item = observer.queue.get(timeout=0.5)
+        except Exception:
+            continue
+        getattr(model, kind)(item)
+
+
+def test_unacknowledged_write_waits_for_no_reply(proxy: ProxyHandle, upstream: str) -> None:
+    """A w:0 insert is sent with moreToCome: no reply comes, and the view waits for none."""
+    from pymongo import WriteConcern
+
+    observer = QueueObserver()
+    proxy.observers.append(observer)
+    model = AppSessions()
+    client = MongoClient(proxy.app_uri(), appname="fire", serverSelectionTimeoutMS=10_000)
+    try:
+        orders = client.shop.get_collection("w0", write_concern=WriteConcern(w=0))
+        orders.insert_one({"_id": "fire-and-forget"})
+        client.shop.w0.find_one({"_id": "fire-and-forget"})  # acknowledged: it came after
+    finally:
+        client.close()
+
+    def seen(m: AppSessions) -> bool:
+        return any(r.name == "find" and not r.pending for r in m.log)
+
+    wait_for(observer, model, seen, "the find's reply")
+    (insert,) = [r for r in model.log if r.name == "insert"]
+    assert not insert.expects_reply and not insert.pending
+    assert insert.outcome() == "no reply: none expected (moreToCome)"
+    assert "lsid" not in insert.command  # pymongo sends no session with w:0
+    assert insert.lane == "" and insert.internal
+
+
+def test_sessions_past_the_limit_forget_the_finished_first(
+    proxy: ProxyHandle, upstream: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mongotx_tui.model.app_sessions as app_sessions
+
+    monkeypatch.setattr(app_sessions, "MAX_SESSIONS", 4)
+    observer = QueueObserver()
+    proxy.observers.append(observer)
+    client = MongoClient(proxy.app_uri(), serverSelectionTimeoutMS=10_000)
+    try:
+        sessions = [client.start_session() for _ in range(5)]  # five lsids at once
+        for session in sessions[:4]:
+            client.shop.orders.find_one({}, session=session)
+        client.admin.command("endSessions", [sessions[0].session_id])
+        client.shop.orders.find_one({}, session=sessions[4])
+    finally:
+        client.close()
+    model = AppSessions()
+    wait_for(observer, model, lambda m: m._named == 5, "five sessions")
+    # S1 ended (endSessions, its newest command) and went first, before the older S2.
+    assert model.forgotten == 1
+    assert [s.name for s in model.sessions.values()] == ["S2", "S3", "S4", "S5"]
+
+
 def lane_text(lane: AppLane) -> str:
     return "\n".join(str(s.render()) for s in lane.query("Static"))
 
@@ -248,3 +312,23 @@ async def test_watch_from_the_connect_dialog_record_and_load() -> None:
         assert str(app.screen.query_one("#proxy", Button).label) == "Live view"
         await pilot.click("#proxy")
         await until(pilot, lambda: app.screen is screen, what="live view again")
+
+
+async def test_lanes_past_the_limit_show_the_most_recent(
+    proxy: ProxyHandle, upstream: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mongotx_tui.screens.app_sessions as live
+
+    monkeypatch.setattr(live, "MAX_LANES", 2)
+    app = MongoTxApp(config=Config())
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(app, pilot)
+        screen = AppSessionsScreen(proxy)
+        await app.push_screen(screen)
+        await asyncio.to_thread(run_sample, proxy, upstream)
+        await until(pilot, lambda: len(screen.model.sessions) == 3, what="three sessions")
+        await until(pilot, lambda: screen.observer.queue.empty(), what="all shown")
+        await pilot.pause()
+        # S2 and S3 ended last (billing's, then shop's endSessions); S1 has no lane.
+        assert [lane.session.name for lane in screen.query(AppLane)] == ["S2", "S3"]
+        assert "1 less recent session not shown" in str(screen.query_one("#ps-header").render())

@@ -18,6 +18,8 @@ from .proxy_records import ConnectionNotice, ProxyRecord
 from .timeline import EventKind, Timeline
 
 KEEP_STATEMENTS = 50  # per session; older ones are counted, not kept
+MAX_SESSIONS = 500  # sessions remembered; past it the longest finished (else idle) go
+NO_REPLY = "none expected (moreToCome)"
 IDLE_S = 60.0  # a session with nothing open and no command for this long is idle
 WRITE_CONFLICT = 112
 
@@ -51,7 +53,7 @@ class Statement:
 
     @property
     def running(self) -> bool:
-        return self.record.pending
+        return self.record.pending and self.record.expects_reply
 
     @property
     def attempt(self) -> int:
@@ -298,6 +300,7 @@ class AppSessions:
     upstream_down: str = ""  # why the upstream cannot be reached, until a reply comes
     last_closed: str = ""  # the last connection the upstream closed, and why
     cleared: int = 0  # finished sessions cleared from the view
+    forgotten: int = 0  # sessions dropped past MAX_SESSIONS
     _copies: dict[int, ProxyRecord] = field(default_factory=dict)  # awaiting a reply
     _by_record: dict[int, tuple[AppSession, Statement]] = field(default_factory=dict)
     _named: int = 0
@@ -309,6 +312,8 @@ class AppSessions:
         record = dataclasses.replace(original)
         if record.expects_reply:
             self._copies[id(original)] = record
+        else:  # a w:0 write: the server sends nothing back, and the proxy waits for nothing
+            record.failure = NO_REPLY
         lsid = lsid_hex(record.command)
         session = self.sessions.get(lsid) if lsid else None
         if lsid and session is None and record.name.lower() not in NOT_STATEMENTS:
@@ -349,8 +354,10 @@ class AppSessions:
             txn.statements += 1
         statement = Statement(record, txn.number if txn is not None else None)
         session.add(statement)
-        if record.expects_reply:  # else moreToCome: no reply will come
+        if record.expects_reply:
             self._by_record[id(record)] = (session, statement)
+        else:
+            self._add_event(session, statement, txn)
 
     def reply(self, original: ProxyRecord) -> None:
         if original.reply is not None:
@@ -368,6 +375,10 @@ class AppSessions:
         txn = session.txns.get(statement.txn) if statement.txn is not None else None
         if txn is not None:
             self._fold_txn(session, txn, statement)
+        self._add_event(session, statement, txn)
+
+    def _add_event(self, session: AppSession, statement: Statement, txn: AppTxn | None) -> None:
+        record = statement.record
         kind = EventKind.TXN if record.name.lower() in ENDS else EventKind.OP
         what = statement.describe()
         if statement.attempt > 1:
@@ -380,7 +391,7 @@ class AppSessions:
             kind,
             what,
             statement.outcome(),
-            ok=statement.ok,
+            ok=statement.ok or not record.expects_reply,
             duration_ms=record.duration_ms,
         )
 
@@ -399,11 +410,25 @@ class AppSessions:
 
     # -- state -------------------------------------------------------------------------
     def _new_session(self, lsid: str, record: ProxyRecord) -> AppSession:
+        if len(self.sessions) >= MAX_SESSIONS:
+            self._forget_one(record.at)
         self._named += 1
         colour = LANE_COLOURS[(self._named - 1) % len(LANE_COLOURS)]
         session = AppSession(lsid, f"S{self._named}", colour, record.at, record.at, self.keep)
         self.sessions[lsid] = session
         return session
+
+    def _forget_one(self, now: float) -> None:
+        """Room for a new session: the one finished longest ago, else the one idle longest
+        (a session with an open transaction or a running statement last)."""
+
+        def rank(session: AppSession) -> tuple[bool, bool, float]:
+            busy = session.open_txn is not None or bool(session.running)
+            return (busy, not session.finished(now, self.idle_s), session.last_at)
+
+        oldest = min(self.sessions.values(), key=rank)
+        del self.sessions[oldest.lsid]
+        self.forgotten += 1
 
     def _end_sessions(self, record: ProxyRecord) -> None:
         for item in record.command.get("endSessions") or ():

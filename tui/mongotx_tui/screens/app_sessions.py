@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ..backend.proxy import ProxyHandle
 
 DRAIN_S = 0.1  # how often the records the proxy handed over are shown
+MAX_LANES = 12  # lanes on screen at once: the sessions active most recently
 TICK_S = 1.0  # running statements' timers and sessions going idle
 
 
@@ -98,6 +99,7 @@ class AppSessionsScreen(Screen[None]):
         self.drained = 0  # how many observations were shown (tests wait on it)
         self.said = ""  # the last message the view gave (a toast)
         self.saved: Path | None = None  # the last capture saved
+        self.hidden = 0  # sessions that match the filter but have no lane (MAX_LANES)
 
     def compose(self) -> ComposeResult:
         yield Static("", id="ps-header", markup=False)
@@ -141,11 +143,12 @@ class AppSessionsScreen(Screen[None]):
 
     def _tick(self) -> None:
         self._show_lanes()
+        self._show_header()
 
     # -- state down --------------------------------------------------------------------
     def show(self) -> None:
-        self._show_header()
         self._show_lanes()
+        self._show_header()
         colours = self.model.colours()
         self.query_one(TimelineTable).append(self.model.timeline.after(self._shown_seq()), colours)
         self._show_monitor()
@@ -162,6 +165,11 @@ class AppSessionsScreen(Screen[None]):
         text.append(f" · showing {self.filter.describe()}", style="dim")
         if self.collector is not None:
             text.append(" · ● recording", style="bold red")
+        if self.hidden:
+            plural = "s" if self.hidden != 1 else ""
+            text.append(f" · {self.hidden} less recent session{plural} not shown", style="yellow")
+        if model.forgotten:
+            text.append(f" · {model.forgotten} old sessions forgotten", style="dim")
         if model.cleared:
             text.append(f" · {model.cleared} finished cleared", style="dim")
         self.query_one("#ps-header", Static).update(text)
@@ -179,7 +187,12 @@ class AppSessionsScreen(Screen[None]):
     def _show_lanes(self) -> None:
         now = self.clock()
         box = self.query_one("#ps-lanes", HorizontalScroll)
-        shown = self.model.shown(self.filter)
+        matching = self.model.shown(self.filter)
+        shown = matching
+        if len(matching) > MAX_LANES:
+            recent = sorted(matching, key=lambda s: s.last_at)[-MAX_LANES:]
+            shown = [s for s in matching if s in recent]
+        self.hidden = len(matching) - len(shown)
         lanes = {lane.session.lsid: lane for lane in box.query(AppLane)}
         wanted = {s.lsid for s in shown}
         for lsid, lane in lanes.items():

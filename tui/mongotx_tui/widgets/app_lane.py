@@ -60,6 +60,11 @@ def statement_text(statement: Statement, now: float) -> Text:
         text.append(what + attempt, style="bold")
         text.append(f"\n   running {elapsed:.1f} s", style="yellow")
         return text
+    if not record.expects_reply:
+        text.append("↗ ", style="bold")
+        text.append(what + attempt)
+        text.append(" · no reply expected (w:0)", style="dim")
+        return text
     if statement.ok:
         text.append("✓ ", style="bold green")
         text.append(what + attempt)
