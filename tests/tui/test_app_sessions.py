@@ -192,9 +192,12 @@ async def test_live_view_shows_the_sample_application(proxy: ProxyHandle, upstre
         await pilot.press("a")  # billing (the first by name)
         await pilot.pause()
         assert [lane.session.name for lane in screen.query(AppLane)] == ["S2"]
-        await pilot.press("a", "a")  # shop, then all again
+        await pilot.press("a")  # shop: S1 and S3
         await pilot.pause()
-        assert len(screen.query(AppLane)) == 3
+        assert [lane.session.name for lane in screen.query(AppLane)] == ["S1", "S3"]
+        await pilot.press("a")  # all again, each lane in its place
+        await pilot.pause()
+        assert [lane.session.name for lane in screen.query(AppLane)] == ["S1", "S2", "S3"]
         await pilot.press("d")
         assert screen.filter.database == "shop"
         await pilot.press("d", "t")

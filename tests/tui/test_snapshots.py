@@ -193,7 +193,7 @@ async def _live_view(pilot, monitor: bool = False):
     if monitor:
         await pilot.press("m")
         head = screen.query_one("#monitor-head")
-        await walkthroughs.until(pilot, lambda: bool(str(head.render()).strip()))
+        await walkthroughs.until(pilot, lambda: bool(str(head.render()).strip()), timeout=30)
     await pilot.pause(0.3)
 
 

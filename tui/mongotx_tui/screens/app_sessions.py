@@ -26,7 +26,7 @@ from ..model.app_sessions import AppSessions, SessionFilter
 from ..model.proxy_records import ConnectionNotice, ProxyRecord
 from ..widgets.app_lane import AppLane
 from ..widgets.footer import KeyFooter
-from ..widgets.monitor import CommandMonitor, MonitorLines
+from ..widgets.monitor import CommandMonitor, MonitorHeaderWidth, MonitorLines
 from ..widgets.timeline import TimelineTable
 
 if TYPE_CHECKING:
@@ -161,8 +161,8 @@ class AppSessionsScreen(Screen[None]):
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f"proxy {self.listen} → upstream {self.upstream}", style="bold")
         text.append(" (plain TCP on the local side)", style="bold yellow")
-        text.append(f" · {model.connections} client connections")
         text.append(f" · showing {self.filter.describe()}", style="dim")
+        text.append(f" · {model.connections} client connections")
         if self.collector is not None:
             text.append(" · ● recording", style="bold red")
         if self.hidden:
@@ -198,9 +198,20 @@ class AppSessionsScreen(Screen[None]):
         for lsid, lane in lanes.items():
             if lsid not in wanted:
                 lane.remove()
-        new = [AppLane(s) for s in shown if s.lsid not in lanes]
-        if new:
-            box.mount_all(new)
+        # A lane shown again (a filter lifted) goes back to its place, before the next
+        # session's lane: the lanes stay in the order the proxy first saw the sessions.
+        new: list[AppLane] = []
+        following: AppLane | None = None
+        for session in reversed(shown):
+            lane = lanes.get(session.lsid)
+            if lane is None:
+                lane = AppLane(session)
+                new.append(lane)
+                if following is None:
+                    box.mount(lane)
+                else:
+                    box.mount(lane, before=following)
+            following = lane
         for lane in [*lanes.values(), *new]:
             if lane.session.lsid in wanted:
                 if lane.is_mounted:
@@ -286,6 +297,10 @@ class AppSessionsScreen(Screen[None]):
         pane.display, timeline.display = True, False
         pane.lines.focus()
         self._show_monitor(reset=True)
+        # The column titles follow the lines' width, posted on a resize; once laid out,
+        # post it too, in case the first size came before the pane could hear it.
+        lines = pane.lines
+        self.call_after_refresh(lambda: lines.post_message(MonitorHeaderWidth(lines.size.width)))
 
     def on_monitor_lines_filter(self, event: MonitorLines.Filter) -> None:
         if event.lane:
