@@ -175,6 +175,12 @@ def _parser(json_errors: bool = False) -> argparse.ArgumentParser:
         "when saving (finds only) for the scenario's setup, instead of those the replies "
         "showed",
     )
+    proxy.add_argument(
+        "--headless",
+        action="store_true",
+        help="print a line per statement instead of opening the live view (the default "
+        "when not in a terminal, or with --record)",
+    )
     return parser
 
 
@@ -417,6 +423,10 @@ def main(argv: list[str] | None = None) -> int | None:
     if args.command == "run":
         return _run(args)
     if args.command == "proxy":
+        if not (args.headless or args.record) and sys.stdin.isatty() and sys.stdout.isatty():
+            from .live import run_live_view
+
+            return run_live_view(args.uri, args.listen, _say)
         from .backend.proxy.command import run_proxy
 
         return run_proxy(args.uri, args.listen, args.record, args.fetch_setup, _say)
