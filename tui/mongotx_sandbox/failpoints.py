@@ -21,11 +21,14 @@ NEVER_FAILED = frozenset({"configureFailPoint", "hello", "isMaster", "ismaster"}
 # stream resume spec tests); it takes the same data as failCommand, for getMore only.
 # onPrimaryTransactionalWrite and maxTimeAlwaysTimeOut are the test-only fail points the
 # drivers' own tests use (retryable writes README; pymongo's maxTimeMS tests).
+# waitAfterNewStatementBlocksBehindPrepare marks a statement waiting behind its session's
+# prepared transaction in $currentOp (prepare.py; jstests of prepared transactions).
 FAIL_POINTS = (
     "failCommand",
     "failGetMoreAfterCursorCheckout",
     "onPrimaryTransactionalWrite",
     "maxTimeAlwaysTimeOut",
+    "waitAfterNewStatementBlocksBehindPrepare",
 )
 
 

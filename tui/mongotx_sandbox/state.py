@@ -51,6 +51,9 @@ class Stats:
     total_aborted: int = 0
     retried_commands: int = 0
     retried_statements: int = 0
+    total_prepared: int = 0
+    total_prepared_then_committed: int = 0
+    total_prepared_then_aborted: int = 0
 
 
 @dataclass
@@ -98,6 +101,8 @@ class ServerState:
     operations: OperationTable = field(default_factory=OperationTable)
     # DDL commands waiting for the exclusive lock: (db, coll or None) -> set when done.
     ddl_pending: dict[tuple[str, str | None], asyncio.Event] = field(default_factory=dict)
+    # The prepared transactions by id(): while any is, reads check for prepare conflicts.
+    prepared: dict[int, Transaction] = field(default_factory=dict)
 
     # ---- connections ----------------------------------------------------------------
     def connect(self, peer: str) -> Connection:
@@ -230,15 +235,23 @@ class ServerState:
             self.notify_oplog()
         return seq
 
-    def abort(self, txn: Transaction, reason: str = "") -> None:
-        if not txn.open:
+    def abort(self, txn: Transaction, reason: str = "", *, prepared: bool = False) -> None:
+        """End `txn` without its writes. A prepared transaction ends only by an explicit
+        abortTransaction (`prepared`): a failed statement, a session kill or the lifetime
+        limit never abort it [srv:db/transaction/transaction_participant.cpp
+        abortTransaction, Observer::expiredAsOf (in progress only);
+        db/session/kill_sessions_local.cpp killSessionsAbortUnpreparedTransactions]."""
+        if not txn.open or (txn.prepared and not prepared):
             return
+        if txn.prepared:
+            self.stats.total_prepared_then_aborted += 1
         txn.state = ServerTxnState.ABORTED
         txn.abort_reason = reason
         self._end(txn)
         self.stats.total_aborted += 1
 
     def _end(self, txn: Transaction) -> None:
+        self.prepared.pop(id(txn), None)
         txn.release()
         for cursor_id in list(txn.cursors):
             self.cursors.pop(cursor_id, None)
@@ -295,7 +308,7 @@ class ServerState:
         now = time.monotonic()
         n = 0
         for txn in self.open_transactions():
-            if txn.expires_at <= now:
+            if txn.expires_at <= now and not txn.prepared:
                 self.abort(txn, "exceeded transactionLifetimeLimitSeconds")
                 n += 1
         # Idle sessions expire after logicalSessionTimeoutMinutes.
