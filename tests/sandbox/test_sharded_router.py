@@ -147,3 +147,11 @@ def test_upsert_without_shard_key_is_refused(router, people) -> None:  # type: i
     with pytest.raises(OperationFailure) as info:
         router.test.people.update_one({"n": 99}, {"$set": {"x": 1}}, upsert=True)
     assert info.value.code == 61
+
+
+def test_coll_stats_has_one_document_per_shard(router, people) -> None:  # type: ignore[no-untyped-def]
+    stats = list(router.test.people.aggregate([{"$collStats": {"storageStats": {}}}]))
+    assert [(s["shard"], s["storageStats"]["count"]) for s in stats] == [
+        ("shard0", 20),
+        ("shard1", 20),
+    ]

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+from typing import Any
 
 
 def port_number(text: str) -> int:
@@ -62,16 +63,40 @@ def main(argv: list[str] | None = None) -> int:
         help="answer test-only commands (configureFailPoint) as a mongod started without "
         "enableTestCommands does: 59 CommandNotFound",
     )
+    parser.add_argument(
+        "--sharded",
+        action="store_true",
+        help="run a sharded cluster: a mongos router (on --port) in front of --shards shards, "
+        "each a one-member replica set on a free port; prints the router's URI",
+    )
+    parser.add_argument(
+        "--shards",
+        type=int,
+        default=2,
+        choices=range(1, 9),
+        metavar="N",
+        help="with --sharded: how many shards (1-8, default 2)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log connections and errors")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
 
     from .server import SandboxServer
 
+    if args.sharded and args.standalone:
+        parser.error("--sharded and --standalone cannot be used together")
+
     async def serve() -> None:
-        server = SandboxServer(args.host, args.port, None if args.standalone else args.replset)
+        server: Any
+        if args.sharded:
+            from .sharding.cluster import ShardedSandbox
+
+            server = ShardedSandbox(args.host, args.port, args.shards)
+        else:
+            server = SandboxServer(args.host, args.port, None if args.standalone else args.replset)
         if args.no_test_commands:
-            server.state.parameters["enableTestCommands"] = False
+            for state in server.states() if args.sharded else [server.state]:
+                state.parameters["enableTestCommands"] = False
         try:
             uri = await server.start()
         except OSError as exc:

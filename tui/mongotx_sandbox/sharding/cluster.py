@@ -9,6 +9,7 @@ import threading
 from concurrent.futures import Future
 
 from ..server import SandboxServer
+from ..state import ServerState
 from .catalog import Catalog
 from .core import RouterCore
 from .router import Router
@@ -35,6 +36,16 @@ class ShardedSandbox:
     @property
     def listens_everywhere(self) -> bool:
         return self.router_server is not None and self.router_server.listens_everywhere
+
+    @property
+    def state(self) -> ServerState:
+        """The router's own server state (its connections; its host as clients reach it)."""
+        assert self.router_server is not None
+        return self.router_server.state
+
+    def states(self) -> list[ServerState]:
+        """Each shard's server state (parameters such as enableTestCommands are set there)."""
+        return [s.state for s in self.shards]
 
     def shard_uri(self, name: str) -> str:
         """A shard's own URI (its primary), for a test or a lesson that looks behind the router."""

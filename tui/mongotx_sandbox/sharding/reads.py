@@ -4,6 +4,7 @@ database answered from the catalog."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from bson.int64 import Int64
@@ -192,6 +193,8 @@ async def aggregate(call: Call) -> dict[str, Any]:
     if sharded is None:
         shard = call.primary()
         return wrap_reply(call, shard, await call.send(shard, call.body))
+    if pipeline and isinstance(pipeline[0], dict) and "$collStats" in pipeline[0]:
+        return await _coll_stats(call, coll, pipeline)
     first = pipeline[0].get("$match") if pipeline and isinstance(pipeline[0], dict) else None
     targets = shards_for_query(sharded, first if isinstance(first, dict) else None)
     if len(targets) == 1 or call.body.get("explain"):
@@ -223,6 +226,29 @@ async def aggregate(call: Call) -> dict[str, Any]:
             await stream.fill(call)
     merged = _run(docs, pipeline[split:], call.body.get("let"))
     return await _local_cursor(call, coll, merged)
+
+
+async def _coll_stats(call: Call, coll: str, pipeline: list[dict[str, Any]]) -> dict:
+    """$collStats on a sharded collection: one document per shard, naming it in `shard`,
+    its `storageStats` from the shard's collStats [manual: $collStats, "sharded
+    collections"] (mongosh's getShardDistribution reads it)."""
+    shards = list(call.catalog.shards)
+    replies = await call.send_all(shards, {"collStats": coll})
+    docs: list[dict[str, Any]] = []
+    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    for shard, reply in zip(shards, replies, strict=True):
+        raise_for(reply)
+        stats = {k: v for k, v in reply.items() if k != "ok"}
+        docs.append(
+            {
+                "ns": f"{call.db}.{coll}",
+                "shard": shard,
+                "host": call.catalog.shards[shard],
+                "localTime": now,
+                "storageStats": stats,
+            }
+        )
+    return await _local_cursor(call, coll, _run(docs, pipeline[1:], call.body.get("let")))
 
 
 def _run(
