@@ -162,6 +162,10 @@ def test_coordinator_held_after_prepare_then_recovered(cluster, router, accounts
     )
     committer.start()
     _wait_for(lambda: _prepared_on(cluster, "shard1"), "shard1 prepared")
+    # The router's $currentOp lists the prepared transaction on both participants.
+    ops = router.admin.aggregate([{"$currentOp": {"idleSessions": True, "localOps": True}}])
+    prepared = {op["shard"] for op in ops if "prepareTimestamp" in op.get("transaction", {})}
+    assert prepared == {"shard0", "shard1"}
     # A read at the latest data needs the prepared document: it waits, and times out.
     with pytest.raises(OperationFailure) as info:
         accounts.with_options(read_concern=ReadConcern("snapshot")).find_one(

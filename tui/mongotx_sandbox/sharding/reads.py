@@ -189,6 +189,8 @@ async def aggregate(call: Call) -> dict[str, Any]:
     if call.db == "config" and isinstance(coll, str):
         docs = call.catalog.config_documents(coll)
         return await _local_cursor(call, coll, _run(docs, pipeline))
+    if pipeline and isinstance(pipeline[0], dict) and "$currentOp" in pipeline[0]:
+        return await _current_op(call, pipeline)
     sharded = call.sharded(coll) if isinstance(coll, str) else None
     if sharded is None:
         shard = call.primary()
@@ -226,6 +228,22 @@ async def aggregate(call: Call) -> dict[str, Any]:
             await stream.fill(call)
     merged = _run(docs, pipeline[split:], call.body.get("let"))
     return await _local_cursor(call, coll, merged)
+
+
+async def _current_op(call: Call, pipeline: list[dict[str, Any]]) -> dict[str, Any]:
+    """$currentOp at the router: every shard's operations, each naming its `shard` (so a
+    prepared transaction shows on each participant) [manual: $currentOp, "Sharded
+    Cluster"]. The sandbox's router keeps no operations of its own, so `localOps: true`
+    lists the shards' too."""
+    options = dict(pipeline[0]["$currentOp"] or {})
+    options.pop("localOps", None)
+    body = {"aggregate": 1, "pipeline": [{"$currentOp": options}], "cursor": {}}
+    shards = list(call.catalog.shards)
+    docs: list[dict[str, Any]] = []
+    for shard, reply in zip(shards, await call.send_all(shards, body, "admin"), strict=True):
+        raise_for(reply)
+        docs.extend({**d, "shard": shard} for d in reply["cursor"]["firstBatch"])
+    return await _local_cursor(call, "$cmd.aggregate", _run(docs, pipeline[1:]))
 
 
 async def _coll_stats(call: Call, coll: str, pipeline: list[dict[str, Any]]) -> dict:
