@@ -34,6 +34,12 @@ class Target:
         self._file = path
         if self.external_uri:
             self.uri = self.external_uri
+        elif os.environ.get("MONGOTX_TEST_SHARDED") == "1":
+            # The sandbox as a sharded cluster: the tests talk to its router (issue 15).
+            from mongotx_sandbox import ThreadedShardedSandbox
+
+            self._sandbox = ThreadedShardedSandbox()
+            self.uri = self._sandbox.start()
         else:
             from mongotx_sandbox import ThreadedSandbox
 

@@ -120,16 +120,15 @@ class Catalog:
         self.shards = shards  # name -> host:port of its primary
         self.databases: dict[str, Database] = {}
         self.collections: dict[str, ShardedCollection] = {}
-        self._next_primary = 0
 
     def database(self, name: str) -> Database:
-        """The database's entry, created on first use with a primary shard picked in turn
-        (MongoDB picks the shard with the least data [srv:s/config/... createDatabase])."""
+        """The database's entry, created on first use. Its primary shard is the one with
+        the least data [manual: "Primary Shard"]; the sandbox takes the first shard, so
+        every database that was not given one (enableSharding's primaryShard) shares it
+        and commands across databases (bulkWrite, $lookup) find their collections."""
         db = self.databases.get(name)
         if db is None:
-            names = list(self.shards)
-            db = Database(name, names[self._next_primary % len(names)])
-            self._next_primary += 1
+            db = Database(name, next(iter(self.shards)))
             self.databases[name] = db
         return db
 

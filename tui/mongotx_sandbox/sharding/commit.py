@@ -54,7 +54,7 @@ async def commit(call: Call, txn: RouterTxn) -> dict[str, Any]:
     if txn.state == "aborted":
         raise _no_such_transaction(txn)
     if txn.state in ("committing", "committed") and txn.decision is not None:
-        return (await asyncio.shield(txn.decision)).reply()
+        return dict((await asyncio.shield(txn.decision)).reply())
     if not txn.participants:
         txn.state = "committed"
         return {"ok": 1.0}
@@ -67,7 +67,7 @@ async def commit(call: Call, txn: RouterTxn) -> dict[str, Any]:
     call.core.coordinations.setdefault(txn.coordinator or "", {})[_key(txn)] = txn.decision
     decision: Decision = await asyncio.shield(txn.decision)
     txn.state = "committed" if decision.commit else "aborted"
-    return decision.reply()
+    return dict(decision.reply())
 
 
 async def _single_shard(call: Call, txn: RouterTxn) -> Decision:
@@ -144,4 +144,4 @@ async def recover(call: Call, token: Any) -> dict[str, Any]:
             labels=["TransientTransactionError"],
         )
     decision: Decision = await asyncio.shield(task)
-    return decision.reply()
+    return dict(decision.reply())

@@ -88,6 +88,9 @@ def wrap_reply(call: Call, shard: str, reply: dict[str, Any]) -> dict[str, Any]:
         return reply
     ns = str(cursor.get("ns", ""))
     rc = RouterCursor(ns, [Stream(shard, ns, int(cursor["id"]), [])])
+    pipeline = call.body.get("pipeline")
+    if isinstance(pipeline, list) and pipeline and isinstance(pipeline[0], dict):
+        rc.extra["change_stream"] = "$changeStream" in pipeline[0]
     rc.id = int(call.core.new_cursor_id())
     call.core.cursors[rc.id] = rc
     cursor["id"] = Int64(rc.id)

@@ -5,6 +5,7 @@ commands, or the database's primary shard for everything else
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -14,7 +15,10 @@ from bson.timestamp import Timestamp
 
 from ..clock import int_to_ts, ts_to_int
 from ..connections import Connection
-from ..errors import CommandError
+from ..dispatch import RESUMABLE_CHANGE_STREAM_CODES
+from ..dispatch import _labels as server_labels  # error_labels.cpp's rules, as mongod applies
+from ..errors import CloseConnection, CommandError
+from ..failpoints import FailAction, configure, evaluate_fail_command
 from ..state import LOGICAL_SESSION_TIMEOUT_MINUTES, ServerState
 from ..wire import MAX_BSON_OBJECT_SIZE, MAX_MESSAGE_SIZE, MAX_WRITE_BATCH_SIZE, Request
 from . import commit, config_cmds, reads, writes
@@ -34,6 +38,22 @@ _SESSION_FIELDS = frozenset(
         "$clusterTime",
         "$readPreference",
         "recoveryToken",
+    }
+)
+_WRITES = frozenset(
+    {
+        "insert",
+        "update",
+        "delete",
+        "findAndModify",
+        "findandmodify",
+        "commitTransaction",
+        "abortTransaction",
+        "create",
+        "drop",
+        "createIndexes",
+        "dropIndexes",
+        "dropDatabase",
     }
 )
 _Route = Callable[[Call], Awaitable[dict[str, Any]]]
@@ -101,6 +121,7 @@ class Router:
             "dropIndexes": _everywhere,
             "listDatabases": _list_databases,
             "endSessions": _end_sessions,
+            "bulkWrite": _bulk_write,
         }
 
     async def handle(
@@ -112,19 +133,69 @@ class Router:
             reply = hello(state, conn, body, legacy=name != "hello")
             return self._stamp(reply)
         self.core.learn_time(body)
+        action = None
         try:
+            if name == "configureFailPoint":
+                return self._stamp(_configure_fail_point(state, body))
+            try:
+                action = await _fail_command(state, conn, name, body)
+            except CloseConnection:
+                await self._abort_failed_statement(name, body)
+                raise
             reply = await self._run(name, body)
         except CommandError as exc:
             reply = exc.to_reply()
-            if exc.labels:
-                reply["errorLabels"] = exc.labels
+            labels = exc.labels
+            if labels is None:
+                labels = server_labels(name, body, exc.code, None)
+                if name == "getMore" and self._change_stream(body):
+                    if exc.code in RESUMABLE_CHANGE_STREAM_CODES:
+                        # [srv:db/error_labels.cpp: a change stream's getMore error that
+                        # the driver can resume from]
+                        labels = ["ResumableChangeStreamError"]
+            if labels:
+                reply["errorLabels"] = labels
+        if action is not None and action.write_concern_error is not None and reply.get("ok"):
+            if name in _WRITES:
+                wce = dict(action.write_concern_error)
+                reply["writeConcernError"] = wce
+                labels = action.error_labels
+                if labels is None:
+                    labels = server_labels(name, body, None, wce)
+                if labels:
+                    reply["errorLabels"] = labels
         return self._stamp(reply)
+
+    def _change_stream(self, body: dict[str, Any]) -> bool:
+        cid = body.get("getMore")
+        cursor = self.core.cursors.get(int(cid)) if isinstance(cid, int) else None
+        return cursor is not None and bool(cursor.extra.get("change_stream"))
 
     def _stamp(self, reply: dict[str, Any]) -> dict[str, Any]:
         if self.core.cluster_time:
             reply["$clusterTime"] = self.core.gossip()
             reply["operationTime"] = int_to_ts(self.core.cluster_time)
         return reply
+
+    async def _abort_failed_statement(self, name: str, body: dict[str, Any]) -> None:
+        """A transaction's statement whose client connection the router's failCommand
+        closed: the statement is interrupted and the whole transaction aborted, as for a
+        shard's error [transaction_router.cpp implicitlyAbortTransaction]. An error code
+        from failCommand leaves the transaction open (the transactions spec tests
+        mongos-pin-auto "remain pinned after non-transient Interrupted error" and
+        backpressure-retryable-writes commit after it)."""
+        lsid = body.get("lsid")
+        if body.get("autocommit") is not False or not isinstance(lsid, dict):
+            return
+        if name in ("commitTransaction", "abortTransaction"):
+            return
+        key = bytes(lsid.get("id", b""))
+        number = int(body.get("txnNumber") or 0)
+        txn = self.core.txns.get(key)
+        if body.get("startTransaction"):
+            txn = self.core.txns[key] = RouterTxn(number, lsid, state="aborted")
+        if txn is not None and txn.txn_number == number:
+            await commit.abort_everywhere(Call(self.core, {}, "admin", lsid=lsid, txn=txn), txn)
 
     async def _run(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
         db = body.get("$db", "admin")
@@ -213,6 +284,53 @@ class Router:
         if not self.core.cluster_time:
             probe = Call(self.core, {}, "admin")
             await probe.send(next(iter(self.core.shards)), {"ping": 1})
+
+
+def _configure_fail_point(state: ServerState, body: dict[str, Any]) -> dict[str, Any]:
+    """A mongos has fail points of its own: failCommand set on the router fails the
+    router's commands, before any shard sees them [srv:s/commands/
+    service_entry_point_router_role.cpp: CommandHelpers::evaluateFailCommandFailPoint]."""
+    if not state.parameters.get("enableTestCommands", True):
+        raise CommandError(59, "no such command: 'configureFailPoint'")
+    configure(state, body["configureFailPoint"], body.get("mode"), body.get("data"))
+    return {"ok": 1.0}
+
+
+async def _fail_command(
+    state: ServerState, conn: Connection, name: str, body: dict[str, Any]
+) -> FailAction | None:
+    """What the router's failCommand does to this command (as dispatch does on a shard)."""
+    if not state.fail_points:
+        return None
+    action = evaluate_fail_command(state, conn, name, body)
+    if action is None:
+        return None
+    if action.block_ms:
+        await asyncio.sleep(action.block_ms / 1000)
+    if action.close:
+        raise CloseConnection()
+    if action.error_code is not None:
+        raise CommandError(
+            action.error_code,
+            "Failing command via 'failCommand' failpoint",
+            labels=action.error_labels,
+        )
+    return action
+
+
+async def _bulk_write(call: Call) -> dict[str, Any]:
+    """bulkWrite (across namespaces) runs on the first shard, every database's primary by
+    default; on sharded collections the sandbox's router does not split it."""
+    for op in call.body.get("nsInfo") or []:
+        ns = op.get("ns") if isinstance(op, dict) else None
+        if isinstance(ns, str) and ns in call.catalog.collections:
+            raise CommandError(
+                20,
+                f"bulkWrite on a sharded collection ({ns}) is not supported by the mongotx "
+                "sandbox's router; use insert, update and delete",
+            )
+    shard = next(iter(call.catalog.shards))
+    return reads.wrap_reply(call, shard, await call.send(shard, call.body))
 
 
 async def _isdbgrid(call: Call) -> dict[str, Any]:
