@@ -136,6 +136,8 @@ class Router:
         action = None
         try:
             if name == "configureFailPoint":
+                if body.get("configureFailPoint") == commit.HANG_BEFORE_DECISION:
+                    return self._stamp(await self._on_every_shard(body))
                 return self._stamp(_configure_fail_point(state, body))
             try:
                 action = await _fail_command(state, conn, name, body)
@@ -176,6 +178,15 @@ class Router:
             reply["$clusterTime"] = self.core.gossip()
             reply["operationTime"] = int_to_ts(self.core.cluster_time)
         return reply
+
+    async def _on_every_shard(self, body: dict[str, Any]) -> dict[str, Any]:
+        """hangBeforeWritingDecision is a shard's fail point (its coordinator's). A mongos
+        does not know it; the sandbox's router passes it to every shard, so that a lesson
+        reaching only the router can hold whichever shard coordinates."""
+        call = Call(self.core, {k: v for k, v in body.items() if k not in _SESSION_FIELDS}, "admin")
+        for reply in await call.send_all(list(self.core.shards), call.body):
+            raise_for(reply)
+        return {"ok": 1.0}
 
     async def _abort_failed_statement(self, name: str, body: dict[str, Any]) -> None:
         """A transaction's statement whose client connection the router's failCommand
