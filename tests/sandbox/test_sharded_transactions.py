@@ -209,3 +209,65 @@ def test_recovery_token_for_an_unknown_transaction(cluster) -> None:  # type: ig
     )
     raw.close()
     assert reply["code"] == 251 and reply["errorLabels"] == ["TransientTransactionError"]
+
+
+def test_decision_recovered_through_another_router(cluster, router, accounts) -> None:  # type: ignore[no-untyped-def]
+    """The client loses its router after sending commit; a second router, which never saw
+    the transaction, answers commitTransaction with the recovery token by asking the
+    coordinator shard for the decision."""
+    with shard_client(cluster, "shard0") as coordinator:
+        coordinator.admin.command(
+            "configureFailPoint", "hangBeforeWritingDecision", mode="alwaysOn"
+        )
+    lsid = new_lsid()
+    fields: dict[str, Any] = {"lsid": lsid, "txnNumber": Int64(7), "autocommit": False}
+    first = RawClient(cluster.uri)
+    for i, start in ((1, True), (101, False)):
+        stmt = {"update": "accounts", "updates": [{"q": {"_id": i}, "u": {"$set": {"t": 7}}}]}
+        if start:
+            stmt["startTransaction"] = True
+        assert first.command({**stmt, **fields, "$db": "bank"})["ok"] == 1
+    first.send_raw(first.op_msg({"commitTransaction": 1, **fields, "$db": "admin"}))
+    _wait_for(lambda: _prepared_on(cluster, "shard1"), "shard1 prepared")
+    first.close()  # the router's client is gone; its commit goes on without it
+    second_uri = cluster.call(cluster.cluster.add_router)
+    outcome: dict[str, Any] = {}
+    second = RawClient(second_uri)
+    token = {"recoveryShardId": "shard0"}
+    recovering = threading.Thread(
+        target=lambda: outcome.update(
+            second.command({"commitTransaction": 1, "recoveryToken": token, **fields})
+        )
+    )
+    recovering.start()
+    with shard_client(cluster, "shard0") as coordinator:
+        coordinator.admin.command("configureFailPoint", "hangBeforeWritingDecision", mode="off")
+    recovering.join(30)
+    second.close()
+    assert outcome["ok"] == 1
+    assert [d.get("t") for d in accounts.find().sort("_id", 1)] == [7, 7]
+
+
+def test_unreachable_participant_aborts_everywhere() -> None:
+    c = start_cluster()
+    try:
+        with MongoClient(c.uri, serverSelectionTimeoutMS=5000) as r:
+            split_at(r, "bank.accounts", {"_id": 100}, "shard1")
+            coll = r.bank.accounts
+            coll.insert_many([{"_id": 1, "balance": 100}, {"_id": 101, "balance": 100}])
+            with r.start_session() as s:
+                s.start_transaction()
+                coll.update_one({"_id": 1}, {"$inc": {"balance": -10}}, session=s)
+                coll.update_one({"_id": 101}, {"$inc": {"balance": 10}}, session=s)
+                c.call(c.cluster.stop_shard, "shard1")
+                with pytest.raises(OperationFailure) as info:
+                    s.commit_transaction()
+            assert info.value.code == 251
+            assert info.value.has_error_label("TransientTransactionError")
+            assert "from shard shard1" in str(info.value)
+            # shard0 prepared and then aborted: its document is as before and free.
+            with shard_client(c, "shard0") as s0:
+                assert s0.bank.accounts.find_one({"_id": 1}) == {"_id": 1, "balance": 100}
+                assert s0.bank.accounts.update_one({"_id": 1}, {"$set": {"x": 1}}).modified_count
+    finally:
+        c.stop()

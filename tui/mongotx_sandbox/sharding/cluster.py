@@ -27,6 +27,7 @@ class ShardedSandbox:
         self.shards = [SandboxServer("127.0.0.1", 0, f"shard{i}") for i in range(shards)]
         self.core: RouterCore | None = None
         self.router_server: SandboxServer | None = None
+        self.more_routers: list[SandboxServer] = []
 
     @property
     def uri(self) -> str:
@@ -62,12 +63,35 @@ class ShardedSandbox:
         self.core = RouterCore(Catalog(addresses), pool, coordinations={})
         for name, s in zip(addresses, self.shards, strict=True):
             self.core.shard_fail_points[name] = s.state.fail_points
-        router = Router(self.core)
         # The router answers no replica set fields: a URI without replicaSet.
-        self.router_server = SandboxServer(self.host, self.port, None, handler=router.handle)
+        self.router_server = self._router(self.core, self.port)
         return await self.router_server.start()
 
+    def _router(self, core: RouterCore, port: int) -> SandboxServer:
+        return SandboxServer(self.host, port, None, handler=Router(core).handle)
+
+    async def add_router(self) -> str:
+        """Another router over the same shards and config catalog (a second mongos): a
+        client that lost its router can recover a commit decision through this one."""
+        assert self.core is not None
+        core = RouterCore(
+            self.core.catalog,
+            {n: Shard(n, s.host, s.port) for n, s in self.core.shards.items()},
+            coordinations=self.core.coordinations,
+            shard_fail_points=self.core.shard_fail_points,
+            cluster_time=self.core.cluster_time,
+        )
+        server = self._router(core, 0)
+        self.more_routers.append(server)
+        return await server.start()
+
+    async def stop_shard(self, name: str) -> None:
+        """Stop one shard's server (a participant the router can no longer reach)."""
+        await self.shards[int(name.removeprefix("shard"))].stop()
+
     async def stop(self) -> None:
+        for extra in self.more_routers:
+            await extra.stop()
         if self.router_server is not None:
             await self.router_server.stop()
         if self.core is not None:
@@ -98,6 +122,11 @@ class ThreadedShardedSandbox:
 
     def shard_uri(self, name: str) -> str:
         return self.cluster.shard_uri(name)
+
+    def call(self, coro_fn, *args):  # type: ignore[no-untyped-def]
+        """Run `coro_fn(*args)` on the cluster's loop and wait for its result."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coro_fn(*args), self._loop).result()
 
     def start(self) -> str:
         started: Future[str] = Future()
