@@ -14,6 +14,10 @@ from .requirements import ServerInfo, parse_version
 CLIENT_DEFAULTS: dict[str, Any] = {"serverSelectionTimeoutMS": 5000, "socketTimeoutMS": 30000}
 
 
+def _hosts(uri: str) -> str:
+    return uri.partition("://")[2].partition("/")[0]
+
+
 class Target:
     """Owns the server (when it is a sandbox) and the runner's internal client."""
 
@@ -39,7 +43,10 @@ class Target:
             from mongotx_sandbox import ThreadedShardedSandbox
 
             self._sandbox = ThreadedShardedSandbox()
-            self.uri = self._sandbox.start()
+            first = self._sandbox.start()
+            # Two routers, for the tests whose clients use several mongoses.
+            second = self._sandbox.call(self._sandbox.cluster.add_router)
+            self.uri = f"mongodb://{_hosts(first)},{_hosts(second)}/"
         else:
             from mongotx_sandbox import ThreadedSandbox
 
