@@ -36,11 +36,6 @@ GENERIC_ARGUMENTS = frozenset(
         "apiVersion",
         "apiStrict",
         "apiDeprecationErrors",
-        # What a router adds to a participant's first statement, and versions it attaches
-        # (generic_argument.idl: coordinator, shardVersion, databaseVersion).
-        "coordinator",
-        "shardVersion",
-        "databaseVersion",
     }
 )
 
