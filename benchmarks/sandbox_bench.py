@@ -177,6 +177,55 @@ def history_rss_row(updates: int) -> tuple[str, str, str]:
     )
 
 
+def _txn_rate(client: MongoClient, seconds: float) -> float:
+    coll = client.bench.auth
+    coll.drop()
+    coll.insert_many([{"_id": i, "v": 0} for i in range(100)])
+    rng = random.Random(2)
+    n = 0
+    t0 = time.perf_counter()
+    with client.start_session() as s:
+        while time.perf_counter() - t0 < seconds:
+            s.start_transaction()
+            coll.update_one({"_id": rng.randrange(100)}, {"$inc": {"v": 1}}, session=s)
+            s.commit_transaction()
+            n += 1
+    return n / (time.perf_counter() - t0)
+
+
+def auth_rows(seconds: float = 2.0) -> list[tuple[str, str, str]]:
+    """--auth (issue 13 item 4): a SCRAM-SHA-256 login, and what access control costs a
+    transactional update, next to a sandbox without it in the same run."""
+    from mongotx_sandbox.auth import enforce
+
+    with ThreadedSandbox() as uri:
+        plain: MongoClient = MongoClient(uri)
+        plain_rate = _txn_rate(plain, seconds)
+        plain.close()
+    server = ThreadedSandbox()
+    server.server.state.auth = enforce([("bench", "bench-pw")])
+    uri = server.start().replace("mongodb://", "mongodb://bench:bench-pw@")
+
+    def login() -> None:
+        # directConnection: no monitor to wait for, only the login's round trips
+        with MongoClient(uri + "&directConnection=true") as c:
+            c.admin.command("ping")
+
+    login_s = timed(login, 30)
+    client: MongoClient = MongoClient(uri)
+    auth_rate = _txn_rate(client, seconds)
+    client.close()
+    server.stop()
+    return [
+        ("connect + SCRAM-SHA-256 login + ping", f"{login_s * 1e3:.1f} ms", "median of 30"),
+        (
+            "transactional updates/s, --auth root user",
+            f"{auth_rate:,.0f} /s",
+            f"{auth_rate / plain_rate:.2f} of {plain_rate:,.0f} /s without --auth",
+        ),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--docs", type=int, default=10_000)
@@ -235,6 +284,10 @@ def main() -> None:
         )
         client.close()
         rows += heavy_rows(uri, args.heavy_seconds)
+    rows += auth_rows()
+    from replset_bench import replset_rows  # beside this file (issue 13's figures)
+
+    rows += replset_rows()
     width = max(len(r[0]) for r in rows)
     print(f"{'measure':<{width}}  {'figure':>12}  note")
     for name, figure, note in rows:

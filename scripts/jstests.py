@@ -45,23 +45,23 @@ CHANGED_IN_80 = {
 
 
 # The harness's classify.py skips every file that prepares a transaction; the sandbox
-# prepares (issue 15, item 3), so these run too, with --no-skip. The others of that list
-# still need what the sandbox lacks: config.transactions as a collection
-# (commit_prepared_transaction.js, no_writes_to_config_transactions_with_prepared_
-# transaction.js), the profiler and the server log (prepare_conflict.js), server-internal
-# fail points
-# (new_transaction_waits_for_previous_txn_table_updates.js,
-# timestamped_reads_wait_for_prepare_oplog_visibility.js).
+# prepares (issue 15, item 3), so these run too, with --no-skip. The other two still need
+# what the sandbox lacks: the profiler and the server log (prepare_conflict.js), fail
+# points inside WiredTiger's read path and the log
+# (timestamped_reads_wait_for_prepare_oplog_visibility.js).
 PREPARE_FILES = (
     "abort_prepared_transaction.js",
     "commit_and_abort_large_prepared_transactions.js",
+    "commit_prepared_transaction.js",
     "commit_prepared_transaction_errors.js",
     "currentop_blocked_operations.js",
     "disallow_operations_on_prepared_transaction.js",
     "empty_prepare.js",
     "ensure_active_txn_for_prepare_transaction.js",
     "errors_on_committed_transaction.js",
+    "new_transaction_waits_for_previous_txn_table_updates.js",
     "new_transactions_on_session_with_prepared_txn_block_behind_prepare.js",
+    "no_writes_to_config_transactions_with_prepared_transaction.js",
     "prepare_conflict_aggregation_behavior.js",
     "prepare_nonexistent_transaction.js",
     "prepare_prepared_transaction.js",

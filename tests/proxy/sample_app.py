@@ -2,7 +2,9 @@
 retryable write that the driver retries, and a with_transaction that retries its callback.
 
 Everything runs on one thread in a fixed order, so a capture of it replays the same way.
-`python -m tests.proxy.sample_app URI` runs it (the README's tmux walk-through).
+`python -m tests.proxy.sample_app URI` runs it (the README's walk-through). The retryable
+write uses the failCommand fail point: the upstream must be a sandbox or a mongod started
+with enableTestCommands.
 """
 
 from __future__ import annotations

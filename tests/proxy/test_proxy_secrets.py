@@ -1,9 +1,6 @@
-"""No password or SASL payload in any record, printed line or capture file: the SCRAM
-conversation passes through untouched and is redacted only in what the proxy observes.
-
-The sandbox has no authentication yet, so a handler answers the SASL commands the way a
-server does (a payload in each reply); the end-to-end SCRAM run waits on the sandbox's
---auth."""
+"""No password or SASL payload in any record, printed line or capture file: a real SCRAM
+conversation with an --auth sandbox passes through the proxy untouched and is redacted
+only in what the proxy observes."""
 
 from __future__ import annotations
 
@@ -14,82 +11,52 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from bson.binary import Binary
 from pymongo import MongoClient
 
-from mongotx_sandbox import ThreadedSandbox, dispatch
+from mongotx_sandbox import ThreadedSandbox
 from mongotx_tui.backend.proxy import start_proxy
 from mongotx_tui.backend.proxy.collect import Collector
+from mongotx_tui.backend.proxy.observe import REDACTED
 from mongotx_tui.backend.proxy.printer import LinePrinter, statement_line
 from mongotx_tui.scenario.capture import capture_data
 from mongotx_tui.scenario.save import dump
 
-from ..sandbox.rawclient import RawClient
+from ..sandbox.auth_helpers import login_uri, start_auth_sandbox
 from .conftest import wait_until
 from .sample_app import run_sync
 
-SECRETS = ("hunter2", "CLIENTNONCE", "CLIENTPROOF", "SERVERNONCE", "SPECNONCE", "NEWPASSWORD")
+USER, PASSWORD, NEW_PASSWORD = "app", "hunter2-Xq9", "newpass-Zr4"
+SECRETS = (PASSWORD, NEW_PASSWORD)
+SASL = ("saslStart", "saslContinue")
 
 
 @pytest.fixture(scope="module")
 def scram() -> Iterator[ThreadedSandbox]:
-    """A sandbox answering saslStart/saslContinue and speculativeAuthenticate with
-    payloads, as an authenticating server does."""
-
-    async def handler(state, conn, request):  # type: ignore[no-untyped-def]
-        name = next(iter(request.body), "")
-        if name in ("saslStart", "saslContinue"):
-            return {
-                "ok": 1,
-                "conversationId": 1,
-                "done": name == "saslContinue",
-                "payload": Binary(b"r=SERVERNONCE,s=c2FsdA==,i=4096"),
-            }
-        reply = await dispatch.handle(state, conn, request)
-        if name.lower() in ("hello", "ismaster") and "speculativeAuthenticate" in request.body:
-            reply = {**reply, "speculativeAuthenticate": {"payload": Binary(b"SERVERNONCE")}}
-        return reply
-
-    server = ThreadedSandbox(handler=handler)
-    server.start()
+    """A sandbox with access control on and one root user."""
+    server = start_auth_sandbox([(USER, PASSWORD)])
     yield server
     server.stop()
 
 
-def _converse(address: str) -> list[dict[str, Any]]:
-    raw = RawClient(f"mongodb://{address}")
-    try:
-        spec = {
-            "saslStart": 1,
-            "mechanism": "SCRAM-SHA-256",
-            "db": "admin",
-            "payload": Binary(b"n,,n=app,r=SPECNONCE"),
-        }
-        return [
-            raw.command({"hello": 1, "speculativeAuthenticate": spec, "$db": "admin"}),
-            raw.command(
-                {
-                    "saslStart": 1,
-                    "mechanism": "SCRAM-SHA-256",
-                    "payload": Binary(b"n,,n=app,r=CLIENTNONCE"),
-                    "$db": "admin",
-                }
-            ),
-            raw.command(
-                {
-                    "saslContinue": 1,
-                    "conversationId": 1,
-                    "payload": Binary(b"c=biws,r=CLIENTNONCE,p=CLIENTPROOF"),
-                    "$db": "admin",
-                }
-            ),
-            raw.command({"updateUser": "app", "pwd": "NEWPASSWORD", "$db": "admin"}),
-        ]
-    finally:
-        raw.close()
+def _converse(address: str) -> None:
+    """Log in through the proxy with both SCRAM mechanisms (pymongo's handshake carries
+    speculativeAuthenticate), change the password, and log in with the new one."""
+    for mechanism in ("SCRAM-SHA-256", "SCRAM-SHA-1"):
+        uri = login_uri(f"mongodb://{address}/?directConnection=true", USER, PASSWORD)
+        with MongoClient(uri, authMechanism=mechanism, serverSelectionTimeoutMS=10_000) as c:
+            c.admin.command("ping")
+    uri = login_uri(f"mongodb://{address}/?directConnection=true", USER, PASSWORD)
+    with MongoClient(uri, serverSelectionTimeoutMS=10_000) as c:
+        c.admin.command("updateUser", USER, pwd=NEW_PASSWORD)
+        c.admin.command("updateUser", USER, pwd=PASSWORD)  # the next login uses it again
+    # saslStart without speculative authentication: a client told the mechanism up front
+    # still sends it in hello; a wrong password makes the server answer 18 in saslContinue.
+    bad = login_uri(f"mongodb://{address}/?directConnection=true", USER, NEW_PASSWORD)
+    with MongoClient(bad, serverSelectionTimeoutMS=10_000) as c:
+        with pytest.raises(Exception, match="Authentication failed"):
+            c.admin.command("ping")
 
 
 def test_sasl_passes_untouched_and_is_redacted(scram: ThreadedSandbox) -> None:
@@ -97,20 +64,29 @@ def test_sasl_passes_untouched_and_is_redacted(scram: ThreadedSandbox) -> None:
     lines: list[str] = []
     printer = LinePrinter(lines.append)
     with start_proxy(scram.uri, ("127.0.0.1", 0), [collector, printer]) as h:
-        replies = _converse(h.address)
+        _converse(h.address)  # the logins succeed: the conversation went through as is
     printer.drain()
-    assert any(line.endswith("ms") and "saslContinue" in line for line in lines)
-    # Forwarded as is: the client saw the server's payloads.
-    assert replies[0]["speculativeAuthenticate"]["payload"] == b"SERVERNONCE"
-    assert replies[1]["payload"] == b"r=SERVERNONCE,s=c2FsdA==,i=4096"
+    lines = "\n".join(lines).splitlines()
     records = collector.records()
-    assert {r.name for r in records} >= {"hello", "saslStart", "saslContinue", "updateUser"}
-    sasl = [r for r in records if r.name.startswith("sasl")]
-    assert all(r.reply is not None and r.reply.get("ok") == 1 for r in sasl)
+    names = {r.name.lower() for r in records}
+    assert {"ismaster", "updateuser"} <= names  # pymongo's handshake is a legacy isMaster
+    hellos = [r for r in records if r.name.lower() in ("hello", "ismaster")]
+    assert any(r.command.get("speculativeAuthenticate") == REDACTED for r in hellos)
+    assert any(
+        r.reply is not None and r.reply.get("speculativeAuthenticate") == REDACTED for r in hellos
+    )
+    sasl = [r for r in records if r.name in SASL]
+    assert sasl and all(r.command == {r.name: REDACTED, "$db": "admin"} for r in sasl)
+    assert any(r.reply is not None and r.reply.get("code") == 18 for r in sasl)
+    updates = [r for r in records if r.name == "updateUser"]
+    assert all(r.command.get("pwd") in (None, REDACTED) for r in updates)
     seen = repr(records) + "\n".join(lines) + "\n".join(statement_line(r) for r in records)
     seen += dump(capture_data(records))
     for secret in SECRETS:
         assert secret not in seen
+    # The SCRAM messages themselves (client-first "n,,n=app,r=…", server-first "r=…,s=…")
+    for marker in ("n,,n=", ",s=", ",p=", "v="):
+        assert marker not in seen
 
 
 def _read_lines(stream, into: list[str]) -> None:  # type: ignore[no-untyped-def]
@@ -131,7 +107,7 @@ def test_cli_records_without_secrets_and_the_capture_replays(
         "-m",
         "mongotx_tui",
         "proxy",
-        f"mongodb://app:hunter2@{host}/?replicaSet=rs0",
+        f"mongodb://{USER}:{PASSWORD}@{host}/?replicaSet=rs0",
         "--listen",
         "127.0.0.1:0",
         "--record",
@@ -150,16 +126,20 @@ def test_cli_records_without_secrets_and_the_capture_replays(
         line = wait_until(lambda: next((x for x in out if "listening on" in x), None))
         address = str(line).split("listening on ")[1].split(",")[0]
         _converse(address)
-        run_sync(f"mongodb://{address}/?replicaSet=rs0")
+        run_sync(login_uri(f"mongodb://{address}/?replicaSet=rs0", USER, PASSWORD))
         wait_until(lambda: any("find proxyapp.accounts" in x for x in out))
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # leave no proxy behind
+            proc.wait(timeout=60)
         for t in readers:
             t.join(timeout=30)
     assert proc.returncode == 0, "".join(err)
     printed = "".join(out) + "".join(err)
-    assert "plain TCP" in printed and "app:****@" in printed
+    assert "plain TCP" in printed and f"{USER}:****@" in printed
     assert any("WriteConflict" in x for x in out)
     text = record.read_text()
     for secret in SECRETS:

@@ -135,3 +135,18 @@ def test_each_member_gets_a_proxy_port(three_members, notices: Notices) -> None:
             client.close()
         down = notices.wait_for(lambda: [n for n in notices.notices if n.kind == "upstream-down"])
         assert any(o in n.message for o in others for n in down)  # type: ignore[union-attr]
+
+
+def test_a_member_spelled_otherwise_in_the_uri_keeps_its_port(sandbox: ThreadedSandbox) -> None:
+    """The URI says localhost, the member calls itself 127.0.0.1 (`me`): one port, not two."""
+    port = sandbox.uri.split("//")[1].split("/")[0].rsplit(":", 1)[1]
+    with start_proxy(f"mongodb://localhost:{port}/?replicaSet=rs0", ("127.0.0.1", 0)) as handle:
+        client: MongoClient = MongoClient(handle.app_uri(), serverSelectionTimeoutMS=10_000)
+        try:
+            assert client.admin.command("hello")["hosts"] == [handle.address]
+        finally:
+            client.close()
+        assert handle.members == {
+            f"localhost:{port}": handle.address,
+            f"127.0.0.1:{port}": handle.address,
+        }

@@ -161,3 +161,16 @@ def test_upstream_gone_mid_reply(notices: Notices) -> None:
         assert "middle of a message" in closed[0].message  # type: ignore[index]
     server.join(timeout=30)
     listener.close()
+
+
+def test_odd_handshake_is_forwarded_and_answered(proxy, collector: Collector) -> None:  # type: ignore[no-untyped-def]
+    """A hello whose `client` is not a document: the upstream answers it, the connection
+    stays, and the record is there."""
+    raw = RawClient(f"mongodb://{proxy.address}")
+    try:
+        reply = raw.command({"hello": 1, "client": "not a document", "$db": "admin"})
+        assert "ok" in reply
+        assert raw.command({"ping": 1, "$db": "admin"})["ok"] == 1
+    finally:
+        raw.close()
+    assert [r.name for r in collector.records()][-2:] == ["hello", "ping"]

@@ -7,36 +7,23 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 from bson.int64 import Int64
 from pymongo import MongoClient
 
 from mongotx_sandbox import ThreadedSandbox
-from mongotx_sandbox.coordinator import CoordinatorEvent, TransactionCoordinator
+from mongotx_sandbox.coordinator import CoordinatorEvent, TransactionCoordinator, WireParticipant
 
 from .rawclient import RawClient, new_lsid
 
 
-class WireParticipant:
-    """A participant reached over a real socket (one raw connection to its primary)."""
-
-    def __init__(self, name: str, uri: str) -> None:
-        self.name = name
-        self.uri = uri
-        self._raw: RawClient | None = None
-
-    def _command(self, body: dict[str, Any]) -> dict[str, Any]:
-        if self._raw is None:
-            self._raw = RawClient(self.uri)
-        return self._raw.command(body)
-
-    async def command(self, body: dict[str, Any]) -> dict[str, Any]:
-        return await asyncio.to_thread(self._command, body)
-
-    def close(self) -> None:
-        if self._raw is not None:
-            self._raw.close()
+def _participant(name: str, uri: str) -> WireParticipant:
+    """The coordinator's own wire participant, to a member's real socket."""
+    parsed = urlparse(uri)
+    assert parsed.hostname is not None and parsed.port is not None
+    return WireParticipant(name, parsed.hostname, parsed.port)
 
 
 @pytest.fixture(scope="module")
@@ -74,10 +61,15 @@ def _find(uri: str, doc_id: Any) -> Any:
 def _run(lsid: dict[str, Any], participants: list[WireParticipant]):  # type: ignore[no-untyped-def]
     seen: list[CoordinatorEvent] = []
     coordinator = TransactionCoordinator(lsid, 1, participants, on_event=seen.append)
-    decision = asyncio.run(coordinator.run())
-    for p in participants:
-        p.close()
-    return decision, seen
+
+    async def run():  # type: ignore[no-untyped-def]
+        try:
+            return await coordinator.run()
+        finally:
+            for p in participants:
+                await p.close()
+
+    return asyncio.run(run()), seen
 
 
 def test_commit_across_two_participants(members) -> None:  # type: ignore[no-untyped-def]
@@ -85,7 +77,7 @@ def test_commit_across_two_participants(members) -> None:  # type: ignore[no-unt
     lsid = new_lsid()
     _begin(a.uri, lsid, {"_id": "on-a"})
     _begin(b.uri, lsid, {"_id": "on-b"})
-    decision, seen = _run(lsid, [WireParticipant("a", a.uri), WireParticipant("b", b.uri)])
+    decision, seen = _run(lsid, [_participant("a", a.uri), _participant("b", b.uri)])
     assert decision.commit
     assert decision.commit_timestamp == max(decision.prepare_timestamps.values())
     assert set(decision.prepare_timestamps) == {"a", "b"}
@@ -101,7 +93,7 @@ def test_a_participant_without_the_transaction_aborts_everywhere(members) -> Non
     a, b = members
     lsid = new_lsid()
     _begin(a.uri, lsid, {"_id": "only-a"})  # b never saw the transaction
-    decision, seen = _run(lsid, [WireParticipant("a", a.uri), WireParticipant("b", b.uri)])
+    decision, seen = _run(lsid, [_participant("a", a.uri), _participant("b", b.uri)])
     assert not decision.commit
     assert decision.abort_reason.startswith("from shard b :: caused by :: ")
     assert [e.kind for e in seen] == ["prepared", "voted abort", "decision", "aborted", "aborted"]
@@ -118,13 +110,13 @@ def test_an_unreachable_participant_aborts_the_others(members) -> None:  # type:
     gone.stop()
     lsid = new_lsid()
     _begin(a.uri, lsid, {"_id": "lonely"})
-    decision, seen = _run(lsid, [WireParticipant("a", a.uri), WireParticipant("c", gone_uri)])
+    decision, seen = _run(lsid, [_participant("a", a.uri), _participant("c", gone_uri)])
     assert not decision.commit and "from shard c" in decision.abort_reason
     assert [e.kind for e in seen][-2:] == ["aborted", "unacknowledged"]
     assert _find(a.uri, "lonely") is None
 
 
 def test_participants_are_named_once() -> None:
-    p = WireParticipant("a", "mongodb://127.0.0.1:1")
+    p = WireParticipant("a", "127.0.0.1", 1)
     with pytest.raises(ValueError):
         TransactionCoordinator(new_lsid(), 1, [p, p])

@@ -359,6 +359,10 @@ def test_a_plain_read_ignores_prepare_conflicts(client: MongoClient, coll) -> No
     assert _code(lambda: coll.database.command(find)).code == 50
     _commit(client, s, ts)
     assert coll.find_one({"_id": 1}) == {"_id": 1, "x": 2}
+    # Committed at its prepare timestamp: a snapshot there sees it (the commit's own oplog
+    # entry, and operationTime, come later).
+    reply = coll.database.command({**find, "maxTimeMS": 5000})
+    assert reply["cursor"]["firstBatch"] == [{"_id": 1, "x": 2}]
     s.end_session()
 
 
@@ -399,3 +403,51 @@ def test_server_status_counts_prepared_transactions(client: MongoClient, coll) -
     assert after["currentPrepared"] == before["currentPrepared"]
     s.end_session()
     s2.end_session()
+
+
+def test_config_transactions_holds_the_prepared_record(
+    client: MongoClient, coll, raw: RawClient
+) -> None:  # type: ignore[no-untyped-def]
+    """config.transactions: the record of a prepared (then committed) transaction; no
+    direct write under a session (40528), none resetting a prepared one's session (267),
+    no drop while one is prepared (4852500) [srv:db/session/session_catalog_mongod.cpp;
+    db/transaction/transaction_participant.cpp invalidate; db/op_observer/
+    op_observer_impl.cpp onDropCollection]."""
+    s, ts = _prepared(client, coll, lambda s: coll.insert_one({"_id": 1}, session=s))
+    table = client.config.transactions
+    mine = {"_id.id": s.session_id["id"]}
+    [entry] = list(table.find(mine))
+    assert entry["state"] == "prepared" and entry["lastWriteOpTime"]["ts"] == ts
+    assert _code(lambda: table.delete_one(mine)).code == 40528
+    delete = {"delete": "transactions", "deletes": [{"q": mine, "limit": 1}], "$db": "config"}
+    assert raw.command(delete)["code"] == 267
+    assert raw.command({"drop": "transactions", "$db": "config"})["code"] == 4852500
+    _commit(client, s, ts)
+    [entry] = list(table.find(mine))
+    assert entry["state"] == "committed" and isinstance(entry["txnNum"], int)
+    s.end_session()
+
+
+def test_the_lifetime_limit_never_aborts_a_prepared_transaction(client: MongoClient, coll) -> None:  # type: ignore[no-untyped-def]
+    """The reaper aborts only transactions in progress [srv:db/transaction/
+    transaction_participant.cpp Observer::expiredAsOf]: one started after the prepared one
+    is reaped, the prepared one is still there and commits."""
+    client.admin.command("setParameter", 1, transactionLifetimeLimitSeconds=1)
+    try:
+        s, ts = _prepared(client, coll, lambda s: coll.insert_one({"_id": 1}, session=s))
+        later = client.start_session()
+        later.start_transaction()
+        coll.insert_one({"_id": 2}, session=later)
+        _soon(
+            lambda: not _ops(client, {"lsid.id": later.session_id["id"]}),
+            "the later transaction reaped",
+        )
+        [idle] = _ops(client, {"lsid.id": s.session_id["id"]})
+        assert idle["transaction"]["prepareTimestamp"] == ts
+        assert _commit(client, s, ts)["ok"] == 1
+    finally:
+        client.admin.command("setParameter", 1, transactionLifetimeLimitSeconds=60)
+    assert coll.find_one({"_id": 1}) == {"_id": 1}
+    assert coll.find_one({"_id": 2}) is None
+    s.end_session()
+    later.end_session()

@@ -37,6 +37,15 @@ def host_name(text: str) -> str:
     raise argparse.ArgumentTypeError(f"{text!r} is not an IP address or a host name")
 
 
+def user_spec(text: str) -> tuple[str, str]:
+    """--user name:password (the name has no ':'; the password may)."""
+    name, sep, password = text.partition(":")
+    if not sep or not name or not password:
+        # Never echo the text: it holds a password.
+        raise argparse.ArgumentTypeError("expected name:password (both non-empty)")
+    return name, password
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="mongotx-sandbox",
@@ -58,6 +67,18 @@ def main(argv: list[str] | None = None) -> int:
         help="behave as a standalone server (no replica set: no transactions)",
     )
     parser.add_argument(
+        "--members",
+        type=int,
+        default=1,
+        help="replica set members, each on its own port (the next ports after --port)",
+    )
+    parser.add_argument(
+        "--election-timeout-ms",
+        type=int,
+        default=10_000,
+        help="electionTimeoutMillis of a multi-member set (default 10000)",
+    )
+    parser.add_argument(
         "--no-test-commands",
         action="store_true",
         help="answer test-only commands (configureFailPoint) as a mongod started without "
@@ -77,14 +98,60 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="with --sharded: how many shards (1-8, default 2)",
     )
+    parser.add_argument(
+        "--auth",
+        action="store_true",
+        help="enforce access control: users log in with SCRAM-SHA-256 or SCRAM-SHA-1; with "
+        "no user yet, a client on this machine may create the first (localhost exception)",
+    )
+    parser.add_argument(
+        "--user",
+        type=user_spec,
+        action="append",
+        default=[],
+        metavar="NAME:PASSWORD",
+        help="a root user of the admin database at start (repeatable; implies --auth)",
+    )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="accept TLS connections only (needs --tls-cert-key-file; the sandbox makes no "
+        "certificate)",
+    )
+    parser.add_argument(
+        "--tls-cert-key-file",
+        metavar="PEM",
+        help="the server's certificate and private key, in one PEM file",
+    )
+    parser.add_argument(
+        "--tls-ca-file",
+        metavar="PEM",
+        help="the CA that signed the server's certificate: the printed URI names it "
+        "(tlsCAFile), and a client certificate, if one is presented, must be signed by it",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log connections and errors")
     args = parser.parse_args(argv)
+    if args.members < 1 or (args.members > 1 and args.standalone):
+        parser.error("--members: 1, or more for a replica set (not with --standalone)")
+    if args.tls and not args.tls_cert_key_file:
+        parser.error("--tls needs --tls-cert-key-file")
+    ssl_context = None
+    if args.tls:
+        from .tls import TlsSetupError, server_context
+
+        try:
+            ssl_context = server_context(args.tls_cert_key_file, args.tls_ca_file)
+        except TlsSetupError as exc:
+            parser.error(str(exc))
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
 
     from .server import SandboxServer
 
     if args.sharded and args.standalone:
         parser.error("--sharded and --standalone cannot be used together")
+    if args.sharded and (args.auth or args.user or args.tls or args.members > 1):
+        # The router speaks to its shards without authentication or TLS, one member each.
+        parser.error("--sharded takes none of --auth, --user, --tls, --members")
 
     async def serve() -> None:
         server: Any
@@ -92,11 +159,24 @@ def main(argv: list[str] | None = None) -> int:
             from .sharding.cluster import ShardedSandbox
 
             server = ShardedSandbox(args.host, args.port, args.shards)
+            if args.no_test_commands:
+                for state in server.states():
+                    state.parameters["enableTestCommands"] = False
         else:
-            server = SandboxServer(args.host, args.port, None if args.standalone else args.replset)
-        if args.no_test_commands:
-            for state in server.states() if args.sharded else [server.state]:
-                state.parameters["enableTestCommands"] = False
+            server = SandboxServer(
+                args.host,
+                args.port,
+                None if args.standalone else args.replset,
+                members=args.members,
+                election_timeout_ms=args.election_timeout_ms,
+            )
+            if args.no_test_commands:
+                server.state.parameters["enableTestCommands"] = False
+            if args.auth or args.user:
+                from .auth import enforce
+
+                server.state.auth = enforce(args.user)
+            server.ssl_context = ssl_context
         try:
             uri = await server.start()
         except OSError as exc:
@@ -106,12 +186,19 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             raise SystemExit(1) from None
+        if ssl_context is not None and args.tls_ca_file:
+            from urllib.parse import quote
+
+            uri += f"&tlsCAFile={quote(args.tls_ca_file, safe='/')}"
         print(uri, flush=True)
+        for name, _password in args.user:
+            # The password stays out of every output: the user knows it.
+            print(f"mongotx-sandbox: user {name} (root, admin database)", file=sys.stderr)
         if server.listens_everywhere:
             print(
                 f"mongotx-sandbox: warning: listening on every interface ({args.host} port "
                 f"{server.port}): any machine that can reach this one can read and change the "
-                f"sandbox's data, which has no authentication. Others reach it as "
+                f"sandbox's data{'' if args.auth or args.user else ', which has no authentication'}. Others reach it as "
                 f"{server.state.host}. Use --host 127.0.0.1 to keep it to this machine.",
                 file=sys.stderr,
                 flush=True,

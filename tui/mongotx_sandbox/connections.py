@@ -15,6 +15,7 @@ class Connection:
     peer: str  # host:port of the client (whatsmyuri)
     app_name: str | None = None  # client.application.name: failCommand's appName filter
     client_metadata: dict[str, Any] | None = None
+    auth: Any = None  # who is logged in here (auth.ConnAuth), made by the first saslStart
 
     def remember_client(self, client: Any) -> None:
         """Keep the `client` document of the first hello that sends one; drivers send it only

@@ -24,6 +24,7 @@ from bson.int64 import Int64
 from bson.timestamp import Timestamp
 
 from .errors import RETRIABLE_CODES
+from .wire import HEADER, build_op_msg, parse_op_msg
 
 
 class Participant(Protocol):
@@ -33,6 +34,41 @@ class Participant(Protocol):
     name: str
 
     async def command(self, body: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class WireParticipant:
+    """A participant reached over a socket: one connection to its primary at host:port,
+    opened on first use, each command one OP_MSG on the admin database."""
+
+    def __init__(self, name: str, host: str, port: int) -> None:
+        self.name = name
+        self.host = host
+        self.port = port
+        self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def command(self, body: dict[str, Any]) -> dict[str, Any]:
+        if self._streams is None:
+            self._streams = await asyncio.open_connection(self.host, self.port)
+        reader, writer = self._streams
+        try:
+            writer.write(build_op_msg(0, {**body, "$db": "admin"}))
+            await writer.drain()
+            length, request_id, _, _ = HEADER.unpack(await reader.readexactly(HEADER.size))
+            payload = await reader.readexactly(length - HEADER.size)
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            await self.close()
+            raise ConnectionError(f"{self.host}:{self.port} closed the connection") from exc
+        return parse_op_msg(request_id, payload).body
+
+    async def close(self) -> None:
+        if self._streams is not None:
+            _, writer = self._streams
+            self._streams = None
+            writer.close()
+            try:
+                await writer.wait_closed()
+            except OSError:
+                pass
 
 
 @dataclass(frozen=True)

@@ -191,6 +191,12 @@ async def _run(
         raise CommandError(40571, "OP_MSG requests require a $db argument")
     if spec.admin_only and db != "admin":
         raise CommandError(13, f"{name} may only be run against the admin database.")
+    if state.auth is not None and state.auth.enforced:
+        # Access control comes right after the admin-only check
+        # [srv:db/commands.cpp checkAuthorizationImplPreParse].
+        from .auth import authorize
+
+        authorize(state.auth, conn, name, db, body)
 
     if "$clusterTime" in body:
         ct = body["$clusterTime"]
@@ -250,6 +256,11 @@ async def _run(
     if isinstance(body.get("let"), dict):
         ctx.let = body["let"]
     ctx.bypass_validation = body.get("bypassDocumentValidation") is True
+    replica = state.replica
+    if replica is not None:
+        # A member of a multi-member set: its role's refusals, read concern waits and the
+        # read's time (replication.command_rules).
+        await replica.before_command(ctx, spec, name, body)
     if lsid is None:
         reply = await _execute(spec, ctx, body)
     else:
@@ -285,6 +296,8 @@ async def _run(
             session.checkout.release()
             session.last_use = time.monotonic()
 
+    if replica is not None:
+        await replica.after_command(ctx, spec, name, body, reply)  # the write concern wait
     wce = None
     if action is not None and action.write_concern_error is not None and spec.write:
         wce = dict(action.write_concern_error)
@@ -736,6 +749,13 @@ async def _execute(
     spec: commands.CommandSpec, ctx: OpContext, body: dict[str, Any]
 ) -> dict[str, Any]:
     target = body.get(spec.name)
+    if target == "transactions" and ctx.db == "config":
+        # config.transactions: the session records (session_table.py).
+        from . import session_table
+
+        answer = await session_table.before_command(ctx, spec.name, body)
+        if answer is not None:
+            return answer
     if type(target) is str and ctx.state.ddl_pending:
         # Only DDL (ddl.py, which loads locks.py) makes statements wait: imported here.
         from . import locks

@@ -6,6 +6,7 @@ error leaves the transaction exactly as it was.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,10 @@ FAIL_POINTS = (
     "onPrimaryTransactionalWrite",
     "maxTimeAlwaysTimeOut",
     "waitAfterNewStatementBlocksBehindPrepare",
+    "hangAndFailAfterCreateCollectionReservesOpTime",
+    # A secondary's replication stops while these are on (replication.applier).
+    "stopReplProducer",
+    "rsSyncApplyStop",
     "hangBeforeWritingDecision",
 )
 
@@ -65,6 +70,7 @@ def configure(state: ServerState, name: str, mode: Any, data: Any) -> None:
         raise CommandError(14, "'data' must be an object")
     if mode == "off":
         state.fail_points.pop(name, None)
+        _wake(state)
         return
     if mode == "alwaysOn":
         fp = FailPoint("alwaysOn", 0, data)
@@ -84,6 +90,28 @@ def configure(state: ServerState, name: str, mode: Any, data: Any) -> None:
     ):
         raise CommandError(2, "'failCommands' must be an array of command names")
     state.fail_points[name] = fp
+    _wake(state)
+
+
+def enter(state: ServerState, name: str) -> None:
+    """Count an entry into fail point `name` (FailPoint's timesEntered) and wake waiters."""
+    state.fail_point_counts[name] = state.fail_point_counts.get(name, 0) + 1
+    _wake(state)
+
+
+def _wake(state: ServerState) -> None:
+    event = state.fail_point_event
+    if event is not None:
+        state.fail_point_event = None
+        event.set()
+
+
+async def changed(state: ServerState) -> None:
+    """Wait for the next entry into, or configuration of, any fail point."""
+    event = state.fail_point_event
+    if event is None:
+        event = state.fail_point_event = asyncio.Event()
+    await event.wait()
 
 
 def _integer(value: Any) -> int | None:

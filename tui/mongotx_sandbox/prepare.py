@@ -129,12 +129,13 @@ def check_commit(txn: Transaction, commit_ts: int | None) -> None:
 
 
 def commit_prepared(ctx: OpContext, txn: Transaction, commit_ts: int) -> int:
-    """Commit a prepared transaction. Its commit oplog entry takes a timestamp at or after
-    `commit_ts` [commitPreparedTransaction: "Commit oplog entry must be greater than or
-    equal to commit timestamp"]; the sandbox makes its versions visible there too (no
-    other write touched its documents meanwhile: it held them)."""
+    """Commit a prepared transaction: its documents' new versions are visible from
+    `commit_ts` on (a read at that time waited for it: it met the prepared writes), and
+    its commit oplog entry takes a new timestamp after it [commitPreparedTransaction:
+    setCommitTimestamp, then "Commit oplog entry must be greater than or equal to commit
+    timestamp"]. No other write touched its documents since the prepare: it held them."""
     ctx.state.clock.advance(commit_ts)
-    seq = ctx.state.commit(txn)
+    seq = ctx.state.commit(txn, visible_at=commit_ts)
     ctx.state.stats.total_prepared_then_committed += 1
     return seq
 
@@ -143,8 +144,12 @@ async def wait_behind_prepare(ctx: OpContext, txn: Transaction) -> None:
     """A new transaction on a session whose transaction is prepared waits for it to end
     (with the test fail point on, $currentOp shows it as `failpointMsg`)."""
     op = ctx.op
-    if op is not None and BLOCKED_FAIL_POINT in ctx.state.fail_points:
-        op.failpoint_msg = BLOCKED_FAIL_POINT
+    if BLOCKED_FAIL_POINT in ctx.state.fail_points:
+        from . import failpoints  # loaded only once a fail point is set
+
+        failpoints.enter(ctx.state, BLOCKED_FAIL_POINT)
+        if op is not None:
+            op.failpoint_msg = BLOCKED_FAIL_POINT
     try:
         await ctx.wait_for(txn)
     finally:

@@ -7,7 +7,7 @@ import time
 from collections import deque
 from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bson.objectid import ObjectId
 
@@ -17,6 +17,9 @@ from .errors import WRITE_CONFLICT_MSG, CommandError
 from .operations import OperationTable
 from .store import Catalog
 from .transactions import ServerSession, ServerTxnState, Transaction, TxnRecord
+
+if TYPE_CHECKING:
+    from .auth import AuthState
 
 LOGICAL_SESSION_TIMEOUT_MINUTES = 30
 
@@ -70,6 +73,10 @@ class ServerState:
     txn_records: dict[Hashable, TxnRecord] = field(default_factory=dict)
     cursors: dict[int, Any] = field(default_factory=dict)
     fail_points: dict[str, Any] = field(default_factory=dict)
+    # How many times each fail point was entered (configureFailPoint's `count`,
+    # waitForFailPoint), and who waits for the next entry or change (failpoints.py).
+    fail_point_counts: dict[str, int] = field(default_factory=dict)
+    fail_point_event: asyncio.Event | None = None
     parameters: dict[str, Any] = field(
         default_factory=lambda: {
             # Defaults from transaction_participant.idl (reference §3.8).
@@ -103,6 +110,11 @@ class ServerState:
     ddl_pending: dict[tuple[str, str | None], asyncio.Event] = field(default_factory=dict)
     # The prepared transactions by id(): while any is, reads check for prepare conflicts.
     prepared: dict[int, Transaction] = field(default_factory=dict)
+    # Users (auth/): None until --auth or the first createUser; `enforced` with --auth.
+    auth: AuthState | None = None
+    # This server's membership of a multi-member replica set (replication.SetMember); None
+    # for one member. Dispatch asks it about roles and concerns, topology about the set.
+    replica: Any = None
 
     # ---- connections ----------------------------------------------------------------
     def connect(self, peer: str) -> Connection:
@@ -154,6 +166,8 @@ class ServerState:
     def oldest_snapshot(self) -> int:
         """The oldest snapshot an open transaction still reads from."""
         oldest = self.clock.now()
+        if self.replica is not None:
+            oldest = min(oldest, self.replica.pinned())  # what lagging members still read
         for sess in self.sessions.values():
             txn = sess.txn
             if txn is not None and txn.open and txn.snapshot is not None:
@@ -179,8 +193,9 @@ class ServerState:
         return [s.txn for s in self.sessions.values() if s.txn is not None and s.txn.open]
 
     # ---- transaction end ------------------------------------------------------------
-    def commit(self, txn: Transaction) -> int:
-        """Make a transaction's writes visible at one new commit time.
+    def commit(self, txn: Transaction, visible_at: int | None = None) -> int:
+        """Make a transaction's writes visible at one new commit time (a prepared one's at
+        `visible_at`, its commitTimestamp: prepare.commit_prepared).
 
         A collection the transaction created whose name another operation created, dropped
         or renamed since the snapshot makes the commit fail with WriteConflict: the first
@@ -195,6 +210,7 @@ class ServerState:
                 raise CommandError(112, WRITE_CONFLICT_MSG)
         has_writes = any(txn.writes.values()) or bool(txn.created)
         seq = self.clock.tick() if has_writes else self.clock.now()
+        version_seq = seq if visible_at is None else visible_at
         oldest = self.oldest_snapshot()
         for coll in txn.created.values():
             self.catalog.add(coll, seq, oldest)
@@ -203,9 +219,9 @@ class ServerState:
             if coll is None:
                 continue
             for key, doc in ws.items():
-                coll.append(key, seq, doc, self.catalog.version_history)
+                coll.append(key, version_seq, doc, self.catalog.version_history)
         for index, entry in txn.index_keys:
-            index.note_written(entry, seq, oldest)
+            index.note_written(entry, version_seq, oldest)
         wall = time.time()
         for op in txn.ops:
             images = images_enabled(op.coll.options)

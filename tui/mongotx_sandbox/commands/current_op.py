@@ -51,7 +51,7 @@ def current_op(ctx: OpContext, options: dict[str, Any]) -> list[dict[str, Any]]:
     - with `idleCursors` (default false), each open cursor between its batches
       (`type: "idleCursor"`).
 
-    The sandbox has no users: `allUsers` changes nothing.
+    Under --auth, without `allUsers: true` only the caller's own are listed.
     """
     if not isinstance(options, dict):
         raise CommandError(9, "$currentOp options must be specified in an object")
@@ -121,7 +121,31 @@ def current_op(ctx: OpContext, options: dict[str, Any]) -> list[dict[str, Any]]:
                     "currentOpTime": _iso(now_wall),
                 }
             )
+    auth = state.auth
+    if auth is not None and auth.enforced and not options.get("allUsers", False):
+        out = _own(ctx, out)
     return out
+
+
+def _own(ctx: OpContext, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Under --auth and without allUsers, the caller's own: operations of connections where
+    the same users are logged in, idle transactions of sessions they own
+    [manual: aggregation/currentOp, allUsers; auth/owners.py]."""
+    from ..auth.owners import owns, users_of
+
+    state = ctx.state
+    assert state.auth is not None
+    mine = users_of(ctx.connection)
+    kept = []
+    for doc in docs:
+        if doc.get("type") == "idleSession" or doc.get("type") == "idleCursor":
+            keep = "lsid" in doc and owns(state.auth, ctx.connection, doc["lsid"])
+        else:
+            conn = state.connections.get(doc.get("connectionId", -1))
+            keep = conn is not None and users_of(conn) == mine
+        if keep:
+            kept.append(doc)
+    return kept
 
 
 def _op_entry(ctx: OpContext, op: RunningOp, now_wall: float, now_mono: float) -> dict[str, Any]:
@@ -138,10 +162,14 @@ def _op_entry(ctx: OpContext, op: RunningOp, now_wall: float, now_mono: float) -
         if conn.app_name:
             entry["appName"] = conn.app_name
         entry["clientMetadata"] = conn.client_metadata
+    entry.update({"active": True, "currentOpTime": _iso(now_wall)})
+    record = getattr(conn, "auth", None)
+    if record is not None and record.users:
+        # The users logged in on the operation's connection [manual: currentOp output,
+        # effectiveUsers; srv:db/curop.cpp reportCurrentOpForClient].
+        entry["effectiveUsers"] = [{"user": name, "db": db} for name, db in record.users]
     entry.update(
         {
-            "active": True,
-            "currentOpTime": _iso(now_wall),
             "threaded": True,
             "opid": op.opid,
         }

@@ -32,7 +32,7 @@ _BY_MODULE: dict[str, str] = {
     "apply_ops": "applyOps",
     "admin": "hello isMaster ismaster ping buildInfo buildinfo connectionStatus whatsmyuri "
     "getCmdLineOpts getParameter setParameter serverStatus hostInfo replSetGetStatus "
-    "replSetGetConfig saslStart saslContinue authenticate",
+    "replSetGetConfig",
     "bulk_write": "bulkWrite",
     "crud": "insert update delete findAndModify findandmodify",
     "current_op": "currentOp killOp",
@@ -42,8 +42,11 @@ _BY_MODULE: dict[str, str] = {
     "ddl": "create drop dropDatabase listCollections listDatabases createIndexes listIndexes "
     "dropIndexes deleteIndexes collMod renameCollection",
     "explain": "explain",
-    "failpoint": "configureFailPoint",
+    "failpoint": "configureFailPoint waitForFailPoint",
     "list_commands": "listCommands",
+    "sasl": "saslStart saslContinue authenticate logout",
+    "users": "createUser updateUser dropUser usersInfo grantRolesToUser revokeRolesFromUser",
+    "replication": "replSetStepDown replSetFreeze sandboxMember",
     "query": "find getMore killCursors count distinct aggregate",
     "stats": "dbStats dbstats collStats collstats validate",
     "sessions": "commitTransaction abortTransaction endSessions killSessions killAllSessions "

@@ -110,17 +110,30 @@ def _end(ctx: OpContext, lsid: dict[str, Any], reason: str) -> None:
             del ctx.state.cursors[cursor_id]
 
 
+def _not_mine(ctx: OpContext, lsid: dict[str, Any], kill: bool) -> bool:
+    """Under --auth, another user's session: the id names none of the caller's, so nothing
+    happens to it, unless killSessions comes from a holder of killAnySession (auth/owners.py)."""
+    auth = ctx.state.auth
+    if auth is None or not auth.enforced:
+        return False
+    from ..auth.owners import may_kill, owns
+
+    return not (may_kill if kill else owns)(auth, ctx.connection, lsid)
+
+
 @command("endSessions", informational=True)
 async def end_sessions(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     for lsid in _lsids(body["endSessions"], "endSessions"):
-        _end(ctx, lsid, "endSessions")
+        if not _not_mine(ctx, lsid, kill=False):
+            _end(ctx, lsid, "endSessions")
     return {"ok": 1.0}
 
 
 @command("killSessions")
 async def kill_sessions(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     for lsid in _lsids(body["killSessions"], "killSessions"):
-        _end(ctx, lsid, "killSessions")
+        if not _not_mine(ctx, lsid, kill=True):
+            _end(ctx, lsid, "killSessions")
     return {"ok": 1.0}
 
 

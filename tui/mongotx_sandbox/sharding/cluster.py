@@ -65,7 +65,9 @@ class ShardedSandbox:
             self.core.shard_fail_points[name] = s.state.fail_points
         # The router answers no replica set fields: a URI without replicaSet.
         self.router_server = self._router(self.core, self.port)
-        return await self.router_server.start()
+        uri = await self.router_server.start()
+        self.port = self.router_server.port
+        return uri
 
     def _router(self, core: RouterCore, port: int) -> SandboxServer:
         return SandboxServer(self.host, port, None, handler=Router(core).handle)

@@ -92,6 +92,30 @@ def make_client(
     return AsyncMongoClient(uri, appname="mongotx-tui", tz_aware=True, **extra)
 
 
+AUTHENTICATION_FAILED = 18
+
+
+def login_refused(uri: str) -> str:
+    """One sentence for 18 AuthenticationFailed: who tried to log in, where, never the
+    password. mongod tells nothing more (its errmsg is "Authentication failed."): the name,
+    the password or the authentication database (authSource) is wrong."""
+    from pymongo import uri_parser
+
+    user, source = "", "admin"
+    try:
+        parsed = uri_parser.parse_uri(uri, validate=False, warn=False)
+        user = parsed.get("username") or ""
+        options = {k.lower(): v for k, v in parsed["options"].items()}
+        source = options.get("authsource") or parsed.get("database") or "admin"
+    except Exception:
+        pass
+    who = f"user {user!r} (authSource {source})" if user else "the login"
+    return (
+        f"The server refused {who} with 18 AuthenticationFailed: the user name, the "
+        "password or the authentication database is wrong."
+    )
+
+
 SANDBOX_NAME = "sandbox (in this process)"  # the embedded sandbox, wherever it is named
 
 

@@ -25,6 +25,23 @@ OWN_ONLY = (
 )
 
 
+KEPT_WHY = (
+    "killSessions ends this user's own sessions only; another user's needs the "
+    "killAnySession privilege (cluster resource)"
+)
+
+
+async def _still_open(wb: Workbench, txn: ServerTxn) -> bool:
+    """Whether $currentOp still lists the transaction after an ok killSessions (False when
+    it cannot tell: the reply is then taken at its word)."""
+    try:
+        docs = await _current_op(wb, stage_options(wb))
+    except Exception:
+        return False
+    rows = build_view(docs, {}, None, {}).txns
+    return any(t.lsid == txn.lsid and t.txn_number == txn.txn_number for t in rows)
+
+
 def stage_options(wb: Workbench, all_users: bool = True) -> dict[str, Any]:
     """`$currentOp`'s options: idle transactions too; every user's where permitted; on a
     mongos, its own sessions (`localOps`: the router's view of each transaction, once,
@@ -111,6 +128,13 @@ async def kill_session(wb: Workbench, txn: ServerTxn) -> tuple[bool, str]:
         wb.timeline.add(wb.clock(), lane.name if lane else "", EventKind.INFO, what, outcome, False)
         wb.notify(Changed.TIMELINE, None)
         return False, outcome
+    if await _still_open(wb, txn):
+        # killSessions names sessions of the caller: another user's is left alone, ok
+        # notwithstanding [manual: killSessions, "Session Identification"].
+        kept = f"ok, but the server kept {txn.owner}'s txn {txn.txn_number} open: {KEPT_WHY}"
+        wb.timeline.add(wb.clock(), lane.name if lane else "", EventKind.INFO, what, kept, False)
+        wb.notify(Changed.TIMELINE, None)
+        return False, kept
     aborted = f"ok: the server aborted {txn.owner}'s txn {txn.txn_number}"
     if txn.active:
         aborted += f" and interrupted its {txn.running or 'statement'}"

@@ -16,7 +16,13 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
-from ..backend.connection import SANDBOX_NAME, BadURI, mask_uri
+from ..backend.connection import (
+    AUTHENTICATION_FAILED,
+    SANDBOX_NAME,
+    BadURI,
+    login_refused,
+    mask_uri,
+)
 from ..backend.lane_runner import LaneBusy
 from ..keys import KEY_ACTIONS, WORKBENCH_KEYS, bindings
 from ..model.events import Changed
@@ -405,6 +411,9 @@ class WorkbenchScreen(Screen[None]):
             return
         except Exception as exc:
             info = error_info(exc, self.wb.scrub)
+            if info.code == AUTHENTICATION_FAILED:
+                self._login_refused(switch_to)
+                return
             if self.wb.client is not None:  # the switch changed nothing: say so, stay
                 here = self.wb.deployment.uri_masked if self.wb.deployment else "it"
                 self.notify(
@@ -420,6 +429,22 @@ class WorkbenchScreen(Screen[None]):
         await self.wb.refresh_committed(0)
         await self._flush()
         self._connected()
+
+    def _login_refused(self, switch_to: str | bool | None) -> None:
+        """18 AuthenticationFailed: the server was reached and refused the login; one
+        sentence naming the user, never the password."""
+        tried = switch_to if isinstance(switch_to, str) else (self.wb.requested_uri or "")
+        sentence = login_refused(tried)
+        if self.wb.client is not None:
+            here = self.wb.deployment.uri_masked if self.wb.deployment else "it"
+            self.notify(
+                f"{sentence}\nStill connected to {here}.",
+                severity="error",
+                markup=False,
+                timeout=15,
+            )
+        else:
+            self._fault("Login refused", sentence)
 
     def _connected(self) -> None:
         self.ready = True

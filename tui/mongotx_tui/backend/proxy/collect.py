@@ -4,6 +4,7 @@ order the upstream received them), filled in as replies arrive."""
 from __future__ import annotations
 
 import threading
+from collections import deque
 
 from ...model.proxy_records import ConnectionNotice, ProxyRecord
 
@@ -18,7 +19,7 @@ class Collector:
         self.recording = recording
         self.limit = limit
         self.dropped = 0
-        self._records: list[ProxyRecord] = []
+        self._records: deque[ProxyRecord] = deque()
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -37,7 +38,7 @@ class Collector:
         with self._lock:
             self._records.append(record)
             if len(self._records) > self.limit:
-                del self._records[0]
+                self._records.popleft()
                 self.dropped += 1
 
     def reply(self, record: ProxyRecord) -> None:

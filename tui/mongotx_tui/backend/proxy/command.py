@@ -13,7 +13,7 @@ from pathlib import Path
 from ..connection import BadURI, mask_uri, scrub
 from .collect import Collector
 from .printer import LinePrinter
-from .threaded import start_proxy
+from .threaded import ProxyHandle, start_proxy
 
 PLAIN_TCP = (
     "WARNING: the application's side of the proxy is plain TCP (no TLS), whatever the "
@@ -22,7 +22,7 @@ PLAIN_TCP = (
 )
 
 
-def _banner(handle, uri: str, listen_host: str) -> list[str]:  # type: ignore[no-untyped-def]
+def _banner(handle: ProxyHandle, uri: str, listen_host: str) -> list[str]:
     local = listen_host in ("127.0.0.1", "::1", "localhost")
     where = "this machine's loopback" if local else f"the network on {listen_host}"
     lines = [
@@ -83,10 +83,10 @@ def run_proxy(
         if not parent.is_dir():
             say(f"cannot write the capture {record}: no folder {parent}")
             return 2
-    collector = Collector()
+    collector = Collector()  # kept only with --record: records held cost memory and GC time
     printer = LinePrinter(print)
     try:
-        handle = start_proxy(uri, listen, [printer, collector])
+        handle = start_proxy(uri, listen, [printer, *([collector] if record else [])])
     except BadURI as exc:
         say(f"bad URI {mask_uri(uri)}: {exc}")
         return 2
@@ -97,6 +97,9 @@ def run_proxy(
         print(line, file=sys.stderr if line.startswith("WARNING") else sys.stdout, flush=True)
     done = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
+    # ctrl+c stops it even when started in the background of a script, where the shell
+    # leaves SIGINT ignored for its children.
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         while not done.wait(0.1):
             if printer.drain():
@@ -105,6 +108,7 @@ def run_proxy(
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
         handle.stop()
         printer.drain()
     print("proxy: stopped", flush=True)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from ...model.proxy_records import ProxyRecord
-from ...scenario.capture import id_key, inserted_ids, plain, setup_queries, yamlable
+from ...scenario.capture_setup import inserted_ids, setup_queries
+from ...scenario.capture_steps import id_key, plain, yamlable
 
 PER_QUERY = 100  # documents per filter at most: a setup is a few documents, not a dump
 

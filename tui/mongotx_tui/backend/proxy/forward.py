@@ -11,6 +11,7 @@ hello) needs nothing of the proxy, which never pairs requests with replies to fo
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, Protocol
 
 from . import frames, handshake
@@ -51,6 +52,16 @@ def split(buf: bytearray) -> list[bytes]:
     return out
 
 
+def observe(method: Any, conn: Conn, frame: bytes, body: dict[str, Any] | None) -> None:
+    """Observation never disturbs forwarding: an unexpected error there (a frame shaped in a
+    way the recorder did not foresee) costs that record only, not the connection (asyncio
+    closes a transport whose data_received raises)."""
+    try:
+        method(conn, frame, body)
+    except Exception:
+        conn.proxy.recorder.undecodable += 1
+
+
 class Conn:
     """What the proxy knows of one client connection."""
 
@@ -65,6 +76,7 @@ class Conn:
         self.client: asyncio.Transport | None = None
         self.upstream: asyncio.Transport | None = None
         self.early: list[bytes] = []  # frames that came before the upstream was connected
+        self.received = 0.0  # perf_counter when the frames being handled arrived
         self.closed = False
 
     @property
@@ -108,6 +120,7 @@ class ClientSide(asyncio.Protocol):
             return
         if not ready:
             return
+        conn.received = time.perf_counter()  # a command's duration starts as it arrives
         out: list[bytes] = []
         seen: list[tuple[bytes, dict[str, Any] | None]] = []
         for frame in ready:
@@ -119,7 +132,7 @@ class ClientSide(asyncio.Protocol):
         else:
             conn.upstream.write(b"".join(out))
         for frame, body in seen:  # after the write: observation is off the forwarding path
-            self.proxy.recorder.request(conn, frame, body)
+            observe(self.proxy.recorder.request, conn, frame, body)
 
     @staticmethod
     def _handshake(conn: Conn, frame: bytes) -> tuple[bytes, dict[str, Any] | None]:
@@ -174,6 +187,7 @@ class UpstreamSide(asyncio.Protocol):
             return
         if not ready or conn.client is None:
             return
+        conn.received = time.perf_counter()  # and ends as its reply arrives
         out: list[bytes] = []
         seen: list[tuple[bytes, dict[str, Any] | None]] = []
         for frame in ready:
@@ -182,7 +196,7 @@ class UpstreamSide(asyncio.Protocol):
             seen.append((frame, body))
         conn.client.write(b"".join(out))
         for frame, body in seen:
-            self.conn.proxy.recorder.reply(conn, frame, body)
+            observe(conn.proxy.recorder.reply, conn, frame, body)
 
     @staticmethod
     def _hello_reply(conn: Conn, frame: bytes) -> tuple[bytes, dict[str, Any] | None]:

@@ -141,7 +141,8 @@ class Recorder:
             return
         name = next(iter(body), "")
         if name.lower() in ("hello", "ismaster") and not conn.app_name:
-            app = body.get("client", {}).get("application", {}) if "client" in body else {}
+            client = body.get("client")
+            app = client.get("application") if isinstance(client, dict) else None
             conn.app_name = str(app.get("name", "")) if isinstance(app, dict) else ""
         seq = next(self._seq)
         attempt, step_id = self.retries.attempt(body, name, seq)
@@ -159,7 +160,7 @@ class Recorder:
             expects_reply=expects,
         )
         if expects:
-            conn.pending[h.request_id] = (record, time.perf_counter())
+            conn.pending[h.request_id] = (record, conn.received or time.perf_counter())
         self.observers.command(record)
 
     def reply(self, conn: Any, frame: bytes, body: dict[str, Any] | None) -> None:
@@ -182,7 +183,7 @@ class Recorder:
             self.undecodable += 1
             body = {}
             record.failure = "the reply could not be decoded"
-        record.duration_ms = (time.perf_counter() - started) * 1e3
+        record.duration_ms = ((conn.received or time.perf_counter()) - started) * 1e3
         if not record.failure:
             record.reply = _redact_reply(record.name, body)
         self.observers.reply(record)

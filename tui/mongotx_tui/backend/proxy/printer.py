@@ -40,39 +40,37 @@ def statement_line(r: ProxyRecord) -> str:
 
 
 class LinePrinter:
-    """A ProxyObserver that prints: on the proxy's thread it only queues the record; the
-    lines are made and written by `drain()`, on the caller's thread (the headless command's
-    main thread, every 0.1 s), so that neither formatting nor a write to a terminal or a
-    slow pipe ever delays a frame."""
+    """A ProxyObserver that prints. On the proxy's thread it only makes the line (after the
+    frame is written) and queues it; `drain()` writes the lines queued so far, from the
+    caller's thread (the headless command's main thread, every 0.1 s), so that a write to
+    a terminal or a slow pipe never delays a frame."""
 
     def __init__(self, out: Callable[[str], None], quiet: frozenset[str] = QUIET) -> None:
         self.out = out
         self.quiet = quiet
-        self._queue: SimpleQueue[ProxyRecord | ConnectionNotice] = SimpleQueue()
+        self._queue: SimpleQueue[str] = SimpleQueue()
 
     def command(self, record: ProxyRecord) -> None:
         if not record.expects_reply and record.name.lower() not in self.quiet:
-            self._queue.put(record)
+            self._queue.put(statement_line(record))
 
     def reply(self, record: ProxyRecord) -> None:
         if record.name.lower() not in self.quiet:
-            self._queue.put(record)
+            self._queue.put(statement_line(record))
 
     def connection(self, notice: ConnectionNotice) -> None:
         if notice.kind == "open" or (notice.kind == "closed" and notice.message == PLAIN_CLOSE):
             return
-        self._queue.put(notice)
+        self._queue.put(f"conn {notice.conn_id} {notice.peer}: {notice.kind}: {notice.message}")
 
     def drain(self) -> int:
-        """Print what has been queued; how many lines."""
-        lines = 0
+        """Hand the queued lines to `out`, one call for all; how many."""
+        lines: list[str] = []
         while True:
             try:
-                item = self._queue.get_nowait()
+                lines.append(self._queue.get_nowait())
             except Empty:
-                return lines
-            if isinstance(item, ConnectionNotice):
-                self.out(f"conn {item.conn_id} {item.peer}: {item.kind}: {item.message}")
-            else:
-                self.out(statement_line(item))
-            lines += 1
+                break
+        if lines:
+            self.out("\n".join(lines))
+        return len(lines)
