@@ -155,3 +155,15 @@ def test_coll_stats_has_one_document_per_shard(router, people) -> None:  # type:
         ("shard0", 20),
         ("shard1", 20),
     ]
+
+
+def test_multi_writes_broadcast_and_single_ones_stop_at_a_match(router) -> None:  # type: ignore[no-untyped-def]
+    split_at(router, "multi.w", {"_id": 100}, "shard1")
+    coll = router.multi.w
+    coll.insert_many([{"_id": i, "tag": "x"} for i in (1, 2, 101, 102)])
+    assert coll.update_many({"tag": "x"}, {"$set": {"seen": True}}).modified_count == 4
+    assert coll.update_one({"tag": "x"}, {"$set": {"one": True}}).modified_count == 1
+    assert coll.count_documents({"one": True}) == 1
+    done = coll.find_one_and_update({"_id": 102}, {"$set": {"f": 1}}, return_document=True)
+    assert done == {"_id": 102, "tag": "x", "seen": True, "f": 1}
+    assert coll.delete_many({"tag": "x"}).deleted_count == 4

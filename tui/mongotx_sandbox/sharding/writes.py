@@ -91,20 +91,15 @@ def _no_exact_key(sharded: ShardedCollection, what: str) -> CommandError:
     )
 
 
-async def _one_statement(
-    call: Call, sharded: ShardedCollection, kind: str, stmt: dict[str, Any], i: int
-) -> tuple[dict[str, Any] | None, list[str]]:
-    """Where one update/delete statement goes: its shards, or run on each in turn."""
+def _targets(sharded: ShardedCollection, kind: str, stmt: dict[str, Any]) -> list[str]:
+    """The shards one update/delete statement goes to."""
     query = stmt.get("q") or {}
     key = exact_key(sharded, query)
     if key is not None:
-        return None, [sharded.chunk_for(key).shard]
-    multi = bool(stmt.get("multi")) if kind == "updates" else stmt.get("limit") == 0
-    if multi:
-        return None, shards_for_query(sharded, query)
+        return [sharded.chunk_for(key).shard]
     if kind == "updates" and stmt.get("upsert"):
         raise _no_exact_key(sharded, "upsert")
-    return None, shards_for_query(sharded, query)
+    return shards_for_query(sharded, query)
 
 
 async def update_or_delete(call: Call, name: str, kind: str) -> dict[str, Any]:
@@ -115,7 +110,7 @@ async def update_or_delete(call: Call, name: str, kind: str) -> dict[str, Any]:
     ordered = call.body.get("ordered", True) is not False
     merged = _Merged()
     for i, stmt in enumerate(stmts):
-        _, targets = await _one_statement(call, sharded, kind, stmt, i)
+        targets = _targets(sharded, kind, stmt)
         multi = bool(stmt.get("multi")) if kind == "updates" else stmt.get("limit") == 0
         ok = True
         for shard in targets:
