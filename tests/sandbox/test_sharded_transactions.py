@@ -271,3 +271,28 @@ def test_unreachable_participant_aborts_everywhere() -> None:
                 assert s0.bank.accounts.update_one({"_id": 1}, {"$set": {"x": 1}}).modified_count
     finally:
         c.stop()
+
+
+def test_router_refuses_a_later_read_concern_and_keeps_the_transaction(cluster, accounts) -> None:  # type: ignore[no-untyped-def]
+    raw = RawClient(cluster.uri)
+    fields: dict[str, Any] = {"lsid": new_lsid(), "txnNumber": Int64(1), "autocommit": False}
+    first = {"find": "accounts", "filter": {"_id": 1}, "startTransaction": True}
+    assert raw.command({**first, **fields, "$db": "bank"})["ok"] == 1
+    later = {"find": "accounts", "filter": {"_id": 101}, "readConcern": {"level": "snapshot"}}
+    reply = raw.command({**later, **fields, "$db": "bank"})
+    assert reply["code"] == 72 and "readConcern" in reply["errmsg"]
+    assert raw.command({"commitTransaction": 1, **fields})["ok"] == 1  # still open
+    raw.close()
+
+
+def test_abort_after_a_failed_statement_is_no_such_transaction(cluster, router, accounts) -> None:  # type: ignore[no-untyped-def]
+    raw = RawClient(cluster.uri)
+    fields: dict[str, Any] = {"lsid": new_lsid(), "txnNumber": Int64(1), "autocommit": False}
+    ok = {"insert": "accounts", "documents": [{"_id": 5}], "startTransaction": True}
+    assert raw.command({**ok, **fields, "$db": "bank"})["ok"] == 1
+    dup = {"insert": "accounts", "documents": [{"_id": 5}]}
+    assert raw.command({**dup, **fields, "$db": "bank"})["writeErrors"][0]["code"] == 11000
+    reply = raw.command({"abortTransaction": 1, **fields})
+    assert reply["code"] == 251
+    raw.close()
+    assert accounts.find_one({"_id": 5}) is None

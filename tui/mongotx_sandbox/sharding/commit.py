@@ -88,6 +88,9 @@ async def _two_phase(core: RouterCore, txn: RouterTxn) -> Decision:
 
 
 async def abort(call: Call, txn: RouterTxn) -> dict[str, Any]:
+    if txn.state == "aborted":
+        # Already aborted everywhere (a statement's error, or an earlier abort).
+        raise _no_such_transaction(txn)
     if not txn.participants:
         # [transaction_router.cpp abortTransaction: no participant has the transaction]
         raise CommandError(

@@ -13,10 +13,15 @@ from typing import Any
 from bson.int64 import Int64
 from bson.timestamp import Timestamp
 
+from .. import commands as shard_commands
 from ..clock import int_to_ts, ts_to_int
 from ..connections import Connection
+
+# mongod's own rules, which mongos applies alike: error labels (error_labels.cpp) and what
+# a transaction's statement may carry (transaction_validation.cpp).
 from ..dispatch import RESUMABLE_CHANGE_STREAM_CODES
-from ..dispatch import _labels as server_labels  # error_labels.cpp's rules, as mongod applies
+from ..dispatch import _labels as server_labels
+from ..dispatch import _validate_in_transaction as validate_in_transaction
 from ..errors import CloseConnection, CommandError
 from ..failpoints import FailAction, configure, evaluate_fail_command
 from ..state import LOGICAL_SESSION_TIMEOUT_MINUTES, ServerState
@@ -234,6 +239,13 @@ class Router:
 
     async def _in_transaction(self, name: str, body: dict[str, Any], call: Call) -> dict:
         assert call.lsid is not None
+        spec = shard_commands.lookup(name)
+        if spec is not None:
+            # The router refuses what a transaction may not carry (a command not allowed in
+            # one, a later statement's readConcern, a statement's writeConcern) before any
+            # shard sees it, and the transaction stays as it was [srv:s/commands/strategy.cpp
+            # and db/transaction_validation.cpp, shared with mongod's checks].
+            validate_in_transaction(spec, name, body, bool(body.get("startTransaction")))
         key = bytes(call.lsid.get("id", b""))
         number = int(call.txn_number or 0)
         txn = self.core.txns.get(key)
