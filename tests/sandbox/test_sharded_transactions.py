@@ -296,3 +296,21 @@ def test_abort_after_a_failed_statement_is_no_such_transaction(cluster, router, 
     assert reply["code"] == 251
     raw.close()
     assert accounts.find_one({"_id": 5}) is None
+
+
+def test_router_checks_session_fields_as_mongod(cluster, accounts) -> None:  # type: ignore[no-untyped-def]
+    raw = RawClient(cluster.uri)
+    lsid = new_lsid()
+    txn = {"lsid": lsid, "autocommit": False}
+    first = {"commitTransaction": 1, "txnNumber": Int64(1), "startTransaction": True, **txn}
+    assert raw.command(first)["code"] == 263  # no transaction starts with a commit
+    hello_in_txn = {"hello": 1, "txnNumber": Int64(2), "startTransaction": True, **txn}
+    assert raw.command(hello_in_txn)["code"] == 263
+    more = {"getMore": Int64(1), "collection": "accounts", "lsid": lsid, "txnNumber": Int64(3)}
+    assert raw.command({**more, "$db": "bank"})["code"] == 50768
+    stmt = {"find": "accounts", "txnNumber": Int64(4), "startTransaction": True, **txn}
+    assert raw.command({**stmt, "$db": "bank"})["ok"] == 1
+    assert raw.command({"commitTransaction": 1, "txnNumber": Int64(4), **txn})["ok"] == 1
+    reply = raw.command({"abortTransaction": 1, "txnNumber": Int64(4), **txn})
+    assert reply["code"] == 256 and reply["codeName"] == "TransactionCommitted"
+    raw.close()

@@ -22,6 +22,7 @@ from ..connections import Connection
 from ..dispatch import RESUMABLE_CHANGE_STREAM_CODES
 from ..dispatch import _labels as server_labels
 from ..dispatch import _validate_in_transaction as validate_in_transaction
+from ..dispatch import _validate_session_fields as validate_session_fields
 from ..errors import CloseConnection, CommandError
 from ..failpoints import FailAction, configure, evaluate_fail_command
 from ..state import LOGICAL_SESSION_TIMEOUT_MINUTES, ServerState
@@ -134,7 +135,7 @@ class Router:
     ) -> dict[str, Any] | None:
         body = req.body
         name = next(iter(body), "")
-        if name in _HELLO:
+        if name in _HELLO and "autocommit" not in body:
             reply = hello(state, conn, body, legacy=name != "hello")
             return self._stamp(reply)
         self.core.learn_time(body)
@@ -214,6 +215,19 @@ class Router:
             await commit.abort_everywhere(Call(self.core, {}, "admin", lsid=lsid, txn=txn), txn)
 
     async def _run(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        spec = shard_commands.lookup(name)
+        if spec is not None:
+            # The session fields, checked as mongod checks them [srv:db/
+            # logical_session_id_helpers.cpp initializeOperationSessionInfo].
+            validate_session_fields(
+                spec,
+                name,
+                body,
+                body.get("lsid"),
+                body.get("txnNumber"),
+                body.get("autocommit"),
+                body.get("startTransaction"),
+            )
         db = body.get("$db", "admin")
         call = Call(
             self.core,
