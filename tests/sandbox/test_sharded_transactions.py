@@ -314,3 +314,19 @@ def test_router_checks_session_fields_as_mongod(cluster, accounts) -> None:  # t
     reply = raw.command({"abortTransaction": 1, "txnNumber": Int64(4), **txn})
     assert reply["code"] == 256 and reply["codeName"] == "TransactionCommitted"
     raw.close()
+
+
+def test_router_transaction_numbers(cluster, accounts) -> None:  # type: ignore[no-untyped-def]
+    raw = RawClient(cluster.uri)
+    txn = {"lsid": new_lsid(), "autocommit": False, "$db": "bank"}
+    start = {"find": "accounts", "startTransaction": True}
+    assert raw.command({**start, "txnNumber": Int64(5), **txn})["ok"] == 1
+    assert raw.command({**start, "txnNumber": Int64(5), **txn})["code"] == 117
+    assert raw.command({**start, "txnNumber": Int64(4), **txn})["code"] == 225
+    commit = {"commitTransaction": 1, "txnNumber": Int64(5), **txn, "$db": "admin"}
+    assert raw.command(commit)["ok"] == 1
+    after = raw.command({"find": "accounts", "txnNumber": Int64(5), **txn})
+    assert after["code"] == 256
+    hello = raw.command({"hello": 1, "lsid": txn["lsid"], "txnNumber": Int64(6)})
+    assert hello["code"] == 50768
+    raw.close()

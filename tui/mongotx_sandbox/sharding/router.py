@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -135,7 +136,7 @@ class Router:
     ) -> dict[str, Any] | None:
         body = req.body
         name = next(iter(body), "")
-        if name in _HELLO and "autocommit" not in body:
+        if name in _HELLO and "autocommit" not in body and "txnNumber" not in body:
             reply = hello(state, conn, body, legacy=name != "hello")
             return self._stamp(reply)
         self.core.learn_time(body)
@@ -263,7 +264,20 @@ class Router:
         key = bytes(call.lsid.get("id", b""))
         number = int(call.txn_number or 0)
         txn = self.core.txns.get(key)
+        if txn is not None and number < txn.txn_number:
+            # [transaction_router.cpp beginOrContinueTxn: TransactionTooOld]
+            raise CommandError(
+                225,
+                f"txnNumber {number} is less than last txnNumber {txn.txn_number} seen in "
+                f"session {_session_id(call.lsid)}",
+            )
         if body.get("startTransaction"):
+            if txn is not None and txn.txn_number == number:
+                # [transaction_router.cpp beginOrContinueTxn: a start at the active number]
+                raise CommandError(
+                    117,
+                    f"txnNumber {number} for session {_session_id(call.lsid)} already started",
+                )
             call.body.pop("readConcern", None)
             txn = RouterTxn(number, call.lsid, body.get("readConcern"))
             if (txn.read_concern or {}).get("level") == "snapshot":
@@ -289,6 +303,10 @@ class Router:
             reply = await commit.commit(call, txn)
         elif name == "abortTransaction":
             reply = await commit.abort(call, txn)
+        elif txn.state == "committed":
+            raise CommandError(
+                256, f"Transaction with {{ txnNumber: {number} }} has been committed."
+            )
         elif txn.state != "active":
             raise CommandError(
                 251,
@@ -353,6 +371,11 @@ async def _fail_command(
             labels=action.error_labels,
         )
     return action
+
+
+def _session_id(lsid: dict[str, Any]) -> str:
+    raw = lsid.get("id")
+    return str(uuid.UUID(bytes=bytes(raw))) if isinstance(raw, bytes) and len(raw) == 16 else "?"
 
 
 async def _bulk_write(call: Call) -> dict[str, Any]:
