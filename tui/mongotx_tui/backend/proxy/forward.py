@@ -16,13 +16,18 @@ import time
 from typing import Any, Protocol
 
 from . import frames, handshake
-from .observe import Recorder
+from .feed import Feed
+from .observe import Observers, Recorder
+
+CONNECT_TIMEOUT = 10.0  # seconds to reach an upstream member before giving the client up
 
 
 class Proxy(Protocol):
     """What a connection needs of the proxy it belongs to (listener.Proxy)."""
 
     recorder: Recorder
+    observers: Observers
+    feed: Feed
 
     def connection_opened(self, peer: str, target: tuple[str, int]) -> Conn: ...
     def connect_upstream(self, conn: Conn) -> None: ...
@@ -105,14 +110,38 @@ def _maybe_hello(frame: bytes) -> bool:
     return op == frames.OP_QUERY
 
 
-def observe(method: Any, conn: Conn, frame: bytes, body: dict[str, Any] | None) -> None:
-    """Observation never disturbs forwarding: an unexpected error there (a frame shaped in a
-    way the recorder did not foresee) costs that record only, not the connection (asyncio
-    closes a transport whose data_received raises)."""
-    try:
-        method(conn, frame, body)
-    except Exception:
-        conn.proxy.recorder.undecodable += 1
+def client_frames(
+    conn: Conn, ready: list[bytes], out: bytes
+) -> tuple[bytes, list[dict[str, Any] | None] | None]:
+    """The bytes to write upstream for a client's complete frames (`out` when none
+    changed), and the commands decoded on the way (a hello's), if any."""
+    bodies: list[dict[str, Any] | None] | None = None
+    for i, frame in enumerate(ready):
+        if _maybe_hello(frame):
+            new, body = ClientSide._handshake(conn, frame)
+            if bodies is None:
+                bodies = [None] * len(ready)
+            bodies[i] = body
+            if new is not frame:
+                ready[i] = new
+                out = b""  # a frame changed: the frames are joined again
+    return out or b"".join(ready), bodies
+
+
+def reply_frames(
+    conn: Conn, ready: list[bytes], out: bytes
+) -> tuple[bytes, list[dict[str, Any] | None] | None]:
+    """The bytes to write to the client for the upstream's complete frames; only a
+    handshake's or a monitor's hello replies are decoded and rewritten."""
+    if not conn.hello_ids:
+        return out or b"".join(ready), None
+    bodies: list[dict[str, Any] | None] = [None] * len(ready)
+    for i, frame in enumerate(ready):
+        new, bodies[i] = UpstreamSide._hello_reply(conn, frame)
+        if new is not frame:
+            ready[i] = new
+            out = b""
+    return out or b"".join(ready), bodies
 
 
 class Conn:
@@ -131,6 +160,7 @@ class Conn:
         self.early: list[bytes] = []  # frames that came before the upstream was connected
         self.received = 0.0  # perf_counter when the frames being handled arrived
         self.closed = False
+        self._closing = threading.Lock()  # two forwarding threads may close it at once
 
     @property
     def target_address(self) -> str:
@@ -138,9 +168,10 @@ class Conn:
 
     def close(self, kind: str, why: str) -> None:
         """Close both sides once, tell the observers why."""
-        if self.closed:
-            return
-        self.closed = True
+        with self._closing:
+            if self.closed:
+                return
+            self.closed = True
         for t in (self.client, self.upstream):
             if t is not None:
                 t.close()
@@ -180,26 +211,15 @@ class ClientSide(asyncio.BufferedProtocol):
             return
         if not ready:
             return
-        conn.received = time.perf_counter()  # a command's duration starts as it arrives
-        bodies: list[dict[str, Any] | None] | None = None
-        for i, frame in enumerate(ready):
-            if _maybe_hello(frame):
-                new, body = self._handshake(conn, frame)
-                if bodies is None:
-                    bodies = [None] * len(ready)
-                bodies[i] = body
-                if new is not frame:
-                    ready[i] = new
-                    out = b""  # a frame changed: the frames are joined again below
-        data = out or b"".join(ready)
+        at = time.perf_counter()  # a command's duration starts as it arrives
+        data, bodies = client_frames(conn, ready, out)
+        if len(self.proxy.observers):  # queued before the write: its reply cannot overtake it
+            for i, frame in enumerate(ready):
+                self.proxy.feed.request(conn, frame, None if bodies is None else bodies[i], at)
         if conn.upstream is None:
             conn.early.append(data)
         else:
             conn.upstream.write(data)
-        recorder = self.proxy.recorder
-        if len(recorder.observers):  # after the write: observation is off the forwarding path
-            for i, frame in enumerate(ready):
-                observe(recorder.request, conn, frame, None if bodies is None else bodies[i])
 
     @staticmethod
     def _handshake(conn: Conn, frame: bytes) -> tuple[bytes, dict[str, Any] | None]:
@@ -256,20 +276,12 @@ class UpstreamSide(asyncio.BufferedProtocol):
             return
         if not ready or conn.client is None:
             return
-        conn.received = time.perf_counter()  # and ends as its reply arrives
-        bodies: list[dict[str, Any] | None] | None = None
-        if conn.hello_ids:  # only a handshake's or a monitor's hello replies are rewritten
-            bodies = [None] * len(ready)
+        at = time.perf_counter()  # and ends as its reply arrives
+        data, bodies = reply_frames(conn, ready, out)
+        if len(conn.proxy.observers):  # queued before the write (feed.py)
             for i, frame in enumerate(ready):
-                new, bodies[i] = self._hello_reply(conn, frame)
-                if new is not frame:
-                    ready[i] = new
-                    out = b""
-        conn.client.write(out or b"".join(ready))
-        recorder = conn.proxy.recorder
-        if conn.pending or len(recorder.observers):
-            for i, frame in enumerate(ready):
-                observe(recorder.reply, conn, frame, None if bodies is None else bodies[i])
+                conn.proxy.feed.reply(conn, frame, None if bodies is None else bodies[i], at)
+        conn.client.write(data)
 
     @staticmethod
     def _hello_reply(conn: Conn, frame: bytes) -> tuple[bytes, dict[str, Any] | None]:
