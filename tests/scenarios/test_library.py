@@ -5,10 +5,30 @@ from __future__ import annotations
 import pytest
 
 from mongotx_tui.backend.headless import run_scenario
+from mongotx_tui.model.anomalies import analyse
+from mongotx_tui.model.history import History
 from mongotx_tui.scenario import builtin_names, load_scenario
 from mongotx_tui.scenario.record import table
 
 HERMITAGE = ["g0", "g1a", "g1b", "g1c", "otv", "pmp", "p4", "g-single", "g2-item", "g2"]
+
+# What the anomaly detector (model.anomalies) names in each built-in scenario's history:
+# (phenomenon, prevented by a WriteConflict). The Hermitage verdicts: "Allowed" (g2-item,
+# g2) is a committed cycle of that phenomenon; "Prevented" is none of the titled one. G1c's
+# history is prevented as G1c (each read the other's old value) and is, as run under
+# snapshot isolation, a write skew: T1 and T2 each read what the other then wrote, an
+# anti-dependency each way (G2-item), which snapshot isolation allows. P4 (lost update)
+# and G-single are stopped by the WriteConflict: had the loser committed, the cycle would
+# have one anti-dependency (G-single).
+ANOMALIES: dict[str, list[tuple[str, bool]]] = {
+    "g1c": [("G2-item", False)],
+    "p4": [("G-single", True)],
+    "g-single": [("G-single", True)],
+    "g2-item": [("G2-item", False)],
+    "g2": [("G2", False)],
+    "stale-snapshot": [("G-single", True)],
+    "lost-update": [("G-single", True)],
+}
 
 
 def test_library_has_hermitage_and_mongodb_cases() -> None:
@@ -22,9 +42,20 @@ async def test_builtin_scenario_meets_expectations(name: str, uri: str) -> None:
     scenario = load_scenario(name)
     assert scenario.name == name
     assert scenario.verdict and scenario.description and scenario.teaches
-    record = await run_scenario(scenario, uri)
+    history = History()
+    record = await run_scenario(scenario, uri, history=history)
     assert record.passed, table(record)
     assert record.sandbox
+    found = analyse(history)
+    named = [(f.phenomenon, bool(f.prevented_by)) for f in found]
+    assert named == ANOMALIES.get(name, []), record.anomalies
+    assert record.anomalies == [f.one_line() for f in found]
+    if name in HERMITAGE and scenario.verdict.startswith("Allowed"):
+        assert [f.phenomenon for f in found] == [scenario.title.split(":")[0]]
+    elif name in HERMITAGE:
+        assert scenario.verdict.startswith("Prevented")
+        titled = scenario.title.split(":")[0]
+        assert all(f.prevented_by for f in found if f.phenomenon == titled)
 
 
 async def test_allowed_anomalies_commit_both_transactions(uri: str) -> None:

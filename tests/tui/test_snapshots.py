@@ -157,3 +157,64 @@ def test_presenter_write_conflict(snap_compare, deterministic, size):
     """Presenter mode (P): the caption of B's WriteConflict, no footer or toolbar."""
     run_before = walkthroughs.presenter_conflict
     assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=run_before)
+
+
+@pytest.fixture
+def frozen_proxy(monkeypatch):
+    """The proxy's records carry the frozen instant and take 0 ms, so that the live view's
+    times and durations are the same on every run."""
+    import mongotx_tui.backend.proxy.observe as observe
+
+    monkeypatch.setattr(observe, "time", SimpleNamespace(time=lambda: FROZEN, perf_counter=float))
+
+
+async def _live_view(pilot, monitor: bool = False):
+    """The sample application (tests/tui/sampleapp.py) through a proxy on a fixed port to
+    the workbench's sandbox, in the live view."""
+    import asyncio
+
+    from sampleapp import sample_app
+
+    from mongotx_tui.backend.proxy import start_proxy
+    from mongotx_tui.screens.app_sessions import AppSessionsScreen
+    from mongotx_tui.screens.proxy_dialog import open_live_view
+    from mongotx_tui.widgets.app_lane import AppLane
+
+    app = pilot.app
+    await walkthroughs.ready(pilot)
+    upstream = app.wb.sandbox.uri
+    listen = ("127.0.0.1", _free_port(47018))
+    handle = await asyncio.to_thread(start_proxy, upstream, listen)
+    open_live_view(app, handle, owns=True)
+    await walkthroughs.until(pilot, lambda: isinstance(app.screen, AppSessionsScreen))
+    screen = app.screen
+    await asyncio.to_thread(sample_app, handle.app_uri(), upstream)
+    await walkthroughs.until(
+        pilot,
+        lambda: (
+            screen.observer.queue.empty()
+            and screen.model.connections == 0
+            and len(screen.query(AppLane)) == 3
+        ),
+    )
+    if monitor:
+        await pilot.press("m")
+        head = screen.query_one("#monitor-head")
+        await walkthroughs.until(pilot, lambda: bool(str(head.render()).strip()), timeout=30)
+    await pilot.pause(0.3)
+
+
+async def _live_monitor(pilot):
+    await _live_view(pilot, monitor=True)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_live_view(snap_compare, deterministic, frozen_proxy, size):
+    """Two conflicting transactions (S2's WriteConflict names S1's), a retried insert and
+    a with_transaction retry, each application session a lane."""
+    assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=_live_view)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_live_view_monitor(snap_compare, deterministic, frozen_proxy, size):
+    assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=_live_monitor)

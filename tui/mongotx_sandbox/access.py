@@ -108,6 +108,10 @@ class OpContext:
         had at its snapshot (one it created itself first), else the latest."""
         txn = self.txn
         if txn is None:
+            if self.snapshot is not None and self.state.replica is not None:
+                # A member of a larger set reads the catalog as of its read time too: a
+                # lagging secondary still has a collection the primary dropped.
+                return self.state.catalog.at(db, name, self.snapshot)
             return self.state.catalog.get(db, name)
         txn.touched.add((db, name))
         coll = txn.created.get((db, name))

@@ -31,6 +31,9 @@ FAIL_POINTS = (
     "maxTimeAlwaysTimeOut",
     "waitAfterNewStatementBlocksBehindPrepare",
     "hangAndFailAfterCreateCollectionReservesOpTime",
+    # A secondary's replication stops while these are on (replication.applier).
+    "stopReplProducer",
+    "rsSyncApplyStop",
 )
 
 

@@ -129,6 +129,12 @@ class MongoTxApp(App[None]):
 
         self.push_screen(ConfirmScreen("Quit with open transactions?", message, choices), chosen)
 
+    def action_watch_application(self) -> None:
+        """The connect dialog's proxy choice (issue 12): the live view of an application."""
+        from .screens.proxy_dialog import watch_application
+
+        watch_application(self)
+
     def action_help(self) -> None:
         from .screens.dialogs import HelpScreen
 

@@ -1,5 +1,5 @@
-"""`mongotx-tui scenarios | run SCENARIO [URI] [--json] | export SCENARIO [...] | proxy URI
-| serve`.
+"""`mongotx-tui scenarios | run SCENARIO [URI] [--json] [--diagram FILE] | export SCENARIO
+[...] | proxy URI | serve`.
 
 `main(argv)` returns None when argv is not one of these subcommands, so the app's own
 entry point can fall through to the workbench. Every failure is a message naming the file
@@ -32,14 +32,16 @@ exit codes:
   1    a step did not (the table, or the JSON record, says which and why)
   2    the scenario could not be read (no such name or file, malformed file), the
        run could not be made (bad URI, no server reachable, the server failed the
-       setup), or the arguments are wrong
+       setup), the arguments are wrong, or the --diagram file could not be written
   3    refused: on a deployment given by URI, in place, it would drop a collection
        that holds data (see --allow-drop); nothing was changed
   130  interrupted (ctrl+c)
 
 With --json, stdout always holds one JSON record: the run's, or one with "error"
-({"kind": "usage" | "scenario" | "uri" | "connection" | "run" | "refused" | "interrupted",
-"message", ...})."""
+({"kind": "usage" | "scenario" | "uri" | "connection" | "run" | "refused" | "interrupted"
+| "diagram", "message", ...}). With --diagram, the run is also drawn as a sequence diagram
+(one column per session, conflicts and waits as arrows, the anomalies the history shows,
+the committed values); the file's extension picks the format: .svg, .md (Mermaid), .txt."""
 
 EXPORT_EXIT = """\
 exit codes:
@@ -110,6 +112,11 @@ def _parser(json_errors: bool = False) -> argparse.ArgumentParser:
     run.add_argument("uri", nargs="?", help="server URI (default: a sandbox started for the run)")
     run.add_argument("--json", action="store_true", help="print the run record as JSON")
     run.add_argument(
+        "--diagram",
+        metavar="FILE",
+        help="also draw the run as a sequence diagram in FILE: .svg, .md (Mermaid) or .txt",
+    )
+    run.add_argument(
         "--in-place",
         action="store_true",
         help="with a URI: run in the database the scenario names instead of its own; a "
@@ -167,6 +174,12 @@ def _parser(json_errors: bool = False) -> argparse.ArgumentParser:
         help="with --record: read the documents the statements touched from the upstream "
         "when saving (finds only) for the scenario's setup, instead of those the replies "
         "showed",
+    )
+    proxy.add_argument(
+        "--headless",
+        action="store_true",
+        help="print a line per statement instead of opening the live view (the default "
+        "when not in a terminal, or with --record)",
     )
     return parser
 
@@ -311,7 +324,16 @@ def _run(args: argparse.Namespace) -> int:
             where = _where(scenario, args)
         except ValueError as exc:
             raise _Failed("scenario", str(exc)) from None
+        if args.diagram is not None:
+            from .model.diagram_files import format_problem
+
+            problem = format_problem(args.diagram)
+            if problem is not None:
+                raise _Failed("diagram", f"--diagram {args.diagram}: {problem}")
         print(where, file=sys.stderr if args.json else sys.stdout, flush=True)
+        from .model.history import History
+
+        history = History()
         try:
             record = asyncio.run(
                 run_scenario(
@@ -320,6 +342,7 @@ def _run(args: argparse.Namespace) -> int:
                     on_step=done.append,
                     in_place=args.in_place,
                     allow_drop=args.allow_drop,
+                    history=history,
                 )
             )
         except DropRefused as exc:
@@ -338,7 +361,34 @@ def _run(args: argparse.Namespace) -> int:
         _say(name + failed.message)
         return 130 if failed.kind == "interrupted" else 2
     print(record.to_json() if args.json else _printable(table(record)))
+    if args.diagram is not None and not _write_diagram(args.diagram, scenario, record, history):
+        return 2
     return 0 if record.passed else 1
+
+
+def _write_diagram(path: str, scenario: Any, record: Any, history: Any) -> bool:
+    """Draw the run (model.diagram) into `path`; say where it went, or why it could not."""
+    from pathlib import Path
+
+    from .model.anomalies import analyse
+    from .model.diagram import story
+    from .model.diagram_files import render
+
+    drawn = story(
+        history,
+        analyse(history),
+        title=f"{scenario.title} ({scenario.name})",
+        lanes=[s.name for s in scenario.sessions],
+        final=record.final,
+    )
+    target = Path(path).expanduser()
+    try:
+        target.write_text(render(drawn, target.name), encoding="utf-8")
+    except OSError as exc:
+        _say(f"cannot write the diagram to {path}: {exc.strerror or 'write failed'}")
+        return False
+    _say(f"diagram written to {target.resolve()}")
+    return True
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -373,6 +423,10 @@ def main(argv: list[str] | None = None) -> int | None:
     if args.command == "run":
         return _run(args)
     if args.command == "proxy":
+        if not (args.headless or args.record) and sys.stdin.isatty() and sys.stdout.isatty():
+            from .live import run_live_view
+
+            return run_live_view(args.uri, args.listen, _say)
         from .backend.proxy.command import run_proxy
 
         return run_proxy(args.uri, args.listen, args.record, args.fetch_setup, _say)

@@ -172,6 +172,15 @@ WORKBENCH_KEYS: tuple[KeyDef, ...] = (
         False,
         "Show the scenario as a pymongo script (sync, async, with_transaction); copy or save",
     ),
+    KeyDef(
+        "export-diagram",
+        "D",
+        "export_diagram",
+        "Export diagram",
+        False,
+        "Draw the history as a sequence diagram (.svg, Mermaid .md or .txt), the anomalies "
+        "named; write it to a file",
+    ),
 )
 
 QUEUE_KEYS: tuple[KeyDef, ...] = (
@@ -225,13 +234,74 @@ SERVER_VIEW_KEYS: tuple[KeyDef, ...] = (
     ),
 )
 
+APP_SESSIONS_KEYS: tuple[KeyDef, ...] = (
+    KeyDef(
+        "live-filter-app",
+        "a",
+        "filter_app",
+        "Filter app",
+        True,
+        "Live view: only one application's sessions (by appName), the next, or all",
+    ),
+    KeyDef(
+        "live-filter-db",
+        "d",
+        "filter_db",
+        "Filter db",
+        True,
+        "Live view: only sessions that used one database, the next, or all",
+    ),
+    KeyDef(
+        "live-txns-only",
+        "t",
+        "txns_only",
+        "Only txns",
+        True,
+        "Live view: only sessions with transactions, or all",
+    ),
+    KeyDef(
+        "live-clear",
+        "x",
+        "clear_finished",
+        "Clear finished",
+        True,
+        "Live view: clear the lanes of ended or idle sessions (the timeline keeps their rows)",
+    ),
+    KeyDef(
+        "live-monitor",
+        "m",
+        "toggle_monitor",
+        "Monitor",
+        True,
+        "Live view: the command monitor (every command through the proxy) or the timeline",
+    ),
+    KeyDef(
+        "live-record",
+        "r",
+        "record",
+        "Record",
+        True,
+        "Live view: start or stop capturing the traffic; at stop, save it as a scenario",
+    ),
+    KeyDef(
+        "close-live-view",
+        "escape",
+        "close",
+        "Back",
+        False,
+        "Live view: back to the workbench (the proxy keeps running)",
+    ),
+)
+
 APP_KEYS: tuple[KeyDef, ...] = (
     KeyDef("help", "f1", "help", "Help", True, "All keys"),
     KeyDef("quit", "q", "quit", "Quit", False, "Quit (also ctrl+q)"),
     KeyDef("palette", "ctrl+p", "command_palette", "Commands", False, "Command palette"),
 )
 
-ALL_KEYS = APP_KEYS + WORKBENCH_KEYS + QUEUE_KEYS + MONITOR_KEYS + SERVER_VIEW_KEYS
+ALL_KEYS = (
+    APP_KEYS + WORKBENCH_KEYS + QUEUE_KEYS + MONITOR_KEYS + SERVER_VIEW_KEYS + APP_SESSIONS_KEYS
+)
 KEY_ACTIONS = {d.id: d.action for d in ALL_KEYS}  # what a key id does (the toolbar's labels)
 
 

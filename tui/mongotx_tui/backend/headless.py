@@ -6,12 +6,14 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from ..model.history import History
 from ..scenario.definition import Scenario, Step
 from ..scenario.matching import normalize
 from ..scenario.placement import placed, run_database
 from ..scenario.record import RunRecord, StepRecord
 from ..scenario.schedule import SETTLE_S, STUCK_S, Schedule, judge
 from .connection import SANDBOX_NAME, make_client, mask_uri
+from .history_feed import step_of
 from .setup import final_state, prepare, restore
 from .steps import Outcome, ScenarioSessions
 
@@ -40,8 +42,15 @@ def _fill(rec: StepRecord, step: Step, out: Outcome) -> None:
 
 
 class ScenarioRunner:
-    def __init__(self, scenario: Scenario, sessions: ScenarioSessions, timeout: float) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        sessions: ScenarioSessions,
+        timeout: float,
+        history: History | None = None,
+    ) -> None:
         self.scenario = scenario
+        self.history = history
         self.schedule = Schedule(scenario)
         self.sessions = sessions
         self.timeout = timeout
@@ -65,6 +74,7 @@ class ScenarioRunner:
                 rec.reason = "it blocked; the scenario expects it to finish"
             else:
                 _fill(rec, step, out)
+                self._remember(step, rec, out)
             if on_step:
                 on_step(rec)
             for index in self.schedule.released_by(step.index, self.waiting):
@@ -72,6 +82,31 @@ class ScenarioRunner:
         for index in list(self.waiting):  # pragma: no cover - the loader forbids this
             await self._resolve(index, on_step)
         return [self.records[s.index] for s in self.scenario.steps]
+
+    def _remember(self, step: Step, rec: StepRecord, out: Outcome) -> None:
+        """The step in the run's history (what its reply read and wrote)."""
+        if self.history is None:
+            return
+        in_txn, number = self.sessions.ran.get(step.index, (False, None))
+        until = step.expect.blocks_until
+        waited_for = ""
+        if rec.blocked and until is not None:
+            waited_for = next(
+                (s.session or "" for s in self.scenario.steps if s.index == until), ""
+            )
+        self.history.record(
+            step_of(
+                step.session or "",
+                str(step.action),
+                step.spec,
+                out,
+                what=step.label(),
+                in_txn=in_txn,
+                number=number,
+                waited=rec.blocked,
+                waited_for=waited_for,
+            )
+        )
 
     async def _resolve(self, index: int, on_step: OnStep | None) -> None:
         task = self.waiting.pop(index)
@@ -84,6 +119,7 @@ class ScenarioRunner:
             rec.reason = "it never finished"
         else:
             _fill(rec, step, task.result())
+            self._remember(step, rec, task.result())
         if on_step:
             on_step(rec)
 
@@ -98,6 +134,7 @@ async def run_on(
     own: bool,
     allow_drop: bool = False,
     uri: str = "",
+    history: History | None = None,
 ) -> RunRecord:
     """Run `scenario` (already placed in its database) on `client`'s deployment (at `uri`,
     where sessions with client options of their own get their clients)."""
@@ -108,11 +145,16 @@ async def run_on(
     record.notes.extend(prepared.notes)
     sessions = ScenarioSessions(client, scenario, uri)
     try:
-        record.steps = await ScenarioRunner(scenario, sessions, timeout).run_steps(on_step)
+        runner = ScenarioRunner(scenario, sessions, timeout, history)
+        record.steps = await runner.run_steps(on_step)
     finally:
         await sessions.close()
         await restore(client, scenario, prepared)
     record.final = await final_state(client, scenario)
+    if history is not None:
+        from ..model.anomalies import analyse
+
+        record.anomalies = [f.one_line() for f in analyse(history)]
     return record
 
 
@@ -124,12 +166,15 @@ async def run_scenario(
     allow_drop: bool = False,
     timeout: float = STUCK_S,
     on_step: OnStep | None = None,
+    history: History | None = None,
 ) -> RunRecord:
     """Run a scenario against `uri`, or against a sandbox started for the run.
 
     On a deployment reached by `uri` the scenario runs in a database of its own
     (setup.run_database) unless `in_place`; there a collection holding data is dropped only
     with `allow_drop` (which implies `in_place`), else setup.DropRefused is raised.
+    With `history`, every step's reads and writes are recorded there and the record's
+    `anomalies` name the cycles they form (model.anomalies).
     """
     if uri is None:
         from mongotx_sandbox import SandboxServer
@@ -138,7 +183,14 @@ async def run_scenario(
             client = make_client(sandbox_uri)
             try:
                 return await run_on(
-                    client, scenario, SANDBOX_NAME, timeout, on_step, own=True, uri=sandbox_uri
+                    client,
+                    scenario,
+                    SANDBOX_NAME,
+                    timeout,
+                    on_step,
+                    own=True,
+                    uri=sandbox_uri,
+                    history=history,
                 )
             finally:
                 await client.close()
@@ -155,6 +207,7 @@ async def run_scenario(
             own=False,
             allow_drop=allow_drop,
             uri=uri,
+            history=history,
         )
     finally:
         await client.close()

@@ -154,6 +154,7 @@ class ScenarioSessions:
         self.client = client
         self.database = scenario.setup.database
         self.runners: dict[str, LaneRunner] = {}
+        self.ran: dict[int, tuple[bool, int | None]] = {}  # step index -> (in txn, txn number)
         self.clients = LaneClients()  # sessions with retryWrites off get their own
         for i, s in enumerate(scenario.sessions):
             lane = Lane(id=i + 1, name=s.name, colour="", txn_options=s.txn, options=s.options)
@@ -164,7 +165,12 @@ class ScenarioSessions:
 
     async def run(self, step: Step) -> Outcome:
         runner = self.runners.get(step.session or "")
-        return await execute_step(step, runner, self.client, self.database)
+        item = QueuedOp(step.spec) if step.spec is not None and runner is not None else None
+        out = await execute_step(step, runner, self.client, self.database, item=item)
+        # for the history: whether it ran in the lane's transaction, and that one's number
+        number = runner.lane.txn_number if runner is not None else None
+        self.ran[step.index] = (item.in_txn if item is not None else False, number)
+        return out
 
     async def close(self) -> None:
         for runner in self.runners.values():

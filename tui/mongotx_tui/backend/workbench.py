@@ -41,6 +41,7 @@ from ..model.naming import (
 )
 from ..model.ops import OpKind, OpSpec, StepAction
 from ..model.timeline import EventKind, Timeline
+from .anomaly_watch import AnomalyWatch
 from .connection import (
     BadURI,
     Deployment,
@@ -130,6 +131,7 @@ class Workbench:
         # The committed page when the journal began: a saved scenario's setup documents.
         self.initial: tuple[str, str, list[dict[str, Any]], bool] | None = None
         self.play: Any = None  # a loaded scenario (backend.play.ScenarioPlay)
+        self.anomalies = AnomalyWatch()  # the history, and the anomalies named in it
         self.add_lane()  # two lanes from the start, connected or not
         self.add_lane()
 
@@ -767,7 +769,9 @@ class Workbench:
             item.end(out.error, out.result, out.summary, out.ms)
         if lane is not None and out.error is not None and step.action in BECOMES_LAST_ERROR:
             lane.last_error = out.error
-        self.timeline.add(self.clock(), lane.name if lane else name, *row(out, entry))
+        event = self.timeline.add(self.clock(), lane.name if lane else name, *row(out, entry))
+        for found in self.anomalies.record(step, lane, item, out, event, outside):
+            self.timeline.add(self.clock(), *self.anomalies.row(found))
         self.notify(Changed.TIMELINE, None)
         if lane is not None:
             self.notify(Changed.LANE, lane.id)

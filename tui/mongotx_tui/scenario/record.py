@@ -33,6 +33,8 @@ class RunRecord:
     notes: list[str] = field(default_factory=list)
     steps: list[StepRecord] = field(default_factory=list)
     final: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # the cycles the run's history forms, named (model.anomalies), when it was analysed
+    anomalies: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -79,6 +81,7 @@ def table(record: RunRecord, width: int = 38) -> str:
         if not s.match:
             out.append(f"step {s.index}: {s.reason}")
     out.extend(f"note: {n}" for n in record.notes)
+    out.extend(f"anomaly: {a}" for a in record.anomalies)
     passed = sum(s.match for s in record.steps)
     out.append(f"{passed}/{len(record.steps)} steps as expected")
     out.append(f"verdict: {record.verdict}")

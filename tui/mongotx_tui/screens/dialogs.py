@@ -18,7 +18,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from ..keys import ALL_KEYS, display_key
 from ..model.lanes import READ_PREFERENCES, TxnOptions
 from ..model.literals import format_value
-from . import DIALOGS_CSS
+from . import DIALOGS_CSS, LIVE_VIEW
 from .lane_options import READ_CONCERNS, WRITE_CONCERNS, choices
 
 
@@ -198,6 +198,7 @@ class ConnectScreen(ModalScreen[str | None]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Connect", variant="primary", id="go")
                 yield Button("Sandbox", id="sandbox")
+                yield Button(self._proxy_label(), id="proxy")
                 yield Button("Cancel (Esc)", id="cancel")
 
     @on(Input.Submitted)
@@ -222,9 +223,16 @@ class ConnectScreen(ModalScreen[str | None]):
     def _sandbox(self) -> None:
         self.dismiss("")
 
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
+    def _proxy_label(self) -> str:
+        return "Live view" if self.app.is_screen_installed(LIVE_VIEW) else "Watch an app (proxy)"
+
+    @on(Button.Pressed, "#proxy")
+    def _proxy(self) -> None:
+        """Watch an application through a proxy, or back to the live view of the one
+        running (the app's action: screens/proxy_dialog.py)."""
+        app = self.app
         self.dismiss(None)
+        app.call_later(app.run_action, "watch_application")
 
 
 class FaultScreen(Screen[str]):

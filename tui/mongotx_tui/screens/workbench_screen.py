@@ -1114,6 +1114,11 @@ class WorkbenchScreen(Screen[None]):
         self._draft_version = text
         self.draft_path = path
 
+    def action_export_diagram(self) -> None:
+        from .diagram import ask_and_export
+
+        ask_and_export(self)
+
     def action_export_code(self) -> None:
         from ..config import data_dir
         from ..scenario.loader import ScenarioError, parse_scenario
