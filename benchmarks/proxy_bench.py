@@ -7,7 +7,9 @@ Goals: the proxy adds at most 100 µs to a round trip's p50; transactional updat
 it reach at least 90% of direct; the memory of 1,000 idle client connections is printed.
 The proxy runs as a user runs it headless (`mongotx-tui proxy`, its lines to a file); its
 CPU time per round trip is printed too, as the part of the added time that is its own work
-(on a busy machine the rest is three processes waiting for a core).
+(on a busy machine the rest is three processes waiting for a core). So is the floor: the
+same figures through benchmarks/relay_floor.py, a relay that only copies bytes, as cheap
+as a Python fourth hop gets; judge the proxy against it.
 """
 
 from __future__ import annotations
@@ -70,6 +72,15 @@ def start_proxy(uri: str, out: str) -> tuple[subprocess.Popen[str], str]:
     raise SystemExit("the proxy did not start")
 
 
+def start_relay(uri: str) -> tuple[subprocess.Popen[str], str]:
+    """The minimal relay (the floor) in front of the sandbox; returns once it listens."""
+    upstream = uri.split("//", 1)[1].split("/", 1)[0].split(",")[0]
+    relay = os.path.join(os.path.dirname(os.path.abspath(__file__)), "relay_floor.py")
+    proc = subprocess.Popen([sys.executable, relay, upstream], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().split("listening on ")[1].strip()
+
+
 def percentiles(fn: Callable[[], object], n: int) -> tuple[float, float]:
     """p50 and p95 in microseconds over n calls (after 200 warm-up calls)."""
     for _ in range(200):
@@ -127,21 +138,33 @@ def main() -> None:
     sandbox, uri = start_sandbox()
     with tempfile.TemporaryDirectory() as tmp:
         proxy, address = start_proxy(uri, os.path.join(tmp, "proxy.log"))
+        relay, relay_address = start_relay(uri)
         try:
-            run(uri, address, proxy.pid, args)
+            run(uri, address, proxy.pid, relay_address, relay.pid, args)
         finally:
+            relay.kill()
+            relay.wait(timeout=30)
             proxy.send_signal(signal.SIGINT)
             proxy.wait(timeout=30)
             sandbox.send_signal(signal.SIGINT)
             sandbox.wait(timeout=30)
 
 
-def run(uri: str, address: str, proxy_pid: int, args: argparse.Namespace) -> None:
+def run(
+    uri: str,
+    address: str,
+    proxy_pid: int,
+    relay_address: str,
+    relay_pid: int,
+    args: argparse.Namespace,
+) -> None:
     direct = MongoClient(uri)
     through = MongoClient(f"mongodb://{address}/?replicaSet=rs0")
+    floor = MongoClient(f"mongodb://{relay_address}/?directConnection=true")
     through.bench.find_one_doc.replace_one({"_id": 1}, {"_id": 1, "v": "x" * 100}, upsert=True)
     rows: list[tuple[str, str, str, str]] = []
     cpu: dict[str, float] = {}
+    floor_rows: list[tuple[str, str, str, str]] = []
     for what, call in (
         ("ping", lambda c: c.admin.command("ping")),
         ("find_one", lambda c: c.bench.find_one_doc.find_one({"_id": 1})),
@@ -150,6 +173,9 @@ def run(uri: str, address: str, proxy_pid: int, args: argparse.Namespace) -> Non
         cpu0 = cpu_seconds(proxy_pid)
         p50, p95 = percentiles(lambda c=through, f=call: f(c), args.rtt)
         cpu[what] = (cpu_seconds(proxy_pid) - cpu0) / (args.rtt + 200) * 1e6
+        cpu0 = cpu_seconds(relay_pid)
+        f50, f95 = percentiles(lambda c=floor, f=call: f(c), args.rtt)
+        cpu["floor " + what] = (cpu_seconds(relay_pid) - cpu0) / (args.rtt + 200) * 1e6
         rows.append(
             (
                 f"{what} round trip p50 / p95",
@@ -158,6 +184,15 @@ def run(uri: str, address: str, proxy_pid: int, args: argparse.Namespace) -> Non
                 f"+{p50 - d50:.0f} µs p50 (goal ≤ +100)",
             )
         )
+        floor_rows.append(
+            (
+                f"  floor: {what} through relay_floor.py",
+                "",
+                f"{f50:.0f} / {f95:.0f} µs",
+                f"+{f50 - d50:.0f} µs p50",
+            )
+        )
+    rows.extend(floor_rows)
     rows.append(
         (
             "proxy process CPU per round trip (ping, find_one)",
@@ -166,8 +201,17 @@ def run(uri: str, address: str, proxy_pid: int, args: argparse.Namespace) -> Non
             "forwarding, decoding, the printed line; the rest of the added time is waiting",
         )
     )
+    rows.append(
+        (
+            "  floor: relay CPU per round trip",
+            "",
+            f"{cpu['floor ping']:.0f}, {cpu['floor find_one']:.0f} µs",
+            "copying bytes only",
+        )
+    )
     d_rate = txn_rate(direct, args.seconds)
     p_rate = txn_rate(through, args.seconds)
+    f_rate = txn_rate(floor, args.seconds)
     rows.append(
         (
             "transactional updates/s (update + commit)",
@@ -176,6 +220,10 @@ def run(uri: str, address: str, proxy_pid: int, args: argparse.Namespace) -> Non
             f"{100 * p_rate / d_rate:.0f}% of direct (goal ≥ 90%)",
         )
     )
+    rows.append(
+        ("  floor: through relay_floor.py", "", f"{f_rate:.0f}", f"{100 * f_rate / d_rate:.0f}%")
+    )
+    floor.close()
     direct.close()
     through.close()
     before, after = idle_connections(address, args.idle, proxy_pid)

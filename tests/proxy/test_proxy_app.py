@@ -63,11 +63,13 @@ def _expected(seen: dict) -> None:
 
 def test_sync_application(proxy: ProxyHandle, collector: Collector) -> None:
     _expected(run_sync(proxy.app_uri()))
+    proxy.flush()  # observers are told on the proxy's observation thread
     _check(collector.records(), "sample-sync", "accounts")
 
 
 async def test_async_application(proxy: ProxyHandle, collector: Collector) -> None:
     _expected(await run_async(proxy.app_uri()))
+    proxy.flush()
     _check(collector.records(), "sample-async", "accounts_async")
 
 
@@ -93,6 +95,7 @@ def test_direct_connection(proxy: ProxyHandle, collector: Collector) -> None:
         assert client.test.direct.find_one() == {"_id": 1}
     finally:
         client.close()
+    proxy.flush()
     assert any(r.name == "find" and r.ok for r in collector.records())
 
 
@@ -109,6 +112,7 @@ def test_node_driver_through_the_proxy(proxy: ProxyHandle, collector: Collector)
     assert result.returncode == 0, result.stderr
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     assert seen["conflict"]["code"] == 112
+    proxy.flush()
     records = collector.records()
     conflict = [r for r in records if r.name == "update" and r.reply and r.reply.get("code") == 112]
     assert len(conflict) == 1 and conflict[0].command.get("autocommit") is False

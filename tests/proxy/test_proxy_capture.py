@@ -27,6 +27,7 @@ def _replay(text: str):  # type: ignore[no-untyped-def]
 
 def test_capture_replays_on_a_fresh_sandbox(proxy: ProxyHandle, collector: Collector) -> None:
     run_sync(proxy.app_uri())
+    proxy.flush()  # observers are told on the proxy's observation thread
     data = capture_data(collector.records(), name="sample")
     actions = [(s.get("session"), s["action"]) for s in data["steps"]]
     assert actions.count(("S1", "startTransaction")) == 1
@@ -41,6 +42,7 @@ def test_capture_replays_on_a_fresh_sandbox(proxy: ProxyHandle, collector: Colle
 
 def test_a_replay_that_differs_names_the_step(proxy: ProxyHandle, collector: Collector) -> None:
     run_sync(proxy.app_uri())
+    proxy.flush()  # observers are told on the proxy's observation thread
     data = capture_data(collector.records(), name="sample")
     # The application's second writer did not conflict this time: its expectation differs.
     index = next(i for i, s in enumerate(data["steps"]) if "error" in s)
@@ -79,6 +81,7 @@ def test_a_statement_that_waited_blocks_until_its_release(
         a.end_session()
     finally:
         client.close()
+    proxy.flush()
     data = capture_data(collector.records(), name="ddl")
     steps = data["steps"]
     waiting = next(i for i, s in enumerate(steps) if "createIndexes" in str(s.get("command")))
@@ -101,6 +104,7 @@ def test_setup_from_replies_and_fetched(sandbox, proxy: ProxyHandle, collector: 
         items.insert_one({"_id": 9, "qty": 9})
     finally:
         client.close()
+    proxy.flush()
     records = collector.records()
     seen = capture_data(records)["setup"]
     assert seen["database"] == "shop" and seen["documents"] == [{"_id": 1, "qty": 1}]

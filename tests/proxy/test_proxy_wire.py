@@ -69,6 +69,7 @@ def test_more_to_come_and_exhaust(proxy, collector: Collector) -> None:  # type:
         assert len(docs) == 11
     finally:
         client.close()
+    proxy.flush()  # observers are told on the proxy's observation thread
     unacked = [r for r in collector.records() if r.name == "insert" and not r.expects_reply]
     assert len(unacked) == 1 and unacked[0].pending
 
@@ -173,4 +174,5 @@ def test_odd_handshake_is_forwarded_and_answered(proxy, collector: Collector) ->
         assert raw.command({"ping": 1, "$db": "admin"})["ok"] == 1
     finally:
         raw.close()
+    proxy.flush()
     assert [r.name for r in collector.records()][-2:] == ["hello", "ping"]

@@ -52,6 +52,7 @@ def test_sample_application_folds_into_sessions(proxy: ProxyHandle, upstream: st
     proxy.observers.append(observer)
     seen = run_sample(proxy, upstream)
     assert seen == {"conflict": 112, "runs": 2}
+    proxy.flush()  # observers are told on the proxy's observation thread, a moment later
     model = AppSessions()
     fold(observer, model)
     by_name = {s.name: s for s in model.sessions.values()}
@@ -91,6 +92,7 @@ def test_keep_last_n_counts_the_rest(proxy: ProxyHandle, upstream: str) -> None:
     observer = QueueObserver()
     proxy.observers.append(observer)
     run_sample(proxy, upstream)
+    proxy.flush()
     model = AppSessions(keep=2)
     fold(observer, model)
     s2 = next(s for s in model.sessions.values() if s.name == "S2")

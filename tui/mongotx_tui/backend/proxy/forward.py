@@ -11,17 +11,23 @@ hello) needs nothing of the proxy, which never pairs requests with replies to fo
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from typing import Any, Protocol
 
 from . import frames, handshake
-from .observe import Recorder
+from .feed import Feed
+from .observe import Observers, Recorder
+
+CONNECT_TIMEOUT = 10.0  # seconds to reach an upstream member before giving the client up
 
 
 class Proxy(Protocol):
     """What a connection needs of the proxy it belongs to (listener.Proxy)."""
 
     recorder: Recorder
+    observers: Observers
+    feed: Feed
 
     def connection_opened(self, peer: str, target: tuple[str, int]) -> Conn: ...
     def connect_upstream(self, conn: Conn) -> None: ...
@@ -34,12 +40,34 @@ class Garbage(Exception):
     """Bytes that are not a wire message: the connection is closed."""
 
 
-def split(buf: bytearray) -> list[bytes]:
-    """Take the complete frames off the front of `buf` (Garbage if the next announced
-    length is not a message's)."""
+# One receive buffer per thread, shared by every connection on it: asyncio's plain
+# Protocol allocates a fresh 256 KiB bytes object for every recv (glibc serves that size
+# with mmap, then mremap and munmap: three more system calls and page faults per read,
+# about 5% of the proxy's samples under `py-spy record --native`). A BufferedProtocol
+# receives into this buffer instead; each read is handled before the next one, and what is
+# forwarded is copied out first (`bytes(view[:n])`), so nothing keeps a view into it.
+RECV_SIZE = 256 * 1024
+_recv = threading.local()
+
+
+def recv_view() -> memoryview:
+    view = getattr(_recv, "view", None)
+    if view is None:
+        view = _recv.view = memoryview(bytearray(RECV_SIZE))
+    return view
+
+
+def split(buf: bytearray | bytes) -> tuple[list[bytes], int]:
+    """The complete frames at the front of `buf` and the length they take (Garbage if the
+    next announced length is not a message's). A chunk that is exactly one frame, the
+    usual case, comes back as itself, without a copy."""
+    size = len(buf)
+    if size >= 16 and isinstance(buf, bytes):
+        length = int.from_bytes(buf[:4], "little", signed=True)
+        if length == size:
+            return [buf], size
     out: list[bytes] = []
     pos = 0
-    size = len(buf)
     while size - pos >= 4:
         length = frames.frame_length(buf, pos)
         if length < 16 or length > frames.MAX_MESSAGE:
@@ -48,18 +76,72 @@ def split(buf: bytearray) -> list[bytes]:
             break
         out.append(bytes(buf[pos : pos + length]))
         pos += length
-    del buf[:pos]
-    return out
+    return out, pos
 
 
-def observe(method: Any, conn: Conn, frame: bytes, body: dict[str, Any] | None) -> None:
-    """Observation never disturbs forwarding: an unexpected error there (a frame shaped in a
-    way the recorder did not foresee) costs that record only, not the connection (asyncio
-    closes a transport whose data_received raises)."""
+def take(buf: bytearray, data: bytes) -> tuple[list[bytes] | None, Any]:
+    """Add `data` to what `buf` holds of a frame; the complete frames now in, and the bytes
+    they make when that is `data` itself (else b""), or (None, the Garbage's text). What is
+    left of an incomplete frame stays in `buf`."""
+    if buf:
+        buf += data
+        try:
+            ready, used = split(buf)
+        except Garbage as exc:
+            return None, str(exc)
+        del buf[:used]
+        return ready, b""
     try:
-        method(conn, frame, body)
-    except Exception:
-        conn.proxy.recorder.undecodable += 1
+        ready, used = split(data)
+    except Garbage as exc:
+        return None, str(exc)
+    if used == len(data):
+        return ready, data
+    buf += data[used:]
+    return ready, b""
+
+
+def _maybe_hello(frame: bytes) -> bool:
+    """Whether the frame may be a hello (the few that are, are decoded to be sure): an
+    OP_MSG whose command name starts like one, or a legacy OP_QUERY."""
+    op = int.from_bytes(frame[12:16], "little")
+    if op == frames.OP_MSG:
+        return len(frame) > 26 and frame[26] in HELLO_FIRST
+    return op == frames.OP_QUERY
+
+
+def client_frames(
+    conn: Conn, ready: list[bytes], out: bytes
+) -> tuple[bytes, list[dict[str, Any] | None] | None]:
+    """The bytes to write upstream for a client's complete frames (`out` when none
+    changed), and the commands decoded on the way (a hello's), if any."""
+    bodies: list[dict[str, Any] | None] | None = None
+    for i, frame in enumerate(ready):
+        if _maybe_hello(frame):
+            new, body = ClientSide._handshake(conn, frame)
+            if bodies is None:
+                bodies = [None] * len(ready)
+            bodies[i] = body
+            if new is not frame:
+                ready[i] = new
+                out = b""  # a frame changed: the frames are joined again
+    return out or b"".join(ready), bodies
+
+
+def reply_frames(
+    conn: Conn, ready: list[bytes], out: bytes
+) -> tuple[bytes, list[dict[str, Any] | None] | None]:
+    """The bytes to write to the client for the upstream's complete frames; only a
+    handshake's or a monitor's hello replies are decoded and rewritten."""
+    if not conn.hello_ids:
+        return out or b"".join(ready), None
+    bodies: list[dict[str, Any] | None] = [None] * len(ready)
+    for i, frame in enumerate(ready):
+        new, bodies[i] = UpstreamSide._hello_reply(conn, frame)
+        if new is not frame:
+            ready[i] = new
+            out = b""
+    return out or b"".join(ready), bodies
 
 
 class Conn:
@@ -78,6 +160,7 @@ class Conn:
         self.early: list[bytes] = []  # frames that came before the upstream was connected
         self.received = 0.0  # perf_counter when the frames being handled arrived
         self.closed = False
+        self._closing = threading.Lock()  # two forwarding threads may close it at once
 
     @property
     def target_address(self) -> str:
@@ -85,20 +168,27 @@ class Conn:
 
     def close(self, kind: str, why: str) -> None:
         """Close both sides once, tell the observers why."""
-        if self.closed:
-            return
-        self.closed = True
+        with self._closing:
+            if self.closed:
+                return
+            self.closed = True
         for t in (self.client, self.upstream):
             if t is not None:
                 t.close()
         self.proxy.connection_closed(self, kind, why)
 
 
-class ClientSide(asyncio.Protocol):
+# An OP_MSG's command name starts at byte 26 (header, flagBits, section kind 0, then the
+# body's length): hello, isMaster and ismaster start with one of these, any case.
+HELLO_FIRST = frozenset(b"hHiI")
+
+
+class ClientSide(asyncio.BufferedProtocol):
     def __init__(self, proxy: Proxy, target: tuple[str, int]) -> None:
         self.proxy = proxy
         self.target = target
-        self.buf = bytearray()
+        self.buf = bytearray()  # the start of a frame whose end has not arrived
+        self.view = recv_view()
         self.conn: Conn | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -109,30 +199,27 @@ class ClientSide(asyncio.Protocol):
         self.conn.client = transport
         self.proxy.connect_upstream(self.conn)
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.view
+
+    def buffer_updated(self, nbytes: int) -> None:
         conn = self.conn
         assert conn is not None
-        self.buf += data
-        try:
-            ready = split(self.buf)
-        except Garbage as exc:
-            conn.close("closed", f"the client sent {exc}")
+        ready, out = take(self.buf, bytes(self.view[:nbytes]))
+        if ready is None:
+            conn.close("closed", f"the client sent {out}")
             return
         if not ready:
             return
-        conn.received = time.perf_counter()  # a command's duration starts as it arrives
-        out: list[bytes] = []
-        seen: list[tuple[bytes, dict[str, Any] | None]] = []
-        for frame in ready:
-            frame, body = self._handshake(conn, frame)
-            out.append(frame)
-            seen.append((frame, body))
+        at = time.perf_counter()  # a command's duration starts as it arrives
+        data, bodies = client_frames(conn, ready, out)
+        if len(self.proxy.observers):  # queued before the write: its reply cannot overtake it
+            for i, frame in enumerate(ready):
+                self.proxy.feed.request(conn, frame, None if bodies is None else bodies[i], at)
         if conn.upstream is None:
-            conn.early.extend(out)
+            conn.early.append(data)
         else:
-            conn.upstream.write(b"".join(out))
-        for frame, body in seen:  # after the write: observation is off the forwarding path
-            observe(self.proxy.recorder.request, conn, frame, body)
+            conn.upstream.write(data)
 
     @staticmethod
     def _handshake(conn: Conn, frame: bytes) -> tuple[bytes, dict[str, Any] | None]:
@@ -164,10 +251,11 @@ class ClientSide(asyncio.Protocol):
             self.conn.upstream.resume_reading()
 
 
-class UpstreamSide(asyncio.Protocol):
+class UpstreamSide(asyncio.BufferedProtocol):
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
         self.buf = bytearray()
+        self.view = recv_view()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -177,26 +265,23 @@ class UpstreamSide(asyncio.Protocol):
             transport.write(b"".join(conn.early))
             conn.early = []
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.view
+
+    def buffer_updated(self, nbytes: int) -> None:
         conn = self.conn
-        self.buf += data
-        try:
-            ready = split(self.buf)
-        except Garbage as exc:
-            conn.close("upstream-closed", f"the upstream sent {exc}")
+        ready, out = take(self.buf, bytes(self.view[:nbytes]))
+        if ready is None:
+            conn.close("upstream-closed", f"the upstream sent {out}")
             return
         if not ready or conn.client is None:
             return
-        conn.received = time.perf_counter()  # and ends as its reply arrives
-        out: list[bytes] = []
-        seen: list[tuple[bytes, dict[str, Any] | None]] = []
-        for frame in ready:
-            frame, body = self._hello_reply(conn, frame)
-            out.append(frame)
-            seen.append((frame, body))
-        conn.client.write(b"".join(out))
-        for frame, body in seen:
-            observe(conn.proxy.recorder.reply, conn, frame, body)
+        at = time.perf_counter()  # and ends as its reply arrives
+        data, bodies = reply_frames(conn, ready, out)
+        if len(conn.proxy.observers):  # queued before the write (feed.py)
+            for i, frame in enumerate(ready):
+                conn.proxy.feed.reply(conn, frame, None if bodies is None else bodies[i], at)
+        conn.client.write(data)
 
     @staticmethod
     def _hello_reply(conn: Conn, frame: bytes) -> tuple[bytes, dict[str, Any] | None]:

@@ -19,11 +19,11 @@ from collections.abc import Callable
 from typing import Any
 
 from ...model.proxy_records import ConnectionKind, ConnectionNotice
-from .forward import ClientSide, Conn, UpstreamSide
+from . import pumps
+from .feed import Feed
+from .forward import CONNECT_TIMEOUT, ClientSide, Conn, UpstreamSide
 from .observe import Observers, Recorder
 from .upstream import Upstream
-
-CONNECT_TIMEOUT = 10.0  # seconds to reach an upstream member before giving the client up
 
 
 def _split_address(address: str) -> tuple[str, int]:
@@ -45,16 +45,21 @@ class Proxy:
         self.listen_host, self.listen_port = listen
         self.observers = observers if observers is not None else Observers()
         self.recorder = Recorder(self.observers)
+        self.feed = Feed(self.recorder, self.observers)
         self.on_member = on_member  # (upstream member, local address): a port was opened
         self.members: dict[str, str] = {}  # upstream member address → local address
         self.servers: list[asyncio.AbstractServer] = []
+        self.accepting: list[socket.socket] = []  # plain-TCP upstream: accepted on the loop
         self.conns: dict[int, Conn] = {}
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task[Any]] = set()
         self.address = ""
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     # -- listeners -------------------------------------------------------------------------
     async def start(self) -> str:
+        self.loop = asyncio.get_running_loop()
+        self.feed.start()
         sock = self._bind(self.listen_host, self.listen_port)
         self.address = self._local(sock)
         self.members[self.upstream.seed] = self.address
@@ -83,8 +88,23 @@ class Proxy:
 
     async def _serve(self, sock: socket.socket, target: tuple[str, int]) -> None:
         loop = asyncio.get_running_loop()
+        if self.upstream.tls is None:  # each connection forwarded by threads (pumps.py)
+            self.accepting.append(sock)
+            loop.add_reader(sock.fileno(), self._accept, sock, target)
+            return
         server = await loop.create_server(lambda: ClientSide(self, target), sock=sock)
         self.servers.append(server)
+
+    def _accept(self, sock: socket.socket, target: tuple[str, int]) -> None:
+        while True:
+            try:
+                client, peer = sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # out of file descriptors, or the socket closed: try again later
+                return
+            peer_text = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+            pumps.start(self, self.connection_opened(peer_text, target), client)
 
     def local_address(self, member: str) -> str:
         """The local address that reaches upstream `member`, opening a port for it the first
@@ -99,7 +119,9 @@ class Proxy:
             return member  # cannot stand in for it: the driver will go there directly
         local = self._local(sock)
         self.members[member] = local
-        self._spawn(self._serve(sock, target))
+        # Asked on a forwarding thread (pumps.py) or on the loop: served on the loop.
+        assert self.loop is not None  # a reply came: the proxy has started
+        self.loop.call_soon_threadsafe(lambda: self._spawn(self._serve(sock, target)))
         if self.on_member is not None:
             self.on_member(member, local)
         return local
@@ -117,7 +139,7 @@ class Proxy:
     def connection_opened(self, peer: str, target: tuple[str, int]) -> Conn:
         conn = Conn(self, next(self._ids), peer, target)
         self.conns[conn.conn_id] = conn
-        self.observers.connection(ConnectionNotice(conn.conn_id, "open", peer))
+        self.feed.notice(ConnectionNotice(conn.conn_id, "open", peer))
         return conn
 
     def connect_upstream(self, conn: Conn) -> None:
@@ -147,9 +169,8 @@ class Proxy:
 
     def connection_closed(self, conn: Conn, kind: str, why: str) -> None:
         self.conns.pop(conn.conn_id, None)
-        self.recorder.closed(conn, why)
         notice_kind: ConnectionKind = kind  # type: ignore[assignment]
-        self.observers.connection(ConnectionNotice(conn.conn_id, notice_kind, conn.peer, why))
+        self.feed.closed(conn, ConnectionNotice(conn.conn_id, notice_kind, conn.peer, why), why)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -157,6 +178,11 @@ class Proxy:
         task.add_done_callback(self._tasks.discard)
 
     async def stop(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sock in self.accepting:
+            loop.remove_reader(sock.fileno())
+            sock.close()
+        self.accepting = []
         for server in self.servers:
             server.close()
         for conn in list(self.conns.values()):
@@ -166,3 +192,4 @@ class Proxy:
         for server in self.servers:
             await server.wait_closed()
         self.servers = []
+        self.feed.stop()  # the records and notices queued so far reach the observers

@@ -148,7 +148,10 @@ class Recorder:
         attempt, step_id = self.retries.attempt(body, name, seq)
         record = ProxyRecord(
             seq=seq,
-            at=time.time(),
+            # When it arrived, not when it is recorded (observation runs a moment later,
+            # feed.py): `at` + duration_ms is when its reply came (scenario/capture.py).
+            at=time.time()
+            - max(0.0, time.perf_counter() - conn.received if conn.received else 0.0),
             name=name,
             database=str(body.get("$db", "")),
             command=_redact_command(name, body),

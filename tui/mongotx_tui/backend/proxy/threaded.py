@@ -16,7 +16,8 @@ from .upstream import Upstream, parse_upstream
 
 class ProxyHandle:
     """A running proxy: `address` (host:port the application connects to), `observers`
-    (append a ProxyObserver at any time; it is called on the proxy's thread), `members`
+    (append a ProxyObserver at any time; it is called on the proxy's observation
+    thread), `members`
     (upstream member → local address), `stop()`."""
 
     def __init__(self, proxy: Proxy, loop: asyncio.AbstractEventLoop, thread: threading.Thread):
@@ -46,6 +47,11 @@ class ProxyHandle:
         if direct or not set_name:
             return f"mongodb://{self.address}/?directConnection=true"
         return f"mongodb://{self.address}/?replicaSet={set_name}"
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until the observers have been told of every frame forwarded so far (they
+        are called on the proxy's observation thread, a moment after the forwarding)."""
+        return self._proxy.feed.flush(timeout)
 
     def stop(self) -> None:
         if not self._thread.is_alive():
