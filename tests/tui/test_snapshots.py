@@ -163,9 +163,13 @@ def test_presenter_write_conflict(snap_compare, deterministic, size):
 def frozen_proxy(monkeypatch):
     """The proxy's records carry the frozen instant and take 0 ms, so that the live view's
     times and durations are the same on every run."""
-    import mongotx_tui.backend.proxy.observe as observe
+    from mongotx_tui.backend.proxy import forward, observe, pumps
 
-    monkeypatch.setattr(observe, "time", SimpleNamespace(time=lambda: FROZEN, perf_counter=float))
+    # Each module that stamps a frame's arrival or its record (the pumps and the asyncio
+    # path stamp arrivals, observation the record): all read the same frozen clocks.
+    clocks = SimpleNamespace(time=lambda: FROZEN, perf_counter=float)
+    for module in (observe, forward, pumps):
+        monkeypatch.setattr(module, "time", clocks)
 
 
 async def _live_view(pilot, monitor: bool = False):
