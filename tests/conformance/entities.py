@@ -94,7 +94,16 @@ class EntityMap:
             opts.get("observeSensitiveCommands", False),
         )
         self.logs[opts["id"]] = log
-        return MongoClient(self.uri, event_listeners=[log], **kwargs)
+        return MongoClient(self._uri_for(opts), event_listeners=[log], **kwargs)
+
+    def _uri_for(self, opts: Mapping[str, Any]) -> str:
+        """Every mongos of the URI only with useMultipleMongoses: true; otherwise the first
+        (unified test format: "useMultipleMongoses", default false)."""
+        if opts.get("useMultipleMongoses") or "," not in self.uri or "replicaSet=" in self.uri:
+            return self.uri
+        scheme, _, rest = self.uri.partition("://")
+        hosts, sep, tail = rest.partition("/")
+        return f"{scheme}://{hosts.split(',')[0]}{sep}{tail}"
 
     def _make_database(self, opts: Mapping[str, Any]) -> Database[dict[str, Any]]:
         client = self.get(opts["client"], MongoClient)

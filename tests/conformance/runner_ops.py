@@ -37,6 +37,7 @@ class RunnerOps:
         self.internal = internal
         self.run_operations = run_operations
         self.fail_points: list[tuple[MongoClient[dict[str, Any]], str]] = []
+        self.owned: list[MongoClient[dict[str, Any]]] = []  # targetedFailPoint's clients
 
     def run(self, name: str, args: Mapping[str, Any]) -> None:
         handler = getattr(self, f"op_{name}", None)
@@ -55,9 +56,18 @@ class RunnerOps:
         self.fail_points.append((target, failPoint["configureFailPoint"]))
 
     def op_targetedFailPoint(self, failPoint: Mapping[str, Any], session: str) -> None:
-        if self._session(session)._pinned_address is None:
+        """The fail point on the mongos the session is pinned to, through a client connected
+        directly to it (unified test format: "targetedFailPoint")."""
+        address = self._session(session)._pinned_address
+        if address is None:
             raise MatchError("targetedFailPoint: session is not pinned to a mongos")
-        raise Unsupported("runner lacks targetedFailPoint (needs a sharded cluster)")
+        host, port = address
+        target: MongoClient[dict[str, Any]] = MongoClient(
+            host, port, directConnection=True, serverSelectionTimeoutMS=5000
+        )
+        self.owned.append(target)
+        target.admin.command(dict(failPoint))
+        self.fail_points.append((target, failPoint["configureFailPoint"]))
 
     def disable_fail_points(self) -> list[str]:
         """Turn off every fail point this test set; return errors instead of raising."""
@@ -73,6 +83,9 @@ class RunnerOps:
             else:
                 problems.append(f"disabling fail point {name}: {errors[-1]}")
         self.fail_points.clear()
+        for client in self.owned:
+            client.close()
+        self.owned.clear()
         return problems
 
     def op_assertSessionTransactionState(self, session: str, state: str) -> None:
@@ -81,11 +94,14 @@ class RunnerOps:
             raise MatchError(f"expected transaction state {state}, got {actual}")
 
     def op_assertSessionPinned(self, session: str) -> None:
-        if self._session(session)._pinned_address is None:
+        # The transaction's pin, kept after commit until the next transaction or operation
+        # (transactions spec: "Mongos Pinning"); pymongo's `_pinned_address` reads None once
+        # the transaction is no longer active.
+        if self._session(session)._transaction.pinned_address is None:
             raise MatchError("expected session to be pinned")
 
     def op_assertSessionUnpinned(self, session: str) -> None:
-        if self._session(session)._pinned_address is not None:
+        if self._session(session)._transaction.pinned_address is not None:
             raise MatchError("expected session to be unpinned")
 
     def _dirty(self, session: str) -> bool:

@@ -16,6 +16,10 @@ AUTH_USER = ("bob", "pwd123")  # MONGOTX_TEST_AUTH=1: the user drivers' CI runs 
 CLIENT_DEFAULTS: dict[str, Any] = {"serverSelectionTimeoutMS": 5000, "socketTimeoutMS": 30000}
 
 
+def _hosts(uri: str) -> str:
+    return uri.partition("://")[2].partition("/")[0]
+
+
 class Target:
     """Owns the server (when it is a sandbox) and the runner's internal client."""
 
@@ -36,6 +40,15 @@ class Target:
         self._file = path
         if self.external_uri:
             self.uri = self.external_uri
+        elif os.environ.get("MONGOTX_TEST_SHARDED") == "1":
+            # The sandbox as a sharded cluster: the tests talk to its router (issue 15).
+            from mongotx_sandbox import ThreadedShardedSandbox
+
+            self._sandbox = ThreadedShardedSandbox()
+            first = self._sandbox.start()
+            # Two routers, for the tests whose clients use several mongoses.
+            second = self._sandbox.call(self._sandbox.cluster.add_router)
+            self.uri = f"mongodb://{_hosts(first)},{_hosts(second)}/"
         else:
             from mongotx_sandbox import ThreadedSandbox
 

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+from typing import Any
 
 
 def port_number(text: str) -> int:
@@ -84,6 +85,20 @@ def main(argv: list[str] | None = None) -> int:
         "enableTestCommands does: 59 CommandNotFound",
     )
     parser.add_argument(
+        "--sharded",
+        action="store_true",
+        help="run a sharded cluster: a mongos router (on --port) in front of --shards shards, "
+        "each a one-member replica set on a free port; prints the router's URI",
+    )
+    parser.add_argument(
+        "--shards",
+        type=int,
+        default=2,
+        choices=range(1, 9),
+        metavar="N",
+        help="with --sharded: how many shards (1-8, default 2)",
+    )
+    parser.add_argument(
         "--auth",
         action="store_true",
         help="enforce access control: users log in with SCRAM-SHA-256 or SCRAM-SHA-1; with "
@@ -132,21 +147,36 @@ def main(argv: list[str] | None = None) -> int:
 
     from .server import SandboxServer
 
-    async def serve() -> None:
-        server = SandboxServer(
-            args.host,
-            args.port,
-            None if args.standalone else args.replset,
-            members=args.members,
-            election_timeout_ms=args.election_timeout_ms,
-        )
-        if args.no_test_commands:
-            server.state.parameters["enableTestCommands"] = False
-        if args.auth or args.user:
-            from .auth import enforce
+    if args.sharded and args.standalone:
+        parser.error("--sharded and --standalone cannot be used together")
+    if args.sharded and (args.auth or args.user or args.tls or args.members > 1):
+        # The router speaks to its shards without authentication or TLS, one member each.
+        parser.error("--sharded takes none of --auth, --user, --tls, --members")
 
-            server.state.auth = enforce(args.user)
-        server.ssl_context = ssl_context
+    async def serve() -> None:
+        server: Any
+        if args.sharded:
+            from .sharding.cluster import ShardedSandbox
+
+            server = ShardedSandbox(args.host, args.port, args.shards)
+            if args.no_test_commands:
+                for state in server.states():
+                    state.parameters["enableTestCommands"] = False
+        else:
+            server = SandboxServer(
+                args.host,
+                args.port,
+                None if args.standalone else args.replset,
+                members=args.members,
+                election_timeout_ms=args.election_timeout_ms,
+            )
+            if args.no_test_commands:
+                server.state.parameters["enableTestCommands"] = False
+            if args.auth or args.user:
+                from .auth import enforce
+
+                server.state.auth = enforce(args.user)
+            server.ssl_context = ssl_context
         try:
             uri = await server.start()
         except OSError as exc:

@@ -24,6 +24,9 @@ NEVER_FAILED = frozenset({"configureFailPoint", "hello", "isMaster", "ismaster"}
 # drivers' own tests use (retryable writes README; pymongo's maxTimeMS tests).
 # waitAfterNewStatementBlocksBehindPrepare marks a statement waiting behind its session's
 # prepared transaction in $currentOp (prepare.py; jstests of prepared transactions).
+# hangBeforeWritingDecision holds a shard's transaction coordinator after its decision,
+# leaving the participants prepared (sharding/commit.py; MongoDB's name for it in
+# db/s/transaction_coordinator.cpp).
 FAIL_POINTS = (
     "failCommand",
     "failGetMoreAfterCursorCheckout",
@@ -34,6 +37,7 @@ FAIL_POINTS = (
     # A secondary's replication stops while these are on (replication.applier).
     "stopReplProducer",
     "rsSyncApplyStop",
+    "hangBeforeWritingDecision",
 )
 
 

@@ -44,6 +44,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="presenter mode, for a projector (P toggles it in the workbench)",
     )
+    parser.add_argument(
+        "--sharded",
+        action="store_true",
+        help="without a URI: start a sharded sandbox (a router, 2 shards; bank.accounts "
+        "split so alice and bob are on different shards)",
+    )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     return parser.parse_args(argv)
 
@@ -82,6 +88,11 @@ def main(argv: list[str] | None = None) -> int:
             from pymongo import uri_parser
 
             db = uri_parser.parse_uri(args.uri, validate=False, warn=False).get("database")
+    cluster = None
+    if args.sharded and not args.uri:
+        from .backend.connection import start_sharded_sandbox
+
+        cluster, args.uri = start_sharded_sandbox()
     import gc
 
     # Start-up allocates hundreds of thousands of objects (modules, styles, widgets) and none
@@ -90,7 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     gc.disable()
     from .app import MongoTxApp
 
-    MongoTxApp(args.uri, db or "bank", args.collection, present=args.present).run()
+    try:
+        MongoTxApp(args.uri, db or "bank", args.collection, present=args.present).run()
+    finally:
+        if cluster is not None:
+            cluster.stop()
     return 0
 
 

@@ -206,6 +206,26 @@ class EmbeddedSandbox:
             self.server = None
 
 
+def start_sharded_sandbox(shards: int = 2) -> tuple[Any, str]:
+    """`mongotx-tui --sharded`: a sharded sandbox on its own thread (router and shards),
+    with bank.accounts sharded on _id so that alice is on shard0 and bob on shard1: a
+    transfer between them is a cross-shard transaction. Returns the cluster and the
+    router's URI."""
+    from pymongo import MongoClient
+
+    from mongotx_sandbox import ThreadedShardedSandbox
+
+    cluster = ThreadedShardedSandbox(shards=shards)
+    uri = cluster.start()
+    with MongoClient(uri) as client:
+        client.admin.command("enableSharding", "bank", primaryShard="shard0")
+        client.admin.command("shardCollection", "bank.accounts", key={"_id": 1})
+        client.admin.command("split", "bank.accounts", middle={"_id": "b"})
+        client.admin.command("moveChunk", "bank.accounts", find={"_id": "b"}, to="shard1")
+        client.bank.accounts.insert_many([dict(d) for d in SEED])
+    return cluster, uri
+
+
 SEED = [
     {"_id": "alice", "name": "Alice", "balance": 100},
     {"_id": "bob", "name": "Bob", "balance": 50},

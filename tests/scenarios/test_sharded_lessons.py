@@ -1,0 +1,36 @@
+"""The sharded cluster's lessons (issue 15 item 5) run headless against a sharded
+sandbox's router, in place (their steps shard bank.accounts), and meet their expectations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mongotx_sandbox import ThreadedShardedSandbox
+from mongotx_tui.backend.headless import run_scenario
+from mongotx_tui.scenario import load_scenario
+from mongotx_tui.scenario.record import table
+
+LESSONS = sorted(
+    (Path(__file__).parents[2] / "tui" / "mongotx_tui" / "scenario" / "sharded").glob("*.yaml")
+)
+
+
+@pytest.fixture(scope="module")
+def router_uri() -> Iterator[str]:
+    with ThreadedShardedSandbox() as uri:
+        yield uri
+
+
+def test_there_are_lessons() -> None:
+    assert len(LESSONS) >= 3
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
+async def test_sharded_lesson_meets_expectations(path: Path, router_uri: str) -> None:
+    scenario = load_scenario(str(path))
+    assert scenario.verdict and scenario.description and scenario.teaches
+    record = await run_scenario(scenario, router_uri, in_place=True, allow_drop=True)
+    assert record.passed, table(record)
