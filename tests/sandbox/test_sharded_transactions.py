@@ -271,3 +271,62 @@ def test_unreachable_participant_aborts_everywhere() -> None:
                 assert s0.bank.accounts.update_one({"_id": 1}, {"$set": {"x": 1}}).modified_count
     finally:
         c.stop()
+
+
+def test_router_refuses_a_later_read_concern_and_keeps_the_transaction(cluster, accounts) -> None:  # type: ignore[no-untyped-def]
+    raw = RawClient(cluster.uri)
+    fields: dict[str, Any] = {"lsid": new_lsid(), "txnNumber": Int64(1), "autocommit": False}
+    first = {"find": "accounts", "filter": {"_id": 1}, "startTransaction": True}
+    assert raw.command({**first, **fields, "$db": "bank"})["ok"] == 1
+    later = {"find": "accounts", "filter": {"_id": 101}, "readConcern": {"level": "snapshot"}}
+    reply = raw.command({**later, **fields, "$db": "bank"})
+    assert reply["code"] == 72 and "readConcern" in reply["errmsg"]
+    assert raw.command({"commitTransaction": 1, **fields})["ok"] == 1  # still open
+    raw.close()
+
+
+def test_abort_after_a_failed_statement_is_no_such_transaction(cluster, router, accounts) -> None:  # type: ignore[no-untyped-def]
+    raw = RawClient(cluster.uri)
+    fields: dict[str, Any] = {"lsid": new_lsid(), "txnNumber": Int64(1), "autocommit": False}
+    ok = {"insert": "accounts", "documents": [{"_id": 5}], "startTransaction": True}
+    assert raw.command({**ok, **fields, "$db": "bank"})["ok"] == 1
+    dup = {"insert": "accounts", "documents": [{"_id": 5}]}
+    assert raw.command({**dup, **fields, "$db": "bank"})["writeErrors"][0]["code"] == 11000
+    reply = raw.command({"abortTransaction": 1, **fields})
+    assert reply["code"] == 251
+    raw.close()
+    assert accounts.find_one({"_id": 5}) is None
+
+
+def test_router_checks_session_fields_as_mongod(cluster, accounts) -> None:  # type: ignore[no-untyped-def]
+    raw = RawClient(cluster.uri)
+    lsid = new_lsid()
+    txn = {"lsid": lsid, "autocommit": False}
+    first = {"commitTransaction": 1, "txnNumber": Int64(1), "startTransaction": True, **txn}
+    assert raw.command(first)["code"] == 263  # no transaction starts with a commit
+    hello_in_txn = {"hello": 1, "txnNumber": Int64(2), "startTransaction": True, **txn}
+    assert raw.command(hello_in_txn)["code"] == 263
+    more = {"getMore": Int64(1), "collection": "accounts", "lsid": lsid, "txnNumber": Int64(3)}
+    assert raw.command({**more, "$db": "bank"})["code"] == 50768
+    stmt = {"find": "accounts", "txnNumber": Int64(4), "startTransaction": True, **txn}
+    assert raw.command({**stmt, "$db": "bank"})["ok"] == 1
+    assert raw.command({"commitTransaction": 1, "txnNumber": Int64(4), **txn})["ok"] == 1
+    reply = raw.command({"abortTransaction": 1, "txnNumber": Int64(4), **txn})
+    assert reply["code"] == 256 and reply["codeName"] == "TransactionCommitted"
+    raw.close()
+
+
+def test_router_transaction_numbers(cluster, accounts) -> None:  # type: ignore[no-untyped-def]
+    raw = RawClient(cluster.uri)
+    txn = {"lsid": new_lsid(), "autocommit": False, "$db": "bank"}
+    start = {"find": "accounts", "startTransaction": True}
+    assert raw.command({**start, "txnNumber": Int64(5), **txn})["ok"] == 1
+    assert raw.command({**start, "txnNumber": Int64(5), **txn})["code"] == 117
+    assert raw.command({**start, "txnNumber": Int64(4), **txn})["code"] == 225
+    commit = {"commitTransaction": 1, "txnNumber": Int64(5), **txn, "$db": "admin"}
+    assert raw.command(commit)["ok"] == 1
+    after = raw.command({"find": "accounts", "txnNumber": Int64(5), **txn})
+    assert after["code"] == 256
+    hello = raw.command({"hello": 1, "lsid": txn["lsid"], "txnNumber": Int64(6)})
+    assert hello["code"] == 50768
+    raw.close()

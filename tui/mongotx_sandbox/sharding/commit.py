@@ -88,6 +88,15 @@ async def _two_phase(core: RouterCore, txn: RouterTxn) -> Decision:
 
 
 async def abort(call: Call, txn: RouterTxn) -> dict[str, Any]:
+    if txn.state == "aborted":
+        # Already aborted everywhere (a statement's error, or an earlier abort).
+        raise _no_such_transaction(txn)
+    if txn.state == "committed":
+        # [srv:db/transaction/transaction_participant.cpp abortTransaction: the
+        # participants answer TransactionCommitted]
+        raise CommandError(
+            256, f"Transaction with {{ txnNumber: {txn.txn_number} }} has been committed."
+        )
     if not txn.participants:
         # [transaction_router.cpp abortTransaction: no participant has the transaction]
         raise CommandError(

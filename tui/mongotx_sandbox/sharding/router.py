@@ -7,16 +7,23 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bson.int64 import Int64
 from bson.timestamp import Timestamp
 
+from .. import commands as shard_commands
 from ..clock import int_to_ts, ts_to_int
 from ..connections import Connection
+
+# mongod's own rules, which mongos applies alike: error labels (error_labels.cpp) and what
+# a transaction's statement may carry (transaction_validation.cpp).
 from ..dispatch import RESUMABLE_CHANGE_STREAM_CODES
-from ..dispatch import _labels as server_labels  # error_labels.cpp's rules, as mongod applies
+from ..dispatch import _labels as server_labels
+from ..dispatch import _validate_in_transaction as validate_in_transaction
+from ..dispatch import _validate_session_fields as validate_session_fields
 from ..errors import CloseConnection, CommandError
 from ..failpoints import FailAction, configure, evaluate_fail_command
 from ..state import LOGICAL_SESSION_TIMEOUT_MINUTES, ServerState
@@ -129,7 +136,7 @@ class Router:
     ) -> dict[str, Any] | None:
         body = req.body
         name = next(iter(body), "")
-        if name in _HELLO:
+        if name in _HELLO and "autocommit" not in body and "txnNumber" not in body:
             reply = hello(state, conn, body, legacy=name != "hello")
             return self._stamp(reply)
         self.core.learn_time(body)
@@ -209,6 +216,19 @@ class Router:
             await commit.abort_everywhere(Call(self.core, {}, "admin", lsid=lsid, txn=txn), txn)
 
     async def _run(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        spec = shard_commands.lookup(name)
+        if spec is not None:
+            # The session fields, checked as mongod checks them [srv:db/
+            # logical_session_id_helpers.cpp initializeOperationSessionInfo].
+            validate_session_fields(
+                spec,
+                name,
+                body,
+                body.get("lsid"),
+                body.get("txnNumber"),
+                body.get("autocommit"),
+                body.get("startTransaction"),
+            )
         db = body.get("$db", "admin")
         call = Call(
             self.core,
@@ -234,10 +254,30 @@ class Router:
 
     async def _in_transaction(self, name: str, body: dict[str, Any], call: Call) -> dict:
         assert call.lsid is not None
+        spec = shard_commands.lookup(name)
+        if spec is not None:
+            # The router refuses what a transaction may not carry (a command not allowed in
+            # one, a later statement's readConcern, a statement's writeConcern) before any
+            # shard sees it, and the transaction stays as it was [srv:s/commands/strategy.cpp
+            # and db/transaction_validation.cpp, shared with mongod's checks].
+            validate_in_transaction(spec, name, body, bool(body.get("startTransaction")))
         key = bytes(call.lsid.get("id", b""))
         number = int(call.txn_number or 0)
         txn = self.core.txns.get(key)
+        if txn is not None and number < txn.txn_number:
+            # [transaction_router.cpp beginOrContinueTxn: TransactionTooOld]
+            raise CommandError(
+                225,
+                f"txnNumber {number} is less than last txnNumber {txn.txn_number} seen in "
+                f"session {_session_id(call.lsid)}",
+            )
         if body.get("startTransaction"):
+            if txn is not None and txn.txn_number == number:
+                # [transaction_router.cpp beginOrContinueTxn: a start at the active number]
+                raise CommandError(
+                    117,
+                    f"txnNumber {number} for session {_session_id(call.lsid)} already started",
+                )
             call.body.pop("readConcern", None)
             txn = RouterTxn(number, call.lsid, body.get("readConcern"))
             if (txn.read_concern or {}).get("level") == "snapshot":
@@ -263,6 +303,10 @@ class Router:
             reply = await commit.commit(call, txn)
         elif name == "abortTransaction":
             reply = await commit.abort(call, txn)
+        elif txn.state == "committed":
+            raise CommandError(
+                256, f"Transaction with {{ txnNumber: {number} }} has been committed."
+            )
         elif txn.state != "active":
             raise CommandError(
                 251,
@@ -327,6 +371,11 @@ async def _fail_command(
             labels=action.error_labels,
         )
     return action
+
+
+def _session_id(lsid: dict[str, Any]) -> str:
+    raw = lsid.get("id")
+    return str(uuid.UUID(bytes=bytes(raw))) if isinstance(raw, bytes) and len(raw) == 16 else "?"
 
 
 async def _bulk_write(call: Call) -> dict[str, Any]:
