@@ -225,7 +225,7 @@ class EmbeddedSandbox:
             self.server = None
 
 
-def start_sharded_sandbox(shards: int = 2) -> tuple[Any, str]:
+def start_sharded_sandbox(shards: int = 2, port: int = 0) -> tuple[Any, str]:
     """`mongotx-tui --sharded`: a sharded sandbox on its own thread (router and shards),
     with bank.accounts sharded on _id so that alice is on shard0 and bob on shard1: a
     transfer between them is a cross-shard transaction. Returns the cluster and the
@@ -234,7 +234,7 @@ def start_sharded_sandbox(shards: int = 2) -> tuple[Any, str]:
 
     from mongotx_sandbox import ThreadedShardedSandbox
 
-    cluster = ThreadedShardedSandbox(shards=shards)
+    cluster = ThreadedShardedSandbox(port=port, shards=shards)
     uri = cluster.start()
     with MongoClient(uri) as client:
         client.admin.command("enableSharding", "bank", primaryShard="shard0")
