@@ -11,6 +11,7 @@ import pytest
 
 from mongotx_tui.cli import main
 from mongotx_tui.scenario import builtin_names
+from mongotx_tui.scenario.library import sharded_names
 
 
 def test_other_arguments_fall_through() -> None:
@@ -22,7 +23,9 @@ def test_other_arguments_fall_through() -> None:
 def test_scenarios_lists_one_line_each(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["scenarios"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in lines] == builtin_names()
+    # the sharded cluster's lessons last, each saying so
+    assert [line.split()[0] for line in lines] == builtin_names() + sharded_names()
+    assert all(line.endswith("[sharded cluster]") for line in lines[len(builtin_names()) :])
 
 
 def test_run_prints_a_table(uri: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -25,7 +25,22 @@ def router_uri() -> Iterator[str]:
 
 
 def test_there_are_lessons() -> None:
-    assert len(LESSONS) >= 3
+    assert len(LESSONS) >= 6
+    assert all(load_scenario(str(p)).sharded for p in LESSONS)
+
+
+def test_run_starts_a_sharded_sandbox_for_a_sharded_lesson(capsys) -> None:  # type: ignore[no-untyped-def]
+    """`mongotx-tui run NAME` (no URI) on a `sharded: true` lesson: a sharded sandbox of its
+    own, in place; `scenarios` lists the lessons apart."""
+    from mongotx_tui.cli import main
+
+    assert main(["run", "write-waits-behind-prepare"]) == 0
+    out = capsys.readouterr().out
+    assert "a sharded sandbox (a router, 2 shards), started for this run" in out
+    assert "12/12 steps as expected" in out
+    assert main(["scenarios"]) == 0
+    listed = capsys.readouterr().out
+    assert "What a cross-shard commit costs [sharded cluster]" in listed
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])

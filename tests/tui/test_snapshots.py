@@ -222,3 +222,39 @@ def test_live_view(snap_compare, deterministic, frozen_proxy, size):
 @pytest.mark.parametrize("size", list(SIZES))
 def test_live_view_monitor(snap_compare, deterministic, frozen_proxy, size):
     assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=_live_monitor)
+
+
+@pytest.fixture
+def sharded_app(deterministic):
+    """The workbench on a sharded sandbox whose router listens on the snapshots' port."""
+    from mongotx_tui.backend.connection import start_sharded_sandbox
+
+    cluster, uri = start_sharded_sandbox(port=_free_port())
+    yield MongoTxApp(uri, "bank", config=Config(), clock=lambda: FROZEN, perf=lambda: 0.0)
+    cluster.stop()
+
+
+async def _two_phase_commit(pilot):
+    """Lane A's transfer alice (shard0) → bob (shard1) with the coordinator stopped after
+    prepare, then released: the lane shows both shards prepared and the outcome."""
+    from test_sharded_workbench import stop_the_coordinator, transfer_committing, turn_off
+
+    from mongotx_tui.model.lanes import TxnState
+
+    app = pilot.app
+    await walkthroughs.ready(pilot)
+    a = app.wb.lanes[0]
+    await stop_the_coordinator(app, pilot)
+    await transfer_committing(app, pilot)
+    await walkthroughs.until(pilot, lambda: "prepared on both" in a.shards, 30, "prepared")
+    await turn_off(app, pilot)
+    await walkthroughs.until(pilot, lambda: a.txn_state is TxnState.COMMITTED, 30, "committed")
+    await walkthroughs.until(pilot, lambda: "→ committed" in a.shards, 30, "outcome")
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_sharded_workbench(snap_compare, sharded_app, size):
+    """mongotx-tui --sharded: the header names the shards, lane A its participants, their
+    prepareTimestamp and the two-phase commit's outcome."""
+    assert snap_compare(sharded_app, terminal_size=SIZES[size], run_before=_two_phase_commit)

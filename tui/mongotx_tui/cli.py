@@ -233,13 +233,16 @@ def _load(target: str):  # type: ignore[no-untyped-def]
 
 
 def _list() -> int:
-    from .scenario.library import builtin_names
+    from .scenario.library import builtin_names, sharded_names
     from .scenario.loader import load_scenario
 
     names = builtin_names()
-    width = max(map(len, names))
+    sharded = sharded_names()
+    width = max(map(len, names + sharded))
     for name in names:
         print(f"{name.ljust(width)}  {load_scenario(name).title}")
+    for name in sharded:  # `run` starts a sharded sandbox for them
+        print(f"{name.ljust(width)}  {load_scenario(name).title} [sharded cluster]")
     return 0
 
 
@@ -248,7 +251,11 @@ def _where(scenario, args: argparse.Namespace) -> str:  # type: ignore[no-untype
     from .backend.connection import SANDBOX_NAME, mask_uri
     from .scenario.placement import run_database
 
+    SHARDED_SANDBOX = "a sharded sandbox (a router, 2 shards)"
+
     named = scenario.setup.database
+    if args.uri is None and scenario.sharded:
+        return f"deployment: {SHARDED_SANDBOX}, started for this run · database {named}"
     if args.uri is None:
         return f"deployment: {SANDBOX_NAME}, started for this run · database {named}"
     in_place = args.in_place or args.allow_drop
@@ -334,6 +341,14 @@ def _run(args: argparse.Namespace) -> int:
         from .model.history import History
 
         history = History()
+        cluster = None
+        if scenario.sharded and args.uri is None:
+            # Its steps shard collections: a sharded sandbox of its own, in place (ours).
+            from mongotx_sandbox import ThreadedShardedSandbox
+
+            cluster = ThreadedShardedSandbox()
+            args.uri = cluster.start()
+            args.in_place = args.allow_drop = True
         try:
             record = asyncio.run(
                 run_scenario(
@@ -351,6 +366,9 @@ def _run(args: argparse.Namespace) -> int:
             raise _Failed("interrupted", "interrupted (ctrl+c)") from None
         except Exception as exc:
             raise _failure(exc) from None
+        finally:
+            if cluster is not None:
+                cluster.stop()
     except _Failed as failed:
         if args.json:
             print(_error_record(args.scenario, failed, scenario, done))

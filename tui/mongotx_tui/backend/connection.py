@@ -130,6 +130,8 @@ class Deployment:
     set_name: str | None
     # transactionLifetimeLimitSeconds as the server reports it; None: it could not be read
     lifetime_limit_s: float | None = None
+    # a sharded cluster's shards as its router's listShards names them (() when refused)
+    shards: tuple[str, ...] = ()
 
     @property
     def transactions_supported(self) -> bool:
@@ -139,6 +141,8 @@ class Deployment:
         """`sandbox (in this process) · replica set rs0 · MongoDB 8.0.4 · mongodb://…` for
         the embedded sandbox; the masked URI first for any other deployment."""
         topo = self.topology + (f" {self.set_name}" if self.set_name else "")
+        if self.shards:
+            topo += f" (router · {len(self.shards)} shards: {', '.join(self.shards)})"
         if self.sandbox:
             return f"{SANDBOX_NAME} · {topo} · MongoDB {self.version} · {self.uri_masked}"
         return f"{self.uri_masked} · {topo} · MongoDB {self.version}"
@@ -160,6 +164,9 @@ async def probe(client: AsyncMongoClient[dict[str, Any]], uri: str, sandbox: boo
     except Exception:
         version = "?"
     lifetime = await read_lifetime_limit(client)
+    shards: tuple[str, ...] = ()
+    if topology == "sharded cluster":
+        shards = await read_shards(client)
     return Deployment(
         uri_masked=mask_uri(uri),
         sandbox=sandbox,
@@ -167,7 +174,19 @@ async def probe(client: AsyncMongoClient[dict[str, Any]], uri: str, sandbox: boo
         version=version,
         set_name=hello.get("setName"),
         lifetime_limit_s=lifetime,
+        shards=shards,
     )
+
+
+async def read_shards(client: AsyncMongoClient[dict[str, Any]]) -> tuple[str, ...]:
+    """The shards' ids from the router's listShards [manual: reference/command/listShards;
+    it needs the listShards privilege: () when refused]."""
+    try:
+        reply = await client.admin.command("listShards")
+    except Exception:
+        return ()
+    docs = reply.get("shards") or []
+    return tuple(d["_id"] for d in docs if isinstance(d, dict) and isinstance(d.get("_id"), str))
 
 
 async def read_lifetime_limit(client: AsyncMongoClient[dict[str, Any]]) -> float | None:
@@ -206,7 +225,7 @@ class EmbeddedSandbox:
             self.server = None
 
 
-def start_sharded_sandbox(shards: int = 2) -> tuple[Any, str]:
+def start_sharded_sandbox(shards: int = 2, port: int = 0) -> tuple[Any, str]:
     """`mongotx-tui --sharded`: a sharded sandbox on its own thread (router and shards),
     with bank.accounts sharded on _id so that alice is on shard0 and bob on shard1: a
     transfer between them is a cross-shard transaction. Returns the cluster and the
@@ -215,7 +234,7 @@ def start_sharded_sandbox(shards: int = 2) -> tuple[Any, str]:
 
     from mongotx_sandbox import ThreadedShardedSandbox
 
-    cluster = ThreadedShardedSandbox(shards=shards)
+    cluster = ThreadedShardedSandbox(port=port, shards=shards)
     uri = cluster.start()
     with MongoClient(uri) as client:
         client.admin.command("enableSharding", "bank", primaryShard="shard0")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..model.events import Changed, Notify
-from ..model.faults import ActiveFailPoint, FaultSpec, fired_by, refusal
+from ..model.faults import ActiveFailPoint, FaultSpec, configure_command, fired_by, refusal
 from ..model.ops import StepAction
 from ..model.timeline import EventKind, Timeline
 
@@ -97,8 +97,8 @@ class FaultInjector:
             seen = f"turned off after {active.fired} firing{'s' if active.fired != 1 else ''}"
             return EventKind.INFO, "fail point off", seen + said, True, out.ms
 
-        data = active.spec.failpoint()["data"]  # kept so the saved step loads back
-        out = await self.wb.run_step(self._step({"mode": "off", "data": data}), None, row)
+        off = {**active.spec.failpoint(), "mode": "off"}  # data kept: the saved step loads back
+        out = await self.wb.run_step(self._step(off), None, row)
         if out.error is None:
             self.active = None
         self.wb.notify(Changed.FAULTS, None)
@@ -108,9 +108,10 @@ class FaultInjector:
         """Leaving the deployment: turn the fail point off there, quietly (not a step)."""
         if self.active is None or self.wb.client is None:
             return
+        off = configure_command({**self.active.spec.failpoint(), "mode": "off"})
         self.active = None
         try:
-            await self.wb.client.admin.command({"configureFailPoint": "failCommand", "mode": "off"})
+            await self.wb.client.admin.command(off)
         except Exception:
             pass
 

@@ -99,7 +99,9 @@ async def _execute(
         await asyncio.sleep(step.seconds)
         return Outcome(summary=f"slept {step.seconds:g}s")
     if step.action == StepAction.FAIL_POINT:
-        cmd = {"configureFailPoint": "failCommand", **step.failpoint}
+        from ..model.faults import configure_command
+
+        cmd = configure_command(step.failpoint)
         done = "fail point off" if step.failpoint.get("mode") == "off" else "fail point set"
         return Outcome(result=await client.admin.command(cmd), summary=done)
     if runner is None:

@@ -18,6 +18,19 @@ from typing import Any
 from .monitor import CommandRecord
 
 WRITES = ("insert", "update", "delete", "findAndModify")
+FAIL_COMMAND = "failCommand"
+# The coordinator's fail point: it has decided but does not write its decision, so every
+# participant stays prepared [srv:db/s/transaction_coordinator.cpp hangBeforeWritingDecision;
+# jstests/sharding/txn_two_phase_commit_failover.js uses it]. A mongos does not know it; the
+# sandbox's router passes it to every shard (mongotx_sandbox/sharding/router.py).
+HANG_BEFORE_DECISION = "hangBeforeWritingDecision"
+
+
+def configure_command(failpoint: dict[str, Any]) -> dict[str, Any]:
+    """The configureFailPoint command for a failPoint step's `{name?, mode, data?}` (the
+    name defaults to failCommand)."""
+    rest = {k: v for k, v in failpoint.items() if k != "name"}
+    return {"configureFailPoint": failpoint.get("name") or FAIL_COMMAND, **rest}
 
 
 @dataclass
@@ -32,9 +45,12 @@ class FaultSpec:
     block_ms: int | None = None  # blockConnection for this many ms
     app_name: str = ""
     times: int = 1  # 0: alwaysOn
+    fail_point: str = FAIL_COMMAND  # another fail point takes no form fields (always on)
 
     def problem(self) -> str | None:
         """What is missing or wrong, in words; None when it can be set."""
+        if self.fail_point != FAIL_COMMAND:
+            return None
         if not self.commands:
             return "name the commands it fails, e.g. commitTransaction"
         if self.times < 0:
@@ -48,6 +64,8 @@ class FaultSpec:
 
     def failpoint(self) -> dict[str, Any]:
         """`{mode, data}`: what a scenario's failPoint step holds (backend/steps.py runs it)."""
+        if self.fail_point != FAIL_COMMAND:
+            return {"name": self.fail_point, "mode": "alwaysOn"}
         data: dict[str, Any] = {"failCommands": list(self.commands)}
         if self.close:
             data["closeConnection"] = True
@@ -70,6 +88,8 @@ class FaultSpec:
 
     def describe(self) -> str:
         """`commitTransaction: closeConnection` and the like."""
+        if self.fail_point != FAIL_COMMAND:
+            return f"{self.fail_point}: alwaysOn"
         what = []
         if self.close:
             what.append("closeConnection")
@@ -147,6 +167,14 @@ def presets() -> tuple[Preset, ...]:
             "Any failCommand: command names, error code, labels, closeConnection, appName; "
             "times 0 is always on.",
             FaultSpec(),
+        ),
+        Preset(
+            "coordinator-stop",
+            "Stop the coordinator after prepare (sharded cluster)",
+            "hangBeforeWritingDecision: a cross-shard commit prepares every participant, then "
+            "its coordinator holds the decision; reads of the prepared documents wait (prepare "
+            "conflict) until you turn the fail point off and the commit completes.",
+            FaultSpec(fail_point=HANG_BEFORE_DECISION, times=0),
         ),
     )
 

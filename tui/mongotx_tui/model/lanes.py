@@ -208,6 +208,9 @@ class Lane:
     state_note: str = ""  # why the state is what it is (the reply that moved it)
     lifetime_note: str = ""  # past the lifetime limit: what the server said (or can't say)
     lsid_note: str = ""  # the session came from pymongo's pool: what that means here
+    # A sharded cluster: the transaction's participants as the shards' $currentOp last
+    # listed them (backend/sharding.py), and what its commit did to them
+    shards: str = ""
     view_base: dict[str, dict[str, Any]] | None = None  # committed versions of the view's ids
     last_error: ErrorInfo | None = None
     busy: str = ""  # what runs now ("" when idle)
@@ -263,6 +266,7 @@ class Lane:
         self.last_error = None
         self.view = None
         self.view_base = None
+        self.shards = ""
 
     def to_in_progress(self, now: float) -> None:
         """The first statement was sent: the server opens the snapshot and its clock."""

@@ -21,7 +21,17 @@ from .definition import (
 from .fields import bson_value, field_texts
 from .yamlmarks import Located, Problems, plain
 
-TOP_KEYS = {"name", "title", "description", "teaches", "setup", "sessions", "steps", "verdict"}
+TOP_KEYS = {
+    "name",
+    "title",
+    "description",
+    "teaches",
+    "setup",
+    "sessions",
+    "steps",
+    "verdict",
+    "sharded",
+}
 REQUIRED = ("name", "description", "sessions", "steps", "verdict")
 ALIASES = {
     "insertOne": "insert",
@@ -109,7 +119,16 @@ def build_scenario(data: Any, p: Problems) -> Scenario | None:
         sessions=sessions,
         steps=steps,
         verdict=_text(data, "verdict", p),
+        sharded=_sharded(data, p),
     )
+
+
+def _sharded(data: Located, p: Problems) -> bool:
+    value = data.get("sharded", False)
+    if not isinstance(value, bool):
+        p.add(data.line_of("sharded"), "'sharded' is true or false")
+        return False
+    return value
 
 
 def _setup(value: Any, line: int, p: Problems) -> Setup:
@@ -285,7 +304,7 @@ def _step(index: int, data: Located, sessions: set[str], coll: str, p: Problems)
             p.add(data.line_of("session"), f"step {index}: no session named {session!r}")
         step.session = str(session)
     if action in OTHER_ACTIONS[:2]:
-        allowed |= {"seconds"} if action == StepAction.SLEEP else {"mode", "data"}
+        allowed |= {"seconds"} if action == StepAction.SLEEP else {"mode", "data", "name"}
         _other(step, data, p)
     else:
         if session is None:
@@ -319,6 +338,16 @@ def _other(step: Step, data: Located, p: Problems) -> None:
         return
     mode = data.get("mode", {"times": 1})
     fp = data.get("data")
+    name = data.get("name", "failCommand")
+    if name != "failCommand":
+        # Another fail point (hangBeforeWritingDecision): its data, if any, as given.
+        if not isinstance(name, str) or not name.strip():
+            p.add(data.line_of("name"), "failPoint 'name' is a fail point's name")
+            return
+        step.failpoint = {"name": name, "mode": plain(mode)}
+        if isinstance(fp, dict):
+            step.failpoint["data"] = plain(fp)
+        return
     if not isinstance(fp, dict) or not isinstance(fp.get("failCommands"), list):
         p.add(data.line_of("data"), "failPoint needs 'data' with a 'failCommands' list")
         return

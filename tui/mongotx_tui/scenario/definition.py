@@ -94,6 +94,8 @@ class Step:
         if self.action == StepAction.SLEEP:
             return f"sleep {self.seconds:g}s"
         if self.action == StepAction.FAIL_POINT:
+            if self.failpoint.get("name"):
+                return f"failPoint {self.failpoint['name']}"
             return "failPoint " + ", ".join(self.failpoint.get("data", {}).get("failCommands", []))
         if self.action == StepAction.WITH_TRANSACTION:
             return "withTransaction " + "; ".join(s.label(30, collection=False) for s in self.ops)
@@ -139,6 +141,7 @@ class Scenario:
     steps: list[Step]
     verdict: str
     source: str = ""  # the file it came from
+    sharded: bool = False  # needs a sharded cluster's router (its steps shard collections)
 
     def session(self, name: str) -> SessionDef:
         for s in self.sessions:

@@ -19,6 +19,20 @@ def builtin_files() -> list[Path]:
     return sorted(p for p in library_dir().iterdir() if p.suffix in SUFFIXES)
 
 
+def sharded_dir() -> Path:
+    """The sharded cluster's lessons (`sharded: true`): kept apart from the library, whose
+    scenarios run on one replica set."""
+    return Path(str(resources.files(__package__) / "sharded"))
+
+
+def sharded_files() -> list[Path]:
+    return sorted(p for p in sharded_dir().iterdir() if p.suffix in SUFFIXES)
+
+
+def sharded_names() -> list[str]:
+    return [builtin_name(p) for p in sharded_files()]
+
+
 def builtin_name(path: Path) -> str:
     return path.stem.split("-", 1)[1] if path.stem[:2].isdigit() else path.stem
 
@@ -33,7 +47,7 @@ def find_scenario(target: str) -> Path:
     path = Path(target)
     if path.suffix in SUFFIXES or path.exists() or "/" in target:
         return path
-    for file in builtin_files():
+    for file in builtin_files() + sharded_files():
         if target == builtin_name(file):
             return file
     raise FileNotFoundError(

@@ -141,6 +141,8 @@ def _step(entry: Played, default_collection: str, session_txn: TxnOptions | None
     elif entry.action == StepAction.SLEEP:
         out["seconds"] = entry.seconds
     elif entry.action == StepAction.FAIL_POINT:
+        if entry.failpoint.get("name"):
+            out["name"] = entry.failpoint["name"]
         out["mode"] = entry.failpoint.get("mode", {"times": 1})
         out["data"] = entry.failpoint.get("data", {})
     if entry.txn is not None and entry.action in (

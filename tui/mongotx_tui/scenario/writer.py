@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+from ..model.faults import configure_command
 from ..model.ops import StepAction
 from .codegen import Names, op_expr, txn_args
 from .definition import Scenario, Step
@@ -71,7 +72,7 @@ class ScriptWriter:
     # -- one step -------------------------------------------------------------------------
     def expr(self, step: Step, session: str | None = None) -> str:
         if step.action == StepAction.FAIL_POINT:
-            cmd = {"configureFailPoint": "failCommand", **step.failpoint}
+            cmd = configure_command(step.failpoint)
             return f"client.admin.command({self.lit(cmd)})"
         s = session or self.session_var(step)
         if step.spec is not None:

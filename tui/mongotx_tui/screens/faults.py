@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..model.faults import FaultSpec, Preset, presets
+from ..model.faults import FAIL_COMMAND, FaultSpec, Preset, presets
 from . import DIALOGS_CSS
 
 if TYPE_CHECKING:
@@ -143,6 +143,8 @@ class FaultInjectionScreen(ModalScreen[bool]):
 
     def spec(self) -> FaultSpec:
         """The form as a fail point; ValueError says what to fix."""
+        if self.preset.spec.fail_point != FAIL_COMMAND:
+            return self.preset.spec  # not failCommand: the form's fields do not apply
         text = {w.id: w.value for w in self.query(Input) if w.id}
         times = _int(text["fp-times"], "times")
         spec = FaultSpec(

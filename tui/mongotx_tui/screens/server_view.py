@@ -20,6 +20,7 @@ from ..widgets.footer import KeyFooter
 
 if TYPE_CHECKING:
     from ..backend.workbench import Workbench
+    from ..model.sharding import ClusterView
 
 REFRESH_S = 1.0  # how often it reads $currentOp while open
 # The columns by width: the client and namespaces from 110 cells.
@@ -70,12 +71,14 @@ class ServerViewScreen(Screen[None]):
         self._seen: dict[tuple[str, int], set[str]] = {}  # namespaces per transaction
         self._mode = ""
         self.reads = 0  # $currentOp reads shown (tests wait on it)
+        self.cluster: ClusterView | None = None  # a sharded cluster's shards and participants
 
     def compose(self) -> ComposeResult:
         yield Static("Server view · reading $currentOp…", id="sv-status", markup=False)
         yield DataTable(id="sv-txns", cursor_type="row", zebra_stripes=False)
         yield Static("", id="sv-detail", markup=False)
         yield Static("", id="sv-waiting", markup=False)
+        yield Static("", id="sv-cluster", markup=False)  # a sharded cluster's participants
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -105,6 +108,13 @@ class ServerViewScreen(Screen[None]):
         from ..backend.server_view import read_server_view
 
         self.view = await read_server_view(self.wb, self._seen)
+        from ..backend.sharding import is_sharded
+
+        if is_sharded(self.wb):
+            from ..backend.server_view import lane_sessions
+            from ..backend.sharding import read_cluster
+
+            self.cluster = await read_cluster(self.wb, lane_sessions(self.wb)[0])
         self.reads += 1
         self._show()
 
@@ -136,6 +146,29 @@ class ServerViewScreen(Screen[None]):
         self._show_status()
         self._show_detail()
         self._show_waiting()
+        self._show_cluster()
+
+    def _show_cluster(self) -> None:
+        """A sharded cluster: its shards, each open transaction's participants and the
+        prepared ones with their prepareTimestamp (the shards' $currentOp)."""
+        box = self.query_one("#sv-cluster", Static)
+        cluster = self.cluster
+        box.display = cluster is not None
+        if cluster is None:
+            return
+        text = Text(no_wrap=False)
+        text.append("Sharded cluster", style="bold")
+        text.append(f" · {cluster.header()}")
+        if cluster.error:
+            text.append(f"\n{cluster.error}", style="bold red")
+        prepared = cluster.prepared()
+        text.append(f"\nPrepared transactions: {len(prepared)}", style="bold")
+        if prepared:
+            text.append(" (reads of their documents wait until the coordinator decides)", "dim")
+        for txn in cluster.txns:
+            text.append("\n• ")
+            text.append(txn.line(), style="bold red" if txn.prepared else "")
+        box.update(text)
 
     @staticmethod
     def _key(txn: ServerTxn) -> str:

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 
 MONITOR_EVERY_S = 0.1  # the command monitor's refresh, at most this often
+SHARDS_EVERY_S = 0.5  # a sharded cluster: how often the lanes' participants are read
 
 
 class WorkbenchScreen(Screen[None]):
@@ -58,6 +59,7 @@ class WorkbenchScreen(Screen[None]):
         self._dirty: set[tuple[Changed, int | None]] = set()
         self._flush_scheduled = False
         self.ready = False  # connected and the first page shown
+        self._shards_reading = False  # a participants read is under way
         self._resumed = False  # has been the current screen once
         self._painted: Callable[[], None] = lambda: None  # see _announce_when_painted
         self.committed_shown_at: float | None = None  # perf time of the last panel update
@@ -127,6 +129,7 @@ class WorkbenchScreen(Screen[None]):
         self.query_one("#scenario-banner").display = False
         self.wb.notify = self._on_backend
         self.set_interval(0.2, self._tick)
+        self.set_interval(SHARDS_EVERY_S, self._follow_shards)  # sharded: lanes' participants
         if getattr(self.app, "present", False):  # --present
             self.action_toggle_presenter()
         if self.wb.is_sandbox and self.wb.client is None:
@@ -387,6 +390,24 @@ class WorkbenchScreen(Screen[None]):
         colours = {lane.name: lane.colour for lane in self.wb.lanes}
         table = self.query_one(TimelineTable)
         table.append(self.wb.timeline.after(table.shown_seq), colours)
+
+    def _follow_shards(self) -> None:
+        """A sharded cluster: read the lanes' participants unless a read is under way."""
+        deployment = self.wb.deployment
+        if deployment is None or not deployment.shards or self._shards_reading:
+            return
+        self._shards_reading = True
+        self._shards_worker()
+
+    @work(group="shards", exit_on_error=False, description="participants")
+    async def _shards_worker(self) -> None:
+        from ..backend.sharding import follow_participants
+
+        try:
+            for lane_id in await follow_participants(self.wb):
+                self._show_lane(lane_id)
+        finally:
+            self._shards_reading = False
 
     def _tick(self) -> None:
         for lane in self.wb.lanes:
@@ -943,6 +964,11 @@ class WorkbenchScreen(Screen[None]):
             return
         except ScenarioError as exc:
             self.notify(f"Malformed scenario:\n{exc}", severity="error", markup=False, timeout=15)
+            return
+        from ..backend.sharding import sharded_refusal
+
+        if refusal := sharded_refusal(self.wb, scenario):
+            self.notify(refusal, severity="error", markup=False, timeout=15)
             return
         # Where it runs, and what its setup would destroy there (nothing on our sandbox).
         try:

@@ -252,6 +252,9 @@ def lane_header(lane: Lane, now: float, lifetime_s: float | None) -> Text:
         text.append("nothing sent yet: snapshot opens at 1st statement", style="dim")
     elif state is TxnState.NONE:
         text.append("operations run outside any transaction", style="dim")
+    if lane.shards:  # a sharded cluster: the participants, as the shards listed them
+        text.append("\n")
+        text.append(lane.shards, style="bold magenta" if "prepared" in lane.shards else "cyan")
     text.rstrip()
     return text
 
