@@ -285,6 +285,9 @@ def main() -> None:
         client.close()
         rows += heavy_rows(uri, args.heavy_seconds)
     rows += auth_rows()
+    from replset_bench import replset_rows  # beside this file (issue 13's figures)
+
+    rows += replset_rows()
     width = max(len(r[0]) for r in rows)
     print(f"{'measure':<{width}}  {'figure':>12}  note")
     for name, figure, note in rows:

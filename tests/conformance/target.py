@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,10 @@ class Target:
         else:
             from mongotx_sandbox import ThreadedSandbox
 
-            self._sandbox = ThreadedSandbox()
+            # A file that reads from non-primary members runs on three, so the driver has
+            # secondaries to select (issue 13); the others keep the faster one-member set.
+            members = 3 if needs_secondaries(path) else 1
+            self._sandbox = ThreadedSandbox(members=members)
             if os.environ.get("MONGOTX_TEST_AUTH") == "1":
                 # An --auth sandbox with the drivers' CI user (root), so that the tests
                 # with runOnRequirements `auth: true` run (issue 13 item 4).
@@ -104,3 +108,14 @@ class Target:
             self._sandbox = None
         self._file = None
         self._parameters = None
+
+
+_NON_PRIMARY = re.compile(r'"mode":\s*"(secondary|secondaryPreferred|nearest|primaryPreferred)"')
+
+
+def needs_secondaries(path: Path) -> bool:
+    """Whether a spec file names a read preference that selects non-primary members."""
+    try:
+        return bool(_NON_PRIMARY.search(path.read_text()))
+    except OSError:
+        return False

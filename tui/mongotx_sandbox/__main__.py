@@ -66,6 +66,18 @@ def main(argv: list[str] | None = None) -> int:
         help="behave as a standalone server (no replica set: no transactions)",
     )
     parser.add_argument(
+        "--members",
+        type=int,
+        default=1,
+        help="replica set members, each on its own port (the next ports after --port)",
+    )
+    parser.add_argument(
+        "--election-timeout-ms",
+        type=int,
+        default=10_000,
+        help="electionTimeoutMillis of a multi-member set (default 10000)",
+    )
+    parser.add_argument(
         "--no-test-commands",
         action="store_true",
         help="answer test-only commands (configureFailPoint) as a mongod started without "
@@ -104,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log connections and errors")
     args = parser.parse_args(argv)
+    if args.members < 1 or (args.members > 1 and args.standalone):
+        parser.error("--members: 1, or more for a replica set (not with --standalone)")
     if args.tls and not args.tls_cert_key_file:
         parser.error("--tls needs --tls-cert-key-file")
     ssl_context = None
@@ -119,7 +133,13 @@ def main(argv: list[str] | None = None) -> int:
     from .server import SandboxServer
 
     async def serve() -> None:
-        server = SandboxServer(args.host, args.port, None if args.standalone else args.replset)
+        server = SandboxServer(
+            args.host,
+            args.port,
+            None if args.standalone else args.replset,
+            members=args.members,
+            election_timeout_ms=args.election_timeout_ms,
+        )
         if args.no_test_commands:
             server.state.parameters["enableTestCommands"] = False
         if args.auth or args.user:

@@ -256,6 +256,11 @@ async def _run(
     if isinstance(body.get("let"), dict):
         ctx.let = body["let"]
     ctx.bypass_validation = body.get("bypassDocumentValidation") is True
+    replica = state.replica
+    if replica is not None:
+        # A member of a multi-member set: its role's refusals, read concern waits and the
+        # read's time (replication.command_rules).
+        await replica.before_command(ctx, spec, name, body)
     if lsid is None:
         reply = await _execute(spec, ctx, body)
     else:
@@ -280,6 +285,8 @@ async def _run(
             session.checkout.release()
             session.last_use = time.monotonic()
 
+    if replica is not None:
+        await replica.after_command(ctx, spec, name, body, reply)  # the write concern wait
     wce = None
     if action is not None and action.write_concern_error is not None and spec.write:
         wce = dict(action.write_concern_error)

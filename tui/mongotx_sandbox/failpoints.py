@@ -26,6 +26,9 @@ FAIL_POINTS = (
     "failGetMoreAfterCursorCheckout",
     "onPrimaryTransactionalWrite",
     "maxTimeAlwaysTimeOut",
+    # A secondary's replication stops while these are on (replication.applier).
+    "stopReplProducer",
+    "rsSyncApplyStop",
 )
 
 

@@ -12,13 +12,14 @@ import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import dispatch
 from .connections import Connection
 from .cursors import expire_idle
 from .errors import CloseConnection, CommandError, ProtocolError, internal_error
 from .state import ServerState
+from .topology import ELECTION_TIMEOUT_MS
 from .wire import (
     EXHAUST_ALLOWED,
     HEADER,
@@ -31,6 +32,9 @@ from .wire import (
     build_op_reply,
     parse_message,
 )
+
+if TYPE_CHECKING:
+    from .replication import ReplicaSet
 
 log = logging.getLogger("mongotx_sandbox")
 
@@ -48,9 +52,15 @@ class SandboxServer:
         port: int = 0,
         replset: str | None = "rs0",
         handler: Handler = dispatch.handle,
+        members: int = 1,
+        election_timeout_ms: int = ELECTION_TIMEOUT_MS,
     ) -> None:
         """`replset=None` runs a standalone server (to show what transactions need);
-        `handler` answers each request (default: the sandbox's own command path)."""
+        `handler` answers each request (default: the sandbox's own command path);
+        `members` > 1 adds secondaries, each on its own port (the next ports after a
+        given one, free ones after port 0): `replica_set` then controls the set."""
+        if members < 1 or (members > 1 and replset is None):
+            raise ValueError("members: 1, or more for a replica set (not standalone)")
         self.host = host
         self.port = port
         self.replset = replset
@@ -58,6 +68,12 @@ class SandboxServer:
         self.state = ServerState(replset=replset)
         # --tls (tls.py): every connection is TLS, and the URI says tls=true.
         self.ssl_context: ssl.SSLContext | None = None
+        self.members = members
+        self.election_timeout_ms = election_timeout_ms
+        self.replica_set: ReplicaSet | None = None
+        self._secondaries: list[SandboxServer] = []
+        self._given_port: bool | None = None
+        self._resetting = False  # stop_listening(reset=True) is closing the connections
         self._server: asyncio.base_events.Server | None = None
         self._reaper: asyncio.Task[None] | None = None
         self._conn_tasks: set[asyncio.Task[Any]] = set()
@@ -72,9 +88,43 @@ class SandboxServer:
         options = [] if self.replset is None else [f"replicaSet={self.replset}"]
         if self.ssl_context is not None:
             options.append("tls=true")
-        return f"mongodb://{self.state.host}/" + ("?" + "&".join(options) if options else "")
+        hosts = ",".join([self.state.host, *(s.state.host for s in self._secondaries)])
+        return f"mongodb://{hosts}/" + ("?" + "&".join(options) if options else "")
 
     async def start(self) -> str:
+        await self.start_listening()
+        if self.members > 1 and self.replica_set is None:
+            await self._start_members()
+        return self.uri
+
+    async def _start_members(self) -> None:
+        """The other members: servers of their own sharing this one's version store, clock,
+        oplog and config.transactions (replication.ReplicaSet)."""
+        from .replication import ReplicaSet  # one member never loads it
+
+        rs = ReplicaSet(self.replset or "rs0", self.election_timeout_ms)
+        rs.add(self.state, self)
+        for i in range(1, self.members):
+            port = self.port + i if self.port and self._given_port else 0
+            other = SandboxServer(self.host, port, self.replset, self.handler)
+            shared = other.state
+            shared.catalog, shared.clock, shared.oplog = (
+                self.state.catalog,
+                self.state.clock,
+                self.state.oplog,
+            )
+            shared.txn_records = self.state.txn_records
+            shared.parameters = dict(self.state.parameters)
+            await other.start_listening()
+            rs.add(shared, other)
+            self._secondaries.append(other)
+        self.replica_set = rs
+        await rs.start()
+
+    async def start_listening(self) -> None:
+        """Listen on the port (the same one again after stop_listening: a restart)."""
+        if self._given_port is None:
+            self._given_port = bool(self.port)
         self.state.oplog_event = asyncio.Event()
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
@@ -88,9 +138,19 @@ class SandboxServer:
             host = f"[{host}]"  # an IPv6 address, as URIs and hello's hosts write it
         self.state.host = f"{host}:{port}".lower()
         self._reaper = asyncio.create_task(self._reap())
-        return self.uri
 
     async def stop(self) -> None:
+        if self.replica_set is not None:
+            await self.replica_set.stop()
+            self.replica_set = None
+        for other in self._secondaries:
+            await other.stop_listening()
+        await self.stop_listening()
+
+    async def stop_listening(self, reset: bool = False) -> None:
+        """Close the port and every client connection (stop, or a killed member, whose
+        connections are reset as a dead process's are: `reset`)."""
+        self._resetting = reset
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -168,7 +228,11 @@ class SandboxServer:
                     # Exhaust: the same getMore runs again unasked; each reply answers the
                     # one before it (its responseTo is that reply's requestId).
                     response_to = int.from_bytes(data[4:8], "little", signed=True)
-                    request = replace(request, body=dict(request.body))
+                    body = dict(request.body)
+                    if "topologyVersion" in body:
+                        # A streamed hello waits for the change after the one it answered.
+                        body["topologyVersion"] = reply["topologyVersion"]
+                    request = replace(request, body=body)
         except (ConnectionError, asyncio.CancelledError):
             pass
         finally:
@@ -178,13 +242,26 @@ class SandboxServer:
 
 
 def _exhausts(request: Request, reply: dict[str, Any]) -> bool:
-    """A getMore sent with exhaustAllowed streams its batches: while its cursor stays open,
+    """A getMore (or an awaitable hello) sent with exhaustAllowed streams its batches: while its cursor stays open,
     mongod flags each reply moreToCome and runs the getMore again without a new request
     [srv:db/commands/getmore_cmd.cpp: isExhaust() and a live cursor -> setNextInvocation;
     db/service_entry_point_common.cpp shouldRunAgainForExhaust]. A find never streams."""
     if request.op_code != OP_MSG or not request.flags & EXHAUST_ALLOWED:
         return False
-    if next(iter(request.body), None) != "getMore" or reply.get("ok") != 1:
+    name = next(iter(request.body), None)
+    if name in ("hello", "isMaster", "ismaster"):
+        # An awaitable hello sent with exhaustAllowed streams: each reply comes when the
+        # topology changes or maxAwaitTimeMS passes [spec: server-discovery-and-monitoring
+        # "Streaming Protocol"; srv:db/repl/replication_info.cpp, hello's exhaust]. Only a
+        # multi-member set sends topologyVersion, so one member never streams.
+        body = request.body
+        return (
+            reply.get("ok") == 1
+            and "topologyVersion" in reply
+            and "topologyVersion" in body
+            and "maxAwaitTimeMS" in body
+        )
+    if name != "getMore" or reply.get("ok") != 1:
         return False
     cursor = reply.get("cursor")
     return isinstance(cursor, dict) and cursor.get("id", 0) != 0
@@ -298,4 +375,7 @@ class _WireProtocol(asyncio.Protocol):
 
     def close(self) -> None:
         if self.transport is not None:
-            self.transport.close()
+            if self.server._resetting:
+                self.transport.abort()  # RST, not FIN: the member was killed
+            else:
+                self.transport.close()

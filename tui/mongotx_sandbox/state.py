@@ -103,6 +103,9 @@ class ServerState:
     ddl_pending: dict[tuple[str, str | None], asyncio.Event] = field(default_factory=dict)
     # Users (auth/): None until --auth or the first createUser; `enforced` with --auth.
     auth: AuthState | None = None
+    # This server's membership of a multi-member replica set (replication.SetMember); None
+    # for one member. Dispatch asks it about roles and concerns, topology about the set.
+    replica: Any = None
 
     # ---- connections ----------------------------------------------------------------
     def connect(self, peer: str) -> Connection:
@@ -154,6 +157,8 @@ class ServerState:
     def oldest_snapshot(self) -> int:
         """The oldest snapshot an open transaction still reads from."""
         oldest = self.clock.now()
+        if self.replica is not None:
+            oldest = min(oldest, self.replica.pinned())  # what lagging members still read
         for sess in self.sessions.values():
             txn = sess.txn
             if txn is not None and txn.open and txn.snapshot is not None:

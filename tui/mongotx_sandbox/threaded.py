@@ -7,7 +7,7 @@ import threading
 from concurrent.futures import Future
 
 from . import dispatch
-from .server import Handler, SandboxServer
+from .server import ELECTION_TIMEOUT_MS, Handler, SandboxServer
 
 
 class ThreadedSandbox:
@@ -19,8 +19,12 @@ class ThreadedSandbox:
         port: int = 0,
         replset: str | None = "rs0",
         handler: Handler = dispatch.handle,
+        members: int = 1,
+        election_timeout_ms: int = ELECTION_TIMEOUT_MS,
     ) -> None:
-        self.server = SandboxServer(host, port, replset, handler)
+        self.server = SandboxServer(
+            host, port, replset, handler, members=members, election_timeout_ms=election_timeout_ms
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self.uri = ""

@@ -30,38 +30,51 @@ if TYPE_CHECKING:
 def hello_reply(ctx: OpContext, body: dict[str, Any], legacy: bool) -> dict[str, Any]:
     """A writable one-member replica-set primary that supports sessions (reference §1.5).
 
-    `topologyVersion` is left out on purpose: without awaitable hello the driver polls
-    instead of spinning (§1.6).
+    One member leaves `topologyVersion` out on purpose: without awaitable hello the driver
+    polls instead of spinning (§1.6). A multi-member set sends it and answers awaitable
+    hellos (replication.ReplicaSet.await_hello), so drivers stream its changes.
     """
     state = ctx.state
     conn = ctx.connection
     assert conn is not None  # dispatch gives every client command its connection
     conn.remember_client(body.get("client"))
     deployment = topology.of(state)
-    now = int_to_ts(state.clock.now())
+    me = deployment.me
+    now = int_to_ts(state.clock.now() if me.optime is None else me.optime)
     wall = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    written = wall if me.optime_wall is None else _utc(me.optime_wall)
+    majority = now if deployment.commit_point is None else int_to_ts(deployment.commit_point)
+    majority_wall = wall if deployment.commit_wall is None else _utc(deployment.commit_wall)
+    writable = me.state == 1
+    primary = deployment.primary
     reply: dict[str, Any] = {}
     if body.get("helloOk"):
         reply["helloOk"] = True
-    reply[("ismaster" if legacy else "isWritablePrimary")] = True
+    if deployment.topology_version is not None:
+        reply["topologyVersion"] = deployment.topology_version
+    reply[("ismaster" if legacy else "isWritablePrimary")] = writable
     if deployment.set_name is not None:
         reply.update(
             {
                 "hosts": deployment.hosts,
                 "setName": deployment.set_name,
-                "setVersion": 1,
-                "secondary": False,
-                "primary": deployment.primary.host,
-                "me": deployment.me.host,
-                "electionId": deployment.election_id,
-                "lastWrite": {
-                    "opTime": {"ts": now, "t": Int64(1)},
-                    "lastWriteDate": wall,
-                    "majorityOpTime": {"ts": now, "t": Int64(1)},
-                    "majorityWriteDate": wall,
-                },
+                "setVersion": deployment.set_version,
+                "secondary": me.state == 2,
             }
         )
+        if primary is not None:
+            reply["primary"] = primary.host
+        reply["me"] = me.host
+        if writable:
+            # Only a primary reports its election (hello's electionId field).
+            reply["electionId"] = deployment.election_id
+        term = Int64(deployment.term)
+        reply["lastWrite"] = {
+            "opTime": {"ts": now, "t": term},
+            "lastWriteDate": written,
+            "majorityOpTime": {"ts": majority, "t": term},
+            "majorityWriteDate": majority_wall,
+        }
     reply.update(
         {
             "maxBsonObjectSize": MAX_BSON_OBJECT_SIZE,
@@ -99,11 +112,15 @@ def _auth_fields(
 
 @command("hello", informational=True)
 async def hello(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    if ctx.state.replica is not None:
+        await ctx.state.replica.await_hello(body)
     return hello_reply(ctx, body, legacy=False)
 
 
 @command("isMaster", "ismaster", informational=True)
 async def is_master(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    if ctx.state.replica is not None:
+        await ctx.state.replica.await_hello(body)
     return hello_reply(ctx, body, legacy=True)
 
 
@@ -256,7 +273,7 @@ async def server_status(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
         },
         "repl": {
             "setName": deployment.set_name,
-            "isWritablePrimary": True,
+            "isWritablePrimary": deployment.me.state == 1,
             "hosts": deployment.hosts,
         },
         "transactions": {
@@ -291,6 +308,7 @@ async def host_info(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _member_config(member: topology.Member) -> dict[str, Any]:
+    delay = int(member.delay_secs)
     return {
         "_id": member.id,
         "host": member.host,
@@ -299,51 +317,73 @@ def _member_config(member: topology.Member) -> dict[str, Any]:
         "hidden": False,
         "priority": 1.0,
         "tags": {},
-        "secondaryDelaySecs": Int64(0),
+        "secondaryDelaySecs": Int64(delay),
         "votes": 1,
     }
 
 
 @command("replSetGetStatus", admin_only=True)
 async def repl_set_get_status(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
-    """What `rs.status()` shows: one healthy primary."""
+    """What `rs.status()` shows: each member's state and optime, and the majority commit
+    point (manual: replSetGetStatus)."""
     state = ctx.state
     deployment = topology.of(state)
     if deployment.set_name is None:
         raise CommandError(76, "not running with --replSet")
-    now = int_to_ts(state.clock.now())
     wall = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
-    optime = {"ts": now, "t": Int64(1)}
+    term = Int64(deployment.term)
+    me = deployment.me
+
+    def optime(value: int | None) -> dict[str, Any]:
+        return {"ts": int_to_ts(state.clock.now() if value is None else value), "t": term}
+
+    committed = optime(deployment.commit_point)
     return {
         "set": deployment.set_name,
         "date": wall,
-        "myState": 1,
-        "term": Int64(1),
+        "myState": me.state,
+        "term": term,
         "heartbeatIntervalMillis": Int64(2000),
         "optimes": {
-            "lastCommittedOpTime": optime,
-            "appliedOpTime": optime,
-            "durableOpTime": optime,
+            "lastCommittedOpTime": committed,
+            "appliedOpTime": optime(me.optime),
+            "durableOpTime": optime(me.optime),
         },
         "members": [
-            {
-                "_id": member.id,
-                "name": member.host,
-                "health": 1.0,
-                "state": member.state,
-                "stateStr": member.state_str,
-                "uptime": int(time.time() - deployment.started),
-                "optime": optime,
-                "optimeDate": wall,
-                "electionId": deployment.election_id,
-                "configVersion": 1,
-                "configTerm": 1,
-                "self": member.is_self,
-            }
-            for member in deployment.members
+            _member_status(deployment, member, optime, wall) for member in deployment.members
         ],
         "ok": 1.0,
     }
+
+
+def _member_status(
+    deployment: topology.Topology, member: topology.Member, optime: Any, wall: datetime.datetime
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "_id": member.id,
+        "name": member.host,
+        "health": 0.0 if member.state == 8 else 1.0,
+        "state": member.state,
+        "stateStr": member.state_str,
+        "uptime": int(time.time() - deployment.started),
+        "optime": optime(member.optime),
+        "optimeDate": wall if member.optime_wall is None else _utc(member.optime_wall),
+    }
+    if member.state == 1:
+        out["electionId"] = deployment.election_id
+    out["configVersion"] = deployment.set_version
+    out["configTerm"] = deployment.term
+    out["self"] = member.is_self
+    if deployment.topology_version is not None:
+        # The sandbox's own fields: how far this member trails the primary, its delay.
+        out["lagSecs"] = member.lag_secs
+        out["delaySecs"] = member.delay_secs
+    return out
+
+
+def _utc(seconds: float) -> datetime.datetime:
+    """A wall time as BSON dates carry it (UTC, milliseconds)."""
+    return datetime.datetime.fromtimestamp(seconds, datetime.UTC).replace(tzinfo=None)
 
 
 @command("replSetGetConfig", admin_only=True)
@@ -355,12 +395,16 @@ async def repl_set_get_config(ctx: OpContext, body: dict[str, Any]) -> dict[str,
     return {
         "config": {
             "_id": deployment.set_name,
-            "version": 1,
-            "term": 1,
+            "version": deployment.set_version,
+            "term": deployment.term,
             "members": [_member_config(m) for m in deployment.members],
             "protocolVersion": Int64(1),
             "writeConcernMajorityJournalDefault": True,
-            "settings": {"chainingAllowed": True, "heartbeatIntervalMillis": 2000},
+            "settings": {
+                "chainingAllowed": True,
+                "heartbeatIntervalMillis": 2000,
+                "electionTimeoutMillis": deployment.election_timeout_ms,
+            },
         },
         "ok": 1.0,
     }

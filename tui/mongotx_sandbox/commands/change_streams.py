@@ -248,7 +248,13 @@ class ChangeStream:
         size = BatchBytes()
         seq0, idx0 = self.position
         last_seq, index = None, 0
+        # A member of a multi-member set reports only majority-committed changes (manual:
+        # Change Streams, "Availability"): none past its majority commit point.
+        replica = self.state.replica
+        horizon = replica.change_horizon() if replica is not None else None
         for entry in self.state.oplog:
+            if horizon is not None and entry.seq > horizon:
+                break
             if entry.seq != last_seq:
                 last_seq, index = entry.seq, 0
             else:
@@ -290,7 +296,8 @@ class ChangeStream:
             if limit and len(out) >= limit:
                 break
         if not out:
-            self.position = max(self.position, (self.state.clock.now(), 1 << 31))
+            now = self.state.clock.now() if horizon is None else horizon
+            self.position = max(self.position, (now, 1 << 31))
             self.last_token = _token(*self.position)
         return out
 

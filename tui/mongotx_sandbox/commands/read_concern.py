@@ -50,7 +50,7 @@ def apply_read_concern(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
                 f"Read timestamp {_ts_string(at)} is older than the oldest available timestamp.",
             )
         ctx.snapshot = value
-    else:
+    elif ctx.snapshot is None:  # a member of a larger set chose it (the majority point)
         ctx.snapshot = ctx.state.clock.now()
     return {"atClusterTime": int_to_ts(ctx.snapshot)}
 

@@ -46,6 +46,7 @@ _BY_MODULE: dict[str, str] = {
     "list_commands": "listCommands",
     "sasl": "saslStart saslContinue authenticate logout",
     "users": "createUser updateUser dropUser usersInfo grantRolesToUser revokeRolesFromUser",
+    "replication": "replSetStepDown replSetFreeze sandboxMember",
     "query": "find getMore killCursors count distinct aggregate",
     "stats": "dbStats dbstats collStats collstats validate",
     "sessions": "commitTransaction abortTransaction endSessions killSessions killAllSessions "
