@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..model.lanes import LaneOptions, TxnOptions
+from ..model.lanes import READ_PREFERENCES, LaneOptions, TxnOptions
 from ..model.ops import FIELDS, OpKind, OpSpec, StepAction
 from .definition import (
     OTHER_ACTIONS,
@@ -21,7 +21,18 @@ from .definition import (
 from .fields import bson_value, field_texts
 from .yamlmarks import Located, Problems, plain
 
-TOP_KEYS = {"name", "title", "description", "teaches", "setup", "sessions", "steps", "verdict"}
+TOP_KEYS = {
+    "name",
+    "title",
+    "description",
+    "teaches",
+    "members",
+    "setup",
+    "sessions",
+    "steps",
+    "verdict",
+}
+MAX_MEMBERS = 7  # a replica set has at most 7 voting members (manual: replica-set-members)
 REQUIRED = ("name", "description", "sessions", "steps", "verdict")
 ALIASES = {
     "insertOne": "insert",
@@ -31,7 +42,7 @@ ALIASES = {
     "commitTransaction": "commit",
     "abortTransaction": "abort",
 }
-TXN_KEYS = {"readConcern", "writeConcern", "maxCommitTimeMS"}
+TXN_KEYS = {"readConcern", "writeConcern", "maxCommitTimeMS", "readPreference"}
 # A session's own options (model.lanes.LaneOptions), as the workbench's lane options dialog.
 SESSION_OPTIONS = {
     "causalConsistency": "causal_consistency",
@@ -109,7 +120,17 @@ def build_scenario(data: Any, p: Problems) -> Scenario | None:
         sessions=sessions,
         steps=steps,
         verdict=_text(data, "verdict", p),
+        members=_members(data, p),
     )
+
+
+def _members(data: Located, p: Problems) -> int:
+    """How many replica set members the scenario needs (1 unless it says more)."""
+    value = data.get("members", 1)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_MEMBERS:
+        p.add(data.line_of("members"), f"members must be a number from 1 to {MAX_MEMBERS}")
+        return 1
+    return value
 
 
 def _setup(value: Any, line: int, p: Problems) -> Setup:
@@ -170,6 +191,15 @@ def _txn_options(data: Located, p: Problems) -> TxnOptions:
                 data.line_of("writeConcern"),
                 "writeConcern is a number of members (w: 1) or a name such as majority",
             )
+    if "readPreference" in data:
+        mode = data["readPreference"]
+        if mode not in READ_PREFERENCES:
+            p.add(
+                data.line_of("readPreference"),
+                "readPreference is one of " + ", ".join(READ_PREFERENCES),
+            )
+        else:
+            opts.read_preference = mode
     if "maxCommitTimeMS" in data:
         value = data["maxCommitTimeMS"]
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:

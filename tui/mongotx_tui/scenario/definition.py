@@ -139,6 +139,7 @@ class Scenario:
     steps: list[Step]
     verdict: str
     source: str = ""  # the file it came from
+    members: int = 1  # replica set members it needs (`members: 3`: a 3-member sandbox)
 
     def session(self, name: str) -> SessionDef:
         for s in self.sessions:
