@@ -55,9 +55,13 @@ def deterministic(monkeypatch):
     lock.close()  # releases it
 
 
-def make_app() -> MongoTxApp:
+def make_app(members: int = 1) -> MongoTxApp:
     return MongoTxApp(
-        config=Config(), clock=lambda: FROZEN, perf=lambda: 0.0, sandbox_port=_free_port()
+        config=Config(),
+        clock=lambda: FROZEN,
+        perf=lambda: 0.0,
+        sandbox_port=_free_port(),
+        members=members,
     )
 
 
@@ -157,3 +161,11 @@ def test_presenter_write_conflict(snap_compare, deterministic, size):
     """Presenter mode (P): the caption of B's WriteConflict, no footer or toolbar."""
     run_before = walkthroughs.presenter_conflict
     assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_members_panel_with_a_paused_secondary(snap_compare, deterministic, size):
+    """Issue 13 item 5: `mongotx-tui --members 3`, M, member 1 paused (p)."""
+    assert snap_compare(
+        make_app(members=3), terminal_size=SIZES[size], run_before=walkthroughs.members_paused
+    )

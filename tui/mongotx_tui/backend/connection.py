@@ -116,6 +116,7 @@ def login_refused(uri: str) -> str:
     )
 
 
+MEMBERS_ELECTION_MS = 1000  # electionTimeoutMillis of the embedded sandbox of several members
 SANDBOX_NAME = "sandbox (in this process)"  # the embedded sandbox, wherever it is named
 
 
@@ -130,6 +131,7 @@ class Deployment:
     set_name: str | None
     # transactionLifetimeLimitSeconds as the server reports it; None: it could not be read
     lifetime_limit_s: float | None = None
+    members: int = 1  # the set's data-bearing members, as hello's `hosts` lists them
 
     @property
     def transactions_supported(self) -> bool:
@@ -139,6 +141,8 @@ class Deployment:
         """`sandbox (in this process) · replica set rs0 · MongoDB 8.0.4 · mongodb://…` for
         the embedded sandbox; the masked URI first for any other deployment."""
         topo = self.topology + (f" {self.set_name}" if self.set_name else "")
+        if self.members > 1:
+            topo += f" ({self.members} members)"
         if self.sandbox:
             return f"{SANDBOX_NAME} · {topo} · MongoDB {self.version} · {self.uri_masked}"
         return f"{self.uri_masked} · {topo} · MongoDB {self.version}"
@@ -167,6 +171,7 @@ async def probe(client: AsyncMongoClient[dict[str, Any]], uri: str, sandbox: boo
         version=version,
         set_name=hello.get("setName"),
         lifetime_limit_s=lifetime,
+        members=len(hello.get("hosts") or []) or 1,
     )
 
 
@@ -188,15 +193,21 @@ async def read_lifetime_limit(client: AsyncMongoClient[dict[str, Any]]) -> float
 class EmbeddedSandbox:
     """The in-process sandbox on the caller's loop, seeded with bank.accounts."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, members: int = 1) -> None:
         self.port = port
+        self.members = members
         self.server: Any = None
         self.uri = ""
 
     async def start(self) -> str:
         from mongotx_sandbox import SandboxServer
 
-        self.server = SandboxServer(host="127.0.0.1", port=self.port, replset="rs0")
+        # Several members (--members 3): a short election timeout, so that a killed
+        # primary's successor is elected while a person watches (MongoDB's default is 10 s).
+        timeout = {"election_timeout_ms": MEMBERS_ELECTION_MS} if self.members > 1 else {}
+        self.server = SandboxServer(
+            host="127.0.0.1", port=self.port, replset="rs0", members=self.members, **timeout
+        )
         self.uri = await self.server.start()
         return self.uri
 

@@ -35,7 +35,7 @@ async def check_members(client: Any, scenario: Scenario) -> None:
             f"{scenario.name} needs a replica set of {scenario.members} members; this "
             f"deployment has {have}. Run it without a URI (a {scenario.members}-member "
             f"sandbox is started for it), or start the workbench with --members "
-            f"{scenario.members}."
+            f"{scenario.members} (or press F2: Sandbox, 3 members)."
         )
 
 
