@@ -190,3 +190,89 @@ async def test_async_pymongo_follows_a_step_down(rset: ReplSet) -> None:
         assert [d["_id"] for d in docs] == [1, 2]  # read after its own write, causally
     finally:
         await client.close()
+
+
+def test_a_killed_secondary_misses_writes_and_catches_up_when_restarted(
+    rset: ReplSet, rclient: MongoClient
+) -> None:
+    rset.on_loop(rset.rs.kill, 2)
+    rclient.test.c.insert_one({"_id": 1})  # a majority is two: the primary and member 1
+    all_three = rclient.test.get_collection("c", write_concern=WriteConcern(w=3, wtimeout=100))
+    with pytest.raises(PyMongoError):
+        all_three.insert_one({"_id": 2})
+    status = rclient.admin.command("replSetGetStatus")
+    assert status["members"][2]["stateStr"] == "(not reachable/healthy)"
+    rset.on_loop(rset.rs.restart, 2)
+    member = rset.direct(2)
+    secondary = member.test.get_collection("c", read_preference=ReadPreference.SECONDARY)
+    wait_for(lambda: secondary.count_documents({}) == 2, "member 2 to catch up")
+    member.close()
+
+
+def test_a_retried_write_whose_first_run_was_rolled_back_runs_again(
+    rset: ReplSet, rclient: MongoClient
+) -> None:
+    """config.transactions is rolled back with the oplog: the new primary has no record of
+    the write, so the retry applies it (once), rather than answering from a record whose
+    write is gone."""
+    rclient.test.c.insert_one({"_id": 0})
+    rset.on_loop(rset.rs.pause, 1)
+    rset.on_loop(rset.rs.pause, 2)
+    lsid = new_lsid()
+    insert = {
+        "insert": "c",
+        "documents": [{"_id": 1}],
+        "$db": "test",
+        "lsid": lsid,
+        "txnNumber": Int64(1),
+        "writeConcern": {"w": 1},
+    }
+    old = rset.raw(0)
+    assert old.command(insert)["n"] == 1
+    old.close()
+    rset.on_loop(rset.rs.kill, 0)
+    new = wait_for(lambda: rset.primary_id(), "a new primary")
+    primary = rset.raw(new)
+    retried = primary.command(insert)
+    primary.close()
+    assert retried["n"] == 1
+    assert sorted(d["_id"] for d in rclient.test.c.find()) == [0, 1]
+
+
+def test_a_retried_commit_whose_transaction_was_rolled_back_finds_no_transaction(
+    rset: ReplSet, rclient: MongoClient
+) -> None:
+    rclient.test.c.insert_one({"_id": 0})
+    rset.on_loop(rset.rs.pause, 1)
+    rset.on_loop(rset.rs.pause, 2)
+    txn = {"lsid": new_lsid(), "txnNumber": Int64(1), "autocommit": False}
+    commit = {"commitTransaction": 1, **txn, "writeConcern": {"w": 1}}
+    old = rset.raw(0)
+    insert = {"insert": "c", "documents": [{"_id": 1}], "$db": "test", "startTransaction": True}
+    assert old.command({**insert, **txn})["ok"] == 1
+    assert old.command(commit)["ok"] == 1
+    old.close()
+    rset.on_loop(rset.rs.kill, 0)
+    new = wait_for(lambda: rset.primary_id(), "a new primary")
+    primary = rset.raw(new)
+    retried = primary.command(commit)
+    primary.close()
+    # NoSuchTransaction with TransientTransactionError: the driver runs it all again.
+    assert (retried["code"], retried["errorLabels"]) == (251, ["TransientTransactionError"])
+    assert rclient.test.c.find_one({"_id": 1}) is None
+
+
+def test_a_primary_without_a_majority_steps_down_until_one_returns(
+    rset: ReplSet, rclient: MongoClient
+) -> None:
+    rclient.test.c.insert_one({"_id": 1})
+    rset.on_loop(rset.rs.kill, 1)
+    rset.on_loop(rset.rs.kill, 2)
+    wait_for(lambda: rset.primary_id() is None, "the lone primary to step down")
+    raw = rset.raw(0)
+    hello = raw.command({"hello": 1})
+    raw.close()
+    assert hello["secondary"] is True and "primary" not in hello
+    rset.on_loop(rset.rs.restart, 1)
+    wait_for(lambda: rset.primary_id() is not None, "an election with a majority back")
+    rclient.test.c.insert_one({"_id": 2})

@@ -10,8 +10,11 @@ import threading
 from typing import Any
 
 import bson
+import pytest
 from bson.objectid import ObjectId
+from bson.timestamp import Timestamp
 from pymongo import AsyncMongoClient, MongoClient
+from pymongo.errors import OperationFailure
 
 from .replset_helpers import ReplSet, rclient, rset, wait_for
 
@@ -163,3 +166,15 @@ def test_one_member_never_loads_the_replication_package() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
     )
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_sandbox_member_status_lists_the_members(rset: ReplSet, rclient: MongoClient) -> None:
+    rclient.admin.command({"sandboxMember": 1, "action": "delay", "delaySecs": 2})
+    status = rclient.admin.command({"sandboxMember": 0, "action": "status"})
+    assert [m["state"] for m in status["members"]] == ["PRIMARY", "SECONDARY", "SECONDARY"]
+    assert [m["delaySecs"] for m in status["members"]] == [0, 2, 0]
+    assert all(isinstance(m["optime"], Timestamp) for m in status["members"])
+    assert status["rolledBack"] == []
+    with pytest.raises(OperationFailure) as info:
+        rclient.admin.command({"sandboxMember": 7, "action": "pause"})
+    assert info.value.code == 2

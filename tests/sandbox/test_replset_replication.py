@@ -243,3 +243,35 @@ def test_a_stale_read_reports_the_time_it_read_at(rset: ReplSet, rclient: MongoC
     raw.close()
     assert [d["_id"] for d in reply["cursor"]["firstBatch"]] == [1]
     assert reply["operationTime"] < latest  # not the cluster's time: what member 1 has
+
+
+def test_a_lagging_secondary_still_has_a_collection_the_primary_dropped(
+    rset: ReplSet, rclient: MongoClient
+) -> None:
+    rclient.test.c.insert_one({"_id": 1})
+    wait_for(lambda: _on(rset, 1, 1) == {"_id": 1}, "member 1 to apply")
+    rset.on_loop(rset.rs.pause, 1)
+    rclient.test.get_collection("c", write_concern=WriteConcern(w=1)).drop()
+    assert rclient.test.c.find_one({"_id": 1}) is None
+    assert _on(rset, 1, 1) == {"_id": 1}
+    rset.on_loop(rset.rs.pause, 1, False)
+    wait_for(lambda: _on(rset, 1, 1) is None, "member 1 to apply the drop")
+
+
+def test_a_majority_read_after_a_time_waits_for_the_commit_point_on_the_primary(
+    rset: ReplSet, rclient: MongoClient
+) -> None:
+    rset.on_loop(rset.rs.pause, 1)
+    rset.on_loop(rset.rs.pause, 2)
+    _w1(rclient).insert_one({"_id": 1})
+    after = rclient.admin.command("replSetGetStatus")["optimes"]["appliedOpTime"]["ts"]
+    find = {
+        "find": "c",
+        "filter": {"_id": 1},
+        "readConcern": {"level": "majority", "afterClusterTime": after},
+    }
+    with pytest.raises(OperationFailure) as info:
+        rclient.test.command({**find, "maxTimeMS": 100})
+    assert info.value.code == 50
+    rset.on_loop(rset.rs.pause, 2, False)
+    assert rclient.test.command(find)["cursor"]["firstBatch"] == [{"_id": 1}]

@@ -108,6 +108,10 @@ class OpContext:
         had at its snapshot (one it created itself first), else the latest."""
         txn = self.txn
         if txn is None:
+            if self.snapshot is not None and self.state.replica is not None:
+                # A member of a larger set reads the catalog as of its read time too: a
+                # lagging secondary still has a collection the primary dropped.
+                return self.state.catalog.at(db, name, self.snapshot)
             return self.state.catalog.get(db, name)
         txn.touched.add((db, name))
         coll = txn.created.get((db, name))
@@ -333,12 +337,21 @@ class OpContext:
             holder = coll.locks.get(key)
             if holder is None:
                 return coll.committed(key, None)
-            await self.wait_for(holder)
+            await self.wait_for(holder, conflict=True)
 
-    async def wait_for(self, holder: LockHolder) -> None:
+    async def wait_for(self, holder: LockHolder, conflict: bool = False) -> None:
+        """Wait for `holder` to end (bounded by maxTimeMS). A `conflict` is a write meeting
+        the holder's write: $currentOp counts it as write conflicts, or as a prepare
+        conflict when the holder is prepared (prepare.py)."""
         timeout = None if self.deadline is None else self.deadline - time.monotonic()
         if timeout is not None and timeout <= 0:
             raise CommandError(50, "operation exceeded time limit")
+        op = self.op if conflict else None
+        if op is not None:
+            if getattr(holder, "prepared", False):
+                op.prepare_read_conflicts += 1
+            else:
+                op.write_conflict_since = time.monotonic()
         self.state.waiting_for_transactions += 1
         try:
             await asyncio.wait_for(holder.ended.wait(), timeout)
@@ -346,6 +359,9 @@ class OpContext:
             raise CommandError(50, "operation exceeded time limit") from exc
         finally:
             self.state.waiting_for_transactions -= 1
+            if op is not None and op.write_conflict_since is not None:
+                op.write_conflicts = op.reported_write_conflicts(time.monotonic())
+                op.write_conflict_since = None
 
     def check_valid(
         self, coll: Collection, before: dict[str, Any] | None, doc: dict[str, Any]
@@ -418,7 +434,7 @@ class OpContext:
             txn = self.txn
             for entry in keys:
                 if txn is None and (holder := index.holders.get(entry)) is not None:
-                    await self.wait_for(holder)
+                    await self.wait_for(holder, conflict=True)
                     raise KeyWaited
                 if index.key_conflict(entry, txn, txn.snapshot if txn is not None else None):
                     raise write_conflict()

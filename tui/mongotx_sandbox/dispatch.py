@@ -18,7 +18,7 @@ from bson.decimal128 import Decimal128
 from bson.int64 import Int64
 from bson.timestamp import Timestamp
 
-from . import commands, engine
+from . import commands, engine, prepare
 from .access import OpContext
 from .clock import int_to_ts, ts_to_int
 from .concerns import add_write_concern_error, validate_write_concern
@@ -269,7 +269,18 @@ async def _run(
         await _checkout(session, ctx)
         try:
             session.running = asyncio.current_task()
-            reply = await _with_session(state, spec, name, ctx, session, body, reply_ctx)
+            while True:
+                try:
+                    reply = await _with_session(state, spec, name, ctx, session, body, reply_ctx)
+                    break
+                except prepare.BehindPrepare as blocked:
+                    # Release the session so its prepared transaction can be committed or
+                    # aborted, wait for that, then begin again (prepare.py).
+                    session.checkout.release()
+                    try:
+                        await prepare.wait_behind_prepare(ctx, blocked.txn)
+                    finally:
+                        await session.checkout.acquire()
         except asyncio.CancelledError:
             if not session.interrupted:
                 raise
@@ -416,9 +427,12 @@ def _validate_in_transaction(
             263,
             f"Cannot run command against the '{db}.system.profile' collection in a transaction.",
         )
-    if "writeConcern" in body and name not in TXN_END:
+    # prepareTransaction takes a write concern as commit and abort do (the coordinator
+    # sends it with w: majority) [srv:db/s/txn_two_phase_commit_cmds.cpp supportsWriteConcern].
+    ends = name in TXN_END or name == "prepareTransaction"
+    if "writeConcern" in body and not ends:
         raise CommandError(72, "writeConcern is not allowed within a multi-statement transaction")
-    if name in TXN_END and "writeConcern" in body:
+    if ends and "writeConcern" in body:
         validate_write_concern(body["writeConcern"])
     rc = body.get("readConcern")
     if rc is not None and not start:
@@ -468,7 +482,10 @@ async def _with_session(
     txn = _begin_or_continue(state, name, session, body, txn_number)
     ctx.txn = txn
     if txn.state is ServerTxnState.COMMITTED:
-        # Commit retried after success: ok again (reference §3.2).
+        # Commit retried after success: ok again (reference §3.2), once parsed.
+        from .commands.sessions import check_commit_fields
+
+        check_commit_fields(body)
         reply: dict[str, Any] = {"ok": 1.0}
         add_write_concern_error(state, body, reply)
         ctx.operation_time = txn.commit_seq
@@ -612,6 +629,8 @@ def _begin_or_continue(
                 "Only servers in a sharded cluster can start a new transaction at the active "
                 "transaction number",
             )
+        if current is not None and current.prepared:
+            raise prepare.BehindPrepare(current)
         if current is not None and current.open:
             state.abort(current, "a newer transaction started on the session")
         rc = body.get("readConcern") or {}
@@ -641,6 +660,7 @@ def _begin_or_continue(
         raise CommandError(
             256, f"Transaction with {{ txnNumber: {txn_number} }} has been committed."
         )
+    prepare.check_statement(current, name)
     return current
 
 
@@ -684,6 +704,8 @@ async def _retryable_write(
             return dict(cached)
     else:
         current = session.txn
+        if current is not None and current.prepared:
+            raise prepare.BehindPrepare(current)
         if current is not None and current.open:
             state.abort(current, "a retryable write with a newer txnNumber started")
         session.active_txn_number = txn_number
@@ -727,11 +749,21 @@ async def _execute(
     spec: commands.CommandSpec, ctx: OpContext, body: dict[str, Any]
 ) -> dict[str, Any]:
     target = body.get(spec.name)
+    if target == "transactions" and ctx.db == "config":
+        # config.transactions: the session records (session_table.py).
+        from . import session_table
+
+        answer = await session_table.before_command(ctx, spec.name, body)
+        if answer is not None:
+            return answer
     if type(target) is str and ctx.state.ddl_pending:
         # Only DDL (ddl.py, which loads locks.py) makes statements wait: imported here.
         from . import locks
 
         await locks.before_statement(ctx, ctx.db, target)
+    if ctx.state.prepared:
+        # Only while a transaction is prepared may a read meet a prepare conflict.
+        await prepare.before_statement(ctx, spec.name, body)
     # maxTimeMS reaches the engine's interrupt points (engine/interrupt.py) for this command;
     # not getMore's, which is the await time of a change stream or tailable cursor (manual:
     # getMore, maxTimeMS) and not a limit on filtering the events found meanwhile.

@@ -6,6 +6,7 @@ error leaves the transaction exactly as it was.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,11 +22,15 @@ NEVER_FAILED = frozenset({"configureFailPoint", "hello", "isMaster", "ismaster"}
 # stream resume spec tests); it takes the same data as failCommand, for getMore only.
 # onPrimaryTransactionalWrite and maxTimeAlwaysTimeOut are the test-only fail points the
 # drivers' own tests use (retryable writes README; pymongo's maxTimeMS tests).
+# waitAfterNewStatementBlocksBehindPrepare marks a statement waiting behind its session's
+# prepared transaction in $currentOp (prepare.py; jstests of prepared transactions).
 FAIL_POINTS = (
     "failCommand",
     "failGetMoreAfterCursorCheckout",
     "onPrimaryTransactionalWrite",
     "maxTimeAlwaysTimeOut",
+    "waitAfterNewStatementBlocksBehindPrepare",
+    "hangAndFailAfterCreateCollectionReservesOpTime",
     # A secondary's replication stops while these are on (replication.applier).
     "stopReplProducer",
     "rsSyncApplyStop",
@@ -61,6 +66,7 @@ def configure(state: ServerState, name: str, mode: Any, data: Any) -> None:
         raise CommandError(14, "'data' must be an object")
     if mode == "off":
         state.fail_points.pop(name, None)
+        _wake(state)
         return
     if mode == "alwaysOn":
         fp = FailPoint("alwaysOn", 0, data)
@@ -80,6 +86,28 @@ def configure(state: ServerState, name: str, mode: Any, data: Any) -> None:
     ):
         raise CommandError(2, "'failCommands' must be an array of command names")
     state.fail_points[name] = fp
+    _wake(state)
+
+
+def enter(state: ServerState, name: str) -> None:
+    """Count an entry into fail point `name` (FailPoint's timesEntered) and wake waiters."""
+    state.fail_point_counts[name] = state.fail_point_counts.get(name, 0) + 1
+    _wake(state)
+
+
+def _wake(state: ServerState) -> None:
+    event = state.fail_point_event
+    if event is not None:
+        state.fail_point_event = None
+        event.set()
+
+
+async def changed(state: ServerState) -> None:
+    """Wait for the next entry into, or configuration of, any fail point."""
+    event = state.fail_point_event
+    if event is None:
+        event = state.fail_point_event = asyncio.Event()
+    await event.wait()
 
 
 def _integer(value: Any) -> int | None:

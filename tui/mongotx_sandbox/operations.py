@@ -31,16 +31,20 @@ class RunningOp:
         "body",
         "client",
         "connection_id",
+        "failpoint_msg",
         "killed",
         "lock",
         "lock_waits",
         "name",
         "ns",
         "opid",
+        "prepare_read_conflicts",
         "started_mono",
         "started_wall",
         "task",
         "waiting_for_lock",
+        "write_conflict_since",
+        "write_conflicts",
     )
 
     def __init__(
@@ -68,10 +72,45 @@ class RunningOp:
         self.lock: tuple[str, str] | None = None  # (resource, mode) it waits for or holds
         self.lock_waits = 0
         self.killed = False
+        # Prepared transactions it waited for (prepare.py), and the test fail point it is
+        # held at, if any: $currentOp's prepareReadConflicts and failpointMsg.
+        self.prepare_read_conflicts = 0
+        self.failpoint_msg: str | None = None
+        # Write conflicts of a write outside a transaction waiting for one that holds its
+        # document: the retries mongod would have made meanwhile (write_conflict_retries).
+        self.write_conflicts = 0
+        self.write_conflict_since: float | None = None
+
+    def reported_write_conflicts(self, now_mono: float) -> int:
+        since = self.write_conflict_since
+        extra = write_conflict_retries(now_mono - since) if since is not None else 0
+        return self.write_conflicts + extra
 
     @property
     def op(self) -> str:
         return _LOGICAL_OP.get(self.name, "command")
+
+
+# mongod's writeConflictRetry backoff before attempt n: none for the first 3, then 1 ms
+# (to 9), 5 ms (to 99), 10 ms (to 199), 100 ms [srv:util/log_and_backoff.cpp
+# logAndBackoffImpl].
+_BACKOFF_STEPS = ((3, 0.0), (9, 0.001), (99, 0.005), (199, 0.010))
+
+
+def write_conflict_retries(seconds: float) -> int:
+    """How many write conflicts a write retrying for `seconds` against a document another
+    transaction holds has met: the sandbox waits for that transaction instead of retrying,
+    and reports the count the server's backoff would give."""
+    attempts, done = 0, 0.0
+    for last, pause in _BACKOFF_STEPS:
+        if pause == 0.0:
+            attempts = last
+            continue
+        span = (last - attempts) * pause
+        if seconds - done < span:
+            return attempts + int((seconds - done) / pause)
+        attempts, done = last, done + span
+    return attempts + int((seconds - done) / 0.1)
 
 
 class OperationTable:

@@ -66,17 +66,18 @@ class SandboxServer:
         self.replset = replset
         self.handler = handler
         self.state = ServerState(replset=replset)
-        # --tls (tls.py): every connection is TLS, and the URI says tls=true.
-        self.ssl_context: ssl.SSLContext | None = None
         self.members = members
         self.election_timeout_ms = election_timeout_ms
         self.replica_set: ReplicaSet | None = None
         self._secondaries: list[SandboxServer] = []
         self._given_port: bool | None = None
         self._resetting = False  # stop_listening(reset=True) is closing the connections
+        # --tls (tls.py): every connection is TLS, and the URI says tls=true.
+        self.ssl_context: ssl.SSLContext | None = None
         self._server: asyncio.base_events.Server | None = None
         self._reaper: asyncio.Task[None] | None = None
         self._conn_tasks: set[asyncio.Task[Any]] = set()
+        self._wires: set[_WireProtocol] = set()  # the open client connections
 
     @property
     def listens_everywhere(self) -> bool:
@@ -85,10 +86,10 @@ class SandboxServer:
 
     @property
     def uri(self) -> str:
+        hosts = ",".join([self.state.host, *(s.state.host for s in self._secondaries)])
         options = [] if self.replset is None else [f"replicaSet={self.replset}"]
         if self.ssl_context is not None:
             options.append("tls=true")
-        hosts = ",".join([self.state.host, *(s.state.host for s in self._secondaries)])
         return f"mongodb://{hosts}/" + ("?" + "&".join(options) if options else "")
 
     async def start(self) -> str:
@@ -115,6 +116,8 @@ class SandboxServer:
             )
             shared.txn_records = self.state.txn_records
             shared.parameters = dict(self.state.parameters)
+            shared.auth = self.state.auth  # users replicate (admin.system.users)
+            other.ssl_context = self.ssl_context
             await other.start_listening()
             rs.add(shared, other)
             self._secondaries.append(other)
@@ -159,6 +162,9 @@ class SandboxServer:
             self._server.close()
             for task in list(self._conn_tasks):
                 task.cancel()
+            # A connection whose task has not started yet has no `finally` to close it.
+            for wire in list(self._wires):
+                wire.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2)
             self._server = None
@@ -317,6 +323,7 @@ class _WireProtocol(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         if peer:
             self.peer = f"{peer[0]}:{peer[1]}"
+        self.server._wires.add(self)
         asyncio.get_running_loop().create_task(self.server._serve(self))
 
     def data_received(self, data: bytes) -> None:
@@ -327,6 +334,7 @@ class _WireProtocol(asyncio.Protocol):
         self._wake()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self.server._wires.discard(self)
         self.lost = True
         self._wake()
         if self._drained is not None and not self._drained.done():

@@ -54,6 +54,9 @@ class Stats:
     total_aborted: int = 0
     retried_commands: int = 0
     retried_statements: int = 0
+    total_prepared: int = 0
+    total_prepared_then_committed: int = 0
+    total_prepared_then_aborted: int = 0
 
 
 @dataclass
@@ -70,6 +73,10 @@ class ServerState:
     txn_records: dict[Hashable, TxnRecord] = field(default_factory=dict)
     cursors: dict[int, Any] = field(default_factory=dict)
     fail_points: dict[str, Any] = field(default_factory=dict)
+    # How many times each fail point was entered (configureFailPoint's `count`,
+    # waitForFailPoint), and who waits for the next entry or change (failpoints.py).
+    fail_point_counts: dict[str, int] = field(default_factory=dict)
+    fail_point_event: asyncio.Event | None = None
     parameters: dict[str, Any] = field(
         default_factory=lambda: {
             # Defaults from transaction_participant.idl (reference §3.8).
@@ -101,6 +108,8 @@ class ServerState:
     operations: OperationTable = field(default_factory=OperationTable)
     # DDL commands waiting for the exclusive lock: (db, coll or None) -> set when done.
     ddl_pending: dict[tuple[str, str | None], asyncio.Event] = field(default_factory=dict)
+    # The prepared transactions by id(): while any is, reads check for prepare conflicts.
+    prepared: dict[int, Transaction] = field(default_factory=dict)
     # Users (auth/): None until --auth or the first createUser; `enforced` with --auth.
     auth: AuthState | None = None
     # This server's membership of a multi-member replica set (replication.SetMember); None
@@ -184,8 +193,9 @@ class ServerState:
         return [s.txn for s in self.sessions.values() if s.txn is not None and s.txn.open]
 
     # ---- transaction end ------------------------------------------------------------
-    def commit(self, txn: Transaction) -> int:
-        """Make a transaction's writes visible at one new commit time.
+    def commit(self, txn: Transaction, visible_at: int | None = None) -> int:
+        """Make a transaction's writes visible at one new commit time (a prepared one's at
+        `visible_at`, its commitTimestamp: prepare.commit_prepared).
 
         A collection the transaction created whose name another operation created, dropped
         or renamed since the snapshot makes the commit fail with WriteConflict: the first
@@ -200,6 +210,7 @@ class ServerState:
                 raise CommandError(112, WRITE_CONFLICT_MSG)
         has_writes = any(txn.writes.values()) or bool(txn.created)
         seq = self.clock.tick() if has_writes else self.clock.now()
+        version_seq = seq if visible_at is None else visible_at
         oldest = self.oldest_snapshot()
         for coll in txn.created.values():
             self.catalog.add(coll, seq, oldest)
@@ -208,9 +219,9 @@ class ServerState:
             if coll is None:
                 continue
             for key, doc in ws.items():
-                coll.append(key, seq, doc, self.catalog.version_history)
+                coll.append(key, version_seq, doc, self.catalog.version_history)
         for index, entry in txn.index_keys:
-            index.note_written(entry, seq, oldest)
+            index.note_written(entry, version_seq, oldest)
         wall = time.time()
         for op in txn.ops:
             images = images_enabled(op.coll.options)
@@ -240,15 +251,23 @@ class ServerState:
             self.notify_oplog()
         return seq
 
-    def abort(self, txn: Transaction, reason: str = "") -> None:
-        if not txn.open:
+    def abort(self, txn: Transaction, reason: str = "", *, prepared: bool = False) -> None:
+        """End `txn` without its writes. A prepared transaction ends only by an explicit
+        abortTransaction (`prepared`): a failed statement, a session kill or the lifetime
+        limit never abort it [srv:db/transaction/transaction_participant.cpp
+        abortTransaction, Observer::expiredAsOf (in progress only);
+        db/session/kill_sessions_local.cpp killSessionsAbortUnpreparedTransactions]."""
+        if not txn.open or (txn.prepared and not prepared):
             return
+        if txn.prepared:
+            self.stats.total_prepared_then_aborted += 1
         txn.state = ServerTxnState.ABORTED
         txn.abort_reason = reason
         self._end(txn)
         self.stats.total_aborted += 1
 
     def _end(self, txn: Transaction) -> None:
+        self.prepared.pop(id(txn), None)
         txn.release()
         for cursor_id in list(txn.cursors):
             self.cursors.pop(cursor_id, None)
@@ -305,7 +324,7 @@ class ServerState:
         now = time.monotonic()
         n = 0
         for txn in self.open_transactions():
-            if txn.expires_at <= now:
+            if txn.expires_at <= now and not txn.prepared:
                 self.abort(txn, "exceeded transactionLifetimeLimitSeconds")
                 n += 1
         # Idle sessions expire after logicalSessionTimeoutMinutes.

@@ -13,10 +13,11 @@ from .store import Collection, Index
 
 
 class ServerTxnState(enum.Enum):
-    """The server's transaction states (transaction_participant.cpp), minus prepare."""
+    """The server's transaction states (transaction_participant.cpp TransactionState)."""
 
     NONE = "none"
     IN_PROGRESS = "inProgress"
+    PREPARED = "prepared"
     COMMITTED = "committed"
     ABORTED = "aborted"
     RETRYABLE_WRITE = "executedRetryableWrite"
@@ -68,6 +69,9 @@ class Transaction:
     # The connection of its last statement, as $currentOp reports an idle transaction's
     # client (client, connectionId, appName, clientMetadata).
     last_client: Any = None
+    # prepareTransaction's timestamp, and when it prepared (prepare.py).
+    prepare_ts: int | None = None
+    prepared_mono: float | None = None
 
     @property
     def expires_at(self) -> float:
@@ -75,7 +79,12 @@ class Transaction:
 
     @property
     def open(self) -> bool:
-        return self.state is ServerTxnState.IN_PROGRESS
+        """Not ended yet: in progress, or prepared (it holds its locks until it ends)."""
+        return self.state in (ServerTxnState.IN_PROGRESS, ServerTxnState.PREPARED)
+
+    @property
+    def prepared(self) -> bool:
+        return self.state is ServerTxnState.PREPARED
 
     def write_set(self, coll: Collection) -> dict[Hashable, dict[str, Any] | None] | None:
         return self.writes.get((coll.db, coll.name))

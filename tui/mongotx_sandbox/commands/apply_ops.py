@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..access import OpContext
+from ..access import OpContext, check_namespace
 from ..errors import CommandError
 from .common import update_target, write_collection
 from .crud import delete_matching, update_statement
@@ -19,13 +19,33 @@ def _namespace(op: dict[str, Any]) -> tuple[str, str]:
     return db, name
 
 
+def _create(ctx: OpContext, db: str, o: dict[str, Any]) -> None:
+    """A `create` command entry, with its options: `temp` among them, which only such an
+    entry sets (a temporary collection, dropped at step-up and startup; a transaction
+    that wrote to one cannot prepare) [srv:db/repl/oplog.cpp, the create entry of
+    kOpsMap; jstests prepare_transaction_fails_on_temp_collections.js]."""
+    name = o["create"]
+    check_namespace(db, name)
+    if ctx.state.catalog.get(db, name) is not None:
+        raise CommandError(48, f"Collection {db}.{name} already exists.")
+    options = {k: v for k, v in o.items() if k not in ("create", "idIndex")}
+    seq = ctx.state.clock.tick()
+    ctx.state.catalog.create(db, name, options, seq, ctx.state.oldest_snapshot())
+    ctx.state.log_write(seq, "create", db, name, extra={"operationDescription": options})
+
+
 async def _apply(ctx: OpContext, op: dict[str, Any]) -> None:
     kind = op.get("op")
     if kind == "n":
         return
+    if kind == "c" and isinstance(op.get("o"), dict) and isinstance(op["o"].get("create"), str):
+        _create(ctx, _namespace(op)[0], op["o"])
+        return
     if kind not in ("i", "u", "d"):
         raise CommandError(
-            2, f"applyOps: the sandbox applies only CRUD oplog entries (i, u, d, n), not {kind!r}"
+            2,
+            "applyOps: the sandbox applies only CRUD oplog entries (i, u, d, n) and the create "
+            f"command entry (c), not {kind!r}",
         )
     db, name = _namespace(op)
     o = op.get("o")

@@ -322,11 +322,14 @@ class ChangeStream:
 
 
 def _check_pipeline(pipeline: list[dict[str, Any]]) -> None:
+    """A known stage a change stream does not allow is IllegalOperation
+    [srv:db/pipeline/pipeline.cpp validateCommon, "is not permitted in a $changeStream
+    pipeline"; jstests prepare_conflict_aggregation_behavior.js, $out after it]."""
     for stage in pipeline:
         name = next(iter(stage))
         if name not in _ALLOWED_STAGES:
             raise CommandError(
-                40324 if not name.startswith("$") or name not in _KNOWN_STAGES else 40600,
+                40324 if not name.startswith("$") or name not in _KNOWN_STAGES else 20,
                 f"Unrecognized pipeline stage name: '{name}'"
                 if name not in _KNOWN_STAGES
                 else f"{name} is not permitted in a $changeStream pipeline",

@@ -9,7 +9,7 @@ from typing import Any
 
 from bson.int64 import Int64
 
-from .. import engine
+from .. import engine, prepare
 from ..access import OpContext, engine_error
 from ..clock import int_to_ts
 from ..errors import CommandError
@@ -195,6 +195,16 @@ def _op_entry(ctx: OpContext, op: RunningOp, now_wall: float, now_mono: float) -
     )
     if op.killed:
         entry["killPending"] = True
+    write_conflicts = op.reported_write_conflicts(now_mono)
+    if write_conflicts:
+        # [srv:db/curop.cpp OpDebug::AdditiveMetrics::report, writeConflicts]
+        entry["writeConflicts"] = Int64(write_conflicts)
+    if op.prepare_read_conflicts:
+        # [srv:db/curop.cpp OpDebug::AdditiveMetrics::report, prepareReadConflicts]
+        entry["prepareReadConflicts"] = Int64(op.prepare_read_conflicts)
+    if op.failpoint_msg is not None:
+        # [srv:db/curop_failpoint_helpers.cpp waitWhileFailPointEnabled: failpointMsg]
+        entry["failpointMsg"] = op.failpoint_msg
     return entry
 
 
@@ -239,6 +249,7 @@ def _txn_report(txn: Transaction, now_mono: float) -> dict[str, Any]:
         "timeActiveMicros": Int64(active_us),
         "timeInactiveMicros": Int64(max(0, open_us - active_us)),
         "expiryTime": _iso(txn.started_wall + txn.lifetime_seconds),
+        **(prepare.report(txn, now_mono) if txn.prepared else {}),
     }
 
 

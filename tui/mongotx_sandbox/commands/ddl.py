@@ -79,10 +79,28 @@ async def create(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
         coll = Collection(ctx.db, name, options)
         ctx.txn.created[(ctx.db, name)] = coll
     else:
+        if ctx.state.fail_points:
+            await _hang_and_fail(ctx, name)
         seq = ctx.state.clock.tick()
         ctx.state.catalog.create(ctx.db, name, options, seq, ctx.state.oldest_snapshot())
         ctx.state.log_write(seq, "create", ctx.db, name, extra={"operationDescription": options})
     return {"ok": 1.0}
+
+
+async def _hang_and_fail(ctx: OpContext, name: str) -> None:
+    """The test fail point hangAndFailAfterCreateCollectionReservesOpTime: the create of
+    `data.nss` (any, without it) hangs while it is on, then fails with 51267
+    [srv:db/catalog/create_collection.cpp]."""
+    from .. import failpoints  # loaded only once a fail point is set
+
+    fp_name = "hangAndFailAfterCreateCollectionReservesOpTime"
+    fp = ctx.state.fail_points.get(fp_name)
+    if fp is None or fp.data.get("nss", f"{ctx.db}.{name}") != f"{ctx.db}.{name}":
+        return
+    failpoints.enter(ctx.state, fp_name)
+    while fp_name in ctx.state.fail_points:
+        await failpoints.changed(ctx.state)
+    raise CommandError(51267, f"{fp_name} fail point enabled")
 
 
 @command("drop", write=True)

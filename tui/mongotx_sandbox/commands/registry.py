@@ -42,7 +42,7 @@ _BY_MODULE: dict[str, str] = {
     "ddl": "create drop dropDatabase listCollections listDatabases createIndexes listIndexes "
     "dropIndexes deleteIndexes collMod renameCollection",
     "explain": "explain",
-    "failpoint": "configureFailPoint",
+    "failpoint": "configureFailPoint waitForFailPoint",
     "list_commands": "listCommands",
     "sasl": "saslStart saslContinue authenticate logout",
     "users": "createUser updateUser dropUser usersInfo grantRolesToUser revokeRolesFromUser",

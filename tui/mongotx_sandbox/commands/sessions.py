@@ -8,20 +8,50 @@ from typing import Any
 
 from bson.binary import Binary
 
-from .. import engine
+from .. import engine, prepare
 from ..access import OpContext
 from ..concerns import add_write_concern_error
 from ..errors import CommandError
 from ..state import LOGICAL_SESSION_TIMEOUT_MINUTES, session_key
 from ..transactions import ServerTxnState
+from .common import GENERIC_ARGUMENTS
 from .registry import command
+
+# commitTransaction's own fields and the generic arguments a router or shard adds
+# [srv:db/transaction/transaction_commands.idl commitTransaction; idl/generic_argument.idl].
+_COMMIT_FIELDS = GENERIC_ARGUMENTS | {
+    "commitTransaction",
+    "commitTimestamp",
+    "recoveryToken",
+    "txnRetryCounter",
+    "maxTimeMSOpOnly",
+    "$queryOptions",
+    "mayBypassWriteBlocking",
+}
+
+
+def check_commit_fields(body: dict[str, Any]) -> None:
+    """An unknown field is an IDL parse error (40415), found before a committed
+    transaction's commit is answered again (jstests errors_on_committed_transaction.js)."""
+    for key in body:
+        if key not in _COMMIT_FIELDS:
+            raise CommandError(40415, f"BSON field 'commitTransaction.{key}' is an unknown field.")
 
 
 @command("commitTransaction", admin_only=True, in_transaction=True, write=True)
 async def commit_transaction(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     txn = ctx.txn
     assert txn is not None  # dispatch refuses commit outside a transaction
-    if txn.state is ServerTxnState.IN_PROGRESS:
+    check_commit_fields(body)
+    # A prepared transaction commits only at a commitTimestamp, an unprepared one never
+    # takes one (prepare.check_commit).
+    commit_ts = prepare.commit_timestamp(body)
+    if txn.open:
+        prepare.check_commit(txn, commit_ts)
+    if txn.prepared:
+        assert commit_ts is not None
+        ctx.operation_time = prepare.commit_prepared(ctx, txn, commit_ts)
+    elif txn.state is ServerTxnState.IN_PROGRESS:
         ctx.operation_time = ctx.state.commit(txn)
     reply: dict[str, Any] = {"ok": 1.0}
     add_write_concern_error(ctx.state, body, reply)
@@ -32,7 +62,7 @@ async def commit_transaction(ctx: OpContext, body: dict[str, Any]) -> dict[str, 
 async def abort_transaction(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     txn = ctx.txn
     assert txn is not None
-    ctx.state.abort(txn, "abortTransaction")
+    ctx.state.abort(txn, "abortTransaction", prepared=True)
     reply: dict[str, Any] = {"ok": 1.0}
     add_write_concern_error(ctx.state, body, reply)
     return reply
@@ -61,6 +91,11 @@ def _end(ctx: OpContext, lsid: dict[str, Any], reason: str) -> None:
         return
     # Ending or killing a session aborts its open transaction at once; the server would
     # reap it at the next session-cache refresh (reference §5.2: a safe simplification).
+    if sess.txn is not None and sess.txn.prepared:
+        # A prepared transaction outlives a kill or end of its session: only commit or
+        # abort ends it [srv:db/session/kill_sessions_local.cpp
+        # killSessionsAbortUnpreparedTransactions].
+        return
     if sess.txn is not None and sess.txn.open:
         ctx.state.abort(sess.txn, reason)
     # The in-memory session goes; its record (config.transactions) stays.

@@ -81,7 +81,7 @@ async def before_command(member: Any, ctx: Any, spec: Any, name: str, body: dict
     after = rc.get("afterClusterTime")
     if level == "snapshot" and isinstance(rc.get("atClusterTime"), Timestamp):
         after = rc["atClusterTime"]
-    if isinstance(after, Timestamp) and not member.is_primary:
+    if isinstance(after, Timestamp) and (level == "majority" or not member.is_primary):
         # A time past the primary's last write is reached by the no-op write the secondary
         # asks of the primary [srv:db/read_concern_mongod.cpp makeNoopWriteIfNeeded].
         target = min(ts_to_int(after), rs.last_write())

@@ -10,9 +10,10 @@ from typing import Any, Protocol
 from bson.objectid import ObjectId
 
 from .. import topology
+from ..clock import int_to_ts
 from ..state import OplogEntry, ServerState
 from . import command_rules
-from .roles import DOWN, PRIMARY, SECONDARY, STATE_NAMES, STOP_FAIL_POINTS, election_id
+from .roles import DOWN, PRIMARY, SECONDARY, STATE_NAMES, STOP_FAIL_POINTS, election_id, utc
 
 
 class Listener(Protocol):
@@ -69,7 +70,8 @@ class SetMember:
             "id": self.id,
             "host": self.host,
             "state": STATE_NAMES[self.role],
-            "applied": self.applied,
+            "optime": int_to_ts(self.applied),
+            "optimeDate": utc(self.applied_wall),
             "lagSecs": self.rs.lag_secs(self),
             "delaySecs": self.delay_secs,
             "paused": self.stopped,

@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from bson.objectid import ObjectId
+
 from ..errors import CommandError
 from ..state import ServerState
 from ..topology import ELECTION_TIMEOUT_MS
@@ -80,7 +82,7 @@ class ReplicaSet:
         for m in self.members:
             if m.id == ref or m.host == ref:
                 return m
-        raise CommandError(2, f"no member {ref!r} in replica set {self.name}")
+        raise CommandError(2, f"no member of replica set {self.name} has _id or host {ref}")
 
     def last_write(self) -> int:
         """The newest oplog entry's optime (the primary's lastWrite)."""
@@ -253,6 +255,8 @@ class ReplicaSet:
         await member.listener.stop_listening(reset=True)
         if was_primary:
             self._schedule_election()
+        elif not self._majority_up():
+            self._schedule_election()  # the primary's liveness check, below
         self.changed()
 
     async def restart(self, ref: int | str) -> None:
@@ -264,6 +268,7 @@ class ReplicaSet:
             return
         self._roll_back(member)
         member.state.fail_points.clear()  # a restarted mongod has none set
+        member.process_id = ObjectId()  # a new process: hello's topologyVersion says so
         member.role = SECONDARY
         member.frozen_until = 0.0
         await member.listener.start_listening()
@@ -300,18 +305,29 @@ class ReplicaSet:
             return
         self._election = asyncio.create_task(self._run_election())
 
+    def _majority_up(self) -> bool:
+        return sum(1 for m in self.members if m.up) >= len(self.members) // 2 + 1
+
     async def _run_election(self) -> None:
         """After electionTimeoutMillis without a primary, the most up-to-date electable
-        secondary wins if a majority of members is up [manual: "Replica Set Elections"]."""
-        while self.primary is None:
+        secondary wins if a majority of members is up [manual: "Replica Set Elections"].
+        A primary that sees no majority for as long steps down [manual: "Replica Set
+        Elections", a primary steps down when it cannot reach a majority;
+        srv:db/repl/topology_coordinator.cpp checkShouldStandForElection / liveness]."""
+        while True:
             await asyncio.sleep(self.election_timeout_ms / 1000)
-            if self.primary is not None:
-                return
-            up = sum(1 for m in self.members if m.up)
+            primary = self.primary
+            if primary is not None:
+                if self._majority_up():
+                    return
+                self._demote(primary, SECONDARY)
+                self.changed()
+                continue
             candidates = self._electable()
-            if up >= len(self.members) // 2 + 1 and candidates:
+            if self._majority_up() and candidates:
                 self._elect(max(candidates, key=lambda m: (m.applied, -m.id)))
                 self.changed()
+                return
 
     def _elect(self, winner: SetMember) -> None:
         """`winner` becomes primary in a new term; writes past its optime are undone."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from bson.objectid import ObjectId
 
 PRIMARY, SECONDARY, DOWN = 1, 2, 8  # MemberState values [srv:db/repl/member_state.h]
@@ -16,3 +18,8 @@ def election_id(term: int) -> ObjectId:
     """A primary's electionId: MongoDB makes it from the term, so later elections compare
     greater [srv:db/repl/topology_coordinator.cpp, OID::fromTerm]."""
     return ObjectId(f"7fffffff{term:016x}")
+
+
+def utc(seconds: float) -> datetime.datetime:
+    """A wall time as BSON dates carry it (naive UTC)."""
+    return datetime.datetime.fromtimestamp(seconds, datetime.UTC).replace(tzinfo=None)

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..clock import int_to_ts
 from ..store import Catalog
+from .roles import utc
 
 
 def truncate(catalog: Catalog, common: int) -> None:
@@ -48,8 +50,8 @@ def _truncate_collection(coll: Any, common: int) -> None:
 def describe(entry: Any) -> dict[str, Any]:
     """A rolled-back write as the rolled-back list shows it."""
     return {
-        "ts": entry.seq,
-        "wall": entry.wall,
+        "ts": int_to_ts(entry.seq),
+        "wall": utc(entry.wall),
         "op": entry.op,
         "ns": f"{entry.db}.{entry.coll}",
         "_id": entry.doc_id,
