@@ -73,8 +73,14 @@ def run_script(tmp_path: Path, code: str, uri: str) -> str:
     return proc.stdout
 
 
+# Scripts run here against the one-member sandbox: the lessons of several members (issue
+# 13) are exported but not run (an exported script starts one member, and leaves out the
+# sessions' read preference outside transactions).
+ONE_MEMBER = [n for n in builtin_names() if load_scenario(n).members == 1]
+
+
 @pytest.mark.parametrize("aio", [False, True], ids=["sync", "async"])
-@pytest.mark.parametrize("name", builtin_names())
+@pytest.mark.parametrize("name", ONE_MEMBER)
 def test_exported_script_reproduces_the_run(name: str, aio: bool, uri: str, tmp_path: Path) -> None:
     record = headless(name, uri)
     assert record.passed
@@ -108,7 +114,7 @@ def txn_outcomes(stdout: str) -> tuple[dict[int, str], set[str]]:
 
 
 @pytest.mark.parametrize("aio", [False, True], ids=["sync", "async"])
-@pytest.mark.parametrize("name", builtin_names())
+@pytest.mark.parametrize("name", ONE_MEMBER)
 def test_with_transaction_script_keeps_every_session_and_the_interleaving(
     name: str, aio: bool, uri: str, tmp_path: Path
 ) -> None:

@@ -262,8 +262,12 @@ async def test_export_screen_shows_copies_and_saves_the_script():
 @pytest.mark.parametrize("name", builtin_names())
 async def test_every_builtin_matches_when_stepped_in_the_workbench(name: str):
     """Each built-in, loaded and stepped with `n` in the real workbench, meets every
-    expectation (the same library the headless runs check)."""
-    app = make_app()
+    expectation (the same library the headless runs check). A lesson of several members
+    runs in `mongotx-tui --members N` (issue 13)."""
+    from mongotx_tui.scenario import load_scenario
+
+    members = load_scenario(name).members
+    app = make_app() if members == 1 else MongoTxApp(config=Config(), members=members)
     async with app.run_test(size=(120, 36)) as pilot:
         await ready(app, pilot)
         await walkthroughs.load_scenario(pilot, name)

@@ -55,9 +55,13 @@ def deterministic(monkeypatch):
     lock.close()  # releases it
 
 
-def make_app() -> MongoTxApp:
+def make_app(members: int = 1) -> MongoTxApp:
     return MongoTxApp(
-        config=Config(), clock=lambda: FROZEN, perf=lambda: 0.0, sandbox_port=_free_port()
+        config=Config(),
+        clock=lambda: FROZEN,
+        perf=lambda: 0.0,
+        sandbox_port=_free_port(),
+        members=members,
     )
 
 
@@ -258,3 +262,11 @@ def test_sharded_workbench(snap_compare, sharded_app, size):
     """mongotx-tui --sharded: the header names the shards, lane A its participants, their
     prepareTimestamp and the two-phase commit's outcome."""
     assert snap_compare(sharded_app, terminal_size=SIZES[size], run_before=_two_phase_commit)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_members_panel_with_a_paused_secondary(snap_compare, deterministic, size):
+    """Issue 13 item 5: `mongotx-tui --members 3`, M, member 1 paused (p)."""
+    assert snap_compare(
+        make_app(members=3), terminal_size=SIZES[size], run_before=walkthroughs.members_paused
+    )

@@ -26,7 +26,8 @@ def _epilog() -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="mongotx-tui",
-        usage="mongotx-tui [URI] [--db DB] [--collection C] [--present] | mongotx-tui COMMAND ...",
+        usage="mongotx-tui [URI] [--db DB] [--collection C] [--present] [--members 3 | --sharded] "
+        "| mongotx-tui COMMAND ...",
         description="Explore MongoDB sessions and transactions by hand. With no URI it starts\n"
         "an embedded sandbox (a one-member replica set) seeded with bank.accounts.",
         epilog=_epilog(),
@@ -49,6 +50,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="without a URI: start a sharded sandbox (a router, 2 shards; bank.accounts "
         "split so alice and bob are on different shards)",
+    )
+    parser.add_argument(
+        "--members",
+        type=int,
+        default=1,
+        help="members of the embedded sandbox's replica set (3: primary and two secondaries, "
+        "M shows them); not with a URI",
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     return parser.parse_args(argv)
@@ -76,6 +84,17 @@ def main(argv: list[str] | None = None) -> int:
         print(__version__)
         return 0
     db = args.db
+    if not 1 <= args.members <= 7 or (args.members > 1 and args.uri):
+        print(
+            "mongotx-tui: --members is 1 to 7, for the embedded sandbox (no URI)", file=sys.stderr
+        )
+        return 2
+    if args.sharded and (args.uri or args.members > 1):
+        print(
+            "mongotx-tui: --sharded starts its own sandbox cluster: not with a URI or --members",
+            file=sys.stderr,
+        )
+        return 2
     if args.uri:
         from .backend.connection import BadURI, client_options, mask_uri
 
@@ -102,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     from .app import MongoTxApp
 
     try:
-        MongoTxApp(args.uri, db or "bank", args.collection, present=args.present).run()
+        MongoTxApp(
+            args.uri, db or "bank", args.collection, present=args.present, members=args.members
+        ).run()
     finally:
         if cluster is not None:
             cluster.stop()

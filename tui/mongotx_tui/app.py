@@ -36,12 +36,15 @@ class MongoTxApp(App[None]):
         sandbox_port: int = 0,
         config: Config | None = None,
         present: bool = False,
+        members: int = 1,
     ) -> None:
         super().__init__()
         from .backend.workbench import Workbench
 
         self.config = config if config is not None else load_config()
-        self.wb = Workbench(uri, db, collection, clock=clock, perf=perf, sandbox_port=sandbox_port)
+        self.wb = Workbench(
+            uri, db, collection, clock=clock, perf=perf, sandbox_port=sandbox_port, members=members
+        )
         self.effective_keys: dict[str, str] = {}
         self.ready_at: float | None = None
         self.leave_open = False  # quit without aborting the lanes' open transactions

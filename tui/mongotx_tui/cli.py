@@ -257,7 +257,8 @@ def _where(scenario, args: argparse.Namespace) -> str:  # type: ignore[no-untype
     if args.uri is None and scenario.sharded:
         return f"deployment: {SHARDED_SANDBOX}, started for this run · database {named}"
     if args.uri is None:
-        return f"deployment: {SANDBOX_NAME}, started for this run · database {named}"
+        members = f" of {scenario.members} members" if scenario.members > 1 else ""
+        return f"deployment: {SANDBOX_NAME}{members}, started for this run · database {named}"
     in_place = args.in_place or args.allow_drop
     database = run_database(named, own=False, in_place=in_place)
     line = f"deployment: {mask_uri(args.uri)} · database {database}"
@@ -312,7 +313,7 @@ def _error_record(target: str, failed: _Failed, scenario: Any, steps: list[Any])
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .backend.headless import run_scenario
+    from .backend.headless import TooFewMembers, run_scenario
     from .backend.setup import DropRefused
     from .scenario.record import StepRecord, table
 
@@ -362,6 +363,8 @@ def _run(args: argparse.Namespace) -> int:
             )
         except DropRefused as exc:
             raise _Failed("refused", _refused(scenario, args, exc)) from None
+        except TooFewMembers as exc:
+            raise _Failed("members", str(exc)) from None
         except KeyboardInterrupt:
             raise _Failed("interrupted", "interrupted (ctrl+c)") from None
         except Exception as exc:

@@ -113,6 +113,23 @@ WORKBENCH_KEYS: tuple[KeyDef, ...] = (
         "its reply; in it, enter opens one, f filters by lane, i shows the workbench's own",
     ),
     KeyDef(
+        "members-panel",
+        "M",
+        "toggle_members",
+        "Members",
+        False,
+        "Show or hide the replica set's members (replSetGetStatus, polled): state, optime, "
+        "lag, paused or delayed; in it, p pauses, y delays, D steps the primary down",
+    ),
+    KeyDef(
+        "view-member",
+        "V",
+        "view_member",
+        "View member",
+        False,
+        "Committed panel: show the primary's data, or one member's own (a direct read)",
+    ),
+    KeyDef(
         "inject-fault",
         "F",
         "inject_fault",
@@ -215,6 +232,35 @@ MONITOR_KEYS: tuple[KeyDef, ...] = (
     ),
 )
 
+MEMBERS_KEYS: tuple[KeyDef, ...] = (
+    KeyDef(
+        "pause-member",
+        "p",
+        "pause_member",
+        "Pause/resume",
+        True,
+        "Members: pause or resume the highlighted member's replication (the rsSyncApplyStop "
+        "fail point on that member)",
+    ),
+    KeyDef(
+        "delay-member",
+        "y",
+        "delay_member",
+        "Delay",
+        True,
+        "Members: delay the highlighted member's replication by 0, 2, 5 or 10 s in turn "
+        "(the sandbox's sandboxMember)",
+    ),
+    KeyDef(
+        "step-down",
+        "D",
+        "step_down",
+        "Step down",
+        True,
+        "Members: step the primary down (replSetStepDown 60, confirmed); an election follows",
+    ),
+)
+
 SERVER_VIEW_KEYS: tuple[KeyDef, ...] = (
     KeyDef(
         "kill-session",
@@ -300,7 +346,13 @@ APP_KEYS: tuple[KeyDef, ...] = (
 )
 
 ALL_KEYS = (
-    APP_KEYS + WORKBENCH_KEYS + QUEUE_KEYS + MONITOR_KEYS + SERVER_VIEW_KEYS + APP_SESSIONS_KEYS
+    APP_KEYS
+    + WORKBENCH_KEYS
+    + QUEUE_KEYS
+    + MONITOR_KEYS
+    + MEMBERS_KEYS
+    + SERVER_VIEW_KEYS
+    + APP_SESSIONS_KEYS
 )
 KEY_ACTIONS = {d.id: d.action for d in ALL_KEYS}  # what a key id does (the toolbar's labels)
 

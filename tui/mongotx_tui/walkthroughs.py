@@ -298,3 +298,26 @@ async def presenter_conflict(pilot: Any) -> None:
     await until(pilot, lambda: "conflicted" in str(caption.render()), what="the caption")
     await until(pilot, lambda: not app.screen.query(".-changed"), 30, "the highlight's fade")
     await pilot.pause(0.1)
+
+
+async def members_paused(pilot: Any) -> None:
+    """On a 3-member sandbox: the members panel (M), member 1's replication paused (p)."""
+    from .widgets.members import MembersPanel
+
+    app = pilot.app
+    await ready(pilot)
+    await pilot.press("M")
+    await until(pilot, lambda: app.screen.query(MembersPanel), what="members panel")
+    panel = app.screen.query_one(MembersPanel)
+    await until(pilot, lambda: panel.row_count == 3, 20, "three members")
+    panel.move_cursor(row=1)
+    await pilot.press("p")
+
+    def paused() -> bool:
+        view = app.wb.members_view
+        return view is not None and view.members[1].paused is True
+
+    await until(pilot, paused, 20, "member 1 paused")
+    await until(pilot, lambda: "paused" in str(panel.get_row_at(1)), what="shown paused")
+    app.clear_notifications()
+    await pilot.pause(0.2)

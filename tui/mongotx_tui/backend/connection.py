@@ -116,6 +116,7 @@ def login_refused(uri: str) -> str:
     )
 
 
+MEMBERS_ELECTION_MS = 1000  # electionTimeoutMillis of the embedded sandbox of several members
 SANDBOX_NAME = "sandbox (in this process)"  # the embedded sandbox, wherever it is named
 
 
@@ -132,6 +133,7 @@ class Deployment:
     lifetime_limit_s: float | None = None
     # a sharded cluster's shards as its router's listShards names them (() when refused)
     shards: tuple[str, ...] = ()
+    members: int = 1  # the set's data-bearing members, as hello's `hosts` lists them
 
     @property
     def transactions_supported(self) -> bool:
@@ -143,6 +145,8 @@ class Deployment:
         topo = self.topology + (f" {self.set_name}" if self.set_name else "")
         if self.shards:
             topo += f" (router · {len(self.shards)} shards: {', '.join(self.shards)})"
+        if self.members > 1:
+            topo += f" ({self.members} members)"
         if self.sandbox:
             return f"{SANDBOX_NAME} · {topo} · MongoDB {self.version} · {self.uri_masked}"
         return f"{self.uri_masked} · {topo} · MongoDB {self.version}"
@@ -175,6 +179,7 @@ async def probe(client: AsyncMongoClient[dict[str, Any]], uri: str, sandbox: boo
         set_name=hello.get("setName"),
         lifetime_limit_s=lifetime,
         shards=shards,
+        members=len(hello.get("hosts") or []) or 1,
     )
 
 
@@ -207,15 +212,21 @@ async def read_lifetime_limit(client: AsyncMongoClient[dict[str, Any]]) -> float
 class EmbeddedSandbox:
     """The in-process sandbox on the caller's loop, seeded with bank.accounts."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, members: int = 1) -> None:
         self.port = port
+        self.members = members
         self.server: Any = None
         self.uri = ""
 
     async def start(self) -> str:
         from mongotx_sandbox import SandboxServer
 
-        self.server = SandboxServer(host="127.0.0.1", port=self.port, replset="rs0")
+        # Several members (--members 3): a short election timeout, so that a killed
+        # primary's successor is elected while a person watches (MongoDB's default is 10 s).
+        timeout = {"election_timeout_ms": MEMBERS_ELECTION_MS} if self.members > 1 else {}
+        self.server = SandboxServer(
+            host="127.0.0.1", port=self.port, replset="rs0", members=self.members, **timeout
+        )
         self.uri = await self.server.start()
         return self.uri
 

@@ -18,6 +18,27 @@ from .setup import final_state, prepare, restore
 from .steps import Outcome, ScenarioSessions
 
 OnStep = Callable[[StepRecord], None]
+ELECTION_MS = 500  # electionTimeoutMillis of a set started for a scenario of several members
+
+
+class TooFewMembers(ValueError):
+    """The deployment has fewer replica set members than the scenario needs."""
+
+
+async def check_members(client: Any, scenario: Scenario) -> None:
+    """Refuse, before anything changes, a scenario that needs more members than the
+    deployment's `hello` lists (`hosts`: its data-bearing members)."""
+    if scenario.members <= 1:
+        return
+    hello = await client.admin.command("hello")
+    have = len(hello.get("hosts") or []) or 1
+    if have < scenario.members:
+        raise TooFewMembers(
+            f"{scenario.name} needs a replica set of {scenario.members} members; this "
+            f"deployment has {have}. Run it without a URI (a {scenario.members}-member "
+            f"sandbox is started for it), or start the workbench with --members "
+            f"{scenario.members} (or press F2: Sandbox, 3 members)."
+        )
 
 
 def _record(step: Step) -> StepRecord:
@@ -138,6 +159,7 @@ async def run_on(
 ) -> RunRecord:
     """Run `scenario` (already placed in its database) on `client`'s deployment (at `uri`,
     where sessions with client options of their own get their clients)."""
+    await check_members(client, scenario)
     record = RunRecord(scenario.name, scenario.title, scenario.verdict, server=server)
     record.database = scenario.setup.database
     prepared = await prepare(client, scenario, own=own, allow_drop=allow_drop)
@@ -179,7 +201,10 @@ async def run_scenario(
     if uri is None:
         from mongotx_sandbox import SandboxServer
 
-        async with SandboxServer() as sandbox_uri:
+        # A scenario of several members gets a set of that many (scenario `members`), with
+        # a short election timeout: a killed primary's successor is elected within a step.
+        sandbox = SandboxServer(members=scenario.members, election_timeout_ms=ELECTION_MS)
+        async with sandbox as sandbox_uri:
             client = make_client(sandbox_uri)
             try:
                 return await run_on(

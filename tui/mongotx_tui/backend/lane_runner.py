@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..model.error_info import ErrorInfo, statement_aborts
-from ..model.lanes import Lane, OpStatus, QueuedOp, TxnOptions, TxnState
+from ..model.lanes import READ_PREFERENCES, Lane, OpStatus, QueuedOp, TxnOptions, TxnState
 from ..model.literals import format_value
 from ..model.ops import OpKind
 from .operations import error_info, execute
@@ -205,7 +205,7 @@ class LaneRunner:
             try:
                 values = item.spec.values()  # parsed before the clock starts: took = server
                 t0 = self.perf()
-                db = self.client[self.database()]
+                db = self._database(in_txn)
                 result, summary = await execute(db, item.spec, session, values)
             except asyncio.CancelledError:
                 item.status = OpStatus.FAILED
@@ -230,6 +230,19 @@ class LaneRunner:
                 lane.busy = ""
                 self._sync_ids()
             return item
+
+    def _database(self, in_txn: bool) -> Any:
+        """The lane's database. Outside a transaction its reads go where the lane's read
+        preference says (a transaction's carries it already: txn_kwargs); the driver sends
+        writes and commands to the primary whatever it says."""
+        name = self.database()
+        mode = self.lane.txn_options.read_preference
+        if in_txn or mode == "primary":
+            return self.client[name]
+        from pymongo import ReadPreference
+
+        preference = getattr(ReadPreference, READ_PREFERENCES.get(mode, "PRIMARY"))
+        return self.client.get_database(name, read_preference=preference)
 
     async def _aborted_after(self, exc: BaseException, txn_number: int | None) -> bool | None:
         """Whether the server aborted the lane's transaction after this statement error.

@@ -91,6 +91,8 @@ class CommandMonitor(monitoring.CommandListener):
                     tag.step_id,
                     tag.workbench,
                 )
+        if isinstance(event.connection_id, tuple):  # (host, port): which member answers
+            record.address = "{}:{}".format(*event.connection_id)
         self.log.add(record)
         self._sent_at[record.seq] = self.perf()
         self._open[(event.connection_id, event.request_id)] = record

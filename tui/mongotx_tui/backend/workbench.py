@@ -77,8 +77,10 @@ from .watchers import (
 )
 
 if TYPE_CHECKING:
+    from ..model.members import MembersView
     from ..scenario.definition import Step
     from .faults import FaultInjector
+    from .members import Members
     from .monitor import CommandMonitor
 
 
@@ -99,6 +101,7 @@ class Workbench:
         perf: Callable[[], float] = time.perf_counter,
         sandbox_port: int = 0,
         notify: Notify | None = None,
+        members: int = 1,
     ) -> None:
         self.requested_uri = uri
         self.uri = uri or ""
@@ -107,6 +110,11 @@ class Workbench:
         self.clock = clock
         self.perf = perf
         self.sandbox_port = sandbox_port
+        self.sandbox_members = members  # the embedded sandbox's members (--members 3)
+        # The set's members as the server last described them (the members panel), and the
+        # member whose own data the committed panel reads (None: through the client).
+        self.members_view: MembersView | None = None
+        self.view_member: str | None = None
         self.notify: Notify = notify or (lambda kind, lane_id: None)
         self.client: Any = None
         self.monitor: CommandMonitor | None = None  # made with the first client
@@ -194,8 +202,14 @@ class Workbench:
     async def _sandbox_uri(self) -> str:
         """The embedded sandbox's URI, started the first time. It then runs until close():
         switching away and back finds its documents as they were."""
+        if self.sandbox is not None and self.sandbox.members != self.sandbox_members:
+            # Another number of members (the connect dialog's "3 members"): a new sandbox;
+            # the old one's sessions end with it, as a switch ends them anyway.
+            old, self.sandbox = self.sandbox, None
+            self.members_view, self.view_member = None, None
+            await old.stop()
         if self.sandbox is None:
-            sandbox = EmbeddedSandbox(self.sandbox_port)
+            sandbox = EmbeddedSandbox(self.sandbox_port, self.sandbox_members)
             await sandbox.start()  # raises when it can't listen: try again next time
             self.sandbox = sandbox
         return self.sandbox.uri
@@ -264,6 +278,8 @@ class Workbench:
                     pass
                 runner.session = None
         await self.lane_clients.close_all()
+        if "members" in self.__dict__:  # the members panel's direct clients
+            await self.members.close()
         await self._close_client()
 
     def open_transactions(self) -> list[Lane]:
@@ -371,7 +387,10 @@ class Workbench:
         Raises ValueError (clear words) for a database name too long to prefix.
         """
         from ..scenario.placement import placed, protected, run_database
+        from .headless import check_members
         from .setup import occupied
+
+        await check_members(self.client, scenario)  # TooFewMembers: a ValueError, in words
 
         own = self.is_sandbox
         database = run_database(scenario.setup.database, own=own, in_place=in_place)
@@ -751,6 +770,9 @@ class Workbench:
                     log = [] if tag is None or self.monitor is None else self.monitor.log
                     records = [r for r in log if r.step_id == getattr(tag, "step_id", None)]
                     after_step(lane, runner, records)
+                    if item is not None and (answered := self.answered_by(records)):
+                        out.summary += f" · {answered}"
+                        item.summary += f" · {answered}"
                     if item is not None and item.in_txn and out.error is None:
                         note = unsent_concerns(item.spec, records)
                         out.summary += note
@@ -779,7 +801,10 @@ class Workbench:
         committed = step.action in REFRESH_COMMITTED or (
             step.spec is not None and (outside or lane is None or not lane.in_txn)
         )
-        if committed and not self.pushes_changes:  # else its change events re-read the page
+        # A change stream reports majority-committed changes only: on a set of several
+        # members a w:1 write a lagging majority lacks would never show, so read again.
+        several = self.deployment is not None and self.deployment.members > 1
+        if committed and (several or not self.pushes_changes):  # else change events re-read
             self.tasks.spawn(self._quietly(self.refresh_committed))
         in_txn = item.in_txn if item is not None else lane is not None and lane.in_txn
         if lane is not None and out.error is None and step.spec is not None and in_txn:
@@ -1045,7 +1070,7 @@ class Workbench:
         (with `count_now`, before returning: one update instead of two)."""
         number = self.page.number if number is None else max(0, number)
         ns = (self.db, self.collection)
-        args = (self.client, self.db, self.collection)
+        args = (self._committed_client(), self.db, self.collection)
         page = await load_page(*args, number, PAGE_SIZE, self.perf, count=False)
         if not page.docs and number > 0:
             page = await load_page(*args, number - 1, PAGE_SIZE, self.perf, count=False)
@@ -1055,7 +1080,7 @@ class Workbench:
             page.total = self.page.total
         self._page_ns = ns
         if count_now:
-            page.total = await count_documents(self.client, *ns)
+            page.total = await count_documents(self._committed_client(), *ns)
         self.page = page
         self.notify(Changed.COMMITTED, None)
         for lane in self.lanes:
@@ -1067,7 +1092,7 @@ class Workbench:
 
     async def _count(self, ns: tuple[str, str]) -> None:
         await asyncio.sleep(0.05)  # let the page paint first; the count can come later
-        total = await count_documents(self.client, *ns)
+        total = await count_documents(self._committed_client(), *ns)
         if ns == (self.db, self.collection) and total is not None:
             self.page.total = total
             self.notify(Changed.COMMITTED, None)
@@ -1196,6 +1221,47 @@ class Workbench:
         self.notify(Changed.TIMELINE, None)
         self.notify(Changed.COMMITTED, None)
         await self.watch()
+
+    # -- the replica set's members (issue 13 item 5; IO in backend/members.py) ----------
+    @functools.cached_property
+    def members(self) -> Members:
+        from .members import Members as Made  # on first use: the workbench starts without it
+
+        return Made()
+
+    async def poll_members(self) -> MembersView:
+        """Read the set's status (what the server answers) and tell the panel."""
+        view = await self.members.status(self.client)
+        self.members_view = view
+        self.notify(Changed.MEMBERS, None)
+        return view
+
+    def answered_by(self, records: list[Any]) -> str:
+        """`answered by 127.0.0.1:PORT (secondary)`: the member whose connection carried
+        the step's last command (the monitor's record of pymongo's connection_id), with
+        its role as replSetGetStatus last gave it; "" on one member."""
+        if self.deployment is None or self.deployment.members <= 1:
+            return ""
+        address = next((r.address for r in reversed(records) if r.address), "")
+        if not address:
+            return ""
+        role = self.members_view.role_of(address) if self.members_view is not None else ""
+        return f"answered by {address}" + (f" ({role})" if role else "")
+
+    def _committed_client(self) -> Any:
+        """The client the committed panel reads with: the chosen member's own (direct)."""
+        if self.view_member is None:
+            return self.client
+        return self.members.direct(self.view_member)
+
+    def cycle_view_member(self) -> str | None:
+        """The committed panel's next view: the primary (through the client), then each
+        member's own data in turn."""
+        hosts = [m.host for m in self.members_view.members] if self.members_view else []
+        order: list[str | None] = [None, *hosts]
+        at = order.index(self.view_member) if self.view_member in order else 0
+        self.view_member = order[(at + 1) % len(order)]
+        return self.view_member
 
 
 __all__ = ["BadURI", "LaneBusy", "Workbench"]

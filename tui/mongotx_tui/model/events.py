@@ -18,6 +18,7 @@ class Changed(StrEnum):
     SCENARIO = "scenario"  # the loaded scenario and its progress
     MONITOR = "monitor"  # commands sent or answered (the command monitor)
     FAULTS = "faults"  # the fail point the workbench set, or the server's refusal
+    MEMBERS = "members"  # the replica set's members as replSetGetStatus last described them
 
 
 Notify = Callable[[Changed, int | None], None]

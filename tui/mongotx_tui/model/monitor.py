@@ -47,6 +47,7 @@ class CommandRecord:
     reply: dict[str, Any] | None = None
     failure: str = ""  # a network error or the like: no reply came
     duration_ms: float | None = None
+    address: str = ""  # host:port of the member the connection was to (pymongo's connection_id)
 
     @property
     def internal(self) -> bool:

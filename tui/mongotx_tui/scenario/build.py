@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..model.lanes import LaneOptions, TxnOptions
+from ..model.lanes import READ_PREFERENCES, LaneOptions, TxnOptions
 from ..model.ops import FIELDS, OpKind, OpSpec, StepAction
 from .definition import (
     OTHER_ACTIONS,
@@ -26,12 +26,14 @@ TOP_KEYS = {
     "title",
     "description",
     "teaches",
+    "members",
     "setup",
     "sessions",
     "steps",
     "verdict",
     "sharded",
 }
+MAX_MEMBERS = 7  # a replica set has at most 7 voting members (manual: replica-set-members)
 REQUIRED = ("name", "description", "sessions", "steps", "verdict")
 ALIASES = {
     "insertOne": "insert",
@@ -41,7 +43,7 @@ ALIASES = {
     "commitTransaction": "commit",
     "abortTransaction": "abort",
 }
-TXN_KEYS = {"readConcern", "writeConcern", "maxCommitTimeMS"}
+TXN_KEYS = {"readConcern", "writeConcern", "maxCommitTimeMS", "readPreference"}
 # A session's own options (model.lanes.LaneOptions), as the workbench's lane options dialog.
 SESSION_OPTIONS = {
     "causalConsistency": "causal_consistency",
@@ -120,6 +122,7 @@ def build_scenario(data: Any, p: Problems) -> Scenario | None:
         steps=steps,
         verdict=_text(data, "verdict", p),
         sharded=_sharded(data, p),
+        members=_members(data, p),
     )
 
 
@@ -128,6 +131,15 @@ def _sharded(data: Located, p: Problems) -> bool:
     if not isinstance(value, bool):
         p.add(data.line_of("sharded"), "'sharded' is true or false")
         return False
+    return value
+
+
+def _members(data: Located, p: Problems) -> int:
+    """How many replica set members the scenario needs (1 unless it says more)."""
+    value = data.get("members", 1)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_MEMBERS:
+        p.add(data.line_of("members"), f"members must be a number from 1 to {MAX_MEMBERS}")
+        return 1
     return value
 
 
@@ -189,6 +201,15 @@ def _txn_options(data: Located, p: Problems) -> TxnOptions:
                 data.line_of("writeConcern"),
                 "writeConcern is a number of members (w: 1) or a name such as majority",
             )
+    if "readPreference" in data:
+        mode = data["readPreference"]
+        if mode not in READ_PREFERENCES:
+            p.add(
+                data.line_of("readPreference"),
+                "readPreference is one of " + ", ".join(READ_PREFERENCES),
+            )
+        else:
+            opts.read_preference = mode
     if "maxCommitTimeMS" in data:
         value = data["maxCommitTimeMS"]
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:

@@ -142,6 +142,7 @@ class Scenario:
     verdict: str
     source: str = ""  # the file it came from
     sharded: bool = False  # needs a sharded cluster's router (its steps shard collections)
+    members: int = 1  # replica set members it needs (`members: 3`: a 3-member sandbox)
 
     def session(self, name: str) -> SessionDef:
         for s in self.sessions:

@@ -72,6 +72,8 @@ def _txn(opts: TxnOptions, base: TxnOptions | None = None) -> dict[str, Any]:
     if opts.write_concern != base.write_concern:
         wc = opts.write_concern
         out["writeConcern"] = int(wc) if wc.isdigit() else (wc or None)
+    if opts.read_preference != base.read_preference:
+        out["readPreference"] = opts.read_preference
     if opts.max_commit_time_ms != base.max_commit_time_ms and opts.max_commit_time_ms:
         out["maxCommitTimeMS"] = opts.max_commit_time_ms
     return out

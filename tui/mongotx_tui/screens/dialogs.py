@@ -173,8 +173,12 @@ class HelpScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
+SANDBOX_3 = "sandbox:3"  # ConnectScreen's answer for the sandbox of three members
+
+
 class ConnectScreen(ModalScreen[str | None]):
-    """Returns a URI, "" for the sandbox, or None when cancelled."""
+    """Returns a URI, "" for the sandbox, SANDBOX_3 for a sandbox of three members (issue
+    13: a replica set with secondaries), or None when cancelled."""
 
     CSS_PATH = DIALOGS_CSS
 
@@ -198,6 +202,7 @@ class ConnectScreen(ModalScreen[str | None]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Connect", variant="primary", id="go")
                 yield Button("Sandbox", id="sandbox")
+                yield Button("Sandbox, 3 members", id="sandbox-3")
                 yield Button(self._proxy_label(), id="proxy")
                 yield Button("Cancel (Esc)", id="cancel")
 
@@ -223,6 +228,10 @@ class ConnectScreen(ModalScreen[str | None]):
     def _sandbox(self) -> None:
         self.dismiss("")
 
+    @on(Button.Pressed, "#sandbox-3")
+    def _sandbox_3(self) -> None:
+        self.dismiss(SANDBOX_3)
+
     def _proxy_label(self) -> str:
         return "Live view" if self.app.is_screen_installed(LIVE_VIEW) else "Watch an app (proxy)"
 
@@ -233,6 +242,10 @@ class ConnectScreen(ModalScreen[str | None]):
         app = self.app
         self.dismiss(None)
         app.call_later(app.run_action, "watch_application")
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
 
 
 class FaultScreen(Screen[str]):

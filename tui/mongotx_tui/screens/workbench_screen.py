@@ -32,6 +32,7 @@ from ..widgets.documents import CommittedPanel
 from ..widgets.footer import KeyFooter
 from ..widgets.lane import LaneWidget, QueueList
 from ..widgets.timeline import TimelineTable
+from .members import MembersHandlers
 
 if TYPE_CHECKING:
     from ..backend.workbench import Workbench
@@ -45,7 +46,7 @@ MONITOR_EVERY_S = 0.1  # the command monitor's refresh, at most this often
 SHARDS_EVERY_S = 0.5  # a sharded cluster: how often the lanes' participants are read
 
 
-class WorkbenchScreen(Screen[None]):
+class WorkbenchScreen(MembersHandlers, Screen[None]):
     class Ready(Message):
         """Connected, first page shown: the workbench is usable (the app handles it)."""
 
@@ -187,6 +188,8 @@ class WorkbenchScreen(Screen[None]):
             self.set_timer(MONITOR_EVERY_S, self._show_monitor_due)
         if Changed.FAULTS in kinds or Changed.CONNECTION in kinds:
             self._show_fail_points()
+        if Changed.MEMBERS in kinds:
+            self._show_members()
         if Changed.SCENARIO in kinds or Changed.LANES in kinds:
             self._show_scenario()
         lanes = {lane_id for k, lane_id in dirty if k is Changed.LANE and lane_id is not None}
@@ -253,7 +256,8 @@ class WorkbenchScreen(Screen[None]):
 
     def _show_committed(self) -> None:
         panel = self.query_one(CommittedPanel)
-        panel.show(f"{self.wb.db}.{self.wb.collection}", self.wb.page, self.wb.watch_mode)
+        where = f" on {self.wb.view_member}" if self.wb.view_member else ""  # V: a member's own
+        panel.show(f"{self.wb.db}.{self.wb.collection}{where}", self.wb.page, self.wb.watch_mode)
         self.committed_shown_at = self.wb.perf()
 
     # -- the command monitor ------------------------------------------------------------------
@@ -821,13 +825,15 @@ class WorkbenchScreen(Screen[None]):
         self.app.push_screen(screen, chosen)
 
     def action_connect(self) -> None:
-        from .dialogs import ConnectScreen
+        from .dialogs import SANDBOX_3, ConnectScreen
 
         current = self.wb.deployment.uri_masked if self.wb.deployment else "not connected"
 
         def chosen(uri: str | None) -> None:
             if uri is None:
                 return
+            if uri == SANDBOX_3:  # the sandbox again, with three members (issue 13)
+                self.wb.sandbox_members, uri = 3, ""
             open_txns = self.wb.open_transactions()
             if not open_txns:
                 self.connect_worker(uri or None)
