@@ -15,6 +15,7 @@ from .config import Config, load_config, search_paths
 from .keys import ALL_KEYS, APP_KEYS, WORKBENCH_KEYS, bindings, display_key
 
 if TYPE_CHECKING:
+    from .backend.confine import Served
     from .screens.workbench_screen import WorkbenchScreen
 
 
@@ -36,6 +37,7 @@ class MongoTxApp(App[None]):
         sandbox_port: int = 0,
         config: Config | None = None,
         present: bool = False,
+        served: Served | None = None,
     ) -> None:
         super().__init__()
         from .backend.workbench import Workbench
@@ -46,6 +48,7 @@ class MongoTxApp(App[None]):
         self.ready_at: float | None = None
         self.leave_open = False  # quit without aborting the lanes' open transactions
         self.present = present  # start in presenter mode (--present)
+        self.served = served  # a browser tab of `mongotx-tui serve`: its limits (confine.py)
 
     def get_default_screen(self) -> Screen[Any]:
         """The workbench is the app's first screen (no blank screen is laid out first)."""

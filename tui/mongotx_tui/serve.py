@@ -12,6 +12,7 @@ import argparse
 import shlex
 import sys
 import textwrap
+from pathlib import Path
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -151,8 +152,10 @@ def tab(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="mongotx-tab-") as folder:
         os.environ[ENV_DATA] = folder
         from .app import MongoTxApp
+        from .backend.confine import Served
 
-        MongoTxApp(present=present).run()
+        served = Served(Path(folder), allow_connect="--allow-connect" in argv)
+        MongoTxApp(present=present, served=served).run()
     return 0
 
 
