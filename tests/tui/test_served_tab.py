@@ -112,3 +112,26 @@ async def test_save_and_exports_stay_in_the_tabs_folder(tmp_path: Path):
             await until(pilot, lambda k=kind: not isinstance(app.screen, k), what=f"{key} closed")
         said = [n.message for n in app._notifications]
         assert any("saved.yaml (this tab's folder, deleted when the tab closes)" in m for m in said)
+
+
+async def test_connect_offers_only_the_tabs_sandbox_unless_allowed():
+    from mongotx_tui.screens.dialogs import ConnectScreen
+
+    app = tab_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(app, pilot)
+        await pilot.press("f2")
+        await until(pilot, lambda: isinstance(app.screen, ConnectScreen), what="connect")
+        dialog = app.screen
+        refusal = "✗ This browser tab may use only its own sandbox"
+        assert shown(dialog, "#connect-error").startswith(refusal)  # said before typing
+        await submit(pilot, dialog, "#uri", "mongodb://127.0.0.1:1/")
+        assert app.screen is dialog and "--allow-connect" in shown(dialog, "#connect-error")
+        assert app.wb.is_sandbox
+
+    allowed = tab_app(allow_connect=True)
+    async with allowed.run_test(size=(120, 36)) as pilot:
+        await ready(allowed, pilot)
+        await pilot.press("f2")
+        await until(pilot, lambda: isinstance(allowed.screen, ConnectScreen), what="connect")
+        assert shown(allowed.screen, "#connect-error") == ""

@@ -827,7 +827,8 @@ class WorkbenchScreen(Screen[None]):
                 ConfirmScreen("Switch deployment?", message, [("switch", "Switch")]), confirmed
             )
 
-        self.app.push_screen(ConnectScreen(current), chosen)
+        served = getattr(self.app, "served", None)
+        self.app.push_screen(ConnectScreen(current, served=served), chosen)
 
     # -- scenarios ---------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
