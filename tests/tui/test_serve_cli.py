@@ -30,8 +30,18 @@ def test_exposing_it_says_plainly_what_anyone_on_the_network_gets():
     assert "EXPOSED: anyone who can reach port 8000" in text
     assert "There is no login and no TLS" in text
     assert "(no shell)" in text
-    assert "F2 connects their workbench to any MongoDB server this machine can reach" in text
-    assert "read and write files by path as your user" in text
+    assert "dialogs (l, w, p, D) read and write only in that folder" in text
+    assert "F2 offers only the tab's own sandbox" in text
+    assert "The tabs run as your user" in text
+
+
+def test_allow_connect_is_said_and_reaches_every_tab():
+    text = " ".join(serve.exposure("0.0.0.0", 8000, allow_connect=True).split())
+    assert "--allow-connect is on: F2 connects a tab's workbench to any MongoDB server" in text
+    assert "F2 offers only" not in text
+    assert serve._parser().parse_args(["--allow-connect"]).allow_connect
+    assert serve.tab_command(allow_connect=True).endswith("--tab --allow-connect")
+    assert "--allow-connect" not in serve.tab_command()
 
 
 def test_every_address_needs_the_address_browsers_use():

@@ -15,6 +15,7 @@ from .config import Config, load_config, search_paths
 from .keys import ALL_KEYS, APP_KEYS, WORKBENCH_KEYS, bindings, display_key
 
 if TYPE_CHECKING:
+    from .backend.confine import Served
     from .screens.workbench_screen import WorkbenchScreen
 
 
@@ -37,6 +38,7 @@ class MongoTxApp(App[None]):
         config: Config | None = None,
         present: bool = False,
         members: int = 1,
+        served: Served | None = None,
     ) -> None:
         super().__init__()
         from .backend.workbench import Workbench
@@ -49,6 +51,7 @@ class MongoTxApp(App[None]):
         self.ready_at: float | None = None
         self.leave_open = False  # quit without aborting the lanes' open transactions
         self.present = present  # start in presenter mode (--present)
+        self.served = served  # a browser tab of `mongotx-tui serve`: its limits (confine.py)
 
     def get_default_screen(self) -> Screen[Any]:
         """The workbench is the app's first screen (no blank screen is laid out first)."""
@@ -133,7 +136,12 @@ class MongoTxApp(App[None]):
         self.push_screen(ConfirmScreen("Quit with open transactions?", message, choices), chosen)
 
     def action_watch_application(self) -> None:
-        """The connect dialog's proxy choice (issue 12): the live view of an application."""
+        """The connect dialog's proxy choice (issue 12): the live view of an application.
+        A browser tab without --allow-connect may not: a proxy reaches any upstream and
+        listens on a port of the machine running `serve`."""
+        if self.served is not None and not self.served.allow_connect:
+            self.notify(self.served.connect_refusal, severity="error")
+            return
         from .screens.proxy_dialog import watch_application
 
         watch_application(self)

@@ -12,6 +12,7 @@ import argparse
 import shlex
 import sys
 import textwrap
+from pathlib import Path
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -24,27 +25,41 @@ exit codes:
   2    bad arguments, or the address cannot be bound (in use, not this machine's)"""
 
 
-def tab_command(present: bool = False) -> str:
+def tab_command(present: bool = False, allow_connect: bool = False) -> str:
     """The shell command textual-serve runs for each tab: this Python, this package."""
     args = [sys.executable, "-m", "mongotx_tui.serve", "--tab"]
     if present:
         args.append("--present")
+    if allow_connect:
+        args.append("--allow-connect")
     return shlex.join(args)
 
 
 # What whoever opens the page can do, whatever the address (said before serving, and in
-# --help).
-REACH = (
-    "Each browser tab gets a workbench of its own (no shell) with a sandbox of its own; "
-    "both end when the tab closes. But whoever opens it uses this machine as you: F2 "
-    "connects their workbench to any MongoDB server this machine can reach (one without "
-    "authentication, or with credentials they know), the load (l) and save (w) dialogs "
-    "read and write files by path as your user, and every tab costs a process and its "
-    "memory here."
+# --help). The limits are enforced in a tab by backend/confine.py.
+FILES = (
+    "Each browser tab gets a workbench of its own (no shell) with a sandbox and a folder of "
+    "its own; all end when the tab closes. Its load, save and export dialogs (l, w, p, D) "
+    "read and write only in that folder (loading also reads the built-in scenarios), and "
+    "a saved file is downloaded to the browser."
 )
+CONNECT_ALLOWED = (
+    "--allow-connect is on: F2 connects a tab's workbench to any MongoDB server this "
+    "machine can reach (one without authentication, or with credentials they know)."
+)
+CONNECT_REFUSED = (
+    "F2 offers only the tab's own sandbox (--allow-connect would let it connect to any "
+    "MongoDB server this machine can reach)."
+)
+COST = "The tabs run as your user, and each costs a process and its memory here."
 
 
-def exposure(host: str, port: int) -> str:
+def reach(allow_connect: bool) -> str:
+    """What whoever opens the page can do with it."""
+    return f"{FILES} {CONNECT_ALLOWED if allow_connect else CONNECT_REFUSED} {COST}"
+
+
+def exposure(host: str, port: int, allow_connect: bool = False) -> str:
     """What serving on `host` means, said plainly (printed before anything is served)."""
     if host in LOOPBACK or host.startswith("127."):
         where = "Only this machine can open it."
@@ -58,7 +73,7 @@ def exposure(host: str, port: int) -> str:
             "Serve it like this only on a network you trust (a classroom's), and stop it "
             "(ctrl+c) when the session is over."
         )
-    return textwrap.fill(f"{where} {REACH} {advice}", 88)
+    return textwrap.fill(f"{where} {reach(allow_connect)} {advice}", 88)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
         ),
         epilog=EXIT
         + "\n\nwhat serving it means (with --host 0.0.0.0: to anyone who reaches the port):\n"
-        + textwrap.fill(REACH, 88, initial_indent="  ", subsequent_indent="  "),
+        + textwrap.fill(reach(False), 88, initial_indent="  ", subsequent_indent="  "),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -88,6 +103,12 @@ def _parser() -> argparse.ArgumentParser:
         "--host 0.0.0.0: the page tells the browser where to connect)",
     )
     parser.add_argument("--present", action="store_true", help="every tab in presenter mode")
+    parser.add_argument(
+        "--allow-connect",
+        action="store_true",
+        help="let F2 in every tab connect to any MongoDB server this machine can reach "
+        "(default: each tab only has its own sandbox)",
+    )
     return parser
 
 
@@ -118,11 +139,11 @@ def main(argv: list[str]) -> int:
         )
     url = args.public_url or _public_url(args.host, args.port)
     print(f"mongotx-tui: serving the workbench on {url}", file=sys.stderr)
-    print(exposure(args.host, args.port), file=sys.stderr, flush=True)
+    print(exposure(args.host, args.port, args.allow_connect), file=sys.stderr, flush=True)
     from textual_serve.server import Server
 
     server = Server(
-        tab_command(args.present),
+        tab_command(args.present, args.allow_connect),
         host=args.host,
         port=args.port,
         title="mongotx-tui",
@@ -151,8 +172,10 @@ def tab(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="mongotx-tab-") as folder:
         os.environ[ENV_DATA] = folder
         from .app import MongoTxApp
+        from .backend.confine import Served
 
-        MongoTxApp(present=present).run()
+        served = Served(Path(folder), allow_connect="--allow-connect" in argv)
+        MongoTxApp(present=present, served=served).run()
     return 0
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -18,6 +18,9 @@ from textual.widgets import Button, Input, Label, Static
 from ..model.diagram_files import format_problem
 from . import DIALOGS_CSS
 
+if TYPE_CHECKING:
+    from ..backend.confine import Served
+
 
 class DiagramScreen(ModalScreen[str | None]):
     """Asks where to write the diagram; returns the path (checked for a known format)."""
@@ -26,10 +29,11 @@ class DiagramScreen(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="diagram-cancel")]
 
-    def __init__(self, default: Path, steps: int) -> None:
+    def __init__(self, default: Path, steps: int, served: Served | None = None) -> None:
         super().__init__()
         self.default = default
         self.steps = steps
+        self.served = served  # a browser tab: the file stays in its folder
 
     def compose(self) -> ComposeResult:
         with Vertical(id="diagram-dialog", classes="dialog"):
@@ -57,7 +61,13 @@ class DiagramScreen(ModalScreen[str | None]):
         if problem is not None:
             self.query_one("#diagram-problem", Static).update(problem[0].upper() + problem[1:])
             return
-        self.dismiss(path)
+        from .served import place
+
+        target, refused = place(self.served, path)
+        if refused:
+            self.query_one("#diagram-problem", Static).update(refused)
+            return
+        self.dismiss(target)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -73,19 +83,21 @@ def ask_and_export(screen: Any) -> None:
         screen.notify("Nothing ran yet: run some steps, then export them", severity="warning")
         return
     name = wb.play.scenario.name if wb.play is not None else "workbench"
-    default = Path.cwd() / f"{name}-{screen._scenario_stamp()}.svg"
+    served = getattr(screen.app, "served", None)
+    folder = served.folder if served is not None else Path.cwd()
+    default = folder / f"{name}-{screen._scenario_stamp()}.svg"
 
     def chosen(path: str | None) -> None:
         if path:
             screen.run_worker(
-                _write(screen, Path(path).expanduser()),
+                _write(screen, Path(path)),
                 group="diagram-export",
                 exclusive=True,
                 exit_on_error=False,
                 description="export diagram",
             )
 
-    screen.app.push_screen(DiagramScreen(default, rows), chosen)
+    screen.app.push_screen(DiagramScreen(default, rows, served), chosen)
 
 
 async def _write(screen: Any, path: Path) -> None:
@@ -106,4 +118,7 @@ async def _write(screen: Any, path: Path) -> None:
         screen.notify(f"Cannot write {path}: {exc.strerror}", severity="error", markup=False)
         return
     kind = FORMATS[written.suffix.lower()]
-    screen.notify(f"Diagram ({kind}) written to {written.resolve()}", markup=False)
+    from .served import hand_over
+
+    more = hand_over(screen.app, written)
+    screen.notify(f"Diagram ({kind}) written to {written.resolve()}{more}", markup=False)

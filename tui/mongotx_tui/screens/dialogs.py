@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
 from rich.syntax import Syntax
@@ -20,6 +20,9 @@ from ..model.lanes import READ_PREFERENCES, TxnOptions
 from ..model.literals import format_value
 from . import DIALOGS_CSS, LIVE_VIEW
 from .lane_options import READ_CONCERNS, WRITE_CONCERNS, choices
+
+if TYPE_CHECKING:
+    from ..backend.confine import Served
 
 
 class TxnOptionsScreen(ModalScreen[TxnOptions | None]):
@@ -184,10 +187,12 @@ class ConnectScreen(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="connect-cancel")]
 
-    def __init__(self, current: str, error: str = "") -> None:
+    def __init__(self, current: str, error: str = "", served: Served | None = None) -> None:
         super().__init__()
         self.current = current
-        self.error = error
+        # A browser tab of `serve` without --allow-connect offers only its own sandbox.
+        self.refusal = served.connect_refusal if served and not served.allow_connect else ""
+        self.error = error or self.refusal
 
     def compose(self) -> ComposeResult:
         with Vertical(id="connect-dialog", classes="dialog"):
@@ -209,6 +214,9 @@ class ConnectScreen(ModalScreen[str | None]):
     @on(Input.Submitted)
     @on(Button.Pressed, "#go")
     def _go(self) -> None:
+        if self.refusal:
+            self.query_one("#connect-error", Static).update(self.refusal)
+            return
         uri = self.query_one("#uri", Input).value.strip()
         if not uri:
             self.query_one("#connect-error", Static).update(
@@ -239,6 +247,9 @@ class ConnectScreen(ModalScreen[str | None]):
     def _proxy(self) -> None:
         """Watch an application through a proxy, or back to the live view of the one
         running (the app's action: screens/proxy_dialog.py)."""
+        if self.refusal:  # a proxy reaches any upstream: the same limit as a URI
+            self.query_one("#connect-error", Static).update(self.refusal)
+            return
         app = self.app
         self.dismiss(None)
         app.call_later(app.run_action, "watch_application")

@@ -31,6 +31,7 @@ from ..scenario.placement import PREFIX
 from . import DIALOGS_CSS
 
 if TYPE_CHECKING:
+    from ..backend.confine import Served
     from ..backend.setup import Occupied
     from ..scenario.definition import Scenario
 
@@ -93,9 +94,12 @@ class ScenarioPickerScreen(ModalScreen[Pick | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="picker-cancel")]
 
-    def __init__(self, drafts: Path, where: str = "", own: bool = True) -> None:
+    def __init__(
+        self, drafts: Path, where: str = "", own: bool = True, served: Served | None = None
+    ) -> None:
         super().__init__()
         self.drafts = drafts
+        self.served = served  # a browser tab: typed paths stay in its folder or the library
         self.where = where
         self.own = own
         self.details: dict[str, str] = {}
@@ -165,10 +169,16 @@ class ScenarioPickerScreen(ModalScreen[Pick | None]):
     def _load(self) -> None:
         path = self.query_one("#picker-path", Input).value.strip()
         if path:
-            if not Path(path).expanduser().is_file():
+            from .served import place
+
+            target, refused = place(self.served, path, loading=True)
+            if refused:
+                self.query_one("#picker-error", Static).update(refused)
+                return
+            if not Path(target).is_file():
                 self.query_one("#picker-error", Static).update(f"✗ no such file: {path}")
                 return
-            self.check_file(str(Path(path).expanduser()))
+            self.check_file(target)
             return
         listing = self.query_one("#picker-list", OptionList)
         if listing.highlighted is not None:
@@ -259,10 +269,11 @@ class SaveScenarioScreen(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="save-cancel")]
 
-    def __init__(self, default: Path, steps: int) -> None:
+    def __init__(self, default: Path, steps: int, served: Served | None = None) -> None:
         super().__init__()
         self.default = default
         self.steps = steps
+        self.served = served  # a browser tab: the file stays in its folder
 
     def compose(self) -> ComposeResult:
         with Vertical(id="save-dialog", classes="dialog"):
@@ -275,6 +286,8 @@ class SaveScenarioScreen(ModalScreen[str | None]):
             )
             yield Label("file", classes="field-label")
             yield Input(str(self.default), id="save-path")
+            if self.served is not None:
+                yield Static("", id="save-error", classes="field-error", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save", variant="primary", id="save")
                 yield Button("Cancel (Esc)", id="cancel")
@@ -283,8 +296,15 @@ class SaveScenarioScreen(ModalScreen[str | None]):
     @on(Button.Pressed, "#save")
     def _save(self) -> None:
         path = self.query_one("#save-path", Input).value.strip()
-        if path:
-            self.dismiss(path)
+        if not path:
+            return
+        from .served import place
+
+        target, refused = place(self.served, path)
+        if refused:
+            self.query_one("#save-error", Static).update(refused)
+            return
+        self.dismiss(target)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -302,8 +322,11 @@ class ExportScreen(ModalScreen[None]):
         Binding("f10", "save", "Save", id="export-save"),
     ]
 
-    def __init__(self, scenario: Scenario, exports: Path, source: str) -> None:
+    def __init__(
+        self, scenario: Scenario, exports: Path, source: str, served: Served | None = None
+    ) -> None:
         super().__init__()
+        self.served = served  # a browser tab: the script stays in its folder
         self.scenario = scenario
         self.exports = exports
         self.source = source
@@ -325,6 +348,8 @@ class ExportScreen(ModalScreen[None]):
             yield TextArea("", id="export-code", read_only=True, show_line_numbers=True)
             with Horizontal(id="export-save-row"):
                 yield Input(str(self._default_path()), id="export-path")
+            if self.served is not None:
+                yield Static("", id="export-error", classes="field-error", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Copy (y)", variant="primary", id="copy")
                 yield Button("Save (F10)", id="save")
@@ -376,8 +401,15 @@ class ExportScreen(ModalScreen[None]):
     @on(Input.Submitted, "#export-path")
     def action_save(self) -> None:
         path = self.query_one("#export-path", Input).value.strip()
-        if path:
-            self.save_script(Path(path).expanduser(), self.code)
+        if not path:
+            return
+        from .served import place
+
+        target, refused = place(self.served, path)
+        if self.served is not None:
+            self.query_one("#export-error", Static).update(refused)
+        if not refused:
+            self.save_script(Path(target), self.code)
 
     @work(exclusive=True, group="export-save", exit_on_error=False, description="save script")
     async def save_script(self, path: Path, code: str) -> None:
@@ -389,7 +421,9 @@ class ExportScreen(ModalScreen[None]):
             self.notify(f"Cannot write {path}: {exc.strerror}", severity="error", markup=False)
             return
         self.saved_to = path
-        self.notify(f"Saved {path}", markup=False)
+        from .served import hand_over
+
+        self.notify(f"Saved {path}{hand_over(self.app, path)}", markup=False)
 
     @on(Button.Pressed, "#close")
     def action_close(self) -> None:

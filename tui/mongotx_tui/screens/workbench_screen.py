@@ -854,7 +854,8 @@ class WorkbenchScreen(MembersHandlers, Screen[None]):
                 ConfirmScreen("Switch deployment?", message, [("switch", "Switch")]), confirmed
             )
 
-        self.app.push_screen(ConnectScreen(current), chosen)
+        served = getattr(self.app, "served", None)
+        self.app.push_screen(ConnectScreen(current, served=served), chosen)
 
     # -- scenarios ---------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -920,7 +921,12 @@ class WorkbenchScreen(MembersHandlers, Screen[None]):
             elif pick is not None:
                 self.load_scenario_worker(pick.target, pick.in_place)
 
-        picker = ScenarioPickerScreen(drafts_dir(), self._where(), own=self.wb.is_sandbox)
+        picker = ScenarioPickerScreen(
+            drafts_dir(),
+            self._where(),
+            own=self.wb.is_sandbox,
+            served=getattr(self.app, "served", None),
+        )
         self.app.push_screen(picker, chosen)
 
     def _confirm_replace(self, pick: Pick) -> None:
@@ -1097,7 +1103,10 @@ class WorkbenchScreen(MembersHandlers, Screen[None]):
             if path:
                 self.save_scenario_worker(Path(path).expanduser())
 
-        self.app.push_screen(SaveScenarioScreen(default, len(self.wb.journal)), chosen)
+        screen = SaveScenarioScreen(
+            default, len(self.wb.journal), getattr(self.app, "served", None)
+        )
+        self.app.push_screen(screen, chosen)
 
     @work(exclusive=True, group="scenario-save", exit_on_error=False, description="save scenario")
     async def save_scenario_worker(self, path: Path) -> None:
@@ -1115,7 +1124,10 @@ class WorkbenchScreen(MembersHandlers, Screen[None]):
         except OSError as exc:
             self.notify(f"Cannot write {path}: {exc.strerror}", severity="error", markup=False)
             return
-        self.notify(f"Saved {len(self.wb.journal)} steps to {path}", markup=False)
+        from .served import hand_over
+
+        more = hand_over(self.app, path)
+        self.notify(f"Saved {len(self.wb.journal)} steps to {path}{more}", markup=False)
 
     @work(exclusive=True, group="draft", exit_on_error=False, description="autosave draft")
     async def autosave_draft(self) -> None:
@@ -1172,7 +1184,10 @@ class WorkbenchScreen(MembersHandlers, Screen[None]):
                 "Nothing to export: load a scenario (l) or run some steps", severity="warning"
             )
             return
-        self.app.push_screen(ExportScreen(scenario, data_dir() / "exports", source))
+        exports = data_dir() / "exports"
+        self.app.push_screen(
+            ExportScreen(scenario, exports, source, getattr(self.app, "served", None))
+        )
 
     @on(CommittedPanel.Selected)
     def _doc_selected(self, event: CommittedPanel.Selected) -> None:
