@@ -13,6 +13,8 @@ from pymongo.write_concern import WriteConcern
 
 from .replset_helpers import ReplSet, rclient, rset, wait_for
 
+__all__ = ["rclient", "rset"]
+
 
 def _in_thread(target: Any) -> tuple[threading.Thread, dict[str, Any]]:
     outcome: dict[str, Any] = {}
