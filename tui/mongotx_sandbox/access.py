@@ -7,7 +7,6 @@ non-transactional write to a document held by an open transaction waits for it t
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import time
 from collections.abc import Hashable, Iterator
@@ -18,7 +17,7 @@ from typing import Any
 from bson.int64 import Int64
 from bson.regex import Regex
 
-from . import engine, offload
+from . import engine, offload, waits
 from .clock import int_to_ts
 from .connections import Connection
 from .errors import WRITE_CONFLICT_MSG, CommandError
@@ -354,7 +353,7 @@ class OpContext:
                 op.write_conflict_since = time.monotonic()
         self.state.waiting_for_transactions += 1
         try:
-            await asyncio.wait_for(holder.ended.wait(), timeout)
+            await waits.within(holder.ended.wait(), timeout)
         except TimeoutError as exc:
             raise CommandError(50, "operation exceeded time limit") from exc
         finally:

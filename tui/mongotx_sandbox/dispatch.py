@@ -18,7 +18,7 @@ from bson.decimal128 import Decimal128
 from bson.int64 import Int64
 from bson.timestamp import Timestamp
 
-from . import commands, engine, prepare
+from . import commands, engine, prepare, waits
 from .access import OpContext
 from .clock import int_to_ts, ts_to_int
 from .concerns import add_write_concern_error, validate_write_concern
@@ -345,7 +345,12 @@ async def _checkout(session: ServerSession, ctx: OpContext) -> None:
         await session.checkout.acquire()
         return
     try:
-        await asyncio.wait_for(session.checkout.acquire(), ctx.deadline - time.monotonic())
+        # A kill that comes as the session frees must not leave it checked out.
+        await waits.within(
+            session.checkout.acquire(),
+            ctx.deadline - time.monotonic(),
+            undo=lambda _: session.checkout.release(),
+        )
     except TimeoutError as exc:
         raise CommandError(50, "operation exceeded time limit") from exc
 

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING
 
+from . import waits
 from .errors import CommandError
 
 if TYPE_CHECKING:
@@ -99,7 +100,7 @@ async def before_statement(ctx: OpContext, db: str, name: str | None) -> None:
         if limit_ms >= 0:
             try:
                 with _waiting(ctx, "Collection", "w"):
-                    await asyncio.wait_for(event.wait(), limit_ms / 1000)
+                    await waits.within(event.wait(), limit_ms / 1000)
             except TimeoutError:
                 raise CommandError(
                     24, f"Unable to acquire IX lock on '{{{db}.{name}}}' within {limit_ms:g}ms."
@@ -118,6 +119,6 @@ async def before_statement(ctx: OpContext, db: str, name: str | None) -> None:
 async def _wait(ctx: OpContext, event: asyncio.Event) -> None:
     timeout = None if ctx.deadline is None else ctx.deadline - time.monotonic()
     try:
-        await asyncio.wait_for(event.wait(), timeout)
+        await waits.within(event.wait(), timeout)
     except TimeoutError:
         raise CommandError(50, "operation exceeded time limit") from None

@@ -6,7 +6,6 @@ together at commit; aborted transactions emit nothing (reference §5.4).
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +14,7 @@ import bson
 from bson.int64 import Int64
 from bson.timestamp import Timestamp
 
-from .. import engine
+from .. import engine, waits
 from ..access import OpContext, engine_error
 from ..clock import int_to_ts, ts_to_int
 from ..cursors import BatchBytes, Cursor, cursor_reply, new_cursor_id, open_cursor
@@ -314,7 +313,7 @@ class ChangeStream:
             event = self.state.oplog_event
             assert event is not None
             try:
-                await asyncio.wait_for(event.wait(), remaining)
+                await waits.within(event.wait(), remaining)
             except TimeoutError:
                 pass
             batch = self._pending(limit)

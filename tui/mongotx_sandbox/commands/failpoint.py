@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
+from .. import waits
 from ..access import OpContext
 from ..errors import CommandError
 from ..failpoints import FAIL_POINTS, changed, configure
@@ -43,7 +43,7 @@ async def wait_for_fail_point(ctx: OpContext, body: dict[str, Any]) -> dict[str,
         if timeout is not None and timeout <= 0:
             raise CommandError(50, "operation exceeded time limit")
         try:
-            await asyncio.wait_for(changed(ctx.state), timeout)
+            await waits.within(changed(ctx.state), timeout)
         except TimeoutError:
             raise CommandError(50, "operation exceeded time limit") from None
     return {"ok": 1.0}

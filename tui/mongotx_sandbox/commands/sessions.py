@@ -105,9 +105,26 @@ def _end(ctx: OpContext, lsid: dict[str, Any], reason: str) -> None:
         # killSessions interrupts the session's running operation with 11601 (reference §5.2).
         sess.interrupted = True
         running.cancel()
+    if reason != "endSessions":
+        # So are the session's statements still waiting to check it out: killing a session
+        # kills every operation of it in progress [srv:db/session/kill_sessions_local.cpp
+        # killSessionsLocal, via killSessionsLocalKillOps; manual: killSessions,
+        # "In-progress Operations"].
+        _kill_waiting(ctx, key, running)
     for cursor_id, cursor in list(ctx.state.cursors.items()):
         if getattr(cursor, "lsid_key", None) == key:
             del ctx.state.cursors[cursor_id]
+
+
+def _kill_waiting(ctx: OpContext, key: Any, running: asyncio.Task[Any] | None) -> None:
+    operations = ctx.state.operations
+    for op in list(operations.running.values()):
+        lsid = op.body.get("lsid")
+        if op.task in (running, asyncio.current_task()) or not isinstance(lsid, dict):
+            continue
+        if session_key(lsid) != key:
+            continue
+        operations.kill(op.opid)
 
 
 def _not_mine(ctx: OpContext, lsid: dict[str, Any], kill: bool) -> bool:

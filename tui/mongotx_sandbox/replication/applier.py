@@ -8,6 +8,7 @@ import contextlib
 import time
 from typing import Any
 
+from .. import waits
 from .roles import SECONDARY
 
 # How long an idle applier sleeps before it looks at its controls again (a new oplog entry
@@ -51,4 +52,4 @@ async def run(member: Any) -> None:
             await asyncio.sleep(wait)
             continue
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), max(wait, 0.001))
+            await waits.within(event.wait(), max(wait, 0.001))

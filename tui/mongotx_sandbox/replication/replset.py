@@ -12,6 +12,7 @@ from typing import Any
 
 from bson.objectid import ObjectId
 
+from .. import waits
 from ..errors import CommandError
 from ..state import ServerState
 from ..topology import ELECTION_TIMEOUT_MS
@@ -147,7 +148,7 @@ class ReplicaSet:
             if timeout is not None and timeout <= 0:
                 return False
             try:
-                await asyncio.wait_for(event.wait(), timeout)
+                await waits.within(event.wait(), timeout)
             except TimeoutError:
                 return ready()
         return True
@@ -166,7 +167,7 @@ class ReplicaSet:
             await asyncio.sleep(timeout)
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout)
+            await waits.within(event.wait(), timeout)
 
     async def await_hello(self, member: SetMember, body: dict[str, Any]) -> None:
         """Awaitable hello: with the member's current topologyVersion, answer when the
