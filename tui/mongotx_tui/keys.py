@@ -64,6 +64,14 @@ WORKBENCH_KEYS: tuple[KeyDef, ...] = (
         False,
         "Rename and recolour the current lane",
     ),
+    KeyDef(
+        "maximise-lane",
+        "z",
+        "maximise_lane",
+        "Maximise lane",
+        False,
+        "Show the current lane alone across the width (the others hidden), or all lanes again",
+    ),
     KeyDef("next-lane", "right_square_bracket", "next_lane", "Next lane", False, "Next lane"),
     KeyDef(
         "prev-lane", "left_square_bracket", "prev_lane", "Previous lane", False, "Previous lane"
