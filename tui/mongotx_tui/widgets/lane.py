@@ -86,6 +86,15 @@ class QueueList(OptionList):
         self._post("move", delta)
 
 
+class LaneBody(VerticalScroll):
+    """The lane's one scroller: its queue, error and view."""
+
+    def on_resize(self, event: events.Resize) -> None:
+        lane = self.parent
+        if isinstance(lane, LaneWidget):
+            lane.body_resized()
+
+
 class LaneWidget(Vertical):
     """Receives a Lane (state down); posts Action messages (events up)."""
 
@@ -113,6 +122,7 @@ class LaneWidget(Vertical):
         self._colour = lane.colour  # the lane-<colour> class it has now
         self._content: dict[str, tuple[Any, ...]] = {}  # what each Static shows now
         self._heights: list[int] = []  # lines of each queue item as shown
+        self._follow = False  # scroll to the highlighted item once the body has grown
         self._shown: tuple[float, float | None, list[dict] | None] | None = None
 
     def compose(self) -> ComposeResult:
@@ -121,7 +131,7 @@ class LaneWidget(Vertical):
         yield Static(classes="lane-compact")
         # The lane's one scroller: the queue grows to its items (no scrollbar of its own) and
         # the body scrolls it with the error and the view, following the highlighted item.
-        with VerticalScroll(classes="lane-body"):
+        with LaneBody(classes="lane-body"):
             yield QueueList(classes="queue")
             yield Static(classes="lane-error")
             yield Static(classes="lane-view")
@@ -188,9 +198,15 @@ class LaneWidget(Vertical):
             assert old is not None
             for i, (o, n) in enumerate(zip(old, sigs, strict=True)):
                 if o != n:
+                    lines = self._heights[i]
                     queue.replace_option_prompt_at_index(i, prompt(i))
                     if n[2] is OpStatus.RUNNING and o[2] is not OpStatus.RUNNING:
                         follow = i  # it started: the queue follows it
+                    elif n[2] is OpStatus.RUNNING and lines != self._heights[i]:
+                        # it grew (now waiting, and why): keep it in view if it has the
+                        # highlight, without taking the highlight back from the user
+                        if queue.highlighted == i:
+                            follow = i
         else:
             known = {sig[1] for sig in old or []}
             highlighted = queue.highlighted
@@ -210,11 +226,25 @@ class LaneWidget(Vertical):
         """Scroll the lane's body to the queue's highlighted item (the queue has no scroller
         of its own: its items' heights are the lines we fitted them to)."""
         at = self.queue.highlighted
-        if at is None or at >= len(self._heights):
-            return
-        top = self.queue.virtual_region.y + sum(self._heights[:at])
-        body = self.query_one(".lane-body", VerticalScroll)
-        body.scroll_to_region(Region(0, top, 1, self._heights[at]), animate=False, force=True)
+        span = self.item_span(at) if at is not None else None
+        self._follow = False
+        if span is not None:
+            body = self.query_one(LaneBody)
+            bottom = span[0] + span[1] - body.scrollable_content_region.height
+            # an item just added may lie beyond what the body has laid out yet: its next
+            # Resize (virtual size) scrolls again
+            self._follow = bottom > body.max_scroll_y
+            body.scroll_to_region(Region(0, span[0], 1, span[1]), animate=False, force=True)
+
+    def item_span(self, index: int) -> tuple[int, int] | None:
+        """Where queue item `index` is in the lane's body: (first line, lines)."""
+        if not 0 <= index < len(self._heights):
+            return None
+        return self.queue.virtual_region.y + sum(self._heights[:index]), self._heights[index]
+
+    def body_resized(self) -> None:
+        if self._follow:
+            self.follow_highlight()
 
     @on(OptionList.OptionHighlighted)
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
