@@ -205,6 +205,18 @@ MONITOR_KEYS: tuple[KeyDef, ...] = (
     ),
 )
 
+TIMELINE_KEYS: tuple[KeyDef, ...] = (
+    KeyDef(
+        "open-step",
+        "enter",
+        "select_cursor",
+        "Open step",
+        False,
+        "Timeline: the highlighted step in full: the operation, its options, the commands "
+        "sent and the server's replies, the documents touched, the lane before and after",
+    ),
+)
+
 SERVER_VIEW_KEYS: tuple[KeyDef, ...] = (
     KeyDef(
         "kill-session",
@@ -230,7 +242,7 @@ APP_KEYS: tuple[KeyDef, ...] = (
     KeyDef("palette", "ctrl+p", "command_palette", "Commands", False, "Command palette"),
 )
 
-ALL_KEYS = APP_KEYS + WORKBENCH_KEYS + QUEUE_KEYS + MONITOR_KEYS + SERVER_VIEW_KEYS
+ALL_KEYS = APP_KEYS + WORKBENCH_KEYS + QUEUE_KEYS + TIMELINE_KEYS + MONITOR_KEYS + SERVER_VIEW_KEYS
 KEY_ACTIONS = {d.id: d.action for d in ALL_KEYS}  # what a key id does (the toolbar's labels)
 
 

@@ -41,6 +41,7 @@ from ..model.naming import (
 )
 from ..model.ops import OpKind, OpSpec, StepAction
 from ..model.timeline import EventKind, Timeline
+from . import step_record
 from .connection import (
     BadURI,
     Deployment,
@@ -721,6 +722,7 @@ class Workbench:
             note=step.note,
         )
         entry.outside = outside
+        detail = step_record.begin(step, lane, item, self.page.docs)  # the timeline's details
         marker = None
         if item is not None and lane is not None:
             if item.spec is None:  # an operation's item is the LaneRunner's to follow
@@ -748,6 +750,7 @@ class Workbench:
                 if lane is not None:
                     log = [] if tag is None or self.monitor is None else self.monitor.log
                     records = [r for r in log if r.step_id == getattr(tag, "step_id", None)]
+                    step_record.finish(detail, out, records)
                     after_step(lane, runner, records)
                     if item is not None and item.in_txn and out.error is None:
                         note = unsent_concerns(item.spec, records)
@@ -767,7 +770,9 @@ class Workbench:
             item.end(out.error, out.result, out.summary, out.ms)
         if lane is not None and out.error is not None and step.action in BECOMES_LAST_ERROR:
             lane.last_error = out.error
-        self.timeline.add(self.clock(), lane.name if lane else name, *row(out, entry))
+        self.timeline.add(
+            self.clock(), lane.name if lane else name, *row(out, entry), detail=detail
+        )
         self.notify(Changed.TIMELINE, None)
         if lane is not None:
             self.notify(Changed.LANE, lane.id)
@@ -780,6 +785,7 @@ class Workbench:
         in_txn = item.in_txn if item is not None else lane is not None and lane.in_txn
         if lane is not None and out.error is None and step.spec is not None and in_txn:
             await self._quietly(lambda: self.refresh_view(lane.id))  # what the transaction sees now
+        step_record.after(detail, lane, self.page.docs)
         return out
 
     def _after(self, step: Step, lane: Lane, item: QueuedOp | None, out: Outcome) -> None:

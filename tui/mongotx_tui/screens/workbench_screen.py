@@ -1111,6 +1111,15 @@ class WorkbenchScreen(Screen[None]):
             return
         self.app.push_screen(ExportScreen(scenario, data_dir() / "exports", source))
 
+    @on(TimelineTable.RowSelected, "#timeline")
+    def _timeline_row(self, event: TimelineTable.RowSelected) -> None:
+        """Enter on a timeline row: the step in full (screens/step_detail.py)."""
+        from .step_detail import StepDetailScreen
+
+        found = self.query_one(TimelineTable).event_at(event.cursor_row)
+        if found is not None:
+            self.app.push_screen(StepDetailScreen(found))
+
     @on(CommittedPanel.Selected)
     def _doc_selected(self, event: CommittedPanel.Selected) -> None:
         from .dialogs import DocumentScreen

@@ -4,21 +4,12 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from ..model.changes import MISSING, FieldChange, field_changes
+from ..model.changes import change_words, field_changes
 from ..model.lanes import Lane, OpStatus, TxnState, ViewDoc
 from ..model.literals import format_short
 from .render import MARK_STYLE, STATE_STYLE, doc_line, no_view_reason
 
 INDENT = "  "  # under the mark of the document above
-
-
-def change_words(change: FieldChange) -> str:
-    """`balance: 100 → 90`; an added field `+note: 'x'`, a removed one `-note: 'x'`."""
-    if change.old is MISSING:
-        return f"+{change.path}: {format_short(change.new)}"
-    if change.new is MISSING:
-        return f"-{change.path}: {format_short(change.old)}"
-    return f"{change.path}: {format_short(change.old)} → {format_short(change.new)}"
 
 
 def doc_changes(doc: ViewDoc, width: int) -> Text:
