@@ -324,3 +324,8 @@ async def lanes_demo(pilot: Any, count: int) -> None:
     await pilot.pause(0.3)
     app.clear_notifications()
     await pilot.pause(0.1)
+
+
+async def four_lanes(pilot: Any) -> None:
+    """lanes_demo with four lanes: the README's picture of every lane at once."""
+    await lanes_demo(pilot, 4)
