@@ -12,6 +12,7 @@ from .lane import LaneWidget
 FULL_WIDTH = 38  # columns a lane needs for its full layout (header, toolbar, queue)
 FOCUSED_WIDTH = 44  # the focused lane's width when the others are compact
 COMPACT_MIN = 16  # the least a compact lane is given before the focused one shrinks
+FOCUSED_MIN = 24  # narrower than this, the focused lane is compact too (6 lanes at 80)
 
 
 def lane_widths(total: int, count: int, focused: int) -> list[int]:
@@ -60,7 +61,7 @@ class LaneRow(Horizontal):
             widths = lane_widths(total, len(lanes), focused)
         for i, (widget, width) in enumerate(zip(lanes, widths, strict=True)):
             widget.display = width > 0
-            compact = 0 < width < FULL_WIDTH and i != focused
+            compact = 0 < width < (FULL_WIDTH if i != focused else FOCUSED_MIN)
             if widget.styles.width is None or widget.styles.width.value != width:
                 widget.styles.width = width
             if widget.has_class("-compact") != compact:
