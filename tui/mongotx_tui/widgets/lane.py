@@ -123,6 +123,7 @@ class LaneWidget(Vertical):
         self._content: dict[str, tuple[Any, ...]] = {}  # what each Static shows now
         self._heights: list[int] = []  # lines of each queue item as shown
         self._follow = False  # scroll to the highlighted item once the body has grown
+        self._followed: int | None = None  # the item the queue follows (new, or running)
         self._shown: tuple[float, float | None, list[dict] | None] | None = None
 
     def compose(self) -> ComposeResult:
@@ -194,19 +195,14 @@ class LaneWidget(Vertical):
             and all(o[0] == n[0] and o[1] == n[1] for o, n in zip(old, sigs, strict=True))
         )
         follow: int | None = None
+        heights = list(self._heights)
         if same:
             assert old is not None
             for i, (o, n) in enumerate(zip(old, sigs, strict=True)):
                 if o != n:
-                    lines = self._heights[i]
                     queue.replace_option_prompt_at_index(i, prompt(i))
                     if n[2] is OpStatus.RUNNING and o[2] is not OpStatus.RUNNING:
                         follow = i  # it started: the queue follows it
-                    elif n[2] is OpStatus.RUNNING and lines != self._heights[i]:
-                        # it grew (now waiting, and why): keep it in view if it has the
-                        # highlight, without taking the highlight back from the user
-                        if queue.highlighted == i:
-                            follow = i
         else:
             known = {sig[1] for sig in old or []}
             highlighted = queue.highlighted
@@ -219,22 +215,31 @@ class LaneWidget(Vertical):
                 follow = (running or fresh)[-1]
         self._sigs = sigs
         if follow is not None:
+            self._followed = follow
             queue.highlighted = follow
             self.call_after_refresh(self.follow_highlight)
+        elif heights != self._heights and self._followed == queue.highlighted:
+            # items grew or shrank (a wait and its reason, a result): the followed one is
+            # put back where following puts it
+            self.call_after_refresh(self.follow_highlight)
 
-    def follow_highlight(self) -> None:
+    def follow_highlight(self, top: bool = True) -> None:
         """Scroll the lane's body to the queue's highlighted item (the queue has no scroller
-        of its own: its items' heights are the lines we fitted them to)."""
+        of its own: its items' heights are the lines we fitted them to). An item the queue
+        follows (new, or started running) goes to the top of the body, as far as it can
+        scroll, wherever the body was: the same picture whatever the order of the renders
+        before it; an item the user moves to is only scrolled into view."""
         at = self.queue.highlighted
         span = self.item_span(at) if at is not None else None
         self._follow = False
         if span is not None:
             body = self.query_one(LaneBody)
-            bottom = span[0] + span[1] - body.scrollable_content_region.height
             # an item just added may lie beyond what the body has laid out yet: its next
             # Resize (virtual size) scrolls again
-            self._follow = bottom > body.max_scroll_y
-            body.scroll_to_region(Region(0, span[0], 1, span[1]), animate=False, force=True)
+            self._follow = top and span[0] > body.max_scroll_y
+            body.scroll_to_region(
+                Region(0, span[0], 1, span[1]), animate=False, force=True, top=top
+            )
 
     def item_span(self, index: int) -> tuple[int, int] | None:
         """Where queue item `index` is in the lane's body: (first line, lines)."""
@@ -243,12 +248,16 @@ class LaneWidget(Vertical):
         return self.queue.virtual_region.y + sum(self._heights[:index]), self._heights[index]
 
     def body_resized(self) -> None:
-        if self._follow:
+        if self._follow or (
+            self._followed is not None and self._followed == self.queue.highlighted
+        ):
             self.follow_highlight()
 
     @on(OptionList.OptionHighlighted)
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        self.call_after_refresh(self.follow_highlight)
+        if event.option_index != self._followed:  # the user's (or a scenario step's) choice
+            self._followed = None
+            self.call_after_refresh(self.follow_highlight, False)
 
     def on_resize(self, event: events.Resize) -> None:
         # Items and views are fitted to the width: fit them again (a lane's width changes
