@@ -22,6 +22,7 @@ from mongotx_tui.config import Config
 SCENES = {
     "workbench": walkthroughs.started,
     "write-conflict": walkthroughs.conflict,
+    "four-lanes": walkthroughs.four_lanes,
     "committed-after-conflict": walkthroughs.conflict_then_commit,
     "blocked-write": walkthroughs.blocked,
     "editor-invalid-input": walkthroughs.invalid_editor,

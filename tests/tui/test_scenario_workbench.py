@@ -30,12 +30,14 @@ def data_dir() -> Path:
 
 
 def lane_text(app: MongoTxApp, name: str) -> str:
-    """What a lane's queue shows, as plain text."""
+    """What a lane's queue shows, as plain text: an item a line, its words as shown (the
+    lines of an item wrap to the lane's width)."""
     from mongotx_tui.widgets.lane import LaneWidget
 
     lane = next(w for w in app.screen.query(LaneWidget) if w.lane.name == name)
     queue = lane.queue
-    return "\n".join(str(queue.get_option_at_index(i).prompt) for i in range(queue.option_count))
+    items = (str(queue.get_option_at_index(i).prompt) for i in range(queue.option_count))
+    return "\n".join(" ".join(item.split()) for item in items)
 
 
 def timeline_text(app: MongoTxApp) -> str:

@@ -270,3 +270,18 @@ def test_members_panel_with_a_paused_secondary(snap_compare, deterministic, size
     assert snap_compare(
         make_app(members=3), terminal_size=SIZES[size], run_before=walkthroughs.members_paused
     )
+
+
+LANE_SIZES = {"80x24": (80, 24), "120x36": (120, 36), "200x50": (200, 50)}
+
+
+@pytest.mark.parametrize("lanes", [2, 4, 6])
+@pytest.mark.parametrize("size", list(LANE_SIZES))
+def test_every_lane_at_once(snap_compare, deterministic, size, lanes):
+    """Issue 14: every lane shares the width (narrow ones compact, the current one full),
+    and each changed document shows its old → new values (`balance: 100 → 90`)."""
+
+    async def walk(pilot):
+        await walkthroughs.lanes_demo(pilot, lanes)
+
+    assert snap_compare(make_app(), terminal_size=LANE_SIZES[size], run_before=walk)

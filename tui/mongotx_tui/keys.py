@@ -64,6 +64,14 @@ WORKBENCH_KEYS: tuple[KeyDef, ...] = (
         False,
         "Rename and recolour the current lane",
     ),
+    KeyDef(
+        "maximise-lane",
+        "z",
+        "maximise_lane",
+        "Maximise lane",
+        False,
+        "Show the current lane alone across the width (the others hidden), or all lanes again",
+    ),
     KeyDef("next-lane", "right_square_bracket", "next_lane", "Next lane", False, "Next lane"),
     KeyDef(
         "prev-lane", "left_square_bracket", "prev_lane", "Previous lane", False, "Previous lane"
@@ -261,6 +269,18 @@ MEMBERS_KEYS: tuple[KeyDef, ...] = (
     ),
 )
 
+TIMELINE_KEYS: tuple[KeyDef, ...] = (
+    KeyDef(
+        "open-step",
+        "enter",
+        "select_cursor",
+        "Open step",
+        False,
+        "Timeline: the highlighted step in full: the operation, its options, the commands "
+        "sent and the server's replies, the documents touched, the lane before and after",
+    ),
+)
+
 SERVER_VIEW_KEYS: tuple[KeyDef, ...] = (
     KeyDef(
         "kill-session",
@@ -349,6 +369,7 @@ ALL_KEYS = (
     APP_KEYS
     + WORKBENCH_KEYS
     + QUEUE_KEYS
+    + TIMELINE_KEYS
     + MONITOR_KEYS
     + MEMBERS_KEYS
     + SERVER_VIEW_KEYS

@@ -321,3 +321,48 @@ async def members_paused(pilot: Any) -> None:
     await until(pilot, lambda: "paused" in str(panel.get_row_at(1)), what="shown paused")
     app.clear_notifications()
     await pilot.pause(0.2)
+
+
+async def lanes_demo(pilot: Any, count: int) -> None:
+    """`count` lanes at once (issue 14): A and B change alice and bob in transactions, C's
+    update of alice conflicts with A's, D has one operation queued; the rest stay idle.
+    Ends on lane A, the others compact when the width is short."""
+    from .model.lanes import OpStatus
+
+    app = pilot.app
+    await ready(pilot)
+    await until(pilot, lambda: app.wb.watch_mode and app.wb.page.total is not None)
+    await pilot.pause(0.5)  # the panels' reads give their sessions back first (stable lsids)
+    while len(app.wb.lanes) < count:
+        have = len(app.wb.lanes)
+        await pilot.press("plus")
+        await until(pilot, lambda n=have: len(app.screen.query("LaneWidget")) > n, what="lane")
+    lanes = app.wb.lanes
+    if app.screen.active_lane_id != lanes[0].id:
+        await pilot.press("right_square_bracket")  # from the last lane added back to A
+    await until(pilot, lambda: app.screen.active_lane_id == lanes[0].id, what="lane A")
+    changes = [("alice", -10), ("bob", 25), ("alice", -20)]
+    for i, (who, delta) in enumerate(changes[: min(3, count)]):
+        lane = lanes[i]
+        if i:
+            await pilot.press("right_square_bracket")
+        await pilot.press("t")
+        await queue_op(pilot, filter=f"{{_id: '{who}'}}", update=f"{{$inc: {{balance: {delta}}}}}")
+        await pilot.press("s")
+        await until(pilot, lambda x=lane: x.queue[0].status is not OpStatus.PENDING, what="step")
+        await until(pilot, lambda x=lane: x.queue[0].status is not OpStatus.RUNNING, what="done")
+        if lane.queue[0].status is OpStatus.DONE:
+            await until(pilot, lambda x=lane: x.view is not None, what="its view")
+    if count >= 4:
+        await pilot.press("right_square_bracket")
+        await queue_op(pilot, filter="{_id: 'bob'}", update="{$inc: {balance: 1}}")
+    while app.screen.active_lane_id != lanes[0].id:
+        await pilot.press("right_square_bracket")
+    await pilot.pause(0.3)
+    app.clear_notifications()
+    await pilot.pause(0.1)
+
+
+async def four_lanes(pilot: Any) -> None:
+    """lanes_demo with four lanes: the README's picture of every lane at once."""
+    await lanes_demo(pilot, 4)

@@ -41,6 +41,7 @@ from ..model.naming import (
 )
 from ..model.ops import OpKind, OpSpec, StepAction
 from ..model.timeline import EventKind, Timeline
+from . import step_record
 from .anomaly_watch import AnomalyWatch
 from .connection import (
     BadURI,
@@ -742,6 +743,7 @@ class Workbench:
             note=step.note,
         )
         entry.outside = outside
+        detail = step_record.begin(step, lane, item, self.page.docs)  # the timeline's details
         marker = None
         if item is not None and lane is not None:
             if item.spec is None:  # an operation's item is the LaneRunner's to follow
@@ -769,6 +771,7 @@ class Workbench:
                 if lane is not None:
                     log = [] if tag is None or self.monitor is None else self.monitor.log
                     records = [r for r in log if r.step_id == getattr(tag, "step_id", None)]
+                    step_record.finish(detail, out, records)
                     after_step(lane, runner, records)
                     if item is not None and (answered := self.answered_by(records)):
                         out.summary += f" · {answered}"
@@ -791,7 +794,9 @@ class Workbench:
             item.end(out.error, out.result, out.summary, out.ms)
         if lane is not None and out.error is not None and step.action in BECOMES_LAST_ERROR:
             lane.last_error = out.error
-        event = self.timeline.add(self.clock(), lane.name if lane else name, *row(out, entry))
+        event = self.timeline.add(
+            self.clock(), lane.name if lane else name, *row(out, entry), detail=detail
+        )
         for found in self.anomalies.record(step, lane, item, out, event, outside):
             self.timeline.add(self.clock(), *self.anomalies.row(found))
         self.notify(Changed.TIMELINE, None)
@@ -809,6 +814,7 @@ class Workbench:
         in_txn = item.in_txn if item is not None else lane is not None and lane.in_txn
         if lane is not None and out.error is None and step.spec is not None and in_txn:
             await self._quietly(lambda: self.refresh_view(lane.id))  # what the transaction sees now
+        step_record.after(detail, lane, self.page.docs)
         return out
 
     def _after(self, step: Step, lane: Lane, item: QueuedOp | None, out: Outcome) -> None:

@@ -6,6 +6,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class EventKind(StrEnum):
@@ -28,6 +29,7 @@ class TimelineEvent:
     ok: bool = True
     duration_ms: float | None = None
     check: str | None = None  # a scenario step: "" as expected, else the mismatch
+    detail: Any = None  # a lane's step: its model.step_detail.StepDetail (Enter shows it)
 
 
 class Timeline:
@@ -49,9 +51,12 @@ class Timeline:
         ok: bool = True,
         duration_ms: float | None = None,
         check: str | None = None,
+        detail: Any = None,
     ) -> TimelineEvent:
         self._seq += 1
-        event = TimelineEvent(self._seq, at, lane, kind, what, outcome, ok, duration_ms, check)
+        event = TimelineEvent(
+            self._seq, at, lane, kind, what, outcome, ok, duration_ms, check, detail
+        )
         self._events.append(event)
         for listener in self.listeners:
             listener(event)

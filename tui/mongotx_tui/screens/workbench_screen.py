@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, HorizontalScroll
+from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
@@ -31,6 +31,7 @@ from ..model.literals import format_value
 from ..widgets.documents import CommittedPanel
 from ..widgets.footer import KeyFooter
 from ..widgets.lane import LaneWidget, QueueList
+from ..widgets.lane_row import LaneRow
 from ..widgets.timeline import TimelineTable
 from .members import MembersHandlers
 
@@ -81,7 +82,8 @@ class WorkbenchScreen(MembersHandlers, Screen[None]):
         yield Static("", id="scenario-banner")
         # The lanes exist before the connection: composing them with the screen lays the
         # workbench out once, and their keys answer "not connected yet" until it is up.
-        with HorizontalScroll(id="lanes"):
+        with LaneRow() as row:
+            row.active_id = self.active_lane_id
             for lane in self.wb.lanes:
                 widget = LaneWidget(lane)
                 widget.set_class(lane.id == self.active_lane_id, "-active")
@@ -221,7 +223,7 @@ class WorkbenchScreen(MembersHandlers, Screen[None]):
             notice.display = False
 
     async def _sync_lanes(self) -> None:
-        box = self.query_one("#lanes", HorizontalScroll)
+        box = self.query_one(LaneRow)
         have = {w.lane.id: w for w in box.query(LaneWidget)}
         want = [lane.id for lane in self.wb.lanes]
         for lane_id, widget in have.items():
@@ -232,6 +234,7 @@ class WorkbenchScreen(MembersHandlers, Screen[None]):
             await box.mount_all(new)
         if self.active_lane_id not in want and want:
             self.active_lane_id = want[0]
+        box.place_lanes(self.active_lane_id)
         for lane in self.wb.lanes:
             self._show_lane(lane.id)
 
@@ -526,10 +529,10 @@ class WorkbenchScreen(MembersHandlers, Screen[None]):
     def _focus_lane(self, lane_id: int) -> None:
         old = self.active_lane_id
         self.active_lane_id = lane_id
+        self.query_one(LaneRow).place_lanes(lane_id)  # the focused lane is never compact
         widget = self._lane_widget(lane_id)
         if widget is not None:
             widget.queue.focus()
-            widget.scroll_visible()
         for i in {old, lane_id}:
             if i is not None:
                 self._show_lane(i, full=False)
@@ -541,6 +544,7 @@ class WorkbenchScreen(MembersHandlers, Screen[None]):
         if isinstance(node, LaneWidget) and node.lane.id != self.active_lane_id:
             old = self.active_lane_id
             self.active_lane_id = node.lane.id
+            self.query_one(LaneRow).place_lanes(node.lane.id)
             for i in {old, node.lane.id}:
                 if i is not None:
                     self._show_lane(i, full=False)
@@ -774,6 +778,15 @@ class WorkbenchScreen(MembersHandlers, Screen[None]):
             self.notify(f"Lane {lane.name}'s transaction reads no documents in {ns}", markup=False)
             return
         self.app.push_screen(LaneDocsScreen(lane.name, ns, docs))
+
+    @on(LaneWidget.Picked)
+    def _lane_picked(self, event: LaneWidget.Picked) -> None:
+        self._focus_lane(event.lane_id)
+
+    def action_maximise_lane(self) -> None:
+        """The current lane alone across the width, or every lane again."""
+        row = self.query_one(LaneRow)
+        row.place_lanes(self.active_lane_id, maximised=not row.maximised)
 
     def _move_lane(self, delta: int) -> None:
         ids = [lane.id for lane in self.wb.lanes]
@@ -1188,6 +1201,15 @@ class WorkbenchScreen(MembersHandlers, Screen[None]):
         self.app.push_screen(
             ExportScreen(scenario, exports, source, getattr(self.app, "served", None))
         )
+
+    @on(TimelineTable.RowSelected, "#timeline")
+    def _timeline_row(self, event: TimelineTable.RowSelected) -> None:
+        """Enter on a timeline row: the step in full (screens/step_detail.py)."""
+        from .step_detail import StepDetailScreen
+
+        found = self.query_one(TimelineTable).event_at(event.cursor_row)
+        if found is not None:
+            self.app.push_screen(StepDetailScreen(found))
 
     @on(CommittedPanel.Selected)
     def _doc_selected(self, event: CommittedPanel.Selected) -> None:

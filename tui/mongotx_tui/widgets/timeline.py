@@ -10,6 +10,7 @@ from textual import events
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
+from ..keys import TIMELINE_KEYS, bindings
 from ..model.naming import MAX_LANE_NAME
 from ..model.timeline import EventKind, TimelineEvent
 from .render import fmt_ms
@@ -28,6 +29,8 @@ KIND_STYLE = {
 
 
 class TimelineTable(DataTable[Text | str]):
+    BINDINGS = bindings(TIMELINE_KEYS)  # type: ignore[assignment]  # enter: the step in full
+
     def __init__(self) -> None:
         super().__init__(id="timeline", cursor_type="row", zebra_stripes=False)
         self.border_title = "Timeline"
@@ -84,6 +87,15 @@ class TimelineTable(DataTable[Text | str]):
                 column.width = size
                 column.auto_width = False
         self.refresh()
+
+    def event_at(self, row: int) -> TimelineEvent | None:
+        """The event shown on row `row` (the cursor's row: Enter shows its details)."""
+        try:
+            key = self.coordinate_to_cell_key((row, 0)).row_key.value
+        except Exception:
+            return None
+        seq = int(key) if key is not None else -1
+        return next((ev for ev, _ in reversed(self._rows) if ev.seq == seq), None)
 
     @property
     def shown_seq(self) -> int:
