@@ -337,3 +337,26 @@ async def test_lanes_past_the_limit_show_the_most_recent(
         # S2 and S3 ended last (billing's, then shop's endSessions); S1 has no lane.
         assert [lane.session.name for lane in screen.query(AppLane)] == ["S2", "S3"]
         assert "1 less recent session not shown" in str(screen.query_one("#ps-header").render())
+
+
+@pytest.mark.parametrize(("size", "width"), [((159, 40), 53), ((100, 30), 33), ((80, 24), 30)])
+async def test_lanes_share_the_width_and_scroll_when_they_do_not_fit(
+    proxy: ProxyHandle, upstream: str, size: tuple[int, int], width: int
+) -> None:
+    """Three sessions: each lane an equal share of the width; at 80 columns each keeps 30
+    and the row scrolls sideways. (At 100 columns, where three lanes of the workbench's
+    minimum 38 do not fit, a `1fr` lane in the scrolling row took the whole width and hid
+    the others.)"""
+    app = MongoTxApp(config=Config())
+    async with app.run_test(size=size) as pilot:
+        await ready(app, pilot)
+        screen = AppSessionsScreen(proxy)
+        await app.push_screen(screen)
+        await asyncio.to_thread(run_sample, proxy, upstream)
+        await until(pilot, lambda: len(screen.query(AppLane)) == 3, what="three lanes")
+        await until(pilot, lambda: screen.observer.queue.empty(), what="all shown")
+        await pilot.pause()
+        lanes = list(screen.query(AppLane))
+        assert [lane.outer_size.width for lane in lanes] == [width] * 3
+        row = screen.query_one("#ps-lanes")
+        assert (row.virtual_size.width > row.size.width) == (width * 3 > size[0])

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 DRAIN_S = 0.1  # how often the records the proxy handed over are shown
 MAX_LANES = 12  # lanes on screen at once: the sessions active most recently
+LANE_MIN = 30  # columns a read-only lane keeps; more lanes than fit scroll sideways
 TICK_S = 1.0  # running statements' timers and sessions going idle
 
 
@@ -218,12 +219,31 @@ class AppSessionsScreen(Screen[None]):
                     lane.update_session(now, self.model.idle_s)
                 else:
                     lane.call_after_refresh(lane.update_session, now, self.model.idle_s)
+        self._size_lanes(len(shown))
         empty = self.query_one("#ps-empty", Static)
         empty.display = not shown
         if not shown and self.model.sessions:
             empty.update(f"No session matches the filter ({self.filter.describe()}).")
         elif not shown:
             empty.update(self._waiting())
+
+    def _size_lanes(self, count: int | None = None) -> None:
+        """Each lane an equal share of the width, never under LANE_MIN: with many sessions
+        the row scrolls sideways rather than one lane taking the whole width (a `1fr`
+        lane in a scrolling row did, hiding the others)."""
+        box = self.query_one("#ps-lanes", HorizontalScroll)
+        lanes = list(box.query(AppLane))  # those being removed too: they go at once
+        count = len(lanes) if count is None else count
+        total = box.size.width or self.app.size.width
+        if not lanes or not count or not total:
+            return
+        width = max(LANE_MIN, total // count)
+        for lane in lanes:
+            if lane.styles.width is None or lane.styles.width.value != width:
+                lane.styles.width = width
+
+    def on_resize(self) -> None:
+        self._size_lanes()
 
     def _waiting(self) -> str:
         """What to do while no session has come: the URI the application uses."""
