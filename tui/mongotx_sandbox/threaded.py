@@ -5,26 +5,20 @@ from __future__ import annotations
 import asyncio
 import threading
 from concurrent.futures import Future
+from typing import Any
 
 from . import dispatch
 from .server import ELECTION_TIMEOUT_MS, Handler, SandboxServer
 
 
-class ThreadedSandbox:
-    """`with ThreadedSandbox() as uri:` — a sandbox that lives on a background thread."""
+class OwnLoop:
+    """Runs a server (an object with `start()` returning its URI and `stop()` coroutines)
+    on a thread and event loop of its own: `with … as uri:`, or start() and stop()."""
 
-    def __init__(
-        self,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        replset: str | None = "rs0",
-        handler: Handler = dispatch.handle,
-        members: int = 1,
-        election_timeout_ms: int = ELECTION_TIMEOUT_MS,
-    ) -> None:
-        self.server = SandboxServer(
-            host, port, replset, handler, members=members, election_timeout_ms=election_timeout_ms
-        )
+    thread_name = "mongotx-sandbox"
+
+    def __init__(self, served: Any) -> None:
+        self._served = served
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self.uri = ""
@@ -37,16 +31,16 @@ class ThreadedSandbox:
             assert self._loop is not None
             asyncio.set_event_loop(self._loop)
             try:
-                uri = self._loop.run_until_complete(self.server.start())
+                uri = self._loop.run_until_complete(self._served.start())
             except BaseException as exc:
                 started.set_exception(exc)
                 return
             started.set_result(uri)
             self._loop.run_forever()
-            self._loop.run_until_complete(self.server.stop())
+            self._loop.run_until_complete(self._served.stop())
             self._loop.close()
 
-        self._thread = threading.Thread(target=run, name="mongotx-sandbox", daemon=True)
+        self._thread = threading.Thread(target=run, name=self.thread_name, daemon=True)
         self._thread.start()
         self.uri = started.result(timeout=10)
         return self.uri
@@ -68,3 +62,21 @@ class ThreadedSandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class ThreadedSandbox(OwnLoop):
+    """`with ThreadedSandbox() as uri:` — a sandbox that lives on a background thread."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        replset: str | None = "rs0",
+        handler: Handler = dispatch.handle,
+        members: int = 1,
+        election_timeout_ms: int = ELECTION_TIMEOUT_MS,
+    ) -> None:
+        self.server = SandboxServer(
+            host, port, replset, handler, members=members, election_timeout_ms=election_timeout_ms
+        )
+        super().__init__(self.server)

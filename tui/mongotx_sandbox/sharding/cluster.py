@@ -4,12 +4,9 @@ SandboxServer of its own) and a router listening on its own port in front of the
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from concurrent.futures import Future
-
 from ..server import SandboxServer
 from ..state import ServerState
+from ..threaded import OwnLoop
 from .catalog import Catalog
 from .core import RouterCore
 from .router import Router
@@ -113,54 +110,14 @@ class ShardedSandbox:
         await self.stop()
 
 
-class ThreadedShardedSandbox:
+class ThreadedShardedSandbox(OwnLoop):
     """`with ThreadedShardedSandbox() as uri:` — the cluster on a background thread."""
+
+    thread_name = "mongotx-sharded"
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, shards: int = 2) -> None:
         self.cluster = ShardedSandbox(host, port, shards)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self.uri = ""
+        super().__init__(self.cluster)
 
     def shard_uri(self, name: str) -> str:
         return self.cluster.shard_uri(name)
-
-    def call(self, coro_fn, *args):  # type: ignore[no-untyped-def]
-        """Run `coro_fn(*args)` on the cluster's loop and wait for its result."""
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(coro_fn(*args), self._loop).result()
-
-    def start(self) -> str:
-        started: Future[str] = Future()
-        self._loop = asyncio.new_event_loop()
-
-        def run() -> None:
-            assert self._loop is not None
-            asyncio.set_event_loop(self._loop)
-            try:
-                uri = self._loop.run_until_complete(self.cluster.start())
-            except BaseException as exc:
-                started.set_exception(exc)
-                return
-            started.set_result(uri)
-            self._loop.run_forever()
-            self._loop.run_until_complete(self.cluster.stop())
-            self._loop.close()
-
-        self._thread = threading.Thread(target=run, name="mongotx-sharded", daemon=True)
-        self._thread.start()
-        self.uri = started.result(timeout=10)
-        return self.uri
-
-    def stop(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=10)
-            self._loop = None
-            self._thread = None
-
-    def __enter__(self) -> str:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
