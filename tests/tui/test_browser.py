@@ -57,9 +57,11 @@ def test_served_tabs_run_the_write_conflict_demo_each_on_its_own_sandbox(browser
         wait_text(one, "matched 1, modified 1")
         press(one, "]")
         update_in_txn(one, "B")
-        text = wait_text(one, "112 WriteConflict")
-        assert "Lane B · aborted by server" in text
-        assert "lane A's open transaction (txn 1) wrote _id 'alice'" in text
+        # Each waited for: the terminal receives the screen's updates in pieces, so the
+        # lane's title can arrive after its error block.
+        wait_text(one, "112 WriteConflict")
+        wait_text(one, "Lane B · aborted by server")
+        wait_text(one, "lane A's open transaction (txn 1) wrote _id 'alice'")
 
         # a second tab: another app process on another sandbox. Tab one's lane A still
         # holds alice in its open transaction; here the same update does not conflict.
