@@ -38,6 +38,7 @@ from .members import MembersHandlers
 if TYPE_CHECKING:
     from ..backend.workbench import Workbench
     from ..model.monitor import CommandRecord
+    from ..scenario.definition import Scenario
     from ..widgets.monitor import CommandMonitor, MonitorLines
     from .presenter import Presenter
     from .scenarios import Pick
@@ -68,6 +69,9 @@ class WorkbenchScreen(MembersHandlers, Screen[None]):
         self.started = self._scenario_stamp()  # when this workbench began: its draft's title
         self.draft_path: Path | None = None  # this workbench's draft, once written
         self._draft_version: object = None
+        self._draft_lock = asyncio.Lock()  # one draft write at a time; held while loading
+        self._draft_due = False  # a change is waiting to be saved
+        self._draft_writing = False  # the draft writer is running
         self._monitor_lane: int | None = None  # the command monitor's lane filter
         self._monitor_internal = False  # it lists the workbench's own traffic too
         self._monitor_due = False  # a monitor refresh is scheduled
@@ -1017,7 +1021,7 @@ class WorkbenchScreen(MembersHandlers, Screen[None]):
         # the setup drops the collections: stop watching first, watch again once it is done
         self.workers.cancel_group(self, "watch")
         try:
-            await self.wb.load_scenario(scenario, allow_drop)
+            await self._replace_workbench(scenario, allow_drop)
         except DropRefused as exc:  # it filled up after the question: never drop unasked
             held = "; ".join(o.describe() for o in exc.occupied)
             self.notify(
@@ -1038,8 +1042,6 @@ class WorkbenchScreen(MembersHandlers, Screen[None]):
             self.notify(f"Setup failed: {info.headline}: {info.message}", severity="error")
             self.watch_worker()
             return
-        # a new workbench: its own draft, the one before stays as it was
-        self.started, self.draft_path, self._draft_version = self._scenario_stamp(), None, None
         await self._flush()
         self.watch_worker()  # the scenario's collection, whose first page load showed
         if self.wb.lanes:
@@ -1142,10 +1144,42 @@ class WorkbenchScreen(MembersHandlers, Screen[None]):
         more = hand_over(self.app, path)
         self.notify(f"Saved {len(self.wb.journal)} steps to {path}{more}", markup=False)
 
-    @work(exclusive=True, group="draft", exit_on_error=False, description="autosave draft")
-    async def autosave_draft(self) -> None:
-        """The workbench as a draft scenario after every change (atomic: temp + rename)."""
-        await asyncio.sleep(0.2)  # coalesce a burst of changes into one write
+    async def _replace_workbench(self, scenario: Scenario, allow_drop: set[str]) -> None:
+        """Load `scenario` over the lanes; the work before stays in its own draft.
+
+        The draft lock is held throughout, so no draft is written from half-replaced lanes,
+        and the old draft is never written again once loading has begun, even if it fails.
+        """
+        async with self._draft_lock:
+            await self._write_draft()  # the hand-built work as it is now
+            try:
+                await self.wb.load_scenario(scenario, allow_drop)
+            finally:
+                self.started, self.draft_path = self._scenario_stamp(), None
+                self._draft_version = None
+
+    def autosave_draft(self) -> None:
+        """Save the workbench as a draft soon: a burst of changes makes one write."""
+        self._draft_due = True
+        if not self._draft_writing:
+            self._draft_writing = True
+            self._draft_writer()
+
+    @work(group="draft", exit_on_error=False, description="autosave draft")
+    async def _draft_writer(self) -> None:
+        """Write the draft until no change is waiting. Never cancelled by a newer change:
+        a write cut off in its thread would leave a file whose path nobody recorded."""
+        try:
+            while self._draft_due:
+                await asyncio.sleep(0.2)  # coalesce a burst of changes into one write
+                self._draft_due = False
+                async with self._draft_lock:
+                    await self._write_draft()
+        finally:
+            self._draft_writing = False
+
+    async def _write_draft(self) -> None:
+        """The workbench as a draft scenario (atomic: temp + rename); the lock is held."""
         wb = self.wb
         if not wb.has_steps(pending=True):
             return  # checked before importing the YAML writer: it is not needed at start
