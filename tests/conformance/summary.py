@@ -1,14 +1,16 @@
-"""`python -m tests.conformance.summary [--check] [--area A] [pytest args]`: per-area results.
+"""`python -m tests.conformance.summary [--check] [--area A] [--sharded] [pytest args]`.
 
 Runs the conformance suite through `pytest.main`, then prints passed/failed/skipped per area
-and every failing test with a one-line reason. `--check` exits 1 when issue 3's targets are
-not met (percentages are over applicable, i.e. non-skipped, tests).
+and every failing test with a one-line reason, and how the tests that need a sharded
+topology went. `--check` exits 1 when issue 3's targets are not met (percentages are over
+applicable, i.e. non-skipped, tests). `--sharded` runs against a sharded sandbox's routers.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import shlex
 import sys
 from collections.abc import Iterable, Mapping
@@ -97,6 +99,41 @@ def uses_fail_point(case: SpecCase) -> bool:
     return walk(case.test["operations"])
 
 
+# Topologies a one-member replica set (the default target) is.
+_NOT_SHARDED = {"single", "replicaset"}
+
+
+def needs_sharded(case: SpecCase) -> bool:
+    """True when the file's or the test's runOnRequirements can be met only by a sharded
+    (or load-balanced) deployment: every alternative names topologies, none of them
+    single or replicaset. These run only with `--sharded` (issue 15)."""
+
+    def only_sharded(requirements: Any) -> bool:
+        return bool(requirements) and all(
+            "topologies" in r and not set(r["topologies"]) & _NOT_SHARDED for r in requirements
+        )
+
+    return only_sharded(case.file.get("runOnRequirements")) or only_sharded(
+        case.test.get("runOnRequirements")
+    )
+
+
+def sharded_line(cases: list[SpecCase], outcomes: Mapping[str, tuple[str, str]]) -> str:
+    """`Needing a sharded topology: 80 tests; passed 79, failed 1, skipped 0`."""
+    counts = {"passed": 0, "failed": 0, "skipped": 0}
+    total = 0
+    for case in cases:
+        if not needs_sharded(case) or case.case_id not in outcomes:
+            continue
+        total += 1
+        outcome = outcomes[case.case_id][0]
+        counts[outcome if outcome in counts else "failed"] += 1
+    return (
+        f"Needing a sharded topology: {total} tests; passed {counts['passed']}, "
+        f"failed {counts['failed']}, skipped {counts['skipped']}"
+    )
+
+
 def row_label(case: SpecCase) -> str:
     if case.area == "transactions":
         return f"transactions ({'fail point' if uses_fail_point(case) else 'no fail point'})"
@@ -154,7 +191,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is not met")
     parser.add_argument("--area", choices=AREAS, action="append", help="limit to these areas")
+    parser.add_argument(
+        "--sharded",
+        action="store_true",
+        help="run against a sharded sandbox (mongotx-sandbox --sharded, two routers)",
+    )
     args, pytest_args = parser.parse_known_args(argv)
+    if args.sharded:
+        os.environ["MONGOTX_TEST_SHARDED"] = "1"  # read by target.Target
     root = spec_dir()
     if not root.is_dir():
         # Like the pytest cases, the summary skips (saying so) rather than fails: a fresh
@@ -176,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     text, all_met = render(tabulate(cases, collector.outcomes), command.strip())
     print()
     print(text)
+    print()
+    print(sharded_line(cases, collector.outcomes))
     return 0 if all_met or not args.check else 1
 
 

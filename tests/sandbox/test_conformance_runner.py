@@ -126,3 +126,37 @@ def test_log_message_assertions_are_reported(tmp_path: Path, target: Target) -> 
     test = {"operations": [_FIND], "expectLogMessages": []}
     with pytest.raises(Unsupported, match="runner lacks test field"):
         run_case(_case(tmp_path, "1.13", test), target)
+
+
+def test_the_summary_counts_the_tests_that_need_a_sharded_topology(tmp_path: Path) -> None:
+    """A test needs a sharded topology when every alternative of its file's or its own
+    runOnRequirements names topologies without single or replicaset (issue 15)."""
+    from tests.conformance.summary import needs_sharded, sharded_line
+
+    def case(file_reqs: Any, test_reqs: Any, name: str) -> SpecCase:
+        test: dict[str, Any] = {"description": name, "operations": []}
+        if test_reqs is not None:
+            test["runOnRequirements"] = test_reqs
+        file: dict[str, Any] = {"tests": [test]}
+        if file_reqs is not None:
+            file["runOnRequirements"] = file_reqs
+        return SpecCase("transactions", tmp_path / "f.json", file, test)
+
+    sharded = [{"topologies": ["sharded", "load-balanced"]}]
+    either = [{"topologies": ["replicaset"]}, {"topologies": ["sharded"]}]
+    cases = [
+        case(sharded, None, "file sharded"),
+        case(None, [{"minServerVersion": "4.2", "topologies": ["sharded-replicaset"]}], "own"),
+        case(either, None, "replica set or sharded"),
+        case([{"minServerVersion": "4.0"}], None, "any topology"),
+        case(None, None, "no requirements"),
+    ]
+    assert [needs_sharded(c) for c in cases] == [True, True, False, False, False]
+    outcomes = {
+        cases[0].case_id: ("passed", ""),
+        cases[1].case_id: ("skipped", "needs topology sharded-replicaset"),
+        cases[2].case_id: ("passed", ""),
+    }
+    assert sharded_line(cases, outcomes) == (
+        "Needing a sharded topology: 2 tests; passed 1, failed 0, skipped 1"
+    )

@@ -167,3 +167,46 @@ def test_multi_writes_broadcast_and_single_ones_stop_at_a_match(router) -> None:
     done = coll.find_one_and_update({"_id": 102}, {"$set": {"f": 1}}, return_document=True)
     assert done == {"_id": 102, "tag": "x", "seen": True, "f": 1}
     assert coll.delete_many({"tag": "x"}).deleted_count == 4
+
+
+def test_fail_command_on_a_change_streams_get_more_is_not_resumable(cluster, router) -> None:  # type: ignore[no-untyped-def]
+    """The router's failCommand fails a getMore before its cursor is checked out: the error
+    carries only the labels the fail point names, none saying the change stream may resume
+    (spec: change-streams-resume-errorLabels, "does not resume if error does not contain
+    ResumableChangeStreamError", run against the router)."""
+    coll = router.test.watched
+    coll.insert_one({"_id": 0})
+    stream = coll.watch(max_await_time_ms=50)
+    router.admin.command(
+        "configureFailPoint",
+        "failCommand",
+        mode={"times": 1},
+        data={"failCommands": ["getMore"], "errorCode": 6},
+    )
+    coll.insert_one({"_id": 1})
+    with pytest.raises(OperationFailure) as info:
+        stream.try_next()
+    stream.close()
+    assert info.value.code == 6
+    assert not info.value.has_error_label("ResumableChangeStreamError")
+
+
+def test_a_get_more_failed_after_checkout_may_resume(cluster, router) -> None:  # type: ignore[no-untyped-def]
+    """failGetMoreAfterCursorCheckout fails the change stream's getMore once its cursor is
+    checked out: the error is labelled ResumableChangeStreamError and pymongo resumes."""
+    coll = router.test.watched_after
+    coll.insert_one({"_id": 0})
+    with coll.watch(max_await_time_ms=50) as stream:
+        router.admin.command(
+            "configureFailPoint",
+            "failGetMoreAfterCursorCheckout",
+            mode={"times": 1},
+            data={"errorCode": 6},
+        )
+        coll.insert_one({"_id": 1})
+        change = None
+        for _ in range(100):  # each try_next is one getMore of 50 ms at most
+            change = stream.try_next()
+            if change is not None:
+                break
+    assert change is not None and change["documentKey"] == {"_id": 1}

@@ -87,6 +87,21 @@ def test_a_blocked_session_cannot_be_reused_before_its_release() -> None:
     assert any(ln == 11 and "still blocked in step 3" in p for ln, p in found), found
 
 
+def test_recover_commit_may_run_while_its_session_is_blocked() -> None:
+    """recoverCommit goes through a new connection, not the session's: it may follow the
+    session's blocked commit (issue 15 item 5); it needs a session all the same."""
+    text = GOOD.replace(
+        "  - {session: A, action: commit}",
+        "  - {session: A, action: commit, blocks_until: 6}\n"
+        "  - {session: A, action: recoverCommit, blocks_until: 6}\n"
+        "  - {session: B, action: findOne, filter: {_id: 1}}",
+    )
+    steps = parse_scenario(text, "demo.yaml").steps
+    assert [s.action for s in steps[3:5]] == ["commit", "recoverCommit"]
+    found = problems(text.replace("{session: A, action: recoverCommit", "{action: recoverCommit"))
+    assert any("recoverCommit needs 'session'" in p for _, p in found), found
+
+
 def test_not_a_mapping() -> None:
     assert problems("- just\n- a list\n")[0][0] == 1
 

@@ -49,3 +49,21 @@ async def test_sharded_lesson_meets_expectations(path: Path, router_uri: str) ->
     assert scenario.verdict and scenario.description and scenario.teaches
     record = await run_scenario(scenario, router_uri, in_place=True, allow_drop=True)
     assert record.passed, table(record)
+
+
+def test_a_commit_recovered_through_another_router(capsys) -> None:  # type: ignore[no-untyped-def]
+    """`run commit-recovered-with-token` starts a cluster with two routers: the step
+    `recoverCommit` sends commitTransaction with the recovery token through the router the
+    transaction never went to, and gets the coordinator's decision once it is written."""
+    from mongotx_tui.cli import main
+
+    assert main(["run", "commit-recovered-with-token", "--json"]) == 0
+    out = capsys.readouterr().out
+    import json
+
+    record = json.loads(out[out.index("{") :])
+    assert record["server"].count(",") == 1  # two routers in the URI
+    steps = {s["index"]: s for s in record["steps"]}
+    assert all(s["match"] for s in record["steps"]), record["steps"]
+    assert steps[10]["action"] == "recoverCommit" and steps[10]["blocked"]
+    assert steps[10]["outcome"].startswith("committed through a new connection to another router")

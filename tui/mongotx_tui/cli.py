@@ -251,11 +251,11 @@ def _where(scenario, args: argparse.Namespace) -> str:  # type: ignore[no-untype
     from .backend.connection import SANDBOX_NAME, mask_uri
     from .scenario.placement import run_database
 
-    SHARDED_SANDBOX = "a sharded sandbox (a router, 2 shards)"
-
     named = scenario.setup.database
     if args.uri is None and scenario.sharded:
-        return f"deployment: {SHARDED_SANDBOX}, started for this run · database {named}"
+        routers = "2 routers" if _needs_two_routers(scenario) else "a router"
+        sandbox = f"a sharded sandbox ({routers}, 2 shards)"
+        return f"deployment: {sandbox}, started for this run · database {named}"
     if args.uri is None:
         members = f" of {scenario.members} members" if scenario.members > 1 else ""
         return f"deployment: {SANDBOX_NAME}{members}, started for this run · database {named}"
@@ -265,6 +265,13 @@ def _where(scenario, args: argparse.Namespace) -> str:  # type: ignore[no-untype
     if database != named:
         line += f" (a database of its own; {named} is left alone unless --in-place)"
     return line
+
+
+def _needs_two_routers(scenario) -> bool:  # type: ignore[no-untyped-def]
+    """A lesson that recovers a commit through another router (a `recoverCommit` step)."""
+    from .model.ops import StepAction
+
+    return any(step.action == StepAction.RECOVER_COMMIT for step in scenario.steps)
 
 
 def _refused(scenario, args: argparse.Namespace, exc) -> str:  # type: ignore[no-untyped-def]
@@ -349,6 +356,12 @@ def _run(args: argparse.Namespace) -> int:
 
             cluster = ThreadedShardedSandbox()
             args.uri = cluster.start()
+            if _needs_two_routers(scenario):
+                # A second router over the same shards, so that a commit recovered with
+                # the recovery token goes through a router that never saw the transaction.
+                second = cluster.call(cluster.cluster.add_router)
+                hosts = [u.partition("://")[2].partition("/")[0] for u in (args.uri, second)]
+                args.uri = f"mongodb://{','.join(hosts)}/"
             args.in_place = args.allow_drop = True
         try:
             record = asyncio.run(

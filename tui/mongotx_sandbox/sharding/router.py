@@ -365,10 +365,16 @@ async def _fail_command(
     if action.close:
         raise CloseConnection()
     if action.error_code is not None:
+        labels = action.error_labels
+        if labels is None and not action.after_checkout:
+            # The labels of any error of this command, but never ResumableChangeStreamError:
+            # a getMore failed by failCommand has not checked out its cursor, so nothing
+            # knows it as a change stream's [srv:db/error_labels.cpp ErrorLabelBuilder::
+            # isResumableChangeStreamError reads CurOp's originatingCommand], as on a shard;
+            # failGetMoreAfterCursorCheckout fails it after, and its error may resume.
+            labels = server_labels(name, body, action.error_code, None)
         raise CommandError(
-            action.error_code,
-            "Failing command via 'failCommand' failpoint",
-            labels=action.error_labels,
+            action.error_code, "Failing command via 'failCommand' failpoint", labels=labels
         )
     return action
 

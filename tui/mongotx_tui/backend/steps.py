@@ -38,7 +38,12 @@ BUSY_WITH = {
 BECOMES_LAST_ERROR = (StepAction.START_TRANSACTION, StepAction.WITH_TRANSACTION)
 # Steps after which the committed page is read again (besides an operation outside a
 # transaction) when no change stream pushes what they commit or change.
-REFRESH_COMMITTED = (StepAction.COMMIT, StepAction.WITH_TRANSACTION, StepAction.FAIL_POINT)
+REFRESH_COMMITTED = (
+    StepAction.COMMIT,
+    StepAction.WITH_TRANSACTION,
+    StepAction.FAIL_POINT,
+    StepAction.RECOVER_COMMIT,
+)
 
 
 @dataclass
@@ -119,6 +124,14 @@ async def _execute(
     if step.action == StepAction.END_SESSION:
         await runner.end_session()
         return Outcome(summary="session ended")
+    if step.action == StepAction.RECOVER_COMMIT:
+        from .recovery import recover_commit
+
+        # Not under the runner's lock: the session's own commit may still be waiting on
+        # its router; this one goes through a new connection.
+        lane = runner.lane
+        summary = await recover_commit(runner.session, runner.client, lane.txn_number, 60.0)
+        return Outcome(summary=summary)
     # the lane's own client: a lane with options of its own (retryWrites) has one
     return await _with_transaction(runner, step, runner.client[database])
 

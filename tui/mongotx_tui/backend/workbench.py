@@ -1080,6 +1080,7 @@ class Workbench:
         page = await load_page(*args, number, PAGE_SIZE, self.perf, count=False)
         if not page.docs and number > 0:
             page = await load_page(*args, number - 1, PAGE_SIZE, self.perf, count=False)
+        page.shards = await self._shards_of(page)
         if (self.db, self.collection) != ns:
             return self.page  # the watched collection changed meanwhile: this page is stale
         if getattr(self, "_page_ns", None) == ns:
@@ -1095,6 +1096,15 @@ class Workbench:
         if not count_now and (self._counter is None or self._counter.done()):
             self._counter = self.tasks.spawn(self._count(ns))
         return page
+
+    async def _shards_of(self, page: Page) -> list[str]:
+        """On a sharded cluster, the shard of each document of `page` (issue 15 item 4)."""
+        deployment = self.deployment
+        if deployment is None or deployment.topology != "sharded cluster" or not page.docs:
+            return []
+        from .shard_map import shards_of_page
+
+        return await shards_of_page(self._committed_client(), self.db, self.collection, page.docs)
 
     async def _count(self, ns: tuple[str, str]) -> None:
         await asyncio.sleep(0.05)  # let the page paint first; the count can come later

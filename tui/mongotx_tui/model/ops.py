@@ -43,6 +43,9 @@ class StepAction(StrEnum):
     WITH_TRANSACTION = "withTransaction"
     SLEEP = "sleep"
     FAIL_POINT = "failPoint"
+    # Commit a session's transaction through a new router connection with its recovery
+    # token (backend.recovery): a client that lost its router.
+    RECOVER_COMMIT = "recoverCommit"
 
 
 # The fields a form shows per kind, in order. Text fields hold literals (see literals.py);

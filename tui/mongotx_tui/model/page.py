@@ -16,6 +16,8 @@ class Page:
     number: int = 0  # 0-based
     total: int | None = None  # estimated count
     ms: float = 0.0
+    # On a sharded cluster, the shard holding each document (backend.shard_map); else [].
+    shards: list[str] = field(default_factory=list)
 
     @property
     def ids(self) -> list[Any]:

@@ -466,6 +466,8 @@ def _check_blocks(steps: list[Step], p: Problems) -> None:
         if step.action in (StepAction.SLEEP, StepAction.FAIL_POINT, StepAction.START_TRANSACTION):
             p.add(step.line, f"step {step.index}: {step.action} cannot block")
         for later in steps[step.index : until]:
+            if later.action == StepAction.RECOVER_COMMIT:
+                continue  # it goes through a new connection, not the blocked session
             if later.session is not None and later.session == step.session:
                 p.add(
                     later.line,

@@ -14,6 +14,7 @@ TXN_ACTIONS = (
     StepAction.COMMIT,
     StepAction.ABORT,
     StepAction.END_SESSION,
+    StepAction.RECOVER_COMMIT,
 )
 OTHER_ACTIONS = (StepAction.SLEEP, StepAction.FAIL_POINT, StepAction.WITH_TRANSACTION)
 

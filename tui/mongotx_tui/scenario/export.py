@@ -9,7 +9,16 @@ from string import Template
 from ..model.ops import StepAction
 from .codegen import client_args, session_args
 from .definition import Scenario, Step
-from .templates import HEADER, HELPERS, MAIN_ASYNC, MAIN_SYNC, PREPARE, STEP_ASYNC, STEP_SYNC
+from .templates import (
+    HEADER,
+    HELPERS,
+    MAIN_ASYNC,
+    MAIN_SYNC,
+    PREPARE,
+    RECOVER,
+    STEP_ASYNC,
+    STEP_SYNC,
+)
 from .txn_templates import runtime
 from .withtxn import InterleavedBody, explicit_notes, flat
 from .writer import INDENT, ScriptWriter
@@ -107,6 +116,7 @@ def export_script(
         _imports(w, aio),
         helpers,
         STEP_ASYNC if aio else STEP_SYNC,
+        RECOVER if w.uses_recovery else "",
         runtime(aio) if w.interleaved else "",
         prepare,
         _play(w, aio),
@@ -152,7 +162,10 @@ def _imports(w: ScriptWriter, aio: bool) -> str:
     bson = sorted(i.removeprefix("from bson import ") for i in w.lit.imports if "bson" in i)
     third = [f"from bson import {', '.join(bson)}"] if bson else []
     third.append(f"from pymongo import {', '.join(sorted(names))}")
-    third.append("from pymongo.errors import PyMongoError")
+    errors = ["PyMongoError"]
+    if w.uses_recovery:
+        errors = ["InvalidOperation", "OperationFailure", "PyMongoError"]
+    third.append(f"from pymongo.errors import {', '.join(errors)}")
     if "ReadConcern(" in body:
         third.append("from pymongo.read_concern import ReadConcern")
     std_sorted = sorted(s for s in std if s.startswith("import ")) + sorted(

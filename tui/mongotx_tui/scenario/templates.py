@@ -289,3 +289,40 @@ async def main() -> None:
 if __name__ == "__main__":
     asyncio.run(main())
 """
+
+# A `recoverCommit` step (backend/recovery.py does the same for `mongotx-tui run`).
+RECOVER = '''
+
+def recover_commit(client: Any, session: Any) -> str:
+    """commitTransaction for `session`'s transaction as a client that lost its router
+    sends it: through a new connection to a router (another one than the transaction's
+    when the client knows several), with the session's lsid, txnNumber and the
+    recoveryToken the router returned. pymongo keeps the token, the transaction's router
+    and its number on the session, with no public accessor."""
+    txn = session._transaction
+    if not txn.recovery_token:
+        raise InvalidOperation("no recovery token: only a router returns one")
+    nodes = sorted(client.nodes)
+    host, port = ([n for n in nodes if n != txn.pinned_address] or nodes)[0]
+    body = {
+        "commitTransaction": 1,
+        "lsid": session.session_id,
+        "txnNumber": Int64(session._transaction_id),
+        "autocommit": False,
+        "recoveryToken": txn.recovery_token,
+        "$db": "admin",
+    }
+    payload = bytes(5) + encode(body)  # OP_MSG: flags, then one body section
+    with socket.create_connection((host, port), timeout=60) as conn:
+        conn.sendall(struct.pack("<iiii", 16 + len(payload), 1, 0, 2013) + payload)
+        reply = b""
+        while len(reply) < 4 or len(reply) < struct.unpack("<i", reply[:4])[0]:
+            chunk = conn.recv(65536)
+            if not chunk:
+                raise ConnectionError("the router closed the connection")
+            reply += chunk
+    answer = decode(reply[21:])
+    if not answer.get("ok"):
+        raise OperationFailure(answer.get("errmsg", ""), answer.get("code"), answer)
+    return f"committed through a new connection to {host}:{port}"
+'''

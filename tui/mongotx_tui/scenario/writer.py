@@ -31,6 +31,7 @@ class ScriptWriter:
         self.pool_workers = 0  # ThreadPoolExecutor's size; 0: its default
         self.uses_time = False
         self.interleaved = False  # with_transaction calls on threads/tasks, in Turns
+        self.uses_recovery = False  # a recoverCommit step: the script's recover_commit()
         if with_txn:
             self.names.taken.update(RESERVED)
 
@@ -86,6 +87,15 @@ class ScriptWriter:
             return f"{s}.abort_transaction()"
         if step.action == StepAction.END_SESSION:
             return f"{s}.end_session()"
+        if step.action == StepAction.RECOVER_COMMIT:
+            self.uses_recovery = True
+            self.lit.imports.update(
+                {"from bson import Int64", "from bson import decode", "from bson import encode"}
+            )
+            self.lit.imports.update({"import socket", "import struct"})
+            if self.aio:  # a blocking socket: on a thread, so other steps go on meanwhile
+                return f"asyncio.to_thread(recover_commit, client, {s})"
+            return f"recover_commit(client, {s})"
         raise ValueError(step.action)
 
     def step(self, step: Step, blocked: bool = False) -> None:

@@ -28,21 +28,33 @@ class CommittedPanel(DataTable[str]):
         super().__init__(id="committed", cursor_type="row", zebra_stripes=True)
         self.border_title = "Committed"
         self._docs: list[dict[str, Any]] = []
+        # On a sharded cluster, each document's shard (a column before the document).
+        self._shards: list[str] = []
         self._add_columns()
 
+    def _columns(self) -> tuple[str, ...]:
+        return ("_id", "shard", "doc") if self._shards else ("_id", "doc")
+
     def _add_columns(self) -> None:
-        self.add_column(Text("_id"), key="_id")  # Text: a str label is parsed as markup
-        self.add_column(Text("document"), key="doc")
+        labels = {"_id": "_id", "shard": "shard", "doc": "document"}
+        for key in self._columns():
+            self.add_column(Text(labels[key]), key=key)  # Text: str labels are markup
 
     def show(self, ns: str, page: Page, mode: str) -> None:
         old, self._docs = self._docs, list(page.docs)
-        if self.row_count == len(old) == len(self._docs):
+        old_shards = self._shards
+        self._shards = list(page.shards) if len(page.shards) == len(self._docs) else []
+        same_columns = bool(old_shards) == bool(self._shards)
+        if same_columns and self.row_count == len(old) == len(self._docs):
             # Same rows: change only the cells that differ. Clearing and re-adding them
             # changes the table's virtual size twice, and Textual lays the whole screen out
             # again for that (~10 ms at 120x36) on every commit.
-            for i, (was, doc) in enumerate(zip(old, self._docs, strict=True)):
-                if was != doc:
-                    for column, text in zip(("_id", "doc"), self._cells(doc), strict=True):
+            rows = zip(old, old_shards or [""] * len(old), self._docs, strict=True)
+            for i, (was, was_shard, doc) in enumerate(rows):
+                shard = self._shards[i] if self._shards else ""
+                if was != doc or was_shard != shard:
+                    cells = self._cells(doc, shard)
+                    for column, text in zip(self._columns(), cells, strict=True):
                         self.update_cell(str(i), column, text, update_width=True)
         else:
             row = self.cursor_row
@@ -52,7 +64,8 @@ class CommittedPanel(DataTable[str]):
             self.clear(columns=True)
             self._add_columns()
             for i, doc in enumerate(self._docs):
-                self.add_row(*self._cells(doc), key=str(i))
+                shard = self._shards[i] if self._shards else ""
+                self.add_row(*self._cells(doc, shard), key=str(i))
             if self._docs:
                 self.move_cursor(row=min(row, len(self._docs) - 1), animate=False)
         self.border_title = f"Committed {ns}"
@@ -63,10 +76,10 @@ class CommittedPanel(DataTable[str]):
             count = f"{page.total} docs · page {page.number + 1}/{pages}"
         self.border_subtitle = f"{count} · {mode or '…'}"
 
-    @staticmethod
-    def _cells(doc: dict[str, Any]) -> tuple[Text, Text]:
+    def _cells(self, doc: dict[str, Any], shard: str) -> tuple[Text, ...]:
         rest = {k: v for k, v in doc.items() if k != "_id"}
-        return Text(format_short(doc.get("_id"))), Text(format_short(rest))
+        key, body = Text(format_short(doc.get("_id"))), Text(format_short(rest))
+        return (key, Text(shard or "?"), body) if self._shards else (key, body)
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
