@@ -366,7 +366,7 @@ class ReplicaSet:
             m.state.election_id = election_id(self.term)
 
     def _roll_back(self, member: SetMember) -> None:
-        self.rolled_back.extend(rollback.describe(e) for e in member.diverged)
+        self.rolled_back.extend(rollback.describe(e, member.host) for e in member.diverged)
         member.diverged.clear()
 
     def _forget_undone_records(self, state: ServerState, common: int) -> None:
