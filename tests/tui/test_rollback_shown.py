@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from tuihelpers import queue_op, ready, until
 
+from mongotx_tui import walkthroughs
 from mongotx_tui.app import MongoTxApp
 from mongotx_tui.config import Config
 from mongotx_tui.model.lanes import OpStatus
@@ -66,3 +67,23 @@ async def test_a_w1_update_rolled_back_by_a_forced_step_down_is_shown_on_its_ste
 
         await until(pilot, lambda: "rolled back" in shown(), what="the lane's item redrawn")
         assert "1 ↺ update accounts" in shown() and f"↺ {note}" in shown()
+
+
+async def test_the_w1_rollback_lesson_marks_its_lost_insert_from_the_restart_reply() -> None:
+    """The lesson's own step (sandboxMember restart) answers the rolled-back list: the
+    members panel is never opened, and the App lane's w:1 insert is marked from it."""
+    app = MongoTxApp(config=Config(), members=3)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(app, pilot)
+        await walkthroughs.load_scenario(pilot, "w1-rollback")
+        play = app.wb.play
+        for _ in range(play.total):
+            await pilot.press("n")
+            await pilot.pause(0.05)
+        await until(pilot, lambda: play.finished, 60, "the lesson finished")
+        assert play.passed
+        assert not app.screen.query(MembersPanel)
+        app_lane = next(lane for lane in app.wb.lanes if lane.name == "App")
+        marked = {i.step.index: i.rolled_back for i in app_lane.queue if i.rolled_back}
+        primary = app.wb.sandbox.server.replica_set.members[0].host  # the first primary
+        assert marked == {4: f"rolled back on {primary}: insert shop.orders _id 'lost'"}
