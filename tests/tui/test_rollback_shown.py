@@ -47,6 +47,7 @@ async def test_a_w1_update_rolled_back_by_a_forced_step_down_is_shown_on_its_ste
         await pilot.press("s")
         await until(pilot, lambda: a.queue[0].status is OpStatus.DONE, what="A's update")
         assert a.queue[0].error is None and a.queue[0].rolled_back == ""
+        await until(pilot, lambda: app.wb.page.docs[0]["balance"] == 1, 20, "the w:1 value shown")
 
         panel.focus()
         await pilot.press("D")
@@ -66,6 +67,13 @@ async def test_a_w1_update_rolled_back_by_a_forced_step_down_is_shown_on_its_ste
             return " ".join(str(lane.queue.get_option_at_index(0).prompt).split())
 
         await until(pilot, lambda: "rolled back" in shown(), what="the lane's item redrawn")
+        # The committed panel showed the w:1 value; the rollback undid it: read again.
+        await until(
+            pilot,
+            lambda: app.wb.page.docs and app.wb.page.docs[0]["balance"] == 100,
+            20,
+            "the committed panel without the rolled-back update",
+        )
         assert "1 ↺ update accounts" in shown() and f"↺ {note}" in shown()
 
 

@@ -37,11 +37,13 @@ def from_records(records: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
-def show(wb: Bench, rolled_back: list[dict[str, Any]]) -> None:
-    """Mark each lane step whose write is in `rolled_back` (once), with a timeline row."""
+def show(wb: Bench, rolled_back: list[dict[str, Any]]) -> bool:
+    """Mark each lane step whose write is in `rolled_back` (once), with a timeline row;
+    True when one was marked."""
     if not rolled_back or wb.monitor is None:
-        return
-    for found in wb.rollback_marks.find(rolled_back, wb.monitor.log):
+        return False
+    marked = wb.rollback_marks.find(rolled_back, wb.monitor.log)
+    for found in marked:
         lane = next((lane for lane in wb.lanes if lane.id == found.lane_id), None)
         item = found.item
         item.rolled_back = found.text
@@ -52,3 +54,4 @@ def show(wb: Bench, rolled_back: list[dict[str, Any]]) -> None:
         wb.notify(Changed.TIMELINE, None)
         if lane is not None:
             wb.notify(Changed.LANE, lane.id)
+    return bool(marked)

@@ -1271,7 +1271,10 @@ class Workbench:
     def _show_rolled_back(self, rolled_back: list[dict[str, Any]]) -> None:
         from .rollbacks import show
 
-        show(self, rolled_back)
+        if show(self, rolled_back):
+            # The committed panel may show an undone write (re-read after a w:1 write; no
+            # change event reports a rollback): read it again.
+            self.tasks.spawn(self._quietly(self.refresh_committed))
 
     def answered_by(self, records: list[Any]) -> str:
         """`answered by 127.0.0.1:PORT (secondary)`: the member whose connection carried
