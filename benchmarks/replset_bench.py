@@ -6,7 +6,9 @@ python benchmarks/replset_bench.py [--seconds 3] [--samples 500]
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import resource
 import time
 
 from pymongo import MongoClient
@@ -17,15 +19,23 @@ from mongotx_sandbox import ThreadedSandbox
 DOCS = 1000
 
 
-def txn_rate(members: int, seconds: float) -> float:
+def _cpu() -> float:
+    """This process's CPU seconds (client, sandbox and its members: one process)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def txn_rate(members: int, seconds: float) -> tuple[float, float]:
     """Transactional point updates per second on one connection (the default write
-    concern: majority on three members, as MongoDB's implicit default)."""
+    concern: majority on three members, as MongoDB's implicit default), and the process's
+    CPU microseconds per transaction (what the machine's load does not change much)."""
     with ThreadedSandbox(members=members) as uri:
         client: MongoClient = MongoClient(uri)
         coll = client.bench.docs
         coll.insert_many([{"_id": i, "v": 0} for i in range(DOCS)])
         rng = random.Random(1)
         n = 0
+        cpu0 = _cpu()
         t0 = time.perf_counter()
         with client.start_session() as s:
             while time.perf_counter() - t0 < seconds:
@@ -34,8 +44,9 @@ def txn_rate(members: int, seconds: float) -> float:
                 s.commit_transaction()
                 n += 1
         rate = n / (time.perf_counter() - t0)
+        cpu_us = (_cpu() - cpu0) / max(n, 1) * 1e6
         client.close()
-    return rate
+    return rate, cpu_us
 
 
 def apply_latencies(samples: int) -> list[float]:
@@ -70,9 +81,14 @@ def apply_latencies(samples: int) -> list[float]:
 def replset_rows(seconds: float = 3.0, samples: int = 500) -> list[tuple[str, str, str]]:
     # Interleaved, best of two each: the machine's load drifts over a run.
     rates: dict[int, list[float]] = {1: [], 3: []}
+    cpus: dict[int, list[float]] = {1: [], 3: []}
+    load = os.getloadavg()[0]
     for members in (1, 3, 1, 3):
-        rates[members].append(txn_rate(members, seconds / 2))
+        rate, cpu_us = txn_rate(members, seconds / 2)
+        rates[members].append(rate)
+        cpus[members].append(cpu_us)
     one, three = max(rates[1]), max(rates[3])
+    cpu_one, cpu_three = min(cpus[1]), min(cpus[3])
     lat = sorted(apply_latencies(samples))
     p95 = lat[int(len(lat) * 0.95) - 1] * 1e3
     return [
@@ -82,7 +98,13 @@ def replset_rows(seconds: float = 3.0, samples: int = 500) -> list[tuple[str, st
             f"{three:,.0f} /s",
             f"{three / one:.0%} of 1 member (goal ≥ 70%)",
         ),
+        (
+            "CPU per transaction, 1 member → 3 members",
+            f"{cpu_one:,.0f} → {cpu_three:,.0f} µs",
+            f"{cpu_three / cpu_one:.2f} times (the set's own cost, whatever the load)",
+        ),
         ("primary commit → secondary applied, p95", f"{p95:.2f} ms", "goal ≤ 5 ms"),
+        ("load average (1 min) at start → end", f"{load:.1f} → {os.getloadavg()[0]:.1f}", ""),
     ]
 
 

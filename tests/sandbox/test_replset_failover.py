@@ -66,8 +66,8 @@ def test_a_w1_write_not_on_a_majority_is_rolled_back_when_the_old_primary_rejoin
     rclient.test.c.insert_one({"_id": "kept", "w": "majority"})
     rset.on_loop(rset.rs.pause, 1)
     rset.on_loop(rset.rs.pause, 2)
-    rclient.test.get_collection("c", write_concern=WriteConcern(w=1)).insert_one(
-        {"_id": "lost", "w": 1}
+    lost = rclient.test.command(
+        {"insert": "c", "documents": [{"_id": "lost", "w": 1}], "writeConcern": {"w": 1}}
     )
     rset.on_loop(rset.rs.kill, 0)
     rset.on_loop(rset.rs.pause, 1, False)
@@ -79,6 +79,10 @@ def test_a_w1_write_not_on_a_majority_is_rolled_back_when_the_old_primary_rejoin
     assert sorted(d["_id"] for d in rclient.test.c.find()) == ["kept"]
     status = rclient.test.client.admin.command({"sandboxMember": 0, "action": "status"})
     assert status["rolledBack"][0]["_id"] == "lost"
+    # Which member undid it, and the write's optime: the operationTime its reply carried
+    # (what a client can match the rolled-back write to).
+    assert status["rolledBack"][0]["member"] == rset.hosts[0]
+    assert status["rolledBack"][0]["ts"] == lost["operationTime"]
 
 
 def test_a_retryable_write_survives_a_step_down(rset: ReplSet, rclient: MongoClient) -> None:

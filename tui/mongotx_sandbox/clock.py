@@ -28,13 +28,20 @@ class ClusterClock:
     """Strictly increasing timestamps: (wall seconds, increment), as a replica set's oplog."""
 
     def __init__(self) -> None:
+        # How far this machine's wall clock is ahead of the real one: 0 unless a test moved
+        # it (the sandboxMember action advanceClock), as a host's clock can jump.
+        self.offset = 0.0
         self.last = int(time.time()) << 32
+
+    def wall(self) -> float:
+        """The wall clock in seconds, as this machine reads it (oplog wall times, hello)."""
+        return time.time() + self.offset
 
     def tick(self) -> int:
         """A new optime for a write, greater than every time handed out. Behind the wall
         clock it jumps to (wall, 1); an increment at its maximum rolls into the next second
         [srv:db/vector_clock_mutable.cpp VectorClockMutable::_advanceComponentTimeByTicks]."""
-        wall = int(time.time())
+        wall = int(self.wall())
         secs, inc = self.last >> 32, self.last & 0xFFFFFFFF
         if secs < wall:
             secs, inc = wall, 0
@@ -57,7 +64,7 @@ class ClusterClock:
         [srv:db/vector_clock.cpp VectorClock::_ensurePassesRateLimiter, SignedComponentFormat::in].
         """
         secs, inc = value >> 32, value & 0xFFFFFFFF
-        wall = int(time.time())
+        wall = int(self.wall())
         if secs > wall and secs - wall > MAX_DRIFT_SECS:
             raise CommandError(
                 205,

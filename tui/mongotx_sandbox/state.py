@@ -182,7 +182,7 @@ class ServerState:
         timestamp moving (periodicNoopIntervalSecs).
         """
         window = int(self.parameters.get("minSnapshotHistoryWindowInSeconds", 300))
-        stable = max(self.clock.now(), int(time.time()) << 32)
+        stable = max(self.clock.now(), int(self.clock.wall()) << 32)
         history = self.catalog.version_history
         if pinned is None:
             pinned = self.oldest_snapshot()
@@ -222,7 +222,7 @@ class ServerState:
                 coll.append(key, version_seq, doc, self.catalog.version_history)
         for index, entry in txn.index_keys:
             index.note_written(entry, version_seq, oldest)
-        wall = time.time()
+        wall = self.clock.wall()
         for op in txn.ops:
             images = images_enabled(op.coll.options)
             self.oplog.append(
@@ -303,7 +303,7 @@ class ServerState:
         self.oplog.append(
             OplogEntry(
                 seq,
-                time.time(),
+                self.clock.wall(),
                 op,
                 db,
                 coll,

@@ -41,7 +41,7 @@ def hello_reply(ctx: OpContext, body: dict[str, Any], legacy: bool) -> dict[str,
     deployment = topology.of(state)
     me = deployment.me
     now = int_to_ts(state.clock.now() if me.optime is None else me.optime)
-    wall = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    wall = _utc(state.clock.wall())
     written = wall if me.optime_wall is None else _utc(me.optime_wall)
     majority = now if deployment.commit_point is None else int_to_ts(deployment.commit_point)
     majority_wall = wall if deployment.commit_wall is None else _utc(deployment.commit_wall)
@@ -331,7 +331,7 @@ async def repl_set_get_status(ctx: OpContext, body: dict[str, Any]) -> dict[str,
     deployment = topology.of(state)
     if deployment.set_name is None:
         raise CommandError(76, "not running with --replSet")
-    wall = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    wall = _utc(state.clock.wall())
     term = Int64(deployment.term)
     me = deployment.me
 

@@ -11,7 +11,8 @@ from ..access import OpContext
 from ..errors import CommandError
 from .registry import command
 
-_ACTIONS = ("pause", "resume", "delay", "kill", "restart", "status")
+_ACTIONS = ("pause", "resume", "delay", "kill", "restart", "status", "advanceClock")
+_WHOLE_SET = ("status", "advanceClock")  # the member named does not matter
 
 
 def _replica(ctx: OpContext) -> Any:
@@ -63,8 +64,10 @@ async def repl_set_freeze(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any
 async def sandbox_member(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     """The sandbox's member controls, sent to any member:
     `{sandboxMember: <id or "host:port">, action: "pause" | "resume" | "delay" | "kill" |
-    "restart" | "status", delaySecs: n}`; `status` lists the members and the rolled-back
-    writes. Not a MongoDB command: real sets do this with tc, docker or kill."""
+    "restart" | "status" | "advanceClock", delaySecs: n, secs: n}`; `status` lists the
+    members and the rolled-back writes; `advanceClock` moves the set's wall clock `secs`
+    ahead (tests of maxStalenessSeconds). Not a MongoDB command: real sets do this with tc,
+    docker, kill or the host's clock."""
     member = _replica(ctx)
     if member is None:
         raise CommandError(76, "sandboxMember needs a multi-member set (--members 3)")
@@ -73,7 +76,7 @@ async def sandbox_member(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]
     if action not in _ACTIONS:
         raise CommandError(2, f"action must be one of {', '.join(_ACTIONS)}")
     ref = body["sandboxMember"]
-    if action != "status" and (isinstance(ref, bool) or not isinstance(ref, int | str)):
+    if action not in _WHOLE_SET and (isinstance(ref, bool) or not isinstance(ref, int | str)):
         raise CommandError(14, "sandboxMember must be a member's _id or host:port")
     if action in ("pause", "resume"):
         rs.pause(ref, action == "pause")
@@ -87,6 +90,11 @@ async def sandbox_member(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]
             await rs.kill(ref)
     elif action == "restart":
         await rs.restart(ref)
+    elif action == "advanceClock":
+        secs = _seconds(body, "secs", 0)
+        if secs < 0:
+            raise CommandError(2, "secs must not be negative: the clock only moves ahead")
+        rs.advance_clock(secs)
     return {
         "members": [m.describe() for m in rs.members],
         "rolledBack": list(rs.rolled_back),

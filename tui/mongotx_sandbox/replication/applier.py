@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from typing import Any
 
 from .. import waits
@@ -39,7 +38,7 @@ async def run(member: Any) -> None:
         todo = pending(member, primary.state.oplog)
         wait = _IDLE_SECS
         if todo:
-            now = time.time()
+            now = primary.state.clock.wall()
             due = [e for e in todo if e.wall + member.delay_secs <= now]
             if due:
                 last = due[-1]

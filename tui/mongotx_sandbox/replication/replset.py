@@ -200,6 +200,14 @@ class ReplicaSet:
         self.member(ref).delay_secs = max(0.0, float(secs))
         self.changed()
 
+    def advance_clock(self, secs: float) -> None:
+        """Move the set's wall clock `secs` ahead (the members share one machine's clock):
+        a test's way to make a paused member's lastWriteDate trail the primary's by more
+        than maxStalenessSeconds' 90 s floor without waiting (the sandbox's own control).
+        The clock never goes back: timestamps and oplog wall times only increase."""
+        self.members[0].state.clock.offset += max(0.0, float(secs))
+        self.changed()
+
     def note_retryable_write(self, key: Hashable | None, txn_number: Any, seq: int) -> None:
         if key is not None and isinstance(txn_number, int):
             self._retry_writes[key] = (int(txn_number), seq)
@@ -358,7 +366,7 @@ class ReplicaSet:
             m.state.election_id = election_id(self.term)
 
     def _roll_back(self, member: SetMember) -> None:
-        self.rolled_back.extend(rollback.describe(e) for e in member.diverged)
+        self.rolled_back.extend(rollback.describe(e, member.host) for e in member.diverged)
         member.diverged.clear()
 
     def _forget_undone_records(self, state: ServerState, common: int) -> None:

@@ -47,9 +47,12 @@ def _truncate_collection(coll: Any, common: int) -> None:
     coll.live = sum(1 for chain in coll.chains.values() if chain[-1].doc is not None)
 
 
-def describe(entry: Any) -> dict[str, Any]:
-    """A rolled-back write as the rolled-back list shows it."""
+def describe(entry: Any, member: str) -> dict[str, Any]:
+    """A rolled-back write as the rolled-back list shows it, with the member that undid it
+    (MongoDB writes a member's rollback files on that member: manual, "Rollbacks During
+    Replica Set Failover", "Collect Rollback Data")."""
     return {
+        "member": member,
         "ts": int_to_ts(entry.seq),
         "wall": utc(entry.wall),
         "op": entry.op,

@@ -79,6 +79,7 @@ from .watchers import (
 
 if TYPE_CHECKING:
     from ..model.members import MembersView
+    from ..model.rollbacks import RollbackMarks
     from ..scenario.definition import Step
     from .faults import FaultInjector
     from .members import Members
@@ -754,6 +755,8 @@ class Workbench:
             self.notify(Changed.LANE, lane.id)
         out: Outcome | None = None
         label = item.label(40) if item is not None and item.spec is not None else step.action
+        several = self.deployment is not None and self.deployment.members > 1
+        listed: list[dict[str, Any]] = []  # rolled-back writes a reply of the step lists
         try:
             with self._monitor_tag(lane, label) as tag:
                 out = await execute_step(
@@ -773,6 +776,8 @@ class Workbench:
                     records = [r for r in log if r.step_id == getattr(tag, "step_id", None)]
                     step_record.finish(detail, out, records)
                     after_step(lane, runner, records)
+                    if several and tag is not None:
+                        listed = self._note_for_rollback(tag.step_id, lane, item, records)
                     if item is not None and (answered := self.answered_by(records)):
                         out.summary += f" · {answered}"
                         item.summary += f" · {answered}"
@@ -800,6 +805,8 @@ class Workbench:
         for found in self.anomalies.record(step, lane, item, out, event, outside):
             self.timeline.add(self.clock(), *self.anomalies.row(found))
         self.notify(Changed.TIMELINE, None)
+        if listed:
+            self._show_rolled_back(listed)
         if lane is not None:
             self.notify(Changed.LANE, lane.id)
             self._after(step, lane, item, out)
@@ -808,7 +815,6 @@ class Workbench:
         )
         # A change stream reports majority-committed changes only: on a set of several
         # members a w:1 write a lagging majority lacks would never show, so read again.
-        several = self.deployment is not None and self.deployment.members > 1
         if committed and (several or not self.pushes_changes):  # else change events re-read
             self.tasks.spawn(self._quietly(self.refresh_committed))
         in_txn = item.in_txn if item is not None else lane is not None and lane.in_txn
@@ -1250,7 +1256,35 @@ class Workbench:
         view = await self.members.status(self.client)
         self.members_view = view
         self.notify(Changed.MEMBERS, None)
+        if view.rolled_back:
+            self._show_rolled_back(view.rolled_back)
         return view
+
+    # -- writes a failover rolled back, shown on their steps (backend/rollbacks.py) --------
+    @functools.cached_property
+    def rollback_marks(self) -> RollbackMarks:
+        from ..model.rollbacks import RollbackMarks as Made
+
+        return Made()
+
+    def _note_for_rollback(
+        self, step_id: int, lane: Lane, item: QueuedOp | None, records: list[Any]
+    ) -> list[dict[str, Any]]:
+        """Remember the step (its writes may be rolled back later); return the rolled-back
+        writes its own replies list."""
+        from .rollbacks import from_records
+
+        if item is not None:
+            self.rollback_marks.note_step(step_id, lane.id, item)
+        return from_records(records)
+
+    def _show_rolled_back(self, rolled_back: list[dict[str, Any]]) -> None:
+        from .rollbacks import show
+
+        if show(self, rolled_back):
+            # The committed panel may show an undone write (re-read after a w:1 write; no
+            # change event reports a rollback): read it again.
+            self.tasks.spawn(self._quietly(self.refresh_committed))
 
     def answered_by(self, records: list[Any]) -> str:
         """`answered by 127.0.0.1:PORT (secondary)`: the member whose connection carried

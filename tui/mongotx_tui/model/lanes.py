@@ -160,6 +160,8 @@ class QueuedOp:
     waiting_for: str = ""  # what a waiting operation waits for, as far as it is known
     step: Any = None  # the scenario Step this item plays (a loaded scenario), else None
     check: str | None = None  # scenario: None until it ran, "" as expected, else the mismatch
+    # The server rolled its write back after a failover: on which member, what (model.rollbacks)
+    rolled_back: str = ""
 
     def begin(self, now: float, in_txn: bool) -> None:
         """It is sent now (inside the lane's transaction or not)."""

@@ -174,6 +174,7 @@ class LaneWidget(Vertical):
                     width,
                     tuple(item.spec.texts.items()) if item.spec is not None else (),
                     item.check,
+                    item.rolled_back,
                     is_next,
                 )
             )

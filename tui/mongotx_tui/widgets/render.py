@@ -77,6 +77,13 @@ def queue_item(index: int, item: QueuedOp, now: float, width: int, is_next: bool
         why = f": {item.waiting_for}" if item.waiting_for else ""
         return running_item(text, str(index), item, label, now, why)
     where = " (txn)" if item.in_txn else " (no txn)"
+    if item.status is OpStatus.DONE and item.rolled_back:
+        # Acknowledged, then undone by a failover: the server's list says so (↺ not ✓).
+        text.append(f"{index} ↺ ", style="bold yellow")
+        text.append(label)
+        text.append(f"\n   ↺ {item.rolled_back}", style="bold yellow")
+        text.append(f"\n   {item.summary} · {fmt_ms(item.duration_ms)}{where}", style="dim")
+        return text
     if item.status is OpStatus.DONE:
         text.append(f"{index} ✓ ", style="bold green")
         text.append(label)
@@ -142,6 +149,8 @@ def scenario_item(item: QueuedOp, label: str, now: float, is_next: bool) -> Text
         text.append(label)
         text.append("\n   ✓ as expected", style="bold green")
         text.append(f" · {outcome}", style="green" if item.error is None else "red")
+        if item.rolled_back:  # later undone by a failover (the server's list)
+            text.append(f"\n   ↺ {item.rolled_back}", style="bold yellow")
         return text
     text.no_wrap = False
     text.append(f"{number} ✗ ", style="bold red")
