@@ -8,70 +8,35 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textual import on
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
-
 from ..model.diagram_files import format_problem
-from . import DIALOGS_CSS
+from .file_dialog import FileDialog
 
 if TYPE_CHECKING:
     from ..backend.confine import Served
 
 
-class DiagramScreen(ModalScreen[str | None]):
+class DiagramScreen(FileDialog):
     """Asks where to write the diagram; returns the path (checked for a known format)."""
 
-    CSS_PATH = DIALOGS_CSS
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="diagram-cancel")]
+    ID, TITLE, BUTTON, PROBLEM_ID = (
+        "diagram",
+        "Export the history as a diagram",
+        "Export",
+        "problem",
+    )
 
     def __init__(self, default: Path, steps: int, served: Served | None = None) -> None:
-        super().__init__()
-        self.default = default
-        self.steps = steps
-        self.served = served  # a browser tab: the file stays in its folder
+        super().__init__(
+            default,
+            f"{steps} step{'s' if steps != 1 else ''}, one column per lane, conflicts and "
+            "waits as arrows, the anomalies named, the committed values last. The file's "
+            "extension picks the format: .svg (slides), .md (Mermaid, for notes) or .txt.",
+            served,
+        )
 
-    def compose(self) -> ComposeResult:
-        with Vertical(id="diagram-dialog", classes="dialog"):
-            yield Label("Export the history as a diagram", classes="dialog-title")
-            yield Static(
-                f"{self.steps} step{'s' if self.steps != 1 else ''}, one column per lane, "
-                "conflicts and waits as arrows, the anomalies named, the committed values "
-                "last. The file's extension picks the format: .svg (slides), .md (Mermaid, "
-                "for notes) or .txt.",
-                classes="dim",
-                markup=False,
-            )
-            yield Label("file", classes="field-label")
-            yield Input(str(self.default), id="diagram-path")
-            yield Static("", id="diagram-problem", classes="field-error", markup=False)
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Export", variant="primary", id="export")
-                yield Button("Cancel (Esc)", id="cancel")
-
-    @on(Input.Submitted, "#diagram-path")
-    @on(Button.Pressed, "#export")
-    def _export(self) -> None:
-        path = self.query_one("#diagram-path", Input).value.strip()
-        problem = format_problem(path) if path else "type a file name"
-        if problem is not None:
-            self.query_one("#diagram-problem", Static).update(problem[0].upper() + problem[1:])
-            return
-        from .served import place
-
-        target, refused = place(self.served, path)
-        if refused:
-            self.query_one("#diagram-problem", Static).update(refused)
-            return
-        self.dismiss(target)
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    def refuse(self, path: str) -> str | None:
+        problem = format_problem(path)
+        return None if problem is None else problem[0].upper() + problem[1:]
 
 
 def ask_and_export(screen: Any) -> None:

@@ -29,6 +29,7 @@ from textual.widgets.option_list import Option
 
 from ..scenario.placement import PREFIX
 from . import DIALOGS_CSS
+from .file_dialog import FileDialog
 
 if TYPE_CHECKING:
     from ..backend.confine import Served
@@ -262,53 +263,18 @@ class ConfirmDropScreen(ModalScreen[bool]):
         self.dismiss(False)
 
 
-class SaveScenarioScreen(ModalScreen[str | None]):
+class SaveScenarioScreen(FileDialog):
     """Asks where to save the workbench as a scenario file; returns the path."""
 
-    CSS_PATH = DIALOGS_CSS
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="save-cancel")]
+    ID, TITLE, BUTTON = "save", "Save the workbench as a scenario", "Save"
 
     def __init__(self, default: Path, steps: int, served: Served | None = None) -> None:
-        super().__init__()
-        self.default = default
-        self.steps = steps
-        self.served = served  # a browser tab: the file stays in its folder
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="save-dialog", classes="dialog"):
-            yield Label("Save the workbench as a scenario", classes="dialog-title")
-            yield Static(
-                f"{self.steps} step{'s' if self.steps != 1 else ''} that ran, in the order they"
-                " started, each expecting what happened. Lanes become sessions.",
-                classes="dim",
-                markup=False,
-            )
-            yield Label("file", classes="field-label")
-            yield Input(str(self.default), id="save-path")
-            if self.served is not None:
-                yield Static("", id="save-error", classes="field-error", markup=False)
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Save", variant="primary", id="save")
-                yield Button("Cancel (Esc)", id="cancel")
-
-    @on(Input.Submitted, "#save-path")
-    @on(Button.Pressed, "#save")
-    def _save(self) -> None:
-        path = self.query_one("#save-path", Input).value.strip()
-        if not path:
-            return
-        from .served import place
-
-        target, refused = place(self.served, path)
-        if refused:
-            self.query_one("#save-error", Static).update(refused)
-            return
-        self.dismiss(target)
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+        super().__init__(
+            default,
+            f"{steps} step{'s' if steps != 1 else ''} that ran, in the order they started, "
+            "each expecting what happened. Lanes become sessions.",
+            served,
+        )
 
 
 class ExportScreen(ModalScreen[None]):
