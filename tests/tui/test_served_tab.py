@@ -107,11 +107,16 @@ async def test_save_and_exports_stay_in_the_tabs_folder(tmp_path: Path):
             # a plain name is saved in the tab's folder, and the message says so
             await submit(pilot, dialog, field, name)
             await until(pilot, lambda n=name: (folder / n).exists(), what=f"{name} written")
+            if key == "w":  # checked now: a notification goes after its timeout (5 s)
+                await until(pilot, lambda: saved_here(app), what="the message saying where")
             if key == "p":
                 await pilot.press("escape")
             await until(pilot, lambda k=kind: not isinstance(app.screen, k), what=f"{key} closed")
-        said = [n.message for n in app._notifications]
-        assert any("saved.yaml (this tab's folder, deleted when the tab closes)" in m for m in said)
+
+
+def saved_here(app: MongoTxApp) -> bool:
+    told = "saved.yaml (this tab's folder, deleted when the tab closes)"
+    return any(told in n.message for n in app._notifications)
 
 
 async def test_connect_offers_only_the_tabs_sandbox_unless_allowed():
