@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import struct
 from typing import Any
 
-OP_MSG = 2013
-_HEADER = struct.Struct("<iiii")
 _ids = itertools.count(1)
 
 
@@ -54,21 +51,19 @@ def commit_command(lsid: Any, txn_number: int, token: Any) -> dict[str, Any]:
 async def send_command(host: str, port: int, body: dict[str, Any], timeout: float) -> dict:
     """One OP_MSG on a new connection (no handshake, no authentication: a router answers
     a command without them, as it does to mongosh's first command)."""
-    import bson
+    from .proxy.frames import HEADER, decode_msg, encode_msg
 
-    payload = b"\x00\x00\x00\x00\x00" + bson.encode(body)
-    frame = _HEADER.pack(16 + len(payload), next(_ids), 0, OP_MSG) + payload
     reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     try:
-        writer.write(frame)
+        writer.write(encode_msg(next(_ids), 0, 0, body))
         await writer.drain()
-        head = await asyncio.wait_for(reader.readexactly(16), timeout)
-        length = _HEADER.unpack(head)[0]
-        rest = await asyncio.wait_for(reader.readexactly(length - 16), timeout)
+        head = await asyncio.wait_for(reader.readexactly(HEADER.size), timeout)
+        rest = await asyncio.wait_for(
+            reader.readexactly(HEADER.unpack(head)[0] - HEADER.size), timeout
+        )
     finally:
         writer.close()
-    # flags (4 bytes), then one body section (kind 0)
-    return dict(bson.decode(rest[5:]))
+    return decode_msg(head + rest).body
 
 
 async def recover_commit(session: Any, client: Any, txn_number: int | None, timeout: float) -> str:
