@@ -72,11 +72,13 @@ def start_proxy(uri: str, out: str) -> tuple[subprocess.Popen[str], str]:
     raise SystemExit("the proxy did not start")
 
 
-def start_relay(uri: str) -> tuple[subprocess.Popen[str], str]:
+def start_relay(uri: str, flags: list[str] | None = None) -> tuple[subprocess.Popen[str], str]:
     """The minimal relay (the floor) in front of the sandbox; returns once it listens."""
     upstream = uri.split("//", 1)[1].split("/", 1)[0].split(",")[0]
     relay = os.path.join(os.path.dirname(os.path.abspath(__file__)), "relay_floor.py")
-    proc = subprocess.Popen([sys.executable, relay, upstream], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, relay, upstream, *(flags or [])], stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None
     return proc, proc.stdout.readline().split("listening on ")[1].strip()
 

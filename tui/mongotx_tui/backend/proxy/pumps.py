@@ -11,7 +11,10 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
+from .feed import Feed
 from .forward import CONNECT_TIMEOUT, Conn, Proxy, client_frames, reply_frames, take
 
 RECV = 64 * 1024  # below glibc's mmap threshold: a read's buffer comes from the heap
@@ -72,12 +75,12 @@ def _connect_then_pump(proxy: Proxy, conn: Conn, client: socket.socket) -> None:
         conn.upstream.close()
         return
     threading.Thread(
-        target=_replies,
-        args=(proxy, conn, up, client),
+        target=_pump,
+        args=(proxy, conn, UPSTREAM, up, client, b""),
         name=f"mongotx-proxy-{conn.conn_id}u",
         daemon=True,
     ).start()
-    _requests(proxy, conn, client, up, first)
+    _pump(proxy, conn, CLIENT, client, up, first)
 
 
 def _recv(sock: socket.socket) -> bytes:
@@ -87,62 +90,64 @@ def _recv(sock: socket.socket) -> bytes:
         return b""
 
 
-def _requests(
-    proxy: Proxy, conn: Conn, client: socket.socket, up: socket.socket, data: bytes
+class Direction(NamedTuple):
+    """What differs between a connection's two directions: the close kind and message
+    when the side read from leaves (or sends bytes that are not frames) and when the side
+    written to is gone, how frames are rewritten, how they are reported."""
+
+    source: str  # "the client" / "the upstream"
+    kind: str  # ConnectionKind when the source leaves
+    gone: str  # ... and its message
+    frames: Callable[[Conn, list[bytes], bytes], tuple[bytes, list[Any] | None]]
+    report: Callable[[Feed, Conn, bytes, dict[str, Any] | None, float], None]
+
+
+CLIENT = Direction(
+    "the client", "closed", "the client closed its connection", client_frames, Feed.request
+)
+UPSTREAM = Direction(
+    "the upstream",
+    "upstream-closed",
+    "the upstream closed the connection",
+    reply_frames,
+    Feed.reply,
+)
+OTHER = {CLIENT.source: UPSTREAM, UPSTREAM.source: CLIENT}
+
+
+def _pump(
+    proxy: Proxy, conn: Conn, way: Direction, src: socket.socket, dst: socket.socket, data: bytes
 ) -> None:
+    """Forward `src`'s frames to `dst` until either side goes (`data`: bytes already read
+    from `src`). Each frame is queued for observation before it is written: a reply,
+    read on the other thread, can then never be queued before its request."""
     buf = bytearray()
     feed = proxy.feed
     observers = proxy.observers
     while True:
         if not data:
-            why = "the client closed its connection"
-            if buf:
-                why += f" in the middle of a message ({len(buf)} bytes of it dropped)"
-            conn.close("closed", why)
-            return
-        ready, out = take(buf, data)
-        if ready is None:
-            conn.close("closed", f"the client sent {out}")
-            return
-        if ready:
-            at = time.perf_counter()
-            data, bodies = client_frames(conn, ready, out)
-            if len(observers):  # queued before the write: its reply cannot overtake it
-                for i, frame in enumerate(ready):
-                    feed.request(conn, frame, None if bodies is None else bodies[i], at)
-            try:
-                up.sendall(data)
-            except OSError:
-                conn.close("upstream-closed", "the upstream closed the connection")
-                return
-        data = _recv(client)
-
-
-def _replies(proxy: Proxy, conn: Conn, up: socket.socket, client: socket.socket) -> None:
-    buf = bytearray()
-    feed = proxy.feed
-    observers = proxy.observers
-    while True:
-        data = _recv(up)
+            data = _recv(src)
         if not data:
-            why = "the upstream closed the connection"
+            why = way.gone
             if buf:
                 why += f" in the middle of a message ({len(buf)} bytes of it dropped)"
-            conn.close("upstream-closed", why)
+            conn.close(way.kind, why)
             return
         ready, out = take(buf, data)
         if ready is None:
-            conn.close("upstream-closed", f"the upstream sent {out}")
+            conn.close(way.kind, f"{way.source} sent {out}")
             return
+        data = b""
         if not ready:
             continue
-        at = time.perf_counter()
-        data, bodies = reply_frames(conn, ready, out)
-        if len(observers):  # queued before the write too: a client that has it, sees it
+        at = time.perf_counter()  # a command's duration runs from its arrival
+        out, bodies = way.frames(conn, ready, out)
+        if len(observers):
             for i, frame in enumerate(ready):
-                feed.reply(conn, frame, None if bodies is None else bodies[i], at)
+                way.report(feed, conn, frame, None if bodies is None else bodies[i], at)
         try:
-            client.sendall(data)
+            dst.sendall(out)
         except OSError:
-            conn.close("closed", "the client closed its connection")
+            sink = OTHER[way.source]
+            conn.close(sink.kind, sink.gone)
             return
