@@ -321,7 +321,7 @@ def _error_record(target: str, failed: _Failed, scenario: Any, steps: list[Any])
 
 def _run(args: argparse.Namespace) -> int:
     from .backend.headless import TooFewMembers, run_scenario
-    from .backend.setup import DropRefused
+    from .backend.setup import DropRefused, SetupNotReplicated
     from .scenario.record import StepRecord, table
 
     scenario = None
@@ -378,6 +378,8 @@ def _run(args: argparse.Namespace) -> int:
             raise _Failed("refused", _refused(scenario, args, exc)) from None
         except TooFewMembers as exc:
             raise _Failed("members", str(exc)) from None
+        except SetupNotReplicated as exc:
+            raise _Failed("run", str(exc)) from None
         except KeyboardInterrupt:
             raise _Failed("interrupted", "interrupted (ctrl+c)") from None
         except Exception as exc:

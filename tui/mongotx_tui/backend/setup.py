@@ -13,7 +13,8 @@ before changing anything.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+import contextlib
+from collections.abc import AsyncIterator, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,22 @@ class Occupied:
         if self.options:
             parts.append(f"options {', '.join(self.options)}")
         return f"{self.namespace}: {', '.join(parts)}"
+
+
+# How long the setup's majority writes wait for the members (a paused or lagging
+# secondary): then the load stops with a sentence instead of waiting without a word.
+SETUP_WTIMEOUT_MS = 15_000
+
+
+class SetupNotReplicated(Exception):
+    """A majority of the members did not acknowledge the setup in time (wtimeout)."""
+
+    def __init__(self, step: str, wtimeout_ms: int) -> None:
+        super().__init__(
+            f"the setup's {step} was not acknowledged by a majority of the members within "
+            f"{wtimeout_ms / 1000:g} s (writeConcern majority, wtimeout): are secondaries "
+            "paused or lagging? Resume them (members panel, M) and load again"
+        )
 
 
 class DropRefused(Exception):
@@ -130,6 +147,7 @@ async def prepare(
     *,
     own: bool,
     allow_drop: bool | Collection[str] = False,
+    wtimeout_ms: int = SETUP_WTIMEOUT_MS,
 ) -> Prepared:
     """Server parameters (sandbox only), then each collection dropped, indexed and filled.
 
@@ -149,18 +167,39 @@ async def prepare(
     elif params:
         shown = ", ".join(f"{k}={v}" for k, v in params.items())
         prepared.notes.append(f"server parameters not applied (not the sandbox): {shown}")
-    db = client.get_database(scenario.setup.database, write_concern=WriteConcern("majority"))
+    majority = WriteConcern("majority", wtimeout=wtimeout_ms)
+    db = client.get_database(scenario.setup.database, write_concern=majority)
     for coll in scenario.setup.collections:
-        await db.drop_collection(coll.name)
-        await db.create_collection(coll.name)
-        for index in coll.indexes:
-            kwargs: dict[str, Any] = {"unique": index.unique}
-            if index.name:
-                kwargs["name"] = index.name
-            await db[coll.name].create_index(list(index.keys.items()), **kwargs)
-        if coll.documents:
-            await db[coll.name].insert_many([dict(d) for d in coll.documents])
+        async with _acknowledged(f"set-up of {coll.name}", wtimeout_ms):
+            await db.drop_collection(coll.name)
+            await db.create_collection(coll.name)
+            for index in coll.indexes:
+                kwargs: dict[str, Any] = {"unique": index.unique}
+                if index.name:
+                    kwargs["name"] = index.name
+                await db[coll.name].create_index(list(index.keys.items()), **kwargs)
+            if coll.documents:
+                await db[coll.name].insert_many([dict(d) for d in coll.documents])
     return prepared
+
+
+@contextlib.asynccontextmanager
+async def _acknowledged(step: str, wtimeout_ms: int) -> AsyncIterator[None]:
+    """Raise SetupNotReplicated for a write concern timeout (the reply's writeConcernError
+    has `errInfo.wtimeout`; code 64 WriteConcernFailed) [manual: reference/write-concern
+    ("wtimeout")]; a bulk insert reports it in `writeConcernErrors`."""
+    from pymongo.errors import BulkWriteError, WriteConcernError
+
+    try:
+        yield
+    except WriteConcernError as exc:
+        if (exc.details or {}).get("errInfo", {}).get("wtimeout") or exc.code == 64:
+            raise SetupNotReplicated(step, wtimeout_ms) from None
+        raise
+    except BulkWriteError as exc:
+        if (exc.details or {}).get("writeConcernErrors") and not exc.details.get("writeErrors"):
+            raise SetupNotReplicated(step, wtimeout_ms) from None
+        raise
 
 
 async def restore(

@@ -979,7 +979,7 @@ class WorkbenchScreen(MembersHandlers, Screen[None]):
     @work(exclusive=True, group="scenario-load", exit_on_error=False, description="load scenario")
     async def load_scenario_worker(self, target: str, in_place: bool = False) -> None:
         from ..backend.operations import error_info
-        from ..backend.setup import DropRefused
+        from ..backend.setup import DropRefused, SetupNotReplicated
         from ..scenario.loader import ScenarioError, load_scenario
         from .scenarios import ConfirmDropScreen
 
@@ -1035,6 +1035,10 @@ class WorkbenchScreen(MembersHandlers, Screen[None]):
             return
         except LaneBusy as exc:
             self.notify(str(exc), severity="warning", markup=False)
+            self.watch_worker()
+            return
+        except SetupNotReplicated as exc:
+            self.notify(f"Setup failed: {exc}", severity="error", markup=False, timeout=20)
             self.watch_worker()
             return
         except Exception as exc:
