@@ -42,9 +42,7 @@ PROFILE_BYTES = 1024 * 1024
 _MAX_COMMAND_BYTES = 50 * 1024
 # Commands mongod keeps out of the log and the profiler: they carry credentials
 # [srv:db/curop.cpp shouldOmitDiagnosticInformation; Command::sensitiveFieldName].
-_OMITTED = frozenset(
-    {"saslStart", "saslContinue", "authenticate", "createUser", "updateUser", "copydbsaslstart"}
-)
+_OMITTED = frozenset({"saslStart", "saslContinue", "authenticate", "createUser", "updateUser"})
 SLOW_QUERY_ID = 51803
 
 
@@ -81,16 +79,20 @@ def complete(
     reply: dict[str, Any] | None,
 ) -> None:
     """Log and profile the command that just ended, as its settings say."""
-    if op.name in _OMITTED:
-        return
     found: ProfilerSettings | None = state.profiler
     elapsed = time.monotonic() - op.started_mono
-    slow_ms = found.slow_ms if found is not None else SLOW_MS
-    db = op.ns.split(".", 1)[0]
-    level = found.level(db) if found is not None else 0
-    flt = found.filters.get(db) if found is not None else None
-    if flt is None and level < 2 and elapsed * 1000 < slow_ms:
-        return  # the common case: fast, and not profiled
+    if found is None:  # the profiler never set: only slow operations are logged
+        if elapsed * 1000 < SLOW_MS:
+            return
+        level, flt = 0, None
+    else:
+        db = op.ns.split(".", 1)[0]
+        level = found.level(db)
+        flt = found.filters.get(db)
+        if flt is None and level < 2 and elapsed * 1000 < found.slow_ms:
+            return  # the common case: fast, and not profiled
+    if op.name in _OMITTED:
+        return
     try:
         _complete(state, conn, op, error, reply, found, int(elapsed * 1000), level, flt)
     except Exception as exc:  # a bug of ours must not fail the command that ended
@@ -192,7 +194,6 @@ def _log_slow(
     OpDebug::report]: a duration attribute `X` is written `XMillis` (logv2's Milliseconds).
     """
     attr: dict[str, Any] = {"type": "command", "isFromUserConnection": True, "ns": op.ns}
-    attr["collectionType"] = "normal" if "$cmd" not in op.ns else "none"
     if conn.app_name:
         attr["appName"] = conn.app_name
     attr["command"] = entry["command"]
