@@ -45,9 +45,9 @@ CHANGED_IN_80 = {
 
 
 # The harness's classify.py skips every file that prepares a transaction; the sandbox
-# prepares (issue 15, item 3), so these run too, with --no-skip. The other two still need
-# what the sandbox lacks: the profiler and the server log (prepare_conflict.js), fail
-# points inside WiredTiger's read path and the log
+# prepares (issue 15, item 3), so these run too, with --no-skip; prepare_conflict.js with
+# the profiler and the server log (profiler.py, ramlog.py). The other one still needs what
+# the sandbox lacks: fail points inside WiredTiger's read path and the log at verbosity 1
 # (timestamped_reads_wait_for_prepare_oplog_visibility.js).
 PREPARE_FILES = (
     "abort_prepared_transaction.js",
@@ -62,6 +62,7 @@ PREPARE_FILES = (
     "new_transaction_waits_for_previous_txn_table_updates.js",
     "new_transactions_on_session_with_prepared_txn_block_behind_prepare.js",
     "no_writes_to_config_transactions_with_prepared_transaction.js",
+    "prepare_conflict.js",
     "prepare_conflict_aggregation_behavior.js",
     "prepare_nonexistent_transaction.js",
     "prepare_prepared_transaction.js",

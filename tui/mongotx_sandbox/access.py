@@ -346,9 +346,11 @@ class OpContext:
         if timeout is not None and timeout <= 0:
             raise CommandError(50, "operation exceeded time limit")
         op = self.op if conflict else None
+        prepared_since: float | None = None
         if op is not None:
             if getattr(holder, "prepared", False):
                 op.prepare_read_conflicts += 1
+                prepared_since = time.monotonic()
             else:
                 op.write_conflict_since = time.monotonic()
         self.state.waiting_for_transactions += 1
@@ -358,6 +360,8 @@ class OpContext:
             raise CommandError(50, "operation exceeded time limit") from exc
         finally:
             self.state.waiting_for_transactions -= 1
+            if op is not None and prepared_since is not None:
+                op.prepare_conflict_seconds += time.monotonic() - prepared_since
             if op is not None and op.write_conflict_since is not None:
                 op.write_conflicts = op.reported_write_conflicts(time.monotonic())
                 op.write_conflict_since = None

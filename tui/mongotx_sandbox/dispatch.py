@@ -18,7 +18,7 @@ from bson.decimal128 import Decimal128
 from bson.int64 import Int64
 from bson.timestamp import Timestamp
 
-from . import commands, engine, prepare, waits
+from . import commands, engine, prepare, profiler, waits
 from .access import OpContext
 from .clock import int_to_ts, ts_to_int
 from .concerns import add_write_concern_error, validate_write_concern
@@ -157,17 +157,27 @@ async def _run_op(
     while it runs; killOp makes it fail with 11601 Interrupted wherever it waits
     [srv:db/commands/kill_op.cpp; db/operation_context.cpp checkForInterrupt] (issue 17, D6)."""
     op = state.operations.start(name, body, conn.id, conn.peer)
+    reply: dict[str, Any] | None = None
+    failure: CommandError | None = None
     try:
-        return await _run(state, conn, req, name, body, reply_ctx, op)
+        reply = await _run(state, conn, req, name, body, reply_ctx, op)
+        return reply
     except asyncio.CancelledError:
         if not op.killed:
             raise
         task = asyncio.current_task()
         if task is not None:
             task.uncancel()
-        raise CommandError(11601, "operation was interrupted") from None
+        failure = CommandError(11601, "operation was interrupted")
+        raise failure from None
+    except CommandError as exc:
+        failure = exc
+        raise
     finally:
         state.operations.finish(op)
+        # Logged if slow, profiled if its database's level says so [srv:db/curop.cpp
+        # CurOp::completeAndLogOperation].
+        profiler.complete(state, conn, op, failure, reply)
 
 
 async def _run(

@@ -38,6 +38,7 @@ class RunningOp:
         "name",
         "ns",
         "opid",
+        "prepare_conflict_seconds",
         "prepare_read_conflicts",
         "started_mono",
         "started_wall",
@@ -75,6 +76,9 @@ class RunningOp:
         # Prepared transactions it waited for (prepare.py), and the test fail point it is
         # held at, if any: $currentOp's prepareReadConflicts and failpointMsg.
         self.prepare_read_conflicts = 0
+        # Time spent waiting on them (the slow-query line's prepareConflictDurationMillis
+        # [srv:db/storage/prepare_conflict_tracker.cpp]).
+        self.prepare_conflict_seconds = 0.0
         self.failpoint_msg: str | None = None
         # Write conflicts of a write outside a transaction waiting for one that holds its
         # document: the retries mongod would have made meanwhile (write_conflict_retries).

@@ -161,7 +161,8 @@ async def wait_behind_prepare(ctx: OpContext, txn: Transaction) -> None:
 async def before_statement(ctx: OpContext, name: str, body: dict[str, Any]) -> None:
     """Wait while the command would read a document a prepared transaction wrote (run only
     while some transaction is prepared). Each wait counts as a prepare read conflict
-    ($currentOp's `prepareReadConflicts`)."""
+    ($currentOp's and system.profile's `prepareReadConflicts`), its time as the slow-query
+    line's `prepareConflictDurationMillis` (profiler.py)."""
     target = body.get(name)
     if type(target) is not str:
         return
@@ -176,9 +177,19 @@ async def before_statement(ctx: OpContext, name: str, body: dict[str, Any]) -> N
         blocker = _conflict(ctx, coll, filters, read_ts)
         if blocker is None:
             return
-        if ctx.op is not None:
-            ctx.op.prepare_read_conflicts += 1
-        await ctx.wait_for(blocker)
+        op = ctx.op
+        if op is None:
+            await ctx.wait_for(blocker)
+            continue
+        # Counted and timed as the storage layer's prepare-conflict retry loop does
+        # [srv:db/storage/wiredtiger/wiredtiger_prepare_conflict.h; db/storage/
+        # prepare_conflict_tracker.cpp beginPrepareConflict, endPrepareConflict].
+        op.prepare_read_conflicts += 1
+        since = time.monotonic()
+        try:
+            await ctx.wait_for(blocker)
+        finally:
+            op.prepare_conflict_seconds += time.monotonic() - since
 
 
 def _filters(name: str, body: dict[str, Any]) -> list[dict[str, Any]]:

@@ -115,6 +115,10 @@ class ServerState:
     # This server's membership of a multi-member replica set (replication.SetMember); None
     # for one member. Dispatch asks it about roles and concerns, topology about the set.
     replica: Any = None
+    # The profiler's settings (profiler.ProfilerSettings) and the server's in-memory logs
+    # (ramlog.ServerLogs), each made on first use.
+    profiler: Any = None
+    ramlog: Any = None
 
     # ---- connections ----------------------------------------------------------------
     def connect(self, peer: str) -> Connection:
