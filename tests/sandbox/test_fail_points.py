@@ -112,3 +112,17 @@ def test_on_primary_transactional_write_spares_other_writes(
     with client.start_session() as s, s.start_transaction():
         client.test.optw.insert_one({"_id": 3}, session=s)
     assert client.test.optw.count_documents({}) == 3
+
+
+def test_a_namespace_picks_a_collectionless_aggregate_apart(
+    client: MongoClient, fail_point
+) -> None:
+    """`aggregate: 1` ($currentOp) is in db.$cmd.aggregate, not in any collection's."""
+    client.test.c.insert_one({"_id": 1})
+    data = {"failCommands": ["aggregate"], "errorCode": 13, "namespace": "admin.$cmd.aggregate"}
+    fail_point("failCommand", {"times": 1}, data)
+    assert list(client.test.c.aggregate([])) == [{"_id": 1}]  # not that namespace: no fire
+    with pytest.raises(OperationFailure) as info:
+        list(client.admin.aggregate([{"$currentOp": {}}]))
+    assert info.value.code == 13
+    assert isinstance(list(client.admin.aggregate([{"$currentOp": {}}])), list)  # used up

@@ -155,14 +155,19 @@ async def test_a_ddl_waiting_behind_a_lane_and_killing_the_lane(shop) -> None:  
 
 
 async def _refuse_aggregate(app, times: int) -> None:  # type: ignore[no-untyped-def]
-    """The server answers the next `times` aggregates with 13 Unauthorized, as mongod does
-    when a user without the inprog privilege asks for allUsers (the sandbox has no users:
-    its failCommand fail point gives the same reply)."""
+    """The server answers the next `times` $currentOp reads with 13 Unauthorized, as mongod
+    does when a user without the inprog privilege asks for allUsers (the sandbox has no
+    users: its failCommand fail point gives the same reply). Only the collectionless
+    aggregates on admin: the panel's count or the change stream must not use them up."""
     await app.wb.client.admin.command(
         {
             "configureFailPoint": "failCommand",
             "mode": {"times": times},
-            "data": {"failCommands": ["aggregate"], "errorCode": 13},
+            "data": {
+                "failCommands": ["aggregate"],
+                "errorCode": 13,
+                "namespace": "admin.$cmd.aggregate",
+            },
         }
     )
 

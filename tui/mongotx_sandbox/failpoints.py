@@ -191,10 +191,8 @@ def evaluate_fail_command(
     if app is not None and conn.app_name != app:
         return None
     namespace = data.get("namespace")
-    if namespace is not None:
-        coll = body.get(name)
-        if not isinstance(coll, str) or f"{body.get('$db')}.{coll}" != namespace:
-            return None
+    if namespace is not None and _namespace(name, body) != namespace:
+        return None
     # The data is read as mongod reads it when the fail point is checked: a field of the
     # wrong type counts as absent, and the fail point fires only with closeConnection,
     # blockConnection or an integer errorCode; an unusable errorCode ("x") fails nothing
@@ -227,3 +225,16 @@ def evaluate_fail_command(
             wce["codeName"] = code_name(code)
         action.write_concern_error = wce
     return action
+
+
+def _namespace(name: str, body: dict[str, Any]) -> str | None:
+    """The command's namespace as failCommand's `namespace` is compared with it
+    [srv:db/commands.cpp CommandHelpers::shouldActivateFailCommandFailPoint]: db.coll, and
+    for a collectionless aggregate (`aggregate: 1`, e.g. $currentOp) db.$cmd.aggregate
+    [srv:db/namespace_string.cpp NamespaceString::makeCollectionlessAggregateNSS]."""
+    target = body.get(name)
+    if isinstance(target, str):
+        return f"{body.get('$db')}.{target}"
+    if name == "aggregate" and target == 1 and not isinstance(target, bool):
+        return f"{body.get('$db')}.$cmd.aggregate"
+    return None
