@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from textual.color import Color
 from tuihelpers import ready, until
 
@@ -100,3 +102,19 @@ async def test_what_changed_is_highlighted_then_fades():
         )
         assert lane_b.styles.tint.a == 0
         assert near(lane_b.styles.border.top[1], theme.accent)  # back to the active lane's
+
+
+async def test_the_highlight_fades_even_when_the_app_falls_behind():
+    """A busy machine: the event loop is held for longer than the fade's ticks, so the
+    timer skips some (Textual's timers skip late ticks). The highlight still ends (CI under
+    load found it stuck on, the fade counting ticks that never came)."""
+    app = MongoTxApp(config=Config(), present=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await walkthroughs.conflict(pilot)
+        lane_b = app.screen.query_one(f"#lane-{app.wb.lanes[1].id}")
+        await until(pilot, lambda: lane_b.has_class("-changed"), what="B highlighted")
+        time.sleep(presenter.HIGHLIGHT_S / 2)  # the loop held: the ticks due meanwhile skip
+        await until(
+            pilot, lambda: not lane_b.has_class("-changed"), presenter.HIGHLIGHT_S + 20, "fade"
+        )
+        assert lane_b.styles.tint.a == 0

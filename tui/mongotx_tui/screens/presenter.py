@@ -8,6 +8,7 @@ the app's stylesheet on first use), keyed on the screen's `-present` class.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -184,21 +185,23 @@ class Presenter:
             timer.stop()
         widget.add_class("-changed")
         widget.styles.tint = accent.with_alpha(TINT_ALPHA)
-        left = FADE_STEPS
+        start = time.monotonic()
 
         def fade() -> None:
-            nonlocal left
-            left -= 1
-            if left > 0:
-                widget.styles.tint = accent.with_alpha(TINT_ALPHA * left / FADE_STEPS)
+            # From the time elapsed, not by counting ticks: a timer that falls behind
+            # (a busy machine) skips ticks, and a count would then never reach the end,
+            # leaving the highlight on for good.
+            left = 1 - (time.monotonic() - start) / HIGHLIGHT_S
+            if left > 1 / (2 * FADE_STEPS):
+                widget.styles.tint = accent.with_alpha(TINT_ALPHA * left)
                 return
-            self._timers.pop(id(widget), None)
+            timer = self._timers.pop(id(widget), None)
+            if timer is not None:
+                timer.stop()
             widget.remove_class("-changed")
             widget.styles.clear_rule("tint")
 
-        self._timers[id(widget)] = widget.set_interval(
-            HIGHLIGHT_S / FADE_STEPS, fade, repeat=FADE_STEPS
-        )
+        self._timers[id(widget)] = widget.set_interval(HIGHLIGHT_S / FADE_STEPS, fade)
 
     @staticmethod
     def highlighted(widget: Widget) -> bool:
