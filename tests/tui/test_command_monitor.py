@@ -9,8 +9,11 @@ from tuihelpers import queue_op, ready, until
 from mongotx_tui.app import MongoTxApp
 from mongotx_tui.config import Config
 from mongotx_tui.model.lanes import OpStatus, TxnState
+from mongotx_tui.model.monitor import CommandLog, CommandRecord
+from mongotx_tui.screens import workbench_screen
 from mongotx_tui.screens.dialogs import DocumentScreen
 from mongotx_tui.widgets.monitor import MonitorLines, cells
+from mongotx_tui.widgets.timeline import TimelineTable
 
 
 def make_app() -> MongoTxApp:
@@ -113,3 +116,38 @@ async def test_the_filters_show_one_lane_or_the_workbench_s_own_traffic_too() ->
         await pilot.press("m")
         assert not app.screen.query_one("#monitor").display
         assert app.screen.query_one("#timeline").display
+
+
+async def test_the_monitor_is_drawn_with_the_step_s_timeline_row(monkeypatch) -> None:
+    """The monitor is shown in the screen update that draws the lanes and the timeline, not
+    on a timer of its own (that put a second screen update on the keypress → timeline row
+    path, tui_bench). The timer, kept for traffic alone, is made to never fire here."""
+    monkeypatch.setattr(workbench_screen, "MONITOR_EVERY_S", 3600)
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(app, pilot)
+        await queue_op(app, pilot, filter="{_id: 'alice'}")
+        await pilot.press("m")
+        lines = app.screen.query_one(MonitorLines)
+        table = app.screen.query_one(TimelineTable)
+        before = table.row_count
+        await pilot.press("s")
+        await until(pilot, lambda: table.row_count > before, what="the step's row")
+        assert [(r.lane, r.name) for r in lines.records] == [("A", "update")]
+
+
+def test_a_step_s_records_are_found_by_its_id_while_the_log_keeps_them() -> None:
+    log = CommandLog()
+    keep = log.records.maxlen
+    assert keep is not None
+
+    def record(step_id: int) -> CommandRecord:
+        return CommandRecord(0, 0.0, "find", "bank", {}, lane_id=1, step_id=step_id)
+
+    first = [log.add(record(1)), log.add(record(2)), log.add(record(1))]
+    assert log.of_step(1) == [first[0], first[2]] and log.of_step(2) == [first[1]]
+    assert log.of_step(0) == [] and log.of_step(3) == []
+    for _ in range(keep - 1):  # the log drops its two oldest: step 1's first, step 2's
+        log.add(record(0))
+    assert log.of_step(1) == [first[2]] and log.of_step(2) == []
+    assert log.of_step(1) == [r for r in log if r.step_id == 1]  # what a scan finds

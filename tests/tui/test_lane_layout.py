@@ -139,3 +139,20 @@ async def test_a_changed_document_shows_its_fields_old_and_new_first():
         shown = " ".join(" ".join(lines[1:]).split())
         assert shown.startswith("~ 'alice' balance: 100 → 90")
         assert "+vip: true" in shown
+
+
+async def test_a_running_lane_says_so_in_its_border_until_it_is_done():
+    """The border's 'running …' is coloured by itself (a class toggled every step restyled
+    the whole lane, tui_bench) and goes when the step ends."""
+    from mongotx_tui import walkthroughs
+
+    app = MongoTxApp(config=Config())
+    async with app.run_test(size=(120, 36)) as pilot:
+        await walkthroughs.blocked(pilot)
+        b = app.wb.lanes[1]
+        widget = app.screen.query_one(f"#lane-{b.id}", LaneWidget)
+        subtitle = str(widget.border_subtitle)
+        assert "running" in subtitle and "$warning" in subtitle
+        await pilot.press("left_square_bracket", "c")  # A commits: B's write goes through
+        await until(pilot, lambda: b.queue[0].status is OpStatus.DONE, what="B's write")
+        await until(pilot, lambda: not widget.border_subtitle, what="B's border")

@@ -65,7 +65,7 @@ class CommandMonitor(monitoring.CommandListener):
         """How many times the driver sent a statement of this step again: a retried commit
         or retryable write (the same lsid, txnNumber and command), and a
         `with_transaction` callback run again (a new txnNumber in the same step)."""
-        records = [r for r in self.log if r.step_id == tag.step_id]
+        records = self.log.of_step(tag.step_id)
         resent = sum(1 for r in records if r.attempt > 1)
         txns = {r.txn_number for r in records if r.command.get("startTransaction")}
         return resent + max(0, len(txns) - 1)

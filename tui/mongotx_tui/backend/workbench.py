@@ -772,8 +772,11 @@ class Workbench:
                 self._note_retries(tag, out, item)
                 self._name_conflict(lane, item, out)
                 if lane is not None:
-                    log = [] if tag is None or self.monitor is None else self.monitor.log
-                    records = [r for r in log if r.step_id == getattr(tag, "step_id", None)]
+                    records = (
+                        []
+                        if tag is None or self.monitor is None
+                        else self.monitor.log.of_step(tag.step_id)
+                    )
                     step_record.finish(detail, out, records)
                     after_step(lane, runner, records)
                     if several and tag is not None:

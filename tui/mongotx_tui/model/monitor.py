@@ -143,10 +143,16 @@ class CommandLog:
     records: deque[CommandRecord] = field(default_factory=lambda: deque(maxlen=KEEP))
     _next: int = 0
     _attempts: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    # step_id → its records still kept, oldest first: each lane step asks for its own
+    # commands when it ends, and a scan of 10 000 records per keypress showed in the
+    # keypress → timeline row benchmark
+    _by_step: dict[int, list[CommandRecord]] = field(default_factory=dict)
 
     def add(self, record: CommandRecord) -> CommandRecord:
         """Append a sent command, numbering it as a retry when it repeats an earlier
         attempt of the same statement."""
+        if self.records.maxlen is not None and len(self.records) == self.records.maxlen:
+            self._forget(self.records[0])  # the append below drops it
         self._next += 1
         record.seq = self._next
         key = record.retry_key()
@@ -156,7 +162,20 @@ class CommandLog:
                 self._attempts.clear()
             self._attempts[key] = record.attempt
         self.records.append(record)
+        if record.step_id:
+            self._by_step.setdefault(record.step_id, []).append(record)
         return record
+
+    def _forget(self, oldest: CommandRecord) -> None:
+        kept = self._by_step.get(oldest.step_id)
+        if kept and kept[0] is oldest:
+            del kept[0]
+            if not kept:
+                del self._by_step[oldest.step_id]
+
+    def of_step(self, step_id: int) -> list[CommandRecord]:
+        """The kept records of one run of a lane step (StepTag.step_id), oldest first."""
+        return list(self._by_step.get(step_id, ())) if step_id else []
 
     def __iter__(self) -> Iterator[CommandRecord]:
         return iter(self.records)

@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 
 
 MONITOR_EVERY_S = 0.1  # the command monitor's refresh, at most this often
+# Changes that redraw part of the screen: the command monitor is shown with them.
+DRAWN_WITH_MONITOR = frozenset({Changed.LANE, Changed.LANES, Changed.TIMELINE, Changed.COMMITTED})
 SHARDS_EVERY_S = 0.5  # a sharded cluster: how often the lanes' participants are read
 
 
@@ -75,6 +77,7 @@ class WorkbenchScreen(MembersHandlers, Screen[None]):
         self._monitor_lane: int | None = None  # the command monitor's lane filter
         self._monitor_internal = False  # it lists the workbench's own traffic too
         self._monitor_due = False  # a monitor refresh is scheduled
+        self._monitor_stale = False  # commands sent or answered since the monitor was shown
         self.presenter: Presenter | None = None  # presenter mode, made on first use (P)
 
     # -- layout ----------------------------------------------------------------------------
@@ -187,9 +190,16 @@ class WorkbenchScreen(MembersHandlers, Screen[None]):
             self._show_committed()
         if Changed.TIMELINE in kinds:
             self._show_timeline()
-        if Changed.MONITOR in kinds and not self._monitor_due:
-            # Commands come several per keypress: the monitor shows them at most every
-            # MONITOR_EVERY_S, after the step's own rows, instead of once per command.
+        if Changed.MONITOR in kinds:
+            self._monitor_stale = True
+        if self._monitor_stale and kinds & DRAWN_WITH_MONITOR:
+            # The lanes or the timeline are drawn now: the monitor joins that screen
+            # update. On a timer of its own it added one to the keypress → timeline row
+            # path (tui_bench: keypresses with a screen update inside took 2-3x longer,
+            # and the monitor open gave more of them).
+            self._show_monitor()
+        elif self._monitor_stale and not self._monitor_due:
+            # Traffic alone (the panels' reads, monitoring): at most every MONITOR_EVERY_S.
             self._monitor_due = True
             self.set_timer(MONITOR_EVERY_S, self._show_monitor_due)
         if Changed.FAULTS in kinds or Changed.CONNECTION in kinds:
@@ -294,9 +304,11 @@ class WorkbenchScreen(MembersHandlers, Screen[None]):
 
     def _show_monitor_due(self) -> None:
         self._monitor_due = False
-        self._show_monitor()
+        if self._monitor_stale:
+            self._show_monitor()
 
     def _show_monitor(self, reset: bool = False) -> None:
+        self._monitor_stale = False
         pane = self._monitor_pane()
         monitor = self.wb.monitor
         if pane is None or not pane.display or monitor is None:

@@ -125,6 +125,7 @@ class LaneWidget(Vertical):
         self._follow = False  # scroll to the highlighted item once the body has grown
         self._followed: int | None = None  # the item the queue follows (new, or running)
         self._shown: tuple[float, float | None, list[dict] | None] | None = None
+        self._busy_shown: str | None = None  # what the border's subtitle says runs
 
     def compose(self) -> ComposeResult:
         yield Static(classes="lane-header")
@@ -285,13 +286,19 @@ class LaneWidget(Vertical):
     ) -> None:
         lane = self.lane
         self.set_class(lane.in_txn, "-in-txn")
-        self.set_class(bool(lane.busy), "-busy")
         if lane.colour != self._colour:  # recoloured: swap the colour class
             for colour in LANE_COLOURS:
                 self.set_class(colour == lane.colour, f"lane-{colour}")
             self._colour = lane.colour
         self.border_title = lane_title(lane)
-        self.border_subtitle = lane.busy and f"running {lane.busy}"
+        if lane.busy != self._busy_shown:
+            # Coloured by itself, not by a -busy class: that class came and went twice a
+            # step and each time restyled the lane and every widget in it, ~40% of the
+            # screen's flushes on the keypress → timeline row path (tui_bench)
+            self._busy_shown = lane.busy
+            self.border_subtitle = (
+                Content.from_markup("[$warning]running $busy", busy=lane.busy) if lane.busy else ""
+            )
         if full or self._shown is None:
             self._shown = (now, lifetime_s, committed)
         else:
