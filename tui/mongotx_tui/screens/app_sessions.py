@@ -26,7 +26,7 @@ from ..model.app_sessions import AppSessions, SessionFilter
 from ..model.proxy_records import ConnectionNotice, ProxyRecord
 from ..widgets.app_lane import AppLane
 from ..widgets.footer import KeyFooter
-from ..widgets.monitor import CommandMonitor, MonitorHeaderWidth, MonitorLines
+from ..widgets.monitor import CommandMonitor, MonitorLines
 from ..widgets.timeline import TimelineTable
 
 if TYPE_CHECKING:
@@ -305,22 +305,9 @@ class AppSessionsScreen(Screen[None]):
         self._show_lanes()
 
     async def action_toggle_monitor(self) -> None:
-        timeline = self.query_one(TimelineTable)
-        pane = self._monitor_pane()
-        if pane is None:
-            pane = CommandMonitor()
-            await self.query_one("#ps-bottom", Vertical).mount(pane)
-        elif pane.display:
-            pane.display, timeline.display = False, True
-            timeline.focus()
-            return
-        pane.display, timeline.display = True, False
-        pane.lines.focus()
-        self._show_monitor(reset=True)
-        # The column titles follow the lines' width, posted on a resize; once laid out,
-        # post it too, in case the first size came before the pane could hear it.
-        lines = pane.lines
-        self.call_after_refresh(lambda: lines.post_message(MonitorHeaderWidth(lines.size.width)))
+        bottom = self.query_one("#ps-bottom", Vertical)
+        if await CommandMonitor.toggle(self, bottom, self.query_one(TimelineTable)):
+            self._show_monitor(reset=True)
 
     def on_monitor_lines_filter(self, event: MonitorLines.Filter) -> None:
         if event.lane:

@@ -285,22 +285,12 @@ class WorkbenchScreen(MembersHandlers, Screen[None]):
         return found.first() if found else None  # type: ignore[return-value]
 
     async def action_toggle_monitor(self) -> None:
-        """Show the command monitor in the timeline's place (mounted the first time: the
-        workbench starts without it), or the timeline again."""
-        timeline = self.query_one(TimelineTable)
-        pane = self._monitor_pane()
-        if pane is None:
-            from ..widgets.monitor import CommandMonitor
+        """Show the command monitor in the timeline's place, or the timeline again."""
+        from ..widgets.monitor import CommandMonitor
 
-            pane = CommandMonitor()
-            await self.query_one("#bottom", Horizontal).mount(pane)
-        elif pane.display:
-            pane.display, timeline.display = False, True
-            timeline.focus()
-            return
-        pane.display, timeline.display = True, False
-        pane.lines.focus()
-        self._show_monitor(reset=True)
+        bottom = self.query_one("#bottom", Horizontal)
+        if await CommandMonitor.toggle(self, bottom, self.query_one(TimelineTable)):
+            self._show_monitor(reset=True)
 
     def _show_monitor_due(self) -> None:
         self._monitor_due = False

@@ -17,8 +17,10 @@ from textual.cache import LRUCache
 from textual.containers import Vertical
 from textual.geometry import Size
 from textual.message import Message
+from textual.screen import Screen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import Static
 
 from ..keys import MONITOR_KEYS, bindings
@@ -271,3 +273,24 @@ class CommandMonitor(Vertical):
         widths = column_widths(event.width)
         titles = {k: Text(TITLES[k], style="bold") for k in widths}
         self.query_one("#monitor-head", Static).update(line(titles, widths))
+
+    @classmethod
+    async def toggle(cls, screen: Screen, container: Widget, timeline: Widget) -> bool:
+        """Show the monitor in `timeline`'s place (mounted in `container` the first time:
+        a screen starts without it), or the timeline again. True when the monitor shows."""
+        found = screen.query("#monitor")
+        pane: CommandMonitor | None = found.first() if found else None  # type: ignore[assignment]
+        if pane is None:
+            pane = cls()
+            await container.mount(pane)
+        elif pane.display:
+            pane.display, timeline.display = False, True
+            timeline.focus()
+            return False
+        pane.display, timeline.display = True, False
+        lines = pane.lines
+        lines.focus()
+        # The column titles follow the lines' width, posted on a resize; once laid out,
+        # post it too, in case the first size came before the pane could hear it.
+        screen.call_after_refresh(lambda: lines.post_message(MonitorHeaderWidth(lines.size.width)))
+        return True
