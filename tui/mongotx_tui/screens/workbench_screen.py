@@ -1191,13 +1191,9 @@ class WorkbenchScreen(MembersHandlers, Screen[None]):
             return  # checked before importing the YAML writer: it is not needed at start
         from ..backend.drafts import new_draft_path, prune
         from ..config import drafts_dir
-        from ..scenario.save import dump, workbench_data, write_atomic
+        from ..scenario.save import workbench_yaml, write_atomic
 
-        # The data is gathered on the loop (fresh containers: the lanes may change while it
-        # is written); the YAML is made in a thread, off the keypress path (it took 65 ms on
-        # average with a few hundred steps, issue 11's benchmark).
-        data = workbench_data(wb, pending=True, title=f"Draft of {self.started}")
-        text = await asyncio.to_thread(dump, data)
+        text = workbench_yaml(wb, pending=True, title=f"Draft of {self.started}")
         if text == self._draft_version:
             return
         folder = drafts_dir()
