@@ -76,3 +76,27 @@ def test_served_tabs_run_the_write_conflict_demo_each_on_its_own_sandbox(browser
         # tab one's sandbox never saw that commit: A's transaction is still open there
         assert "Lane A · in progress" in screen(one)
         assert "'alice'  {name: 'Alice', balance: 100}" in screen(one)
+
+
+def test_a_served_tab_refuses_outside_paths_and_sends_saved_files_to_the_browser(browser):
+    with served() as url:
+        page = open_tab(browser, url)
+        press(page, "l")
+        wait_text(page, "Built-in scenarios")  # the list read and focused
+        press(page, "Tab")  # from the list to the path field
+        page.keyboard.type("/etc/passwd")
+        wait_text(page, "/etc/passwd")  # in the field: Enter submits it, not the list
+        press(page, "Enter")
+        wait_text(page, "Refused: this browser tab can read files only")
+        press(page, "Escape")
+        page.wait_for_function(
+            "() => !window.mongotxScreen().includes('Load a scenario')", timeout=60_000
+        )
+        update_in_txn(page, "A")
+        wait_text(page, "matched 1, modified 1")
+        press(page, "w")
+        wait_text(page, "Save the workbench as a scenario")
+        with page.expect_download(timeout=60_000) as download:
+            press(page, "Enter")
+        assert download.value.suggested_filename.startswith("workbench-")
+        assert "sessions:" in Path(download.value.path()).read_text(encoding="utf-8")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual.app import App, SystemCommand
+from textual.binding import Binding
 from textual.screen import Screen
 
 from .config import Config, load_config, search_paths
@@ -22,7 +23,23 @@ if TYPE_CHECKING:
 class MongoTxApp(App[None]):
     CSS_PATH = Path(__file__).parent / "app.tcss"  # absolute: subclasses live elsewhere
     TITLE = "mongotx-tui"
-    BINDINGS = bindings(APP_KEYS)  # type: ignore[assignment]
+    # Tab and shift+tab as Textual's screens bind them, but as priority bindings: Textual
+    # runs a screen's own bindings only once the key has gone down to the focused widget
+    # and bubbled back up to the app, and by then the app has already sent the keys read
+    # after it to the old focus (the path typed after Tab went to the load dialog's list).
+    # A priority binding runs when the app reads the key, so focus moves in typing order.
+    BINDINGS = [  # type: ignore[assignment]
+        *bindings(APP_KEYS),
+        Binding("tab", "focus_next", "Focus next", show=False, priority=True, id="focus-next"),
+        Binding(
+            "shift+tab",
+            "focus_previous",
+            "Focus previous",
+            show=False,
+            priority=True,
+            id="focus-previous",
+        ),
+    ]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
 
