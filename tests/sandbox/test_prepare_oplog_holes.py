@@ -151,7 +151,10 @@ def test_a_snapshot_read_picks_a_time_below_the_hole(
     coll,  # type: ignore[no-untyped-def]
     hung: HungPrepare,
 ) -> None:
-    coll.database.command({"insert": coll.name, "documents": [{"_id": 3}]})
+    later = coll.database.command({"insert": coll.name, "documents": [{"_id": 3}]})
+    # A snapshot at a given time past the hole waits for it, as afterClusterTime does.
+    at = {"readConcern": {"level": "snapshot", "atClusterTime": later["operationTime"]}}
+    assert _code(lambda: _find(coll, {"_id": 2}, **at, maxTimeMS=100)) == 50
     s = client.start_session(causal_consistency=False)
     s.start_transaction(read_concern=ReadConcern("snapshot"))
     # Neither blocked by the transaction being prepared nor shown what was written after

@@ -270,7 +270,7 @@ async def _run(
         # A read at or after a reserved, unwritten oplog slot waits until it is written
         # (oplog_holes.py) [srv:db/read_concern_mongod.cpp waitForReadConcernImpl].
         after = oplog_holes.read_time(body)
-        if after is not None:
+        if after is not None and after <= state.clock.now():  # a later one is refused (72)
             await state.oplog_holes.wait_visible(after, deadline)
     replica = state.replica
     if replica is not None:
