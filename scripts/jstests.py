@@ -46,9 +46,10 @@ CHANGED_IN_80 = {
 
 # The harness's classify.py skips every file that prepares a transaction; the sandbox
 # prepares (issue 15, item 3), so these run too, with --no-skip; prepare_conflict.js with
-# the profiler and the server log (profiler.py, ramlog.py). The other one still needs what
-# the sandbox lacks: fail points inside WiredTiger's read path and the log at verbosity 1
-# (timestamped_reads_wait_for_prepare_oplog_visibility.js).
+# the profiler and the server log (profiler.py, ramlog.py);
+# timestamped_reads_wait_for_prepare_oplog_visibility.js with the fail point
+# hangAfterReservingPrepareTimestamp, oplog holes (oplog_holes.py) and the log's verbosity
+# (log_verbosity.py).
 PREPARE_FILES = (
     "abort_prepared_transaction.js",
     "commit_and_abort_large_prepared_transactions.js",
@@ -70,6 +71,7 @@ PREPARE_FILES = (
     "prepare_transaction_unique_index_conflict.js",
     "prepared_transactions_do_not_block_non_conflicting_ddl.js",
     "statement_ids_accepted.js",
+    "timestamped_reads_wait_for_prepare_oplog_visibility.js",
 )
 
 

@@ -18,7 +18,7 @@ from bson.decimal128 import Decimal128
 from bson.int64 import Int64
 from bson.timestamp import Timestamp
 
-from . import commands, engine, prepare, profiler, waits
+from . import commands, engine, oplog_holes, prepare, profiler, waits
 from .access import OpContext
 from .clock import int_to_ts, ts_to_int
 from .concerns import add_write_concern_error, validate_write_concern
@@ -266,6 +266,12 @@ async def _run(
     if isinstance(body.get("let"), dict):
         ctx.let = body["let"]
     ctx.bypass_validation = body.get("bypassDocumentValidation") is True
+    if state.oplog_holes.reserved:
+        # A read at or after a reserved, unwritten oplog slot waits until it is written
+        # (oplog_holes.py) [srv:db/read_concern_mongod.cpp waitForReadConcernImpl].
+        after = oplog_holes.read_time(body)
+        if after is not None and after <= state.clock.now():  # a later one is refused (72)
+            await state.oplog_holes.wait_visible(after, deadline)
     replica = state.replica
     if replica is not None:
         # A member of a multi-member set: its role's refusals, read concern waits and the
@@ -618,7 +624,9 @@ def _open_snapshot(state: ServerState, txn: Transaction, body: dict[str, Any]) -
             )
         txn.snapshot = ts_to_int(at)
         return
-    txn.snapshot = state.clock.now()
+    # Below any oplog hole: the all durable point (oplog_holes.py) [srv:db/storage/
+    # wiredtiger/wiredtiger_recovery_unit.cpp, ReadSource kNoOverlap].
+    txn.snapshot = state.oplog_holes.all_durable(state.clock)
 
 
 def _begin_or_continue(

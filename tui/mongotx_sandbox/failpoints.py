@@ -38,6 +38,8 @@ FAIL_POINTS = (
     "stopReplProducer",
     "rsSyncApplyStop",
     "hangBeforeWritingDecision",
+    # prepareTransaction holds with its oplog slot reserved, a hole (prepare.py).
+    "hangAfterReservingPrepareTimestamp",
 )
 
 

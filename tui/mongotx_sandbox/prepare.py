@@ -36,6 +36,9 @@ PREPARED_COMMANDS = frozenset({"abortTransaction", "commitTransaction", "prepare
 # The test fail point that holds a new statement once it blocked behind a prepared
 # transaction on its session (jstests new_transactions_on_session_with_prepared_txn_*).
 BLOCKED_FAIL_POINT = "waitAfterNewStatementBlocksBehindPrepare"
+# The test fail point that holds prepareTransaction between reserving its oplog slot and
+# writing it (jstests timestamped_reads_wait_for_prepare_oplog_visibility.js).
+HANG_AFTER_RESERVING = "hangAfterReservingPrepareTimestamp"
 # The read concern levels whose reads outside a transaction may ignore prepare conflicts.
 _IGNORING_LEVELS = frozenset({"local", "available", "majority"})
 # Aggregation stages that read no document of the collection they name.
@@ -64,7 +67,7 @@ def check_statement(txn: Transaction, name: str) -> None:
         )
 
 
-def prepare(ctx: OpContext, txn: Transaction) -> int:
+async def prepare(ctx: OpContext, txn: Transaction) -> int:
     """Prepare `txn` at a new timestamp (its prepare oplog slot); again: the same one
     [srv:db/s/txn_two_phase_commit_cmds.cpp PrepareTransactionCmd; db/transaction/
     transaction_participant.cpp Participant::prepareTransaction]."""
@@ -81,12 +84,50 @@ def prepare(ctx: OpContext, txn: Transaction) -> int:
                 "prepareTransaction failed because one of the transaction operations was "
                 f"done against a temporary collection '{op.coll.ns}'.",
             )
-    ts = ctx.state.clock.tick()
+    state = ctx.state
+    if HANG_AFTER_RESERVING not in state.fail_points:
+        # The slot is reserved and written in one step: never a hole.
+        ts = state.clock.tick()
+    else:
+        ts = await _reserve_and_hang(ctx)
+        if not txn.open:
+            # Ended meanwhile (its lifetime limit, a killed session): the slot is given back.
+            state.oplog_holes.fill(ts)
+            raise CommandError(
+                251, f"Transaction with {{ txnNumber: {txn.txn_number} }} has been aborted."
+            )
     txn.state = ServerTxnState.PREPARED
     txn.prepare_ts = ts
     txn.prepared_mono = time.monotonic()
-    ctx.state.prepared[id(txn)] = txn
-    ctx.state.stats.total_prepared += 1
+    state.prepared[id(txn)] = txn
+    state.stats.total_prepared += 1
+    state.oplog_holes.fill(ts)  # the prepare oplog entry is written
+    return ts
+
+
+async def _reserve_and_hang(ctx: OpContext) -> int:
+    """Reserve the prepare oplog slot, then hold while the fail point is on: the slot is a
+    hole meanwhile (oplog_holes.py). In mongod the slot is reserved (OplogSlotReserver)
+    before the fail point, which holds the command until it is turned off
+    [srv:db/transaction/transaction_participant.cpp Participant::prepareTransaction,
+    hangAfterReservingPrepareTimestamp]. An interrupted wait gives the slot back."""
+    from . import failpoints  # loaded only once a fail point is set
+
+    state = ctx.state
+    ts = state.oplog_holes.reserve(state.clock)
+    op = ctx.op
+    try:
+        failpoints.enter(state, HANG_AFTER_RESERVING)
+        if op is not None:
+            op.failpoint_msg = HANG_AFTER_RESERVING
+        while HANG_AFTER_RESERVING in state.fail_points:
+            await failpoints.changed(state)
+    except BaseException:
+        state.oplog_holes.fill(ts)
+        raise
+    finally:
+        if op is not None:
+            op.failpoint_msg = None
     return ts
 
 

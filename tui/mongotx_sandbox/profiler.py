@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import bson
 
-from . import engine, ramlog
+from . import engine, log_verbosity, ramlog
 from .errors import CommandError, internal_error
 
 if TYPE_CHECKING:
@@ -81,20 +81,27 @@ def complete(
     """Log and profile the command that just ended, as its settings say."""
     found: ProfilerSettings | None = state.profiler
     elapsed = time.monotonic() - op.started_mono
+    # At COMMAND verbosity 1 or more every operation is logged, whatever its duration
+    # [srv:util/log_with_sampling.h shouldLogSlowOpWithSampling: componentHasTargetLogVerbosity].
+    verbose = (
+        "logComponentVerbosity" in state.parameters
+        and log_verbosity.command_level(state.parameters) >= 1
+    )
     if found is None:  # the profiler never set: only slow operations are logged
-        if elapsed * 1000 < SLOW_MS:
+        if elapsed * 1000 < SLOW_MS and not verbose:
             return
         level, flt = 0, None
     else:
         db = op.ns.split(".", 1)[0]
         level = found.level(db)
         flt = found.filters.get(db)
-        if flt is None and level < 2 and elapsed * 1000 < found.slow_ms:
+        if flt is None and level < 2 and elapsed * 1000 < found.slow_ms and not verbose:
             return  # the common case: fast, and not profiled
     if op.name in _OMITTED:
         return
     try:
-        _complete(state, conn, op, error, reply, found, int(elapsed * 1000), level, flt)
+        millis = int(elapsed * 1000)
+        _complete(state, conn, op, error, reply, found, millis, level, flt, verbose)
     except Exception as exc:  # a bug of ours must not fail the command that ended
         internal_error("the profiler", exc)  # logged once, with its stack
 
@@ -109,6 +116,7 @@ def _complete(
     millis: int,
     level: int,
     flt: dict[str, Any] | None,
+    verbose: bool = False,
 ) -> None:
     slow_ms = found.slow_ms if found is not None else SLOW_MS
     db = op.ns.split(".", 1)[0]
@@ -123,6 +131,8 @@ def _complete(
         rate = found.sample_rate if found is not None else 1.0
         sampled = rate >= 1.0 or random.random() < rate
         should_log = profile_at_1 = sampled and millis >= slow_ms
+        # Verbosity logs it unsampled, and does not profile it [shouldLogSlowOpWithSampling].
+        should_log = should_log or verbose
     if should_log:
         _log_slow(state, conn, op, error, entry)
     if level >= 2 or (level == 1 and profile_at_1):

@@ -15,6 +15,7 @@ from .clock import ClusterClock
 from .connections import Connection
 from .errors import WRITE_CONFLICT_MSG, CommandError
 from .operations import OperationTable
+from .oplog_holes import OplogHoles
 from .store import Catalog
 from .transactions import ServerSession, ServerTxnState, Transaction, TxnRecord
 
@@ -110,6 +111,9 @@ class ServerState:
     ddl_pending: dict[tuple[str, str | None], asyncio.Event] = field(default_factory=dict)
     # The prepared transactions by id(): while any is, reads check for prepare conflicts.
     prepared: dict[int, Transaction] = field(default_factory=dict)
+    # Oplog slots reserved and not yet written: reads that name a time wait for them, and
+    # snapshots are taken below them (oplog_holes.py).
+    oplog_holes: OplogHoles = field(default_factory=OplogHoles)
     # Users (auth/): None until --auth or the first createUser; `enforced` with --auth.
     auth: AuthState | None = None
     # This server's membership of a multi-member replica set (replication.SetMember); None

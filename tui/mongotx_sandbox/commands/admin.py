@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from bson.int64 import Int64
 
-from .. import topology
+from .. import log_verbosity, topology
 from ..access import OpContext
 from ..clock import int_to_ts
 from ..errors import CommandError
@@ -207,6 +207,8 @@ async def get_parameter(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
         for key in wanted:
             if key in params:
                 reply[key] = params[key]
+            elif key == log_verbosity.KEY:
+                reply[key] = log_verbosity.current(params)
         if not reply:
             raise CommandError(72, "no option found to get")
     reply["ok"] = 1.0
@@ -220,6 +222,10 @@ async def set_parameter(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     changed = False
     for key, value in body.items():
         if key == "setParameter" or key.startswith("$") or key in ("lsid", "comment"):
+            continue
+        if key == log_verbosity.KEY:
+            reply["was"] = log_verbosity.set_verbosity(params, value)
+            changed = True
             continue
         if key not in _SETTABLE:
             raise CommandError(

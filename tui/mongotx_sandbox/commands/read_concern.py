@@ -51,7 +51,8 @@ def apply_read_concern(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
             )
         ctx.snapshot = value
     elif ctx.snapshot is None:  # a member of a larger set chose it (the majority point)
-        ctx.snapshot = ctx.state.clock.now()
+        # Below any oplog hole (oplog_holes.py; ReadSource kNoOverlap).
+        ctx.snapshot = ctx.state.oplog_holes.all_durable(ctx.state.clock)
     return {"atClusterTime": int_to_ts(ctx.snapshot)}
 
 

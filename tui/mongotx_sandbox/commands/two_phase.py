@@ -26,7 +26,7 @@ async def prepare_transaction(ctx: OpContext, body: dict[str, Any]) -> dict[str,
         # Without a txnNumber there is no transaction participant [PrepareTransactionCmd:
         # CommandFailed].
         raise CommandError(125, "prepareTransaction must be run within a transaction")
-    ts = prepare.prepare(ctx, txn)
+    ts = await prepare.prepare(ctx, txn)
     ctx.operation_time = ts
     reply: dict[str, Any] = {"prepareTimestamp": int_to_ts(ts), "ok": 1.0}
     add_write_concern_error(ctx.state, body, reply)
