@@ -210,3 +210,21 @@ def test_a_get_more_failed_after_checkout_may_resume(cluster, router) -> None:  
             if change is not None:
                 break
     assert change is not None and change["documentKey"] == {"_id": 1}
+
+
+def test_shard_collection_is_a_change_stream_event_with_expanded_events(router) -> None:  # type: ignore[no-untyped-def]
+    """The primary shard's oplog records it: a change stream with showExpandedEvents on the
+    collection reports `shardCollection` with the key (one without the option does not)."""
+    db = router.get_database("expanded")
+    db.drop_collection("events")
+    db.create_collection("events")
+    with db.events.watch(show_expanded_events=True) as expanded, db.events.watch() as plain:
+        router.admin.command({"enableSharding": "expanded"})
+        router.admin.command({"shardCollection": "expanded.events", "key": {"_id": 1}})
+        db.events.insert_one({"_id": 1})
+        event = expanded.next()
+        assert event["operationType"] == "shardCollection"
+        assert event["operationDescription"]["shardKey"] == {"_id": 1}
+        assert event["ns"] == {"db": "expanded", "coll": "events"}
+        assert expanded.next()["operationType"] == "insert"
+        assert plain.next()["operationType"] == "insert"  # no shardCollection event here

@@ -87,6 +87,29 @@ async def create(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
     return {"ok": 1.0}
 
 
+@command("sandboxShardCollectionEvent")
+async def shard_collection_event(ctx: OpContext, body: dict[str, Any]) -> dict[str, Any]:
+    """The sharded sandbox's router tells the collection's primary shard that it sharded
+    it: the shard writes the no-op oplog entry a change stream with showExpandedEvents
+    reports as a `shardCollection` event, its operationDescription the shard key and its
+    options [srv:db/s/sharding_ddl_util.cpp notifyChangeStreamsOnShardCollection;
+    db/pipeline/change_stream_event_transform.cpp; spec: change-streams
+    showExpandedEvents "shardCollection events are reported"]. Internal: sent by the
+    router only (MongoDB's shard does this inside `_shardsvrCreateCollection`)."""
+    name = coll_name(body, "sandboxShardCollectionEvent")
+    key = body.get("shardKey")
+    if not isinstance(key, dict):
+        raise CommandError(2, "sandboxShardCollectionEvent needs the shardKey")
+    described = {"shardKey": key, "unique": bool(body.get("unique", False))}
+    seq = ctx.state.clock.tick()
+    coll = ctx.collection(ctx.db, name)
+    uuid = coll.uuid if coll is not None else None
+    ctx.state.log_write(
+        seq, "shardCollection", ctx.db, name, extra={"operationDescription": described}, uuid=uuid
+    )
+    return {"ok": 1.0}
+
+
 async def _hang_and_fail(ctx: OpContext, name: str) -> None:
     """The test fail point hangAndFailAfterCreateCollectionReservesOpTime: the create of
     `data.nss` (any, without it) hangs while it is on, then fails with 51267

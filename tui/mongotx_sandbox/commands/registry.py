@@ -41,7 +41,7 @@ _BY_MODULE: dict[str, str] = {
     "profiling": "profile getLog clearLog",
     "two_phase": "prepareTransaction coordinateCommitTransaction",
     "ddl": "create drop dropDatabase listCollections listDatabases createIndexes listIndexes "
-    "dropIndexes deleteIndexes collMod renameCollection",
+    "dropIndexes deleteIndexes collMod renameCollection sandboxShardCollectionEvent",
     "explain": "explain",
     "failpoint": "configureFailPoint waitForFailPoint",
     "list_commands": "listCommands",

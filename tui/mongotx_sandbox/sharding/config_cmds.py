@@ -84,6 +84,9 @@ async def shard_collection(call: Call) -> dict[str, Any]:
     if not empty and len(sharded.chunks) > 1:
         # A collection with documents keeps them: one chunk on its primary shard.
         sharded.chunks = [Chunk(sharded.chunks[0].min, sharded.chunks[-1].max, primary)]
+    # The primary shard's oplog says so: change streams report it (showExpandedEvents).
+    event = {"sandboxShardCollectionEvent": coll, "shardKey": key, "unique": unique}
+    raise_for(await call.send(primary, event, db))
     return {"collectionsharded": ns, "ok": 1.0}
 
 
