@@ -251,9 +251,26 @@ async def _two_phase_commit(pilot):
     await stop_the_coordinator(app, pilot)
     await transfer_committing(app, pilot)
     await walkthroughs.until(pilot, lambda: "prepared on both" in a.shards, 30, "prepared")
-    await turn_off(app, pilot)
+    # Released from outside first, then turned off from the dialog once the commit is done:
+    # from the dialog alone, its row and the commit's come in either order (both are true:
+    # the release lets the commit finish as the reply comes back), and ci-14 saw both.
+    from pymongo import AsyncMongoClient
+
+    from mongotx_tui.model.faults import HANG_BEFORE_DECISION
+    from mongotx_tui.widgets.timeline import TimelineTable
+
+    async with AsyncMongoClient(app.wb.uri) as other:
+        off = {"configureFailPoint": HANG_BEFORE_DECISION, "mode": "off"}
+        await other.admin.command(off)
     await walkthroughs.until(pilot, lambda: a.txn_state is TxnState.COMMITTED, 30, "committed")
     await walkthroughs.until(pilot, lambda: "→ committed" in a.shards, 30, "outcome")
+    await turn_off(app, pilot)
+    rows = app.screen.query_one(TimelineTable)
+
+    def off_row() -> bool:
+        return "fail point off" in str(rows.get_row_at(rows.row_count - 1))
+
+    await walkthroughs.until(pilot, off_row, 30, "the off row")
     await pilot.pause()
 
 
