@@ -122,7 +122,12 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         MongoTxApp(
-            args.uri, db or "bank", args.collection, present=args.present, members=args.members
+            args.uri,
+            db or "bank",
+            args.collection,
+            present=args.present,
+            members=args.members,
+            own_uri=args.uri if cluster is not None else None,
         ).run()
     finally:
         if cluster is not None:

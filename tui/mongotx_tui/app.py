@@ -56,13 +56,21 @@ class MongoTxApp(App[None]):
         present: bool = False,
         members: int = 1,
         served: Served | None = None,
+        own_uri: str | None = None,
     ) -> None:
         super().__init__()
         from .backend.workbench import Workbench
 
         self.config = config if config is not None else load_config()
         self.wb = Workbench(
-            uri, db, collection, clock=clock, perf=perf, sandbox_port=sandbox_port, members=members
+            uri,
+            db,
+            collection,
+            clock=clock,
+            perf=perf,
+            sandbox_port=sandbox_port,
+            members=members,
+            own_uri=own_uri,  # `--sharded`: the cluster this process started
         )
         self.effective_keys: dict[str, str] = {}
         self.ready_at: float | None = None

@@ -87,7 +87,7 @@ class ScenarioPlay:
     # -- loading ----------------------------------------------------------------------
     async def load(self) -> None:
         wb, scenario = self.wb, self.scenario
-        own = wb.is_sandbox
+        own = wb.owns_deployment
         self.prepared = await prepare(wb.client, scenario, own=own, allow_drop=self.allow_drop)
         self.set_up_on = wb.uri
         lanes = await wb.replace_lanes(
@@ -177,7 +177,7 @@ class ScenarioPlay:
         the user (its steps would write there). None when it may run."""
         wb = self.wb
         db = self.scenario.setup.database
-        if wb.uri == self.set_up_on or not protected(db, wb.is_sandbox):
+        if wb.uri == self.set_up_on or not protected(db, wb.owns_deployment):
             return None
         return (
             f"The scenario was set up on another deployment; here its steps would write to "

@@ -104,8 +104,12 @@ class Workbench:
         sandbox_port: int = 0,
         notify: Notify | None = None,
         members: int = 1,
+        own_uri: str | None = None,
     ) -> None:
         self.requested_uri = uri
+        # A deployment this process started and stops (`--sharded`'s cluster): as much ours
+        # as the embedded sandbox, for what a scenario may drop and where it runs.
+        self.own_uri = own_uri
         self.uri = uri or ""
         self.db = db
         self.collection = collection
@@ -149,6 +153,12 @@ class Workbench:
     @property
     def is_sandbox(self) -> bool:
         return self.requested_uri is None
+
+    @property
+    def owns_deployment(self) -> bool:
+        """The embedded sandbox, or a sandbox this process started (the sharded cluster):
+        a scenario runs in the database it names and may drop what it sets up."""
+        return self.is_sandbox or (self.own_uri is not None and self.requested_uri == self.own_uri)
 
     def scrub(self, text: str) -> str:
         return scrub(text, self.uri) if self.uri else text
@@ -394,7 +404,7 @@ class Workbench:
 
         await check_members(self.client, scenario)  # TooFewMembers: a ValueError, in words
 
-        own = self.is_sandbox
+        own = self.owns_deployment
         database = run_database(scenario.setup.database, own=own, in_place=in_place)
         scenario = placed(scenario, database)
         if not protected(database, own):
@@ -411,7 +421,7 @@ class Workbench:
         from .setup import check_consent
 
         # refused before the loaded scenario is closed: a refusal leaves everything as it was
-        await check_consent(self.client, scenario, own=self.is_sandbox, allow_drop=allow_drop)
+        await check_consent(self.client, scenario, own=self.owns_deployment, allow_drop=allow_drop)
         if self.play is not None:
             old, self.play = self.play, None
             await old.close()

@@ -48,7 +48,7 @@ class Pick:
 @dataclass
 class Entry:
     target: str  # what load_scenario takes: a built-in name or a path
-    kind: str  # "builtin" or "draft"
+    kind: str  # "builtin", "sharded" (a lesson for a sharded cluster) or "draft"
     name: str
     title: str
     detail: str
@@ -56,18 +56,19 @@ class Entry:
 
 def _entries(drafts: Path) -> list[Entry]:
     """Every built-in and the newest drafts, with one line each. Reads files."""
-    from ..scenario.library import builtin_files, builtin_name
+    from ..scenario.library import builtin_files, builtin_name, sharded_files
     from ..scenario.loader import ScenarioError, load_scenario
 
     out: list[Entry] = []
-    for path in builtin_files():
+    library = [(p, "builtin") for p in builtin_files()] + [(p, "sharded") for p in sharded_files()]
+    for path, kind in library:
         name = builtin_name(path)
         try:
             s = load_scenario(path)
         except (ScenarioError, OSError) as exc:
-            out.append(Entry(str(path), "builtin", name, "✗ unreadable", str(exc)))
+            out.append(Entry(str(path), kind, name, "✗ unreadable", str(exc)))
             continue
-        out.append(Entry(name, "builtin", name, s.title, s.description))
+        out.append(Entry(name, kind, name, s.title, s.description))
     from ..backend.drafts import drafts as newest_drafts
 
     for path in newest_drafts(drafts):
@@ -134,16 +135,20 @@ class ScenarioPickerScreen(ModalScreen[Pick | None]):
         entries = await asyncio.to_thread(_entries, self.drafts)
         heading = Text("Built-in scenarios", style="bold")
         options: list[Option | None] = [Option(heading, disabled=True)]
-        width = max((len(e.name) for e in entries if e.kind == "builtin"), default=10)
-        drafts_started = False
+        width = max((len(e.name) for e in entries if e.kind != "draft"), default=10)
+        headings = {
+            "sharded": "Lessons for a sharded cluster (mongotx-tui --sharded)",
+            "draft": f"Drafts (autosaved in {self.drafts})",
+        }
+        kind = "builtin"
         for e in entries:
-            if e.kind == "draft" and not drafts_started:
-                drafts_started = True
-                heading = Text(f"Drafts (autosaved in {self.drafts})", style="bold")
+            if e.kind != kind:
+                kind = e.kind
+                heading = Text(headings.get(kind, kind), style="bold")
                 options.extend([None, Option(heading, disabled=True)])
             line = Text(no_wrap=True, overflow="ellipsis")
-            line.append(e.name.ljust(width + 2), style="bold" if e.kind == "builtin" else "")
-            line.append(e.title, style="" if e.kind == "builtin" else "dim")
+            line.append(e.name.ljust(width + 2), style="" if e.kind == "draft" else "bold")
+            line.append(e.title, style="dim" if e.kind == "draft" else "")
             options.append(Option(line, id=e.target))
             self.details[e.target] = e.detail
         listing = self.query_one("#picker-list", OptionList)

@@ -943,7 +943,7 @@ class WorkbenchScreen(MembersHandlers, Screen[None]):
         picker = ScenarioPickerScreen(
             drafts_dir(),
             self._where(),
-            own=self.wb.is_sandbox,
+            own=self.wb.owns_deployment,
             served=getattr(self.app, "served", None),
         )
         self.app.push_screen(picker, chosen)
