@@ -100,6 +100,19 @@ def test_run_by_uri_uses_a_database_of_its_own_without_asking(
         assert list(client.mongotx_bank.accounts.find({}, sort=[("_id", 1)])) == SCENARIO_FINAL
 
 
+def test_a_lesson_whose_commands_name_its_database_is_not_moved_to_one_of_its_own(
+    client: MongoClient[dict[str, Any]], server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A sharded lesson's raw commands name `bank` (enableSharding, shardCollection): moved to
+    mongotx_bank they would still act on the user's bank, so it is refused, in words."""
+    user_data(client)
+    assert main(["run", "read-waits-behind-prepare", server]) == 2
+    err = capsys.readouterr().err
+    assert "step 1's command names the database 'bank' itself" in err
+    assert "run it in place" in err and "ValueError" not in err
+    assert snapshot(client) == INTACT
+
+
 def test_run_with_allow_drop_drops_and_refills_in_place(
     client: MongoClient[dict[str, Any]], server: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

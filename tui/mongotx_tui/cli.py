@@ -380,6 +380,8 @@ def _run(args: argparse.Namespace) -> int:
             raise _Failed("members", str(exc)) from None
         except SetupNotReplicated as exc:
             raise _Failed("run", str(exc)) from None
+        except ValueError as exc:  # placement: where it would run, in words
+            raise _Failed("run", str(exc)) from None
         except KeyboardInterrupt:
             raise _Failed("interrupted", "interrupted (ctrl+c)") from None
         except Exception as exc:

@@ -7,6 +7,7 @@ when asked (`in_place`), and there a collection holding data is dropped only wit
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -34,9 +35,22 @@ def run_database(database: str, *, own: bool, in_place: bool = False) -> str:
 
 
 def placed(scenario: Scenario, database: str) -> Scenario:
-    """The scenario with its setup (and so its steps) in `database`."""
-    if database == scenario.setup.database:
+    """The scenario with its setup (and so its steps) in `database`. Raises ValueError when
+    a raw command of its steps names its own database: moved, the command would still act
+    there, in the user's database (a sharded lesson's `enableSharding: 'bank'`)."""
+    named = scenario.setup.database
+    if database == named:
         return scenario
+    # A string value that is the database, or a namespace in it: 'bank', "bank.accounts".
+    mention = re.compile(rf"""['"]{re.escape(named)}(['"]|\.)""")
+    for step in scenario.steps:
+        text = step.spec.texts.get("command", "") if step.spec is not None else ""
+        if mention.search(text):
+            raise ValueError(
+                f"step {step.index}'s command names the database {named!r} itself, so it "
+                f"cannot run in {database!r}, a database of its own; run it in place (you "
+                "are asked before anything holding data is dropped)"
+            )
     return replace(scenario, setup=replace(scenario.setup, database=database))
 
 
