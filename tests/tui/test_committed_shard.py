@@ -6,25 +6,12 @@ panel has no shard column. The real app, a sharded sandbox over sockets, a Pilot
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from pymongo import MongoClient
 from textual.widgets import DataTable
 from tuihelpers import ready, until
 
 from mongotx_tui.app import MongoTxApp
-from mongotx_tui.backend.connection import start_sharded_sandbox
 from mongotx_tui.config import Config
-
-
-@pytest.fixture
-def router_uri() -> Iterator[str]:
-    cluster, uri = start_sharded_sandbox()
-    try:
-        yield uri
-    finally:
-        cluster.stop()
 
 
 def rows(app: MongoTxApp) -> dict[str, str]:

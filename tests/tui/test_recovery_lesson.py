@@ -6,26 +6,13 @@ app, a sharded sandbox over sockets, a Pilot."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from tuihelpers import ready, until
 
 from mongotx_tui import walkthroughs
 from mongotx_tui.app import MongoTxApp
-from mongotx_tui.backend.connection import start_sharded_sandbox
 from mongotx_tui.config import Config
 from mongotx_tui.model.lanes import TxnState
 from mongotx_tui.scenario import load_scenario
-
-
-@pytest.fixture
-def router_uri() -> Iterator[str]:
-    cluster, uri = start_sharded_sandbox()
-    try:
-        yield uri
-    finally:
-        cluster.stop()
 
 
 async def test_the_lesson_plays_in_the_workbench(router_uri: str) -> None:

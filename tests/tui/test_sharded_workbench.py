@@ -7,14 +7,10 @@ two-phase commit's outcome. The real app, a sharded sandbox over sockets, a Pilo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from textual.widgets import OptionList
 from tuihelpers import queue_op, ready, until
 
 from mongotx_tui.app import MongoTxApp
-from mongotx_tui.backend.connection import start_sharded_sandbox
 from mongotx_tui.config import Config
 from mongotx_tui.model.faults import HANG_BEFORE_DECISION, presets
 from mongotx_tui.model.lanes import OpStatus, TxnState
@@ -22,15 +18,6 @@ from mongotx_tui.screens.faults import FaultInjectionScreen
 from mongotx_tui.screens.server_view import ServerViewScreen
 
 STOP = next(i for i, p in enumerate(presets()) if p.id == "coordinator-stop")
-
-
-@pytest.fixture
-def router_uri() -> Iterator[str]:
-    cluster, uri = start_sharded_sandbox()
-    try:
-        yield uri
-    finally:
-        cluster.stop()
 
 
 async def stop_the_coordinator(app: MongoTxApp, pilot) -> None:  # type: ignore[no-untyped-def]
