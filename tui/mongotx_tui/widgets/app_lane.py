@@ -6,6 +6,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
+from textual.geometry import Size
 from textual.widgets import Static
 
 from ..model.app_sessions import AppSession, AppTxn, Statement, TxnStatus
@@ -106,6 +107,17 @@ def session_body(session: AppSession, now: float) -> Text:
     return text
 
 
+class StatementsScroll(VerticalScroll):
+    """A lane's statements: the newest stays in sight, unless the user is reading the lane
+    (it has focus). Scrolled when its content's size changes, i.e. once the new lines are
+    laid out: a scroll to the end asked for after a refresh could run before that layout
+    and stop short of them (ci-16: the live view's snapshot came out either way)."""
+
+    def watch_virtual_size(self, size: Size) -> None:
+        if not self.has_focus:
+            self.scroll_end(animate=False)  # after the refresh that lays the lines out
+
+
 class AppLane(Vertical):
     """Receives an AppSession (state down); has no actions."""
 
@@ -117,7 +129,7 @@ class AppLane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(classes="lane-header", markup=False)
-        with VerticalScroll(classes="lane-body"):
+        with StatementsScroll(classes="lane-body"):
             yield Static(classes="app-statements", markup=False)
 
     def update_session(self, now: float, idle_s: float) -> None:
@@ -131,10 +143,7 @@ class AppLane(Vertical):
             self.set_class(colour == session.colour, f"lane-{colour}")
         self.border_subtitle = f"{session.total} statements" if session.total else ""
         self._set(".lane-header", session_header(session, now, idle_s))
-        body = self.query_one(".lane-body", VerticalScroll)
-        # The newest statement stays in sight, unless the user is reading the lane.
-        if self._set(".app-statements", session_body(session, now)) and not body.has_focus:
-            body.call_after_refresh(body.scroll_end, animate=False)
+        self._set(".app-statements", session_body(session, now))
 
     def _set(self, selector: str, content: Text) -> bool:
         """Update a Static only when what it shows changes (each update lays out again)."""
