@@ -118,10 +118,10 @@ async def test_the_filters_show_one_lane_or_the_workbench_s_own_traffic_too() ->
         assert app.screen.query_one("#timeline").display
 
 
-async def test_the_monitor_is_drawn_with_the_step_s_timeline_row(monkeypatch) -> None:
-    """The monitor is shown in the screen update that draws the lanes and the timeline, not
-    on a timer of its own (that put a second screen update on the keypress → timeline row
-    path, tui_bench). The timer, kept for traffic alone, is made to never fire here."""
+async def test_the_monitor_is_drawn_with_the_step_s_lane_update(monkeypatch) -> None:
+    """The monitor is shown in the screen update that draws the lanes, not on a timer of its
+    own (that put a second screen update on the keypress → step shown path, tui_bench). The
+    timer, kept for traffic alone, is made to never fire here."""
     monkeypatch.setattr(workbench_screen, "MONITOR_EVERY_S", 3600)
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
@@ -129,11 +129,34 @@ async def test_the_monitor_is_drawn_with_the_step_s_timeline_row(monkeypatch) ->
         await queue_op(app, pilot, filter="{_id: 'alice'}")
         await pilot.press("m")
         lines = app.screen.query_one(MonitorLines)
-        table = app.screen.query_one(TimelineTable)
-        before = table.row_count
+        lane = app.wb.lanes[0]
         await pilot.press("s")
-        await until(pilot, lambda: table.row_count > before, what="the step's row")
-        assert [(r.lane, r.name) for r in lines.records] == [("A", "update")]
+        await until(pilot, lambda: lane.queue[0].status is OpStatus.DONE, what="the step")
+        await until(pilot, lambda: [(r.lane, r.name) for r in lines.records] == [("A", "update")])
+
+
+async def test_the_hidden_timeline_shows_its_rows_when_it_comes_back() -> None:
+    """While the monitor is in its place the timeline is not given rows (each one re-laid
+    out the screen inside a keypress); shown again, it has every row, in order."""
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(app, pilot)
+        table = app.screen.query_one(TimelineTable)
+        for n in range(2):
+            await queue_op(app, pilot, filter=f"{{_id: 'x{n}'}}")
+        await pilot.press("m")
+        lane = app.wb.lanes[0]
+        for n in range(2):
+            await pilot.press("s")
+            await until(pilot, lambda n=n: lane.queue[n].status is OpStatus.DONE)
+        hidden = table.row_count
+        model = [ev.what for ev in app.wb.timeline.after(0)]
+        assert table.row_count < len(model)
+        await pilot.press("m")
+        assert table.display and table.row_count > hidden
+        shown = [str(table.get_row_at(i)[-1]) for i in range(table.row_count)]
+        assert shown == model[-len(shown) :]
+        assert sum("x0" in w for w in shown) == 1 and sum("x1" in w for w in shown) == 1
 
 
 def test_a_step_s_records_are_found_by_its_id_while_the_log_keeps_them() -> None:

@@ -150,12 +150,13 @@ class AppSessionsScreen(Screen[None]):
     def show(self) -> None:
         self._show_lanes()
         self._show_header()
-        colours = self.model.colours()
-        self.query_one(TimelineTable).append(self.model.timeline.after(self._shown_seq()), colours)
+        self._show_timeline()
         self._show_monitor()
 
-    def _shown_seq(self) -> int:
-        return self.query_one(TimelineTable).shown_seq
+    def _show_timeline(self) -> None:
+        table = self.query_one(TimelineTable)
+        if table.display:  # else the command monitor is in its place: rows wait in the model
+            table.append(self.model.timeline.after(table.shown_seq), self.model.colours())
 
     def _show_header(self) -> None:
         model = self.model
@@ -308,6 +309,8 @@ class AppSessionsScreen(Screen[None]):
         bottom = self.query_one("#ps-bottom", Vertical)
         if await CommandMonitor.toggle(self, bottom, self.query_one(TimelineTable)):
             self._show_monitor(reset=True)
+        else:
+            self._show_timeline()  # the rows that came while the monitor was in its place
 
     def on_monitor_lines_filter(self, event: MonitorLines.Filter) -> None:
         if event.lane:

@@ -291,6 +291,8 @@ class WorkbenchScreen(MembersHandlers, Screen[None]):
         bottom = self.query_one("#bottom", Horizontal)
         if await CommandMonitor.toggle(self, bottom, self.query_one(TimelineTable)):
             self._show_monitor(reset=True)
+        else:
+            self._show_timeline()  # the rows that came while the monitor was in its place
 
     def _show_monitor_due(self) -> None:
         self._monitor_due = False
@@ -400,8 +402,13 @@ class WorkbenchScreen(MembersHandlers, Screen[None]):
         self.app.push_screen(ServerViewScreen(self.wb))
 
     def _show_timeline(self) -> None:
-        colours = {lane.name: lane.colour for lane in self.wb.lanes}
         table = self.query_one(TimelineTable)
+        if not table.display:
+            # The command monitor is in its place: the rows wait in the model until it is
+            # shown again. Added hidden, each resized the table and re-laid out the screen
+            # inside the keypress that caused it (tui_bench).
+            return
+        colours = {lane.name: lane.colour for lane in self.wb.lanes}
         table.append(self.wb.timeline.after(table.shown_seq), colours)
 
     def _follow_shards(self) -> None:
