@@ -6,17 +6,22 @@ python benchmarks/relay_bench.py [--rounds 6] [--rtt 500] [--seconds 1] [--modes
 
 Per target: the ping p50 it adds and its p95, the relay's CPU per round trip (from
 /proc), and its transactional updates/s as a share of direct in the same round (median
-and range over the rounds). `--modes uvloop` needs uvloop installed (benchmark only).
+and range over the rounds). `--modes uvloop` needs uvloop installed (benchmark only);
+`--modes socat` needs socat (Debian's package): a relay in C, one process per connection,
+to tell the cost of a fourth hop on this machine from the cost of writing it in Python.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import tempfile
+import time
 
 from proxy_bench import cpu_seconds, percentiles, start_proxy, start_relay, start_sandbox, txn_rate
 from pymongo import MongoClient
@@ -27,6 +32,33 @@ try:
     MODES: tuple[str, ...] = ("threads", "asyncio", "uvloop", "selector")
 except ImportError:
     MODES = ("threads", "asyncio", "selector")
+if shutil.which("socat"):
+    MODES = (*MODES, "socat")
+
+
+def start_socat(uri: str) -> tuple[subprocess.Popen[str], str]:
+    """socat in front of the sandbox (TCP_NODELAY both ways, as the Python relays set it);
+    returns once it accepts connections."""
+    upstream = uri.split("//", 1)[1].split("/", 1)[0].split(",")[0]
+    with socket.socket() as probe:  # a free port (socat prints none of its own)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            "socat",
+            f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork,nodelay",
+            f"TCP:{upstream},nodelay",
+        ],
+        text=True,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, f"127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("socat did not start")
 
 
 def main() -> None:
@@ -43,11 +75,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         try:
             for mode in args.modes.split(","):
-                flag = [] if mode == "threads" else [f"--{mode}"]
-                proc, address = start_relay(uri, flag)
+                if mode == "socat":
+                    proc, address = start_socat(uri)
+                else:
+                    proc, address = start_relay(uri, [] if mode == "threads" else [f"--{mode}"])
                 procs.append(proc)
                 client = MongoClient(f"mongodb://{address}/?directConnection=true")
-                targets[mode] = (client, proc.pid)
+                # socat forks a process per connection: its CPU is not the listener's.
+                targets[mode] = (client, None if mode == "socat" else proc.pid)
             if args.proxy:
                 proc, address = start_proxy(uri, os.path.join(tmp, "proxy.log"))
                 procs.append(proc)
