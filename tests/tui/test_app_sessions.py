@@ -12,7 +12,7 @@ import pytest
 from pymongo import MongoClient
 from pymongo.errors import ServerSelectionTimeoutError
 from sampleapp import sample_app
-from tuihelpers import ready, until
+from tuihelpers import click, ready, until
 
 from mongotx_sandbox import ThreadedSandbox
 from mongotx_tui.app import MongoTxApp
@@ -274,12 +274,12 @@ async def test_watch_from_the_connect_dialog_record_and_load() -> None:
         await pilot.press("f2")
         await until(pilot, lambda: app.screen.query("#proxy"), what="connect dialog")
         assert str(app.screen.query_one("#proxy", Button).label) == "Watch an app (proxy)"
-        await pilot.click("#proxy")
+        await click(pilot, "#proxy")
         await until(pilot, lambda: isinstance(app.screen, ProxyScreen), what="proxy dialog")
         sandbox_uri = app.wb.sandbox.uri
         assert app.screen.query_one("#proxy-uri", Input).value == sandbox_uri
         app.screen.query_one("#proxy-listen", Input).value = "127.0.0.1:0"
-        await pilot.click("#start")
+        await click(pilot, "#start")
         await until(pilot, lambda: isinstance(app.screen, AppSessionsScreen), what="live view")
         screen = app.screen
         assert screen.owns and screen.proxy is not None
@@ -298,12 +298,12 @@ async def test_watch_from_the_connect_dialog_record_and_load() -> None:
         await pilot.press("r")
         # From the upstream, read now (the sandbox's orders).
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="setup choice")
-        await pilot.click("#choice-fetch")
+        await click(pilot, "#choice-fetch")
         await until(pilot, lambda: screen.saved is not None, what="capture saved")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="load offer")
         path = screen.saved
         assert path is not None and path.name.startswith("capture-") and path.exists()
-        await pilot.click("#choice-load")
+        await click(pilot, "#choice-load")
         await until(pilot, lambda: app.wb.play is not None, what="capture loaded")
         assert app.wb.play.scenario.name == path.stem
         assert [lane.name for lane in app.wb.lanes] == ["S1", "S2", "S3"]
@@ -315,7 +315,7 @@ async def test_watch_from_the_connect_dialog_record_and_load() -> None:
         await pilot.press("f2")
         await until(pilot, lambda: app.screen.query("#proxy"), what="connect dialog")
         assert str(app.screen.query_one("#proxy", Button).label) == "Live view"
-        await pilot.click("#proxy")
+        await click(pilot, "#proxy")
         await until(pilot, lambda: app.screen is screen, what="live view again")
 
 

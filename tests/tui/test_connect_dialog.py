@@ -3,7 +3,7 @@ live view, and both ways out of it (Esc and Cancel) leave the workbench as it wa
 
 from __future__ import annotations
 
-from tuihelpers import ready, until
+from tuihelpers import click, ready, until
 
 from mongotx_tui.app import MongoTxApp
 from mongotx_tui.config import Config
@@ -24,6 +24,6 @@ async def test_escape_and_cancel_close_the_connect_dialog() -> None:
             if way_out == "escape":
                 await pilot.press("escape")
             else:
-                await pilot.click(way_out)
+                await click(pilot, way_out)
             await until(pilot, lambda: isinstance(app.screen, WorkbenchScreen), what=way_out)
         assert app.ready_at == ready_at  # nothing reconnected

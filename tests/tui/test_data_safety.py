@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from pymongo import MongoClient
 from textual.widgets import Checkbox, OptionList, Static
-from tuihelpers import ready, until
+from tuihelpers import click, ready, until
 
 from mongotx_sandbox import ThreadedSandbox
 from mongotx_tui import walkthroughs
@@ -135,7 +135,7 @@ async def test_load_in_place_asks_naming_each_namespace_and_cancel_keeps_the_dat
         await ready(app, pilot)
         lanes_before = [lane.name for lane in app.wb.lanes]
         picker = await open_picker(app, pilot)
-        await pilot.click("#picker-in-place")
+        await click(pilot, "#picker-in-place")
         assert picker.query_one("#picker-in-place", Checkbox).value
         await choose(pilot, picker, "write-conflict")
         await until(pilot, lambda: isinstance(app.screen, ConfirmDropScreen), what="the question")
@@ -162,10 +162,10 @@ async def test_load_in_place_confirmed_drops_exactly_what_was_named(
     async with app.run_test(size=(120, 36)) as pilot:
         await ready(app, pilot)
         picker = await open_picker(app, pilot)
-        await pilot.click("#picker-in-place")
+        await click(pilot, "#picker-in-place")
         await choose(pilot, picker, "write-conflict")
         await until(pilot, lambda: isinstance(app.screen, ConfirmDropScreen), what="the question")
-        await pilot.click("#drop")
+        await click(pilot, "#drop")
         await until(pilot, lambda: app.wb.play is not None, 20, "loaded")
         assert (app.wb.db, app.wb.collection) == ("bank", "accounts")
         assert list(client.bank.accounts.find({}, sort=[("_id", 1)])) == SCENARIO_SETUP
@@ -195,10 +195,10 @@ async def test_a_saved_workbench_replayed_by_uri_leaves_the_watched_collection_a
         saved.write_text(workbench_yaml(app.wb))
         picker = await open_picker(app, pilot)
         picker.query_one("#picker-path").value = str(saved)  # type: ignore[attr-defined]
-        await pilot.click("#load")
+        await click(pilot, "#load")
         # the step run by hand would be replaced: asked first (issue 9 §2)
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked")
-        await pilot.click("#choice-load")
+        await click(pilot, "#choice-load")
         await until(pilot, lambda: app.wb.play is not None, 20, "loaded")
         assert app.wb.db == "mongotx_bank"
         assert snapshot(client) == INTACT

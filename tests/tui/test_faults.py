@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import socket
 
-from tuihelpers import ready, until
+from tuihelpers import click, ready, until
 
 from mongotx_tui.app import MongoTxApp
 from mongotx_tui.config import Config
@@ -97,7 +97,7 @@ async def test_server_dies_mid_transaction_then_reconnect() -> None:
             await pilot.press("enter")
             # the lane's transaction is open as far as the app knows: switching asks first
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked")
-            await pilot.click("#choice-switch")
+            await click(pilot, "#choice-switch")
             await until(pilot, lambda: app.ready_at != before, 15, "reconnected")
             assert [item.status for item in lane.queue] == [OpStatus.DONE, OpStatus.FAILED]
             await queue_op(app, pilot, filter="{_id: 'alice'}", update="{$set: {back: true}}")

@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.geometry import Region
 from textual.widget import Widget
 from textual.widgets import Button, Input, OptionList
-from tuihelpers import committed_values, queue_op, ready, until
+from tuihelpers import click, committed_values, queue_op, ready, until
 
 from mongotx_tui import walkthroughs
 from mongotx_tui.app import MongoTxApp
@@ -112,7 +112,7 @@ async def test_rename_and_recolour_a_lane_shows_everywhere_and_is_saved():
         name.value = ""
         await pilot.press(*"Alice")
         assert shown(error).strip() == "" and not name.has_class("-invalid")
-        await pilot.click("#colour-green")
+        await click(pilot, "#colour-green")
         await pilot.press("f10")
         await until(pilot, lambda: isinstance(app.screen, WorkbenchScreen), what="applied")
         await pilot.pause(0.1)
@@ -289,7 +289,7 @@ async def test_a_loaded_scenarios_lanes_can_be_recoloured_not_renamed():
         dialog = app.screen
         assert dialog.query_one("#lane-name", Input).disabled
         assert "named by the loaded scenario" in shown(dialog.query_one("#lane-name-note"))
-        await pilot.click("#colour-yellow")
+        await click(pilot, "#colour-yellow")
         await pilot.press("f10")
         await until(pilot, lambda: isinstance(app.screen, WorkbenchScreen), what="applied")
         await pilot.pause(0.1)

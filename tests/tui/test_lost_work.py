@@ -13,7 +13,7 @@ import time
 
 from pymongo import AsyncMongoClient, MongoClient
 from textual.widgets import Input
-from tuihelpers import queue_op, ready, until
+from tuihelpers import click, queue_op, ready, until
 
 from mongotx_sandbox import ThreadedSandbox
 from mongotx_tui import walkthroughs
@@ -73,7 +73,7 @@ async def test_removing_a_lane_with_work_asks_first_and_the_timeline_records_it(
 
         await pilot.press("minus")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked")
-        await pilot.click("#choice-remove")
+        await click(pilot, "#choice-remove")
         await until(pilot, lambda: app.wb.lanes == [a], what="removed")
         await until(pilot, lambda: any("remove lane B" in r for r in timeline_text(app)))
         row = next(r for r in timeline_text(app) if "remove lane B" in r)
@@ -119,7 +119,7 @@ async def test_loading_over_hand_built_work_asks_and_keeps_the_old_draft() -> No
         await until(pilot, lambda: isinstance(app.screen, ScenarioPickerScreen))
         app.screen.dismiss(Pick("write-conflict"))
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked")
-        await pilot.click("#choice-load")
+        await click(pilot, "#choice-load")
         await until(pilot, lambda: app.wb.play is not None, 20, "loaded")
         await walkthroughs.next_steps(pilot, 1)
         await until(pilot, lambda: app.screen.draft_path not in (None, first_draft))
@@ -176,7 +176,7 @@ async def test_quit_with_an_open_transaction_on_the_sandbox_asks() -> None:
         assert app.is_running
         await pilot.press("ctrl+q")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked again")
-        await pilot.click("#choice-quit")
+        await click(pilot, "#choice-quit")
         await until(pilot, lambda: not app.is_running, what="quit")
 
 
@@ -187,7 +187,7 @@ async def quit_choosing(uri: str, choice: str, limit: str = "60 s") -> None:
         await open_a_transaction_then_quit(app, pilot)
         text = message(app)
         assert f"transactionLifetimeLimitSeconds ({limit})" in text and "WriteConflict" in text
-        await pilot.click(f"#choice-{choice}")
+        await click(pilot, f"#choice-{choice}")
         await until(pilot, lambda: not app.is_running, what="quit")
 
 
@@ -242,7 +242,7 @@ async def test_a_switch_that_fails_leaves_the_workbench_where_it_was() -> None:
         await until(pilot, lambda: app.screen.query("#uri"))
         mistyped = f"mongodb://127.0.0.1:{closed_port()}/?serverSelectionTimeoutMS=300"
         app.screen.query_one("#uri", Input).value = mistyped
-        await pilot.click("#go")
+        await click(pilot, "#go")
         toasts = lambda: [str(t.render()) for t in app.screen.query("Toast")]  # noqa: E731
         await until(pilot, lambda: any("Still connected" in t for t in toasts()), 10)
         assert app.wb.is_sandbox and app.wb.uri == sandbox_uri and app.wb.client is not None
@@ -263,9 +263,9 @@ async def switch_to(app: MongoTxApp, pilot, uri: str) -> None:  # type: ignore[n
     await until(pilot, lambda: app.screen.query("#uri"))
     if uri:
         app.screen.query_one("#uri", Input).value = uri
-        await pilot.click("#go")
+        await click(pilot, "#go")
     else:
-        await pilot.click("#sandbox")
+        await click(pilot, "#sandbox")
     await until(
         pilot,
         lambda: any(e.what == "connect" for e in app.wb.timeline.after(before)),

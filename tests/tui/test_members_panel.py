@@ -6,7 +6,7 @@ lessons of three members are stepped in the workbench by test_scenario_workbench
 from __future__ import annotations
 
 from textual.widgets import Select
-from tuihelpers import queue_op, ready, until
+from tuihelpers import click, queue_op, ready, until
 
 from mongotx_tui import walkthroughs
 from mongotx_tui.app import MongoTxApp
@@ -92,7 +92,7 @@ async def test_stepping_the_primary_down_aborts_an_open_transaction() -> None:
         old = app.wb.members_view.primary.host  # type: ignore[union-attr]
         await pilot.press("D")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked")
-        await pilot.click("#choice-step-down")
+        await click(pilot, "#choice-step-down")
 
         def new_primary() -> bool:
             view = app.wb.members_view

@@ -6,7 +6,7 @@ step whose reply carried that optime as its operationTime."""
 
 from __future__ import annotations
 
-from tuihelpers import queue_op, ready, until
+from tuihelpers import click, queue_op, ready, until
 
 from mongotx_tui import walkthroughs
 from mongotx_tui.app import MongoTxApp
@@ -52,7 +52,7 @@ async def test_a_w1_update_rolled_back_by_a_forced_step_down_is_shown_on_its_ste
         panel.focus()
         await pilot.press("D")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked")
-        await pilot.click("#choice-force")  # no secondary has caught up: force it
+        await click(pilot, "#choice-force")  # no secondary has caught up: force it
 
         await until(pilot, lambda: a.queue[0].rolled_back, 40, "A's step shown rolled back")
         note = a.queue[0].rolled_back

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from textual.widgets import Checkbox, Input, RadioButton, TextArea
-from tuihelpers import queue_op, ready, until
+from tuihelpers import click, queue_op, ready, until
 
 from mongotx_tui import walkthroughs
 from mongotx_tui.app import MongoTxApp
@@ -246,7 +246,7 @@ async def test_export_screen_shows_copies_and_saves_the_script():
         await pilot.pause()
         assert app.clipboard == code.text
 
-        await pilot.click("#style-async")
+        await click(pilot, "#style-async")
         await until(pilot, lambda: "AsyncMongoClient" in code.text)
         assert screen.query_one("#style-async", RadioButton).value
         screen.query_one("#export-with-txn", Checkbox).value = True

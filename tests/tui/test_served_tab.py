@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from textual.widgets import Input, Static
-from tuihelpers import ready, until
+from tuihelpers import click, ready, until
 
 from mongotx_tui import walkthroughs
 from mongotx_tui.app import MongoTxApp
@@ -135,7 +135,7 @@ async def test_connect_offers_only_the_tabs_sandbox_unless_allowed():
         assert app.wb.is_sandbox
         # A proxy reaches any upstream too: the same refusal, no proxy dialog.
         dialog.query_one("#connect-error").update("")  # type: ignore[attr-defined]
-        await pilot.click("#proxy")
+        await click(pilot, "#proxy")
         await pilot.pause()
         assert app.screen is dialog and "--allow-connect" in shown(dialog, "#connect-error")
 

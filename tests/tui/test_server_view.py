@@ -11,7 +11,7 @@ import time
 import pytest
 from pymongo import AsyncMongoClient
 from pymongo.errors import OperationFailure
-from tuihelpers import queue_op, ready, until
+from tuihelpers import click, queue_op, ready, until
 
 from mongotx_tui.app import MongoTxApp
 from mongotx_tui.config import Config
@@ -51,7 +51,7 @@ async def kill(pilot, screen: ServerViewScreen, txn: ServerTxn) -> None:  # type
     await pilot.pause()
     await pilot.press("k")
     await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen), what="confirm")
-    await pilot.click("#choice-kill")
+    await click(pilot, "#choice-kill")
 
 
 async def index_build_waits(app, pilot) -> None:  # type: ignore[no-untyped-def]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from mongotx_tui import walkthroughs
-from mongotx_tui.walkthroughs import until
+from mongotx_tui.walkthroughs import click, until
 
-__all__ = ["committed_values", "queue_op", "ready", "until"]
+__all__ = ["click", "committed_values", "queue_op", "ready", "until"]
 
 
 async def ready(app, pilot):
