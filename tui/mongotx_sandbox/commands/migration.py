@@ -1,11 +1,12 @@
-"""A chunk migration's writes on a shard, sent by the sharded sandbox's router only
+"""A chunk migration's writes on a shard, sent by the sharded sandbox's router
 (sharding/config_cmds.py `_migrate`): the recipient's clone and the donor's range deletion.
 They write as insert and delete do, but their oplog entries are marked fromMigrate, so
 change streams do not report a migration as application writes.
 
 MongoDB's shards do this inside their own migration protocol (`_recvChunkStart`,
 `_migrateClone`, the range deleter), never through a client's insert or delete; these two
-internal commands stand for it, so a client's write can never carry the mark."""
+internal commands (like sandboxShardCollectionEvent) stand for it, so no insert, update or
+delete a client sends can carry the mark."""
 
 from __future__ import annotations
 
