@@ -95,6 +95,9 @@ class OpContext:
     operation_time: int | None = None
     # The command as $currentOp lists it (None: run internally): locks.py marks its waits.
     op: RunningOp | None = None
+    # A chunk migration's write, set by the router's internal migration commands only
+    # (commands/migration.py): its oplog entries carry fromMigrate.
+    from_migrate: bool = False
 
     @property
     def session_key(self) -> Hashable | None:
@@ -496,6 +499,7 @@ class OpContext:
             update_description=update_description,
             images=images_enabled(coll.options),
             uuid=coll.uuid,
+            from_migrate=self.from_migrate,
         )
 
     async def insert(self, coll: Collection, doc: dict[str, Any]) -> None:

@@ -44,6 +44,11 @@ class OplogEntry:
     images: bool = False  # changeStreamPreAndPostImages was enabled at the write
     extra: dict[str, Any] | None = None  # DDL details: rename target, operationDescription
     uuid: Any = None  # the collection's UUID when the write happened
+    # A chunk migration's write (the recipient's clone, the donor's range deletion): the
+    # oplog's `fromMigrate: true`, which change streams skip [srv:db/s/
+    # migration_destination_manager.cpp, performInserts with OperationSource::kFromMigrate;
+    # db/s/range_deletion_util.cpp, DeleteStageParams::fromMigrate].
+    from_migrate: bool = False
 
 
 @dataclass
@@ -302,6 +307,7 @@ class ServerState:
         images: bool = False,
         extra: dict[str, Any] | None = None,
         uuid: Any = None,
+        from_migrate: bool = False,
     ) -> None:
         """Record a committed non-transactional write or a DDL event for change streams."""
         doc_id = (doc or pre_image or {}).get("_id")
@@ -323,6 +329,7 @@ class ServerState:
                 images=images,
                 extra=extra,
                 uuid=uuid,
+                from_migrate=from_migrate,
             )
         )
         self.notify_oplog()

@@ -82,6 +82,9 @@ class ChangeStream:
         self.full_document = options.get("fullDocument", "default")
         self.before_change = options.get("fullDocumentBeforeChange", "off")
         self.show_expanded = bool(options.get("showExpandedEvents"))
+        # Internal: a chunk migration's writes too (a stream on a shard only; the router
+        # refuses it) [srv:db/pipeline/document_source_change_stream.idl].
+        self.show_migrations = bool(options.get("showMigrationEvents"))
         self.position: tuple[int, int] = (state.clock.now(), 1 << 31)
         self.invalidated = False
         token = options.get("resumeAfter") or options.get("startAfter")
@@ -103,6 +106,12 @@ class ChangeStream:
         return self.last_token
 
     def _wanted(self, entry: OplogEntry) -> bool:
+        if entry.from_migrate and not self.show_migrations:
+            # A migration moved the document; nothing was written [srv:db/pipeline/
+            # document_source_change_stream_oplog_match.cpp buildOplogMatchFilter adds
+            # change_stream_filter_helpers.cpp buildNotFromMigrateFilter unless
+            # showMigrationEvents].
+            return False
         if self.db is not None and entry.db != self.db:
             return False
         if self.coll is not None and entry.coll != self.coll:

@@ -38,6 +38,7 @@ _BY_MODULE: dict[str, str] = {
     "current_op": "currentOp killOp",
     "gridfs": "filemd5",
     "map_reduce": "mapReduce mapreduce",
+    "migration": "sandboxMigrateClone sandboxRangeDeletion",
     "profiling": "profile getLog clearLog",
     "two_phase": "prepareTransaction coordinateCommitTransaction",
     "ddl": "create drop dropDatabase listCollections listDatabases createIndexes listIndexes "

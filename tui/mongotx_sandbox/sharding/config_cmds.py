@@ -153,10 +153,12 @@ async def _migrate(call: Call, sharded: ShardedCollection, chunk: Chunk, to: Any
         docs = await _all_documents(call, donor, db, coll)
         moving = [d for d in docs if in_range(sharded, d, chunk.min, chunk.max)]
         if moving:
-            raise_for(await call.send(to, {"insert": coll, "documents": moving}, db))
+            # The shards' internal migration commands, not insert and delete: their writes
+            # are fromMigrate, which change streams skip (commands/migration.py).
+            clone = {"sandboxMigrateClone": coll, "documents": moving}
+            raise_for(await call.send(to, clone, db))
             ids = [d["_id"] for d in moving]
-            deleted = {"delete": coll, "deletes": [{"q": {"_id": {"$in": ids}}, "limit": 0}]}
-            raise_for(await call.send(donor, deleted, db))
+            raise_for(await call.send(donor, {"sandboxRangeDeletion": coll, "ids": ids}, db))
         sharded.major += 1
         chunk.version = sharded.major
         chunk.shard = to

@@ -194,6 +194,8 @@ async def aggregate(call: Call) -> dict[str, Any]:
         return await _local_cursor(call, coll, _run(docs, pipeline))
     if pipeline and isinstance(pipeline[0], dict) and "$currentOp" in pipeline[0]:
         return await _current_op(call, pipeline)
+    if pipeline and isinstance(pipeline[0], dict):
+        _refuse_migration_events(pipeline[0].get("$changeStream"))
     sharded = call.sharded(coll) if isinstance(coll, str) else None
     if sharded is None:
         shard = call.primary()
@@ -231,6 +233,14 @@ async def aggregate(call: Call) -> dict[str, Any]:
             await stream.fill(call)
     merged = _run(docs, pipeline[split:], call.body.get("let"))
     return await _local_cursor(call, coll, merged)
+
+
+def _refuse_migration_events(options: Any) -> None:
+    """A change stream through the router may not show migration events (only one opened on
+    a shard may) [srv:db/pipeline/document_source_change_stream.cpp
+    assertIsLegalSpecification, uassert 31123]."""
+    if isinstance(options, dict) and options.get("showMigrationEvents"):
+        raise CommandError(31123, "Change streams from mongos may not show migration events")
 
 
 async def _current_op(call: Call, pipeline: list[dict[str, Any]]) -> dict[str, Any]:
