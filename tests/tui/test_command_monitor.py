@@ -174,3 +174,30 @@ def test_a_step_s_records_are_found_by_its_id_while_the_log_keeps_them() -> None
         log.add(record(0))
     assert log.of_step(1) == [first[2]] and log.of_step(2) == []
     assert log.of_step(1) == [r for r in log if r.step_id == 1]  # what a scan finds
+
+
+async def test_a_read_retried_by_the_driver_is_two_attempts_of_one_step() -> None:
+    from mongotx_tui.model.ops import OpSpec
+
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(app, pilot)
+        a = app.wb.lanes[0]
+        item = app.wb.enqueue(a.id, OpSpec.new("findOne", filter="{_id: 'alice'}"))
+        await pilot.pause()
+        # The read's first attempt loses its connection: pymongo retries it once
+        # [manual: Retryable Reads]. Nothing else reads while the workbench is idle.
+        await app.wb.client.admin.command(
+            {
+                "configureFailPoint": "failCommand",
+                "mode": {"times": 1},
+                "data": {"failCommands": ["find"], "closeConnection": True},
+            }
+        )
+        await pilot.press("s")
+        await until(pilot, lambda: item.status is OpStatus.DONE, what="the read")
+        assert item.summary.endswith("retried by the driver ×1")  # noqa: RUF001
+        assert app.wb.monitor is not None
+        finds = [r for r in app.wb.monitor.log if r.name == "find" and not r.internal]
+        assert [(r.lane, r.attempt, r.ok) for r in finds] == [("A", 1, False), ("A", 2, True)]
+        assert finds[0].step_id == finds[1].step_id

@@ -29,6 +29,66 @@ SENSITIVE = frozenset(
 )
 
 
+# The commands a driver retries once as a retryable read, after a network error or a
+# retryable error [manual: Retryable Reads, "Retryable Read Operations": find, aggregate
+# without $out or $merge, count, distinct, and the enumerations listDatabases,
+# listCollections, listIndexes]. Outside a transaction only: a transaction's statements
+# are never retried.
+RETRYABLE_READS = frozenset(
+    {"find", "aggregate", "count", "distinct", "listDatabases", "listCollections", "listIndexes"}
+)
+# What a read's retry may change: a new server selection gossips a newer cluster time.
+RESENT_FIELDS = frozenset({"$clusterTime", "$readPreference"})
+
+
+def failed(record: CommandRecord) -> bool:
+    """It got no reply, or `ok: 0`."""
+    return bool(record.failure) or (record.reply is not None and not record.reply.get("ok"))
+
+
+class ReadRetries:
+    """Which attempt of a retryable read a command is: the retry resends the same command on
+    the same session (lsid) right after its first attempt failed. Without the failure, the
+    same read sent again is a new statement."""
+
+    def __init__(self) -> None:
+        self._last: dict[bytes, tuple[dict[str, Any], CommandRecord]] = {}
+
+    @staticmethod
+    def _statement(name: str, command: dict[str, Any]) -> tuple[bytes, dict[str, Any]] | None:
+        if name not in RETRYABLE_READS or "txnNumber" in command:
+            return None
+        if name == "aggregate":
+            pipeline = command.get("pipeline")
+            last = pipeline[-1] if isinstance(pipeline, list) and pipeline else None
+            if isinstance(last, dict) and ("$out" in last or "$merge" in last):
+                return None
+        lsid = command.get("lsid")
+        raw = lsid.get("id") if isinstance(lsid, dict) else None
+        if not isinstance(raw, bytes | bytearray):
+            return None
+        return bytes(raw), {k: v for k, v in command.items() if k not in RESENT_FIELDS}
+
+    def previous(self, name: str, command: dict[str, Any]) -> CommandRecord | None:
+        """The failed attempt this command retries, if it is one."""
+        statement = self._statement(name, command)
+        if statement is None:
+            return None
+        last = self._last.get(statement[0])
+        if last is None or last[0] != statement[1] or not failed(last[1]):
+            return None
+        return last[1]
+
+    def remember(self, record: CommandRecord) -> None:
+        statement = self._statement(record.name, record.command)
+        if statement is None:
+            return
+        if len(self._last) > KEEP:  # a long run: the sessions seen longest ago go
+            for old in list(self._last)[: KEEP // 2]:
+                del self._last[old]
+        self._last[statement[0]] = (statement[1], record)
+
+
 @dataclass
 class CommandRecord:
     """One command and its reply (or failure)."""
@@ -143,6 +203,7 @@ class CommandLog:
     records: deque[CommandRecord] = field(default_factory=lambda: deque(maxlen=KEEP))
     _next: int = 0
     _attempts: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    _reads: ReadRetries = field(default_factory=ReadRetries)
     # step_id → its records still kept, oldest first: each lane step asks for its own
     # commands when it ends, and a scan of 10 000 records per keypress showed in the
     # keypress → timeline row benchmark
@@ -161,6 +222,11 @@ class CommandLog:
             if len(self._attempts) > KEEP:
                 self._attempts.clear()
             self._attempts[key] = record.attempt
+        else:
+            first = self._reads.previous(record.name, record.command)
+            if first is not None and first.step_id == record.step_id:
+                record.attempt = first.attempt + 1
+            self._reads.remember(record)
         self.records.append(record)
         if record.step_id:
             self._by_step.setdefault(record.step_id, []).append(record)

@@ -13,7 +13,7 @@ import itertools
 import time
 from typing import Any
 
-from ...model.monitor import SENSITIVE
+from ...model.monitor import SENSITIVE, ReadRetries
 from ...model.proxy_records import ConnectionNotice, ProxyObserver, ProxyRecord
 from . import frames
 
@@ -82,7 +82,8 @@ class Retries:
     """Which attempt of a statement a command is. A retryable write resends its command with
     the same lsid and txnNumber, a retried commit or abort the same lsid, txnNumber and
     name (the Retryable Writes and Transactions specifications); a statement inside a
-    transaction is never retried by the driver, so it is always attempt 1."""
+    transaction is never retried by the driver, so it is always attempt 1. Retryable
+    reads: model.monitor.ReadRetries."""
 
     def __init__(self) -> None:
         self._seen: dict[tuple[Any, ...], tuple[int, int]] = {}  # key → (attempts, step_id)
@@ -114,6 +115,7 @@ class Recorder:
         self.observers = observers
         self._seq = itertools.count(1)
         self.retries = Retries()
+        self.reads = ReadRetries()
         self.undecodable = 0
 
     def request(self, conn: Any, frame: bytes, body: dict[str, Any] | None) -> None:
@@ -146,6 +148,9 @@ class Recorder:
             conn.app_name = str(app.get("name", "")) if isinstance(app, dict) else ""
         seq = next(self._seq)
         attempt, step_id = self.retries.attempt(body, name, seq)
+        first = self.reads.previous(name, body)
+        if first is not None:  # a retryable read sent again after its attempt failed
+            attempt, step_id = first.attempt + 1, first.step_id
         record = ProxyRecord(
             seq=seq,
             # When it arrived, not when it is recorded (observation runs a moment later,
@@ -162,6 +167,7 @@ class Recorder:
             app_name=conn.app_name,
             expects_reply=expects,
         )
+        self.reads.remember(record)
         if expects:
             conn.pending[h.request_id] = (record, conn.received or time.perf_counter())
         self.observers.command(record)
