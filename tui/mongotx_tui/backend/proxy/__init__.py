@@ -19,7 +19,7 @@ The local side is plain TCP, whatever the upstream's TLS: it listens on 127.0.0.
 told otherwise.
 """
 
-from .threaded import ProxyHandle, start_proxy
+from .relay import ProxyHandle, start_proxy
 from .upstream import Upstream, parse_upstream
 
 __all__ = ["ProxyHandle", "Upstream", "parse_upstream", "start_proxy"]
