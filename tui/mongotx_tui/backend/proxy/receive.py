@@ -5,6 +5,7 @@ Recorder keeps of it."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from typing import IO, Any
@@ -19,11 +20,24 @@ LOST = (
 )
 
 
+NICE = 10  # the observation thread's nice value (0 is the default, 19 the lowest)
+
+
 def stamp(at: float) -> float:
     """A frame's arrival as the parent uses it. perf_counter is CLOCK_MONOTONIC on Linux,
     one clock for both processes, so the child's stamp is used as it is (a seam for tests
     that freeze the clocks)."""
     return at
+
+
+def _yield_cores() -> None:
+    """Lower this thread's priority (Linux: a thread's own nice value): on a busy machine
+    the decoding waits for a free core rather than take one from the forwarding, which
+    an application's every round trip waits for. Observers hear a moment later."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
+    except (OSError, AttributeError):
+        pass  # not permitted, or not Linux: the same priority as the rest
 
 
 class Shadow:
@@ -68,6 +82,7 @@ class Receiver:
         self._thread.join(timeout)
 
     def _run(self) -> None:
+        _yield_cores()
         try:
             while not self.ended:
                 batch = ship.read(self.stream)
