@@ -215,7 +215,7 @@ def run(
     rows.extend(floor_rows)
     rows.append(
         (
-            "proxy process CPU per round trip (ping, find_one)",
+            "proxy CPU per round trip, both processes (ping, find_one)",
             "",
             f"{cpu['ping']:.0f}, {cpu['find_one']:.0f} µs",
             "forwarding, decoding, the printed line; the rest of the added time is waiting",
