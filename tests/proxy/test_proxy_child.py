@@ -7,6 +7,8 @@ from __future__ import annotations
 import gc
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 from mongotx_sandbox import ThreadedSandbox
@@ -88,3 +90,44 @@ def test_a_killed_child_is_told_and_stop_returns(
     handle.stop()
     assert _gone(pid)
     assert len([n for n in notices.notices if n.kind == "upstream-down"]) == 1
+
+
+PARENT = """
+import sys
+from mongotx_tui.backend.proxy import start_proxy
+handle = start_proxy(sys.argv[1], ("127.0.0.1", 0))
+print(handle.address, flush=True)
+sys.stdin.read()  # until the test kills this process
+"""
+
+
+def _ended(pid: int) -> bool:
+    """Gone, or a zombie waiting for whoever adopted it to reap it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def test_the_child_ends_when_the_parent_dies(sandbox: ThreadedSandbox) -> None:
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, sandbox.uri],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert parent.stdout is not None and parent.stdout.readline()  # it listens
+        (pid,) = wait_until(
+            lambda: [
+                int(p)
+                for task in Path(f"/proc/{parent.pid}/task").iterdir()
+                for p in (task / "children").read_text().split()
+            ]
+        )  # type: ignore[misc]
+        assert CHILD in _cmdline(pid)
+    finally:
+        parent.kill()  # SIGKILL: no stop(), no finalizer; the child's stdin ends
+        parent.wait(timeout=60)
+    wait_until(lambda: _ended(pid))
