@@ -167,13 +167,12 @@ def test_presenter_write_conflict(snap_compare, deterministic, size):
 def frozen_proxy(monkeypatch):
     """The proxy's records carry the frozen instant and take 0 ms, so that the live view's
     times and durations are the same on every run."""
-    from mongotx_tui.backend.proxy import forward, observe, pumps
+    from mongotx_tui.backend.proxy import observe, receive
 
-    # Each module that stamps a frame's arrival or its record (the pumps and the asyncio
-    # path stamp arrivals, observation the record): all read the same frozen clocks.
-    clocks = SimpleNamespace(time=lambda: FROZEN, perf_counter=float)
-    for module in (observe, forward, pumps):
-        monkeypatch.setattr(module, "time", clocks)
+    # The forwarding process stamps each frame's arrival, observation the record: here the
+    # shipped stamps and the record's clocks are all frozen.
+    monkeypatch.setattr(observe, "time", SimpleNamespace(time=lambda: FROZEN, perf_counter=float))
+    monkeypatch.setattr(receive, "stamp", lambda at: 0.0)
 
 
 async def _live_view(pilot, monitor: bool = False):

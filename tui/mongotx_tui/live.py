@@ -1,6 +1,6 @@
 """`mongotx-tui proxy URI` in a terminal: the workbench on the sandbox with the live view
-of the application's sessions on top (issue 12 item 2). The proxy runs on its own thread
-(backend/proxy) for as long as the app."""
+of the application's sessions on top (issue 12 item 2). The proxy forwards in a process
+of its own (backend/proxy) for as long as the app."""
 
 from __future__ import annotations
 

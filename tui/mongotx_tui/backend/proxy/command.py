@@ -13,7 +13,7 @@ from pathlib import Path
 from ..connection import BadURI, mask_uri, scrub
 from .collect import Collector
 from .printer import LinePrinter
-from .threaded import ProxyHandle, start_proxy
+from .relay import ProxyHandle, start_proxy
 
 PLAIN_TCP = (
     "WARNING: the application's side of the proxy is plain TCP (no TLS), whatever the "
