@@ -1,4 +1,5 @@
-"""Fixtures: a real sandbox on its own thread, real pymongo clients (sync and async)."""
+"""Fixtures: a real sandbox on its own thread, real pymongo clients (sync and async); a
+sharded sandbox (`cluster`, a module may define its own) and a client of its router."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import pytest
 from pymongo import AsyncMongoClient, MongoClient
 
 from mongotx_sandbox import ThreadedSandbox
+from mongotx_sandbox.sharding.cluster import ThreadedShardedSandbox
 
 from .rawclient import RawClient
+from .sharded import start_cluster
 
 
 @pytest.fixture(scope="module")
@@ -53,3 +56,17 @@ def coll(client: MongoClient, request: pytest.FixtureRequest):  # type: ignore[n
     c = client.test[name]
     c.drop()
     return c
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[ThreadedShardedSandbox]:
+    c = start_cluster()
+    yield c
+    c.stop()
+
+
+@pytest.fixture
+def router(cluster: ThreadedShardedSandbox) -> Iterator[MongoClient]:
+    c: MongoClient = MongoClient(cluster.uri, serverSelectionTimeoutMS=5000)
+    yield c
+    c.close()

@@ -6,7 +6,6 @@ recipient, and through the router — unless a stream on a shard asks for
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,25 +13,9 @@ from pymongo import MongoClient
 from pymongo.change_stream import ChangeStream
 from pymongo.errors import OperationFailure
 
-from mongotx_sandbox.sharding.cluster import ThreadedShardedSandbox
-
-from .sharded import shard_client, start_cluster
+from .sharded import shard_client
 
 _DEADLINE_SECS = 30.0
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[ThreadedShardedSandbox]:
-    c = start_cluster()
-    yield c
-    c.stop()
-
-
-@pytest.fixture
-def router(cluster: ThreadedShardedSandbox) -> Iterator[MongoClient]:
-    c: MongoClient = MongoClient(cluster.uri, serverSelectionTimeoutMS=5000)
-    yield c
-    c.close()
 
 
 def _sharded_on_shard0(router: MongoClient, db: str) -> None:

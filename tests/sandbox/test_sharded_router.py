@@ -4,29 +4,13 @@ moveChunk moving documents, hashed keys; real pymongo over sockets."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from pymongo import MongoClient
 from pymongo.errors import OperationFailure
 
 from mongotx_sandbox.sharding.cluster import ThreadedShardedSandbox
 
-from .sharded import shard_client, split_at, start_cluster
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[ThreadedShardedSandbox]:
-    c = start_cluster()
-    yield c
-    c.stop()
-
-
-@pytest.fixture
-def router(cluster: ThreadedShardedSandbox) -> Iterator[MongoClient]:
-    c: MongoClient = MongoClient(cluster.uri, serverSelectionTimeoutMS=5000)
-    yield c
-    c.close()
+from .sharded import shard_client, split_at
 
 
 @pytest.fixture(scope="module")

@@ -34,13 +34,6 @@ def cluster() -> Iterator[ThreadedShardedSandbox]:
 
 
 @pytest.fixture
-def router(cluster: ThreadedShardedSandbox) -> Iterator[MongoClient]:
-    c: MongoClient = MongoClient(cluster.uri, serverSelectionTimeoutMS=5000)
-    yield c
-    c.close()
-
-
-@pytest.fixture
 def accounts(router: MongoClient):  # type: ignore[no-untyped-def]
     """Account 1 on shard0, account 101 on shard1, 100 each."""
     coll = router.bank.accounts
