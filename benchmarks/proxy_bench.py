@@ -164,9 +164,9 @@ def main() -> None:
         finally:
             relay.kill()
             relay.wait(timeout=30)
-            proxy.send_signal(signal.SIGINT)
+            proxy.send_signal(signal.SIGTERM)
             proxy.wait(timeout=30)
-            sandbox.send_signal(signal.SIGINT)
+            sandbox.send_signal(signal.SIGTERM)
             sandbox.wait(timeout=30)
 
 

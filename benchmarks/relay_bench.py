@@ -93,9 +93,9 @@ def main() -> None:
             for c, _ in targets.values():
                 c.close()
             for p in procs:
-                p.send_signal(signal.SIGINT)
+                p.send_signal(signal.SIGTERM)
                 p.wait(timeout=30)
-            sandbox.send_signal(signal.SIGINT)
+            sandbox.send_signal(signal.SIGTERM)
             sandbox.wait(timeout=30)
 
 
