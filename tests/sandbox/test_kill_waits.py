@@ -12,9 +12,10 @@ from typing import Any
 
 from bson.timestamp import Timestamp
 from pymongo import MongoClient
-from pymongo.errors import OperationFailure
 
 from mongotx_sandbox import ThreadedSandbox
+
+from .background import in_thread
 
 DEADLINE_SECS = 60.0
 
@@ -27,20 +28,6 @@ def _soon(probe: Callable[[], Any], what: str) -> Any:
         if found:
             return found
     raise AssertionError(f"never saw {what}")
-
-
-def _in_thread(target: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
-    outcome: dict[str, Any] = {}
-
-    def body() -> None:
-        try:
-            outcome["reply"] = target()
-        except OperationFailure as exc:
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=body)
-    thread.start()
-    return thread, outcome
 
 
 def _interrupted(thread: threading.Thread, outcome: dict[str, Any]) -> None:
@@ -71,7 +58,7 @@ def test_kill_sessions_interrupts_a_statement_waiting_for_the_session(
         return session
 
     session = sandbox.call(hold)
-    thread, outcome = _in_thread(lambda: other.test.command("find", coll.name, session=s))
+    thread, outcome = in_thread(lambda: other.test.command("find", coll.name, session=s))
     _soon(lambda: _ops(client, {"lsid.id": s.session_id["id"]}), "the find waiting")
     client.admin.command("killSessions", [s.session_id])
     try:
@@ -99,7 +86,7 @@ def test_kill_op_interrupts_a_read_waiting_on_a_prepared_transaction(
     assert isinstance(ts, Timestamp)
     other = MongoClient(uri)
     find = {"find": coll.name, "filter": {"_id": 1}, "readConcern": {"afterClusterTime": ts}}
-    thread, outcome = _in_thread(lambda: other[coll.database.name].command(find))
+    thread, outcome = in_thread(lambda: other[coll.database.name].command(find))
     [op] = _soon(
         lambda: _ops(client, {"command.find": coll.name, "prepareReadConflicts": {"$gt": 0}}),
         "the find waiting on the prepared transaction",

@@ -18,11 +18,12 @@ from typing import Any
 
 import pytest
 from pymongo import MongoClient
-from pymongo.errors import OperationFailure
 
 from mongotx_sandbox import ThreadedSandbox
 from mongotx_sandbox.operations import RunningOp
 from mongotx_sandbox.state import ServerState
+
+from .background import in_thread
 
 # A few rounds each; MONGOTX_RACE_ROUNDS=200 measures a failure rate.
 ROUNDS = int(os.environ.get("MONGOTX_RACE_ROUNDS", "3"))
@@ -72,20 +73,6 @@ def _has_waiters(primitive: Any) -> bool:
     return bool(getattr(primitive, "_waiters", None))
 
 
-def _run(target: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
-    outcome: dict[str, Any] = {}
-
-    def body() -> None:
-        try:
-            outcome["result"] = target()
-        except OperationFailure as exc:
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=body)
-    thread.start()
-    return thread, outcome
-
-
 def _interrupted(thread: threading.Thread, outcome: dict[str, Any]) -> bool:
     thread.join(DEADLINE_SECS)
     assert not thread.is_alive()
@@ -121,7 +108,7 @@ def test_kill_as_the_blocking_transaction_ends(
         s = client.start_session()
         s.start_transaction()
         coll.update_one({"_id": 9}, {"$inc": {"x": 1}}, session=s)
-        thread, outcome = _run(
+        thread, outcome = in_thread(
             lambda: other.test.command(
                 "update",
                 coll.name,
@@ -163,7 +150,7 @@ def test_kill_as_the_session_is_checked_in(
         lsid = {"id": s.session_id["id"]}
         session = _on_loop(sandbox, lambda: _state(sandbox).session(lsid))
         sandbox.call(session.checkout.acquire)  # as a running statement holds it
-        thread, outcome = _run(
+        thread, outcome = in_thread(
             lambda: other.test.command("find", coll.name, maxTimeMS=LONG_MS, session=s)
         )
         opid = _waiting_op(sandbox, "find", lambda op: _has_waiters(session.checkout), thread)
@@ -206,7 +193,7 @@ def test_kill_as_the_ddl_lock_is_released(
 
     def one() -> bool:
         event = _pending_ddl(sandbox, coll)
-        thread, outcome = _run(
+        thread, outcome = in_thread(
             lambda: other.test.command("insert", coll.name, documents=[{"x": 1}], maxTimeMS=LONG_MS)
         )
         opid = _waiting_op(sandbox, "insert", lambda op: op.waiting_for_lock, thread)
@@ -242,7 +229,7 @@ def test_kill_as_the_ddl_lock_is_released_to_a_transaction(
         event = _pending_ddl(sandbox, coll)
         s = other.start_session()
         s.start_transaction()
-        thread, outcome = _run(lambda: other.test[coll.name].insert_one({"x": 1}, session=s))
+        thread, outcome = in_thread(lambda: other.test[coll.name].insert_one({"x": 1}, session=s))
         opid = _waiting_op(sandbox, "insert", lambda op: op.waiting_for_lock, thread)
         _kill_after(sandbox, opid, _ddl_done(sandbox, coll, event))
         ok = _interrupted(thread, outcome)
@@ -268,7 +255,7 @@ def test_kill_as_a_change_stream_wakes(
             "aggregate", coll.name, pipeline=[{"$changeStream": {}}], cursor={}
         )
         cursor_id = opened["cursor"]["id"]
-        thread, outcome = _run(
+        thread, outcome = in_thread(
             lambda: other.test.command(
                 "getMore", cursor_id, collection=coll.name, maxTimeMS=LONG_MS
             )

@@ -7,7 +7,6 @@ getAllDurableTimestamp]."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,21 +17,9 @@ from pymongo import MongoClient
 from pymongo.errors import OperationFailure
 from pymongo.read_concern import ReadConcern
 
+from .background import in_thread
+
 HANG = "hangAfterReservingPrepareTimestamp"
-
-
-def _in_thread(fn: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["reply"] = fn()
-        except OperationFailure as exc:
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, outcome
 
 
 class HungPrepare:
@@ -51,7 +38,7 @@ class HungPrepare:
         on = {"configureFailPoint": HANG, "mode": "alwaysOn"}
         count = client.admin.command(on)["count"]
         prepare = {"prepareTransaction": 1}
-        self.thread, self.outcome = _in_thread(
+        self.thread, self.outcome = in_thread(
             lambda: self.other.admin.command(prepare, session=self.session)
         )
         wait = {"waitForFailPoint": HANG, "timesEntered": count + 1, "maxTimeMS": 60000}
@@ -134,7 +121,7 @@ def test_after_cluster_time_past_the_hole_waits_until_it_is_written(
     # A read waiting past the hole returns once the prepare entry is written.
     reader = MongoClient(uri)
     rcoll = reader[coll.database.name][coll.name]
-    thread, outcome = _in_thread(lambda: _find(rcoll, {"_id": 2}, **past))
+    thread, outcome = in_thread(lambda: _find(rcoll, {"_id": 2}, **past))
     waiting = [{"$currentOp": {}}, {"$match": {"command.find": coll.name}}]
     deadline = time.monotonic() + 60
     while not list(client.admin.aggregate(waiting)):

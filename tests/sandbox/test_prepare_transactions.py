@@ -5,7 +5,6 @@ _checkIsCommandValidWithTxnState]."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +16,7 @@ from pymongo import MongoClient
 from pymongo.client_session import ClientSession
 from pymongo.errors import OperationFailure
 
+from .background import in_thread
 from .rawclient import RawClient, new_lsid
 
 
@@ -155,27 +155,13 @@ def test_current_op_shows_the_prepared_transaction(client: MongoClient, coll) ->
     s.end_session()
 
 
-def _in_thread(fn: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["reply"] = fn()
-        except OperationFailure as exc:
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, outcome
-
-
 def test_a_read_at_the_prepare_time_waits_for_the_commit(
     client: MongoClient, coll, uri: str
 ) -> None:  # type: ignore[no-untyped-def]
     s, ts = _prepared(client, coll, lambda s: coll.insert_one({"_id": 1}, session=s))
     other = MongoClient(uri)
     find = {"find": coll.name, "filter": {"_id": 1}, "readConcern": {"afterClusterTime": ts}}
-    thread, outcome = _in_thread(lambda: other[coll.database.name].command(find))
+    thread, outcome = in_thread(lambda: other[coll.database.name].command(find))
     _soon(
         lambda: _ops(client, {"command.find": coll.name, "prepareReadConflicts": {"$gt": 0}}),
         "the find waiting on the prepared transaction",
@@ -215,7 +201,7 @@ def test_a_transaction_reading_the_document_waits(client: MongoClient, coll, uri
     reader = other.start_session()
     reader.start_transaction()
     other_coll = other[coll.database.name][coll.name]
-    thread, outcome = _in_thread(lambda: other_coll.find_one({"_id": 1}, session=reader))
+    thread, outcome = in_thread(lambda: other_coll.find_one({"_id": 1}, session=reader))
     _soon(
         lambda: _ops(client, {"lsid.id": reader.session_id["id"], "prepareReadConflicts": 1}),
         "the transaction's read waiting",
@@ -235,7 +221,7 @@ def test_a_write_outside_a_transaction_waits(client: MongoClient, coll, uri: str
     )
     other = MongoClient(uri)
     other_coll = other[coll.database.name][coll.name]
-    thread, outcome = _in_thread(lambda: other_coll.update_one({"_id": 1}, {"$inc": {"x": 10}}))
+    thread, outcome = in_thread(lambda: other_coll.update_one({"_id": 1}, {"$inc": {"x": 10}}))
     [op] = _soon(
         lambda: _ops(client, {"op": "update", "prepareReadConflicts": {"$gt": 0}}),
         "the update waiting on the prepared transaction",
@@ -263,7 +249,7 @@ def test_a_new_transaction_on_the_session_waits(client: MongoClient, coll, uri: 
         "autocommit": False,
         "$db": coll.database.name,
     }
-    thread, outcome = _in_thread(lambda: raw.command(start))
+    thread, outcome = in_thread(lambda: raw.command(start))
     _soon(
         lambda: _ops(client, {"command.insert": coll.name, "command.startTransaction": True}),
         "the new transaction waiting",
@@ -293,7 +279,7 @@ def test_ddl_on_the_collection_waits_for_the_prepared_transaction(
 ) -> None:  # type: ignore[no-untyped-def]
     s, ts = _prepared(client, coll, lambda s: coll.insert_one({"_id": 1}, session=s))
     other = MongoClient(uri)
-    thread, outcome = _in_thread(
+    thread, outcome = in_thread(
         lambda: other[coll.database.name].command(
             "createIndexes", coll.name, indexes=[{"key": {"x": 1}, "name": "x_1"}]
         )
@@ -326,7 +312,7 @@ def test_a_write_waiting_for_a_transaction_counts_write_conflicts(
         s.start_transaction()
         coll.insert_one({"_id": 1}, session=s)
         other = MongoClient(uri)
-        thread, outcome = _in_thread(
+        thread, outcome = in_thread(
             lambda: other[coll.database.name][coll.name].insert_one({"_id": 1, "x": 0})
         )
         _soon(

@@ -4,30 +4,15 @@ db/read_concern_mongod.cpp waitForReadConcern, an interruptible wait]."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from pymongo import MongoClient
-from pymongo.errors import OperationFailure
 from pymongo.write_concern import WriteConcern
 
+from .background import in_thread
 from .replset_helpers import ReplSet, rclient, rset, wait_for
 
 __all__ = ["rclient", "rset"]
-
-
-def _in_thread(target: Any) -> tuple[threading.Thread, dict[str, Any]]:
-    outcome: dict[str, Any] = {}
-
-    def body() -> None:
-        try:
-            outcome["reply"] = target()
-        except OperationFailure as exc:
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=body)
-    thread.start()
-    return thread, outcome
 
 
 def _op(client: MongoClient, match: dict[str, Any]) -> dict[str, Any] | None:
@@ -46,7 +31,7 @@ def test_kill_op_ends_an_after_cluster_time_wait(rset: ReplSet, rclient: MongoCl
         "readConcern": {"afterClusterTime": op_time},
         "$readPreference": {"mode": "secondary"},
     }
-    thread, outcome = _in_thread(lambda: member.test.command(find))
+    thread, outcome = in_thread(lambda: member.test.command(find))
     op = wait_for(lambda: _op(member, {"command.find": "c"}), "the find waiting")
     member.admin.command("killOp", op=op["opid"])
     thread.join(60)
