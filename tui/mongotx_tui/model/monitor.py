@@ -41,11 +41,6 @@ RETRYABLE_READS = frozenset(
 RESENT_FIELDS = frozenset({"$clusterTime", "$readPreference"})
 
 
-def failed(record: CommandRecord) -> bool:
-    """It got no reply, or `ok: 0`."""
-    return bool(record.failure) or (record.reply is not None and not record.reply.get("ok"))
-
-
 class ReadRetries:
     """Which attempt of a retryable read a command is: the retry resends the same command on
     the same session (lsid) right after its first attempt failed. Without the failure, the
@@ -75,7 +70,7 @@ class ReadRetries:
         if statement is None:
             return None
         last = self._last.get(statement[0])
-        if last is None or last[0] != statement[1] or not failed(last[1]):
+        if last is None or last[0] != statement[1] or last[1].ok is not False:
             return None
         return last[1]
 
